@@ -1,0 +1,306 @@
+//! Plugin configuration as data, then types: an evaluated value tree with a side table of source
+//! locations, decoded by each plugin into its own `deny_unknown_fields` struct. Decoding errors
+//! become [`Diagnostic`]s that point at the attribute in the template.
+
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A place in a template file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file, as the user named it.
+    pub file: String,
+    /// One-based line.
+    pub line: usize,
+    /// One-based column (in characters).
+    pub column: usize,
+    /// The whole source line.
+    pub source_line: String,
+    /// How many characters to underline, at least one.
+    pub width: usize,
+}
+
+impl Location {
+    /// Locates the byte range `span` of `source` (the text of `file`).
+    #[must_use]
+    pub fn from_span(file: &str, source: &str, span: std::ops::Range<usize>) -> Self {
+        let start = span.start.min(source.len());
+        let before = &source[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+        let column = source[line_start..start].chars().count() + 1;
+        let end = span.end.clamp(start, line_end);
+        let width = source[start..end].chars().count().max(1);
+        Location {
+            file: file.to_string(),
+            line,
+            column,
+            source_line: source[line_start..line_end].trim_end_matches('\r').to_string(),
+            width,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Stops validation and builds.
+    Error,
+    /// Reported, but the build goes on.
+    Warning,
+}
+
+/// One problem found in a template or a plugin configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// A short title in sentence case, e.g. "Unsupported argument".
+    pub summary: String,
+    /// What is wrong and what to do about it.
+    pub detail: String,
+    /// Where, when known.
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    /// An error diagnostic.
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            location: None,
+        }
+    }
+
+    /// A warning diagnostic.
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Self::error(summary, detail) }
+    }
+
+    /// Attaches a location.
+    #[must_use]
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        if self.location.is_none() {
+            self.location = location;
+        }
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "Error",
+            Severity::Warning => "Warning",
+        };
+        writeln!(f, "{level}: {}", self.summary)?;
+        if let Some(loc) = &self.location {
+            let num = loc.line.to_string();
+            let pad = " ".repeat(num.len());
+            writeln!(f, "{pad}--> {loc}")?;
+            writeln!(f, "{pad} |")?;
+            writeln!(f, "{num} | {}", loc.source_line)?;
+            let lead: String = loc
+                .source_line
+                .chars()
+                .take(loc.column - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            writeln!(f, "{pad} | {lead}{}", "^".repeat(loc.width))?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, "\n{}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// Several diagnostics, reported together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// True when at least one diagnostic is an error.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Adds a diagnostic.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// Appends all of `other`.
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    /// Only the warnings.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<&Diagnostic> {
+        self.0.iter().filter(|d| d.severity == Severity::Warning).collect()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// An evaluated plugin body: a JSON-like value tree plus where each attribute came from.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The evaluated attributes, an object.
+    pub value: serde_json::Value,
+    /// Attribute path (`inline`, `inline[0]`, `nested.key`) to its location.
+    pub spans: BTreeMap<String, Location>,
+    /// Where the block itself starts (its type label).
+    pub block: Option<Location>,
+    /// The block's description for messages, e.g. `provisioner "shell"`.
+    pub what: String,
+}
+
+impl Config {
+    /// A config from a bare value (library users, tests).
+    #[must_use]
+    pub fn from_value(what: &str, value: serde_json::Value) -> Self {
+        Config { value, what: what.to_string(), ..Config::default() }
+    }
+
+    /// The location of an attribute path, falling back to its parents and then the block.
+    #[must_use]
+    pub fn location_of(&self, path: &str) -> Option<Location> {
+        let mut p = path.to_string();
+        loop {
+            if let Some(l) = self.spans.get(&p) {
+                return Some(l.clone());
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => return self.block.clone(),
+            }
+        }
+    }
+
+    /// Decodes the body into a plugin's typed configuration.
+    ///
+    /// # Errors
+    /// An "Unsupported argument" diagnostic (with a "did you mean") for unknown attributes, or an
+    /// "Invalid value" diagnostic naming the expected type, each at the attribute's location.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        let value = if self.value.is_null() { serde_json::json!({}) } else { self.value.clone() };
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let msg = e.inner().to_string();
+            if let Some(rest) = msg.strip_prefix("unknown field `") {
+                let field = rest.split('`').next().unwrap_or_default().to_string();
+                let expected: Vec<&str> =
+                    rest.split('`').skip(1).filter(|s| s.chars().all(|c| c.is_alphanumeric() || c == '_') && !s.is_empty()).collect();
+                let full = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
+                let mut detail =
+                    format!("An argument named \"{field}\" is not expected in {}.", self.what);
+                if let Some(s) = suggest(&field, expected.iter().copied()) {
+                    detail.push_str(&format!(" Did you mean \"{s}\"?"));
+                }
+                return Diagnostic::error("Unsupported argument", detail)
+                    .at(self.spans.get(&full).cloned().or_else(|| self.location_of(&path)));
+            }
+            if let Some(rest) = msg.strip_prefix("missing field `") {
+                let field = rest.split('`').next().unwrap_or_default();
+                return Diagnostic::error(
+                    "Missing required argument",
+                    format!("The argument \"{field}\" is required in {}.", self.what),
+                )
+                .at(self.block.clone());
+            }
+            let what = if path.is_empty() { self.what.clone() } else { format!("\"{path}\"") };
+            Diagnostic::error("Invalid value", format!("Invalid value for {what}: {msg}."))
+                .at(self.location_of(&path))
+        })
+    }
+
+    /// An error diagnostic located at an attribute.
+    #[must_use]
+    pub fn error_at(&self, path: &str, summary: &str, detail: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(summary, detail).at(self.location_of(path))
+    }
+}
+
+/// The candidate nearest to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Cfg {
+        ssh_username: String,
+        #[serde(default)]
+        ssh_port: u16,
+    }
+
+    fn cfg(value: serde_json::Value) -> Config {
+        let src = "source \"null\" \"x\" {\n  ssh_usrname = \"a\"\n  ssh_port = \"x\"\n}\n";
+        let mut c = Config::from_value("source \"null\"", value);
+        c.spans.insert("ssh_usrname".into(), Location::from_span("t.pkr.hcl", src, 22..33));
+        c.spans.insert("ssh_port".into(), Location::from_span("t.pkr.hcl", src, 42..50));
+        c
+    }
+
+    #[test]
+    fn unknown_field_points_at_attribute_with_suggestion() {
+        let d = cfg(serde_json::json!({"ssh_usrname": "a"})).decode::<Cfg>().unwrap_err();
+        assert_eq!(
+            d.to_string(),
+            "Error: Unsupported argument\n  --> t.pkr.hcl:2:3\n  |\n2 |   ssh_usrname = \"a\"\n  |   ^^^^^^^^^^^\n\nAn argument named \"ssh_usrname\" is not expected in source \"null\". Did you mean \"ssh_username\"?"
+        );
+    }
+
+    #[test]
+    fn type_error_points_at_attribute() {
+        let d = cfg(serde_json::json!({"ssh_username": "a", "ssh_port": "x"}))
+            .decode::<Cfg>()
+            .unwrap_err();
+        assert_eq!(d.location.unwrap().line, 3);
+        assert!(d.detail.starts_with("Invalid value for \"ssh_port\""), "{}", d.detail);
+    }
+}

@@ -1,0 +1,470 @@
+//! The orchestrator: validates every plugin of a plan, then runs one build per (build block x
+//! source), in parallel up to a limit, each with its provisioners and post-processor chains.
+
+use crate::artifact::Artifact;
+use crate::communicator::Communicator;
+use crate::config::{Diagnostic, Diagnostics};
+use crate::error::BuildError;
+use crate::event::{ArtifactInfo, EventKind, Events};
+use crate::plan::{BuildPlan, PlannedBuild, PluginSpec, ProvisionerSpec};
+use crate::plugin::{BuildContext, BuildInfo, GeneratedData, Hook, OnError};
+use crate::registry::Registry;
+use async_trait::async_trait;
+use globset::{Glob, GlobMatcher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Run-wide options from the command line or the embedding program.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `-only` globs over build names.
+    pub only: Vec<String>,
+    /// `-except` globs over build names.
+    pub except: Vec<String>,
+    /// `-parallel-builds`; 0 means unlimited.
+    pub parallel_builds: usize,
+    /// `-on-error`.
+    pub on_error: OnError,
+    /// `-force`.
+    pub force: bool,
+    /// This run's UUID.
+    pub run_uuid: String,
+}
+
+/// How one build ended.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    /// The build's name.
+    pub name: String,
+    /// Its kept artifacts, or why it failed.
+    pub result: Result<Vec<Arc<dyn Artifact>>, BuildError>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Runs build plans against a registry, reporting on an event stream.
+#[derive(Debug, Clone)]
+pub struct Orchestrator {
+    registry: Arc<Registry>,
+    events: Events,
+}
+
+fn globs(patterns: &[String]) -> Result<Vec<GlobMatcher>, Diagnostics> {
+    patterns
+        .iter()
+        .map(|p| {
+            Glob::new(p).map(|g| g.compile_matcher()).map_err(|e| {
+                Diagnostic::error("Invalid -only/-except pattern", format!("{p:?}: {e}")).into()
+            })
+        })
+        .collect()
+}
+
+/// True when a build named `name` (source `source_ref`) is selected by `only` / `except`.
+fn selected(only: &[GlobMatcher], except: &[GlobMatcher], names: &[&str]) -> bool {
+    let hit = |gs: &[GlobMatcher]| gs.iter().any(|g| names.iter().any(|n| g.is_match(n)));
+    (only.is_empty() || hit(only)) && !hit(except)
+}
+
+fn matches_meta(list: &[String], build: &PlannedBuild) -> bool {
+    let names = [build.name.as_str(), &build.source_ref(), &build.source_name];
+    list.iter().any(|p| {
+        let p = p.strip_prefix("source.").unwrap_or(p);
+        Glob::new(p).map_or(false, |g| {
+            let m = g.compile_matcher();
+            names.iter().any(|n| m.is_match(n))
+        })
+    })
+}
+
+/// Whether a plugin with `only` / `except` meta-arguments applies to `build`.
+#[must_use]
+pub fn applies(only: &[String], except: &[String], build: &PlannedBuild) -> bool {
+    (only.is_empty() || matches_meta(only, build)) && !matches_meta(except, build)
+}
+
+impl Orchestrator {
+    /// An orchestrator over `registry`, reporting to `events`.
+    #[must_use]
+    pub fn new(registry: Registry, events: Events) -> Self {
+        Orchestrator { registry: Arc::new(registry), events }
+    }
+
+    /// The builds `opts` selects, in plan order.
+    ///
+    /// # Errors
+    /// Invalid glob patterns.
+    pub fn select<'p>(
+        &self,
+        plan: &'p BuildPlan,
+        opts: &RunOptions,
+    ) -> Result<Vec<&'p PlannedBuild>, Diagnostics> {
+        let (only, except) = (globs(&opts.only)?, globs(&opts.except)?);
+        Ok(plan
+            .builds
+            .iter()
+            .filter(|b| selected(&only, &except, &[b.name.as_str(), &b.source_ref()]))
+            .collect())
+    }
+
+    fn info(build: &PlannedBuild, plan: &BuildPlan, opts: &RunOptions) -> BuildInfo {
+        BuildInfo {
+            name: build.name.clone(),
+            source_type: build.source_type.clone(),
+            source_name: build.source_name.clone(),
+            build_block_name: build.build_block_name.clone(),
+            run_uuid: opts.run_uuid.clone(),
+            on_error: opts.on_error,
+            force: opts.force,
+            template_dir: plan.template_dir.clone(),
+        }
+    }
+
+    fn unknown_type(spec: &PluginSpec, what: &str, names: Vec<&str>) -> Diagnostic {
+        let mut detail = format!("Unknown {what} type {:?}.", spec.kind);
+        if let Some(s) = crate::config::suggest(&spec.kind, names.iter().copied()) {
+            detail.push_str(&format!(" Did you mean {s:?}?"));
+        }
+        detail.push_str(&format!(" Known types: {}.", names.join(", ")));
+        Diagnostic::error(format!("Unknown {what} type"), detail).at(spec.location.clone())
+    }
+
+    /// Decodes and validates every plugin of the selected builds without running anything.
+    /// Returns warnings.
+    ///
+    /// # Errors
+    /// All problems found, together.
+    pub fn validate(&self, plan: &BuildPlan, opts: &RunOptions) -> Result<Diagnostics, Diagnostics> {
+        let mut diags = Diagnostics::default();
+        let warn = |ws: Vec<String>, spec: &PluginSpec, diags: &mut Diagnostics| {
+            for w in ws {
+                diags.push(Diagnostic::warning(format!("{} configuration", spec.kind), w).at(spec.location.clone()));
+            }
+        };
+        for build in self.select(plan, opts)? {
+            let info = Self::info(build, plan, opts);
+            match self.registry.new_builder(&build.builder.kind) {
+                None => diags.push(Self::unknown_type(
+                    &build.builder,
+                    "builder (source)",
+                    self.registry.builder_names().collect(),
+                )),
+                Some(mut b) => match build.builder.body.evaluate(&info, None) {
+                    Err(e) => diags.extend(e),
+                    Ok(cfg) => match b.prepare(&cfg, &info) {
+                        Ok(w) => warn(w, &build.builder, &mut diags),
+                        Err(e) => diags.extend(e),
+                    },
+                },
+            }
+            for p in build.provisioners.iter().chain(build.error_cleanup.as_ref()) {
+                match self.registry.new_provisioner(&p.plugin.kind) {
+                    None => diags.push(Self::unknown_type(
+                        &p.plugin,
+                        "provisioner",
+                        self.registry.provisioner_names().collect(),
+                    )),
+                    Some(mut prov) => match p.plugin.body.evaluate(&info, None) {
+                        Err(e) => diags.extend(e),
+                        Ok(cfg) => match prov.prepare(&cfg, &info) {
+                            Ok(w) => warn(w, &p.plugin, &mut diags),
+                            Err(e) => diags.extend(e),
+                        },
+                    },
+                }
+            }
+            for pp in build.post_processors.iter().flatten() {
+                match self.registry.new_post_processor(&pp.plugin.kind) {
+                    None => diags.push(Self::unknown_type(
+                        &pp.plugin,
+                        "post-processor",
+                        self.registry.post_processor_names().collect(),
+                    )),
+                    Some(mut p) => match pp.plugin.body.evaluate(&info, None) {
+                        Err(e) => diags.extend(e),
+                        Ok(cfg) => match p.configure(&cfg, &info) {
+                            Ok(w) => warn(w, &pp.plugin, &mut diags),
+                            Err(e) => diags.extend(e),
+                        },
+                    },
+                }
+            }
+        }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(diags)
+        }
+    }
+
+    /// Validates, then runs the selected builds; one outcome per build, in plan order.
+    ///
+    /// # Errors
+    /// Validation errors; build failures are reported in the outcomes instead.
+    pub async fn run(
+        &self,
+        plan: Arc<BuildPlan>,
+        opts: &RunOptions,
+        cancel: CancellationToken,
+    ) -> Result<Vec<BuildOutcome>, Diagnostics> {
+        for s in &plan.secrets {
+            self.events.secrets().add(s);
+        }
+        self.validate(&plan, opts)?;
+        let selected: Vec<usize> = {
+            let chosen = self.select(&plan, opts)?;
+            plan.builds
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| chosen.iter().any(|c| std::ptr::eq(*c, *b)))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let limit = if opts.parallel_builds == 0 { usize::MAX >> 4 } else { opts.parallel_builds };
+        let sem = Arc::new(tokio::sync::Semaphore::new(limit));
+        let mut handles = Vec::new();
+        for i in selected {
+            let (plan, sem, this, cancel) = (plan.clone(), sem.clone(), self.clone(), cancel.clone());
+            let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
+            handles.push(tokio::spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let build = &plan.builds[i];
+                let ctx = BuildContext { info, ui: this.events.ui(&build.name), cancel };
+                let start = Instant::now();
+                this.events.emit(&build.name, EventKind::BuildStarted);
+                let result = this.run_build(&ctx, build).await;
+                let elapsed = start.elapsed();
+                let artifacts = result
+                    .as_ref()
+                    .map(|a| {
+                        a.iter()
+                            .map(|a| ArtifactInfo {
+                                builder_id: a.builder_id(),
+                                id: a.id(),
+                                string: a.string(),
+                                files: a.files(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                this.events.emit(
+                    &build.name,
+                    EventKind::BuildFinished {
+                        error: result.as_ref().err().map(ToString::to_string),
+                        elapsed,
+                        artifacts,
+                    },
+                );
+                BuildOutcome { name: build.name.clone(), result, elapsed }
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for h in handles {
+            match h.await {
+                Ok(o) => outcomes.push(o),
+                Err(e) => outcomes.push(BuildOutcome {
+                    name: "unknown".into(),
+                    result: Err(BuildError::step(format!("build task failed: {e}"))),
+                    elapsed: Duration::ZERO,
+                }),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    async fn run_build(
+        &self,
+        ctx: &BuildContext,
+        build: &PlannedBuild,
+    ) -> Result<Vec<Arc<dyn Artifact>>, BuildError> {
+        let mut builder = self
+            .registry
+            .new_builder(&build.builder.kind)
+            .ok_or_else(|| BuildError::step(format!("unknown builder {}", build.builder.kind)))?;
+        let cfg = build.builder.body.evaluate(&ctx.info, None).map_err(BuildError::Config)?;
+        builder.prepare(&cfg, &ctx.info).map_err(BuildError::Config)?;
+        let hook = ProvisionHook { registry: self.registry.clone(), build: build.clone() };
+        let artifact = builder.run(ctx, &hook).await?;
+        let Some(artifact) = artifact else {
+            return Ok(Vec::new());
+        };
+        self.post_process(ctx, build, artifact).await
+    }
+
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        build: &PlannedBuild,
+        builder_artifact: Arc<dyn Artifact>,
+    ) -> Result<Vec<Arc<dyn Artifact>>, BuildError> {
+        let chains: Vec<Vec<_>> = build
+            .post_processors
+            .iter()
+            .map(|c| c.iter().filter(|p| applies(&p.only, &p.except, build)).collect::<Vec<_>>())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let mut keep_original = chains.is_empty();
+        let mut results = Vec::new();
+        let mut first_error = None;
+        for chain in chains {
+            let mut prior = builder_artifact.clone();
+            let mut failed = false;
+            for (i, spec) in chain.iter().enumerate() {
+                if ctx.cancel.is_cancelled() {
+                    return Err(BuildError::Cancelled);
+                }
+                let label = spec.name.clone().unwrap_or_else(|| spec.plugin.kind.clone());
+                ctx.ui.say(format!("Running post-processor: {label}"));
+                let mut pp = self.registry.new_post_processor(&spec.plugin.kind).ok_or_else(|| {
+                    BuildError::step(format!("unknown post-processor {}", spec.plugin.kind))
+                })?;
+                let cfg = spec.plugin.body.evaluate(&ctx.info, None).map_err(BuildError::Config)?;
+                pp.configure(&cfg, &ctx.info).map_err(BuildError::Config)?;
+                let out = match pp.post_process(ctx, prior.clone()).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        ctx.ui.error(format!("Post-processor failed: {e}"));
+                        first_error.get_or_insert(e);
+                        failed = true;
+                        break;
+                    }
+                };
+                let keep = match spec.keep_input_artifact {
+                    Some(k) if !(out.force_keep && out.keep_input) => k,
+                    _ => out.keep_input,
+                };
+                if i == 0 {
+                    keep_original |= keep;
+                } else if !keep {
+                    ctx.ui.say(format!("Deleting prior artifact from post-processor '{label}'"));
+                    if let Err(e) = prior.destroy().await {
+                        ctx.ui.error(format!("Failed to delete prior artifact: {e}"));
+                    }
+                }
+                prior = out.artifact;
+            }
+            if !failed {
+                results.push(prior);
+            }
+        }
+        if keep_original {
+            results.insert(0, builder_artifact);
+        } else {
+            ctx.ui.say("Deleting original artifact for build");
+            if let Err(e) = builder_artifact.destroy().await {
+                ctx.ui.error(format!("Failed to delete original artifact: {e}"));
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(results),
+        }
+    }
+}
+
+/// The hook builders call once the machine is reachable.
+struct ProvisionHook {
+    registry: Arc<Registry>,
+    build: PlannedBuild,
+}
+
+impl ProvisionHook {
+    async fn run_one(
+        &self,
+        ctx: &BuildContext,
+        spec: &ProvisionerSpec,
+        comm: &Arc<dyn Communicator>,
+        data: &GeneratedData,
+    ) -> Result<(), BuildError> {
+        let cfg = spec.plugin.body.evaluate(&ctx.info, Some(data)).map_err(BuildError::Config)?;
+        let attempts = spec.max_retries + 1;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut prov = self.registry.new_provisioner(&spec.plugin.kind).ok_or_else(|| {
+                BuildError::step(format!("unknown provisioner {}", spec.plugin.kind))
+            })?;
+            prov.prepare(&cfg, &ctx.info).map_err(BuildError::Config)?;
+            let fut = prov.provision(ctx, comm.clone(), data);
+            let r = match spec.timeout {
+                Some(t) if !t.is_zero() => match tokio::time::timeout(t, fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err(BuildError::Provisioner {
+                        kind: spec.plugin.kind.clone(),
+                        message: format!(
+                            "Provisioner {} timed out after {}",
+                            spec.plugin.kind,
+                            crate::duration::human(t)
+                        ),
+                    }),
+                },
+                _ => fut.await,
+            };
+            match r {
+                Ok(()) => return Ok(()),
+                Err(BuildError::Cancelled) => return Err(BuildError::Cancelled),
+                Err(e) if attempt < attempts && !ctx.cancel.is_cancelled() => {
+                    ctx.ui.say(format!(
+                        "Provisioner failed with {:?}, retrying with {} trie(s) left",
+                        e.to_string(),
+                        attempts - attempt
+                    ));
+                    ctx.sleep(Duration::from_secs(2)).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Hook for ProvisionHook {
+    async fn provision(
+        &self,
+        ctx: &BuildContext,
+        comm: Arc<dyn Communicator>,
+        data: &GeneratedData,
+    ) -> Result<(), BuildError> {
+        for key in ["Password", "SSHPrivateKey", "WinRMPassword"] {
+            if let Some(v) = data.get(key) {
+                ctx.ui.add_secret(v);
+            }
+        }
+        for spec in &self.build.provisioners {
+            if !applies(&spec.only, &spec.except, &self.build) {
+                continue;
+            }
+            if let Some(p) = spec.pause_before.filter(|p| !p.is_zero()) {
+                ctx.ui.say(format!("Pausing {} before the next provisioner...", crate::duration::human(p)));
+                ctx.sleep(p).await?;
+            }
+            if let Err(e) = self.run_one(ctx, spec, &comm, data).await {
+                if !matches!(e, BuildError::Cancelled) && ctx.info.on_error != OnError::Abort {
+                    if let Some(cleanup) = &self.build.error_cleanup {
+                        ctx.ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...");
+                        if let Err(ce) = self.run_one(ctx, cleanup, &comm, data).await {
+                            ctx.ui.error(format!("Error cleanup provisioner failed: {ce}"));
+                        }
+                    }
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_and_except_globs() {
+        let g = |v: &[&str]| globs(&v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()).unwrap();
+        assert!(selected(&g(&["null.*"]), &[], &["null.a"]));
+        assert!(!selected(&g(&["file.*"]), &[], &["null.a"]));
+        assert!(!selected(&[], &g(&["*.a"]), &["null.a"]));
+        assert!(selected(&[], &g(&["*.b"]), &["null.a"]));
+    }
+}
