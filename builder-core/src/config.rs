@@ -231,7 +231,12 @@ impl Config {
                     detail.push_str(&format!(" Did you mean \"{s}\"?"));
                 }
                 return Diagnostic::error("Unsupported argument", detail)
-                    .at(self.spans.get(&full).cloned().or_else(|| self.location_of(&path)));
+                    .at(self
+                        .spans
+                        .get(&format!("{full}#key"))
+                        .or_else(|| self.spans.get(&full))
+                        .cloned()
+                        .or_else(|| self.location_of(&path)));
             }
             if let Some(rest) = msg.strip_prefix("missing field `") {
                 let field = rest.split('`').next().unwrap_or_default();

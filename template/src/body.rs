@@ -1,0 +1,187 @@
+//! Plugin bodies that are evaluated per build, and again with the builder's generated values.
+
+use crate::eval::{self, loc_of};
+use crate::{Shared, SourceFile};
+use hcl::edit::expr::Expression as EExpr;
+use hcl::edit::structure::{Body as EBody, Structure};
+use hcl::Value;
+use kiln_core::config::{Config, Diagnostics, Location};
+use kiln_core::plan::Body;
+use kiln_core::plugin::{BuildInfo, GeneratedData};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The values of `build.*` that exist before any builder ran, as placeholders.
+const BUILD_KEYS: &[&str] = &[
+    "ID", "Host", "Port", "User", "Password", "ConnType", "PackerRunUUID", "PackerHTTPIP",
+    "PackerHTTPPort", "PackerHTTPAddr", "SSHPublicKey", "SSHPrivateKey", "WinRMPassword",
+];
+
+/// What kind of block a body is, which decides the names in scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `source` (with its build-block additions).
+    Source,
+    /// A provisioner: sees `source.*` and `build.*`.
+    Provisioner,
+    /// A post-processor: sees `source.*` and `build.*`.
+    PostProcessor,
+}
+
+/// One body in a stack of bodies; later layers override earlier ones.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// The file it is in.
+    pub file: Arc<SourceFile>,
+    /// The body.
+    pub body: EBody,
+}
+
+/// A plugin body from an HCL2 template.
+#[derive(Debug)]
+pub struct HclBody {
+    shared: Arc<Shared>,
+    layers: Vec<Layer>,
+    what: String,
+    skip: Vec<&'static str>,
+    kind: Kind,
+    block: Option<Location>,
+}
+
+impl HclBody {
+    /// A body made of `layers`, ignoring the meta-arguments in `skip`.
+    pub(crate) fn new(shared: Arc<Shared>, layers: Vec<Layer>, what: String, skip: &[&'static str], kind: Kind, block: Option<Location>) -> Self {
+        HclBody { shared, layers, what, skip: skip.to_vec(), kind, block }
+    }
+}
+
+fn to_json(v: Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+struct Eval<'a> {
+    scope: &'a eval::Scope,
+    ctx: &'a hcl::eval::Context<'a>,
+    spans: BTreeMap<String, Location>,
+    diags: Diagnostics,
+}
+
+impl Eval<'_> {
+    fn expr(&mut self, file: &Arc<SourceFile>, path: &str, e: &EExpr) -> Option<serde_json::Value> {
+        if let Some(l) = loc_of(file, e) {
+            self.spans.insert(path.to_string(), l);
+        }
+        if let EExpr::Array(items) = e {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(l) = loc_of(file, item) {
+                    self.spans.insert(format!("{path}[{i}]"), l);
+                }
+            }
+        }
+        match eval::eval(e, file, self.scope, self.ctx) {
+            Ok(v) => Some(to_json(v)),
+            Err(ds) => {
+                ds.into_iter().for_each(|d| self.diags.push(d));
+                None
+            }
+        }
+    }
+
+    fn body(&mut self, file: &Arc<SourceFile>, prefix: &str, body: &EBody, skip: &[&str], out: &mut serde_json::Map<String, serde_json::Value>) {
+        for s in body.iter() {
+            match s {
+                Structure::Attribute(a) => {
+                    let key = a.key.as_str();
+                    if skip.contains(&key) {
+                        continue;
+                    }
+                    let path = format!("{prefix}{key}");
+                    if let Some(l) = loc_of(file, &a.key) {
+                        self.spans.insert(format!("{path}#key"), l.clone());
+                    }
+                    if let Some(v) = self.expr(file, &path, &a.value) {
+                        out.insert(key.to_string(), v);
+                    }
+                }
+                Structure::Block(b) => {
+                    let key = b.ident.as_str().to_string();
+                    let list = out.entry(key.clone()).or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                    let idx = list.as_array().map_or(0, Vec::len);
+                    let path = format!("{prefix}{key}[{idx}]");
+                    if let Some(l) = loc_of(file, &b.ident) {
+                        self.spans.insert(format!("{prefix}{key}"), l.clone());
+                        self.spans.insert(path.clone(), l);
+                    }
+                    let mut inner = serde_json::Map::new();
+                    self.body(file, &format!("{path}."), &b.body, &[], &mut inner);
+                    if let Some(serde_json::Value::Array(l)) = out.get_mut(&key) {
+                        l.push(serde_json::Value::Object(inner));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Body for HclBody {
+    fn evaluate(&self, info: &BuildInfo, generated: Option<&GeneratedData>) -> Result<Config, Diagnostics> {
+        let mut ctx = self.shared.context();
+        let mut roots: Vec<(&str, Option<&[&str]>)> = Vec::new();
+        if self.kind != Kind::Source {
+            let mut source = hcl::Map::new();
+            source.insert("name".to_string(), Value::from(info.source_name.clone()));
+            source.insert("type".to_string(), Value::from(info.source_type.clone()));
+            ctx.declare_var("source", Value::Object(source));
+            let mut build = hcl::Map::new();
+            build.insert("name".to_string(), Value::from(info.build_block_name.clone().unwrap_or_default()));
+            match generated {
+                Some(g) => {
+                    for k in BUILD_KEYS {
+                        build.insert((*k).to_string(), Value::from(""));
+                    }
+                    for (k, v) in g {
+                        build.insert(k.clone(), Value::from(v.clone()));
+                    }
+                }
+                None => {
+                    for k in BUILD_KEYS {
+                        build.insert((*k).to_string(), Value::from(format!("{{{{ .{k} }}}}")));
+                    }
+                }
+            }
+            ctx.declare_var("build", Value::Object(build));
+            roots.push(("source", Some(&["name", "type"])));
+            roots.push(("build", None));
+        }
+        let scope = self.shared.scope(&roots);
+        let mut ev = Eval { scope: &scope, ctx: &ctx, spans: BTreeMap::new(), diags: Diagnostics::default() };
+        let mut out = serde_json::Map::new();
+        let mut overrides = None;
+        for layer in &self.layers {
+            ev.body(&layer.file, "", &layer.body, &self.skip, &mut out);
+            if self.kind == Kind::Provisioner {
+                if let Some(a) = layer.body.get_attribute("override") {
+                    overrides = ev.expr(&layer.file, "override", &a.value);
+                }
+            }
+        }
+        if ev.diags.has_errors() {
+            return Err(ev.diags);
+        }
+        if let Some(serde_json::Value::Object(o)) = overrides {
+            let keys = [info.name.clone(), format!("{}.{}", info.source_type, info.source_name), info.source_name.clone(), info.source_type.clone()];
+            if let Some(serde_json::Value::Object(extra)) = keys.iter().find_map(|k| o.get(k)) {
+                for (k, v) in extra {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let block = self.layers.first().and_then(|l| loc_of(&l.file, &l.body));
+        let mut cfg = Config { value: serde_json::Value::Object(out), spans: BTreeMap::new(), block, what: self.what.clone() };
+        cfg.spans = ev.spans;
+        if self.block.is_some() {
+            cfg.block.clone_from(&self.block);
+        }
+        Ok(cfg)
+    }
+}

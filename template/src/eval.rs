@@ -1,0 +1,148 @@
+//! Expression evaluation with located errors: reference checks ("did you mean"), then hcl-rs
+//! evaluation, with every error pointing at the expression in its file.
+
+use crate::SourceFile;
+use hcl::edit::expr::{Expression as EExpr, TraversalOperator};
+use hcl::edit::visit::{self, Visit};
+use hcl::edit::Span;
+use hcl::eval::{Context, Evaluate};
+use hcl::Value;
+use kiln_core::config::{suggest, Diagnostic, Location};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Names an expression may refer to, for reference checks.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Root name (`var`, `local`, `path` ...) to its known attribute names. `None` means any.
+    pub roots: Vec<(String, Option<BTreeSet<String>>)>,
+    /// Whether functions may be called (false in var files).
+    pub functions: bool,
+    /// Extra function names allowed here (`env` in variable defaults).
+    pub extra_functions: Vec<&'static str>,
+}
+
+struct RefCheck<'a> {
+    scope: &'a Scope,
+    file: &'a SourceFile,
+    diags: Vec<Diagnostic>,
+    iter_vars: BTreeSet<String>,
+}
+
+impl RefCheck<'_> {
+    fn loc(&self, span: Option<std::ops::Range<usize>>) -> Option<Location> {
+        span.map(|s| Location::from_span(&self.file.name, &self.file.text, s))
+    }
+}
+
+impl Visit for RefCheck<'_> {
+    fn visit_for_expr(&mut self, node: &hcl::edit::expr::ForExpr) {
+        if let Some(k) = &node.intro.key_var {
+            self.iter_vars.insert(k.as_str().to_string());
+        }
+        self.iter_vars.insert(node.intro.value_var.as_str().to_string());
+        visit::visit_for_expr(self, node);
+    }
+
+    fn visit_expr(&mut self, node: &EExpr) {
+        match node {
+            EExpr::Variable(v) => {
+                let name = v.as_str();
+                if !self.iter_vars.contains(name) && !self.scope.roots.iter().any(|(r, _)| r == name) {
+                    let mut detail = format!("There is no variable named \"{name}\".");
+                    if let Some(s) = suggest(name, self.scope.roots.iter().map(|(r, _)| r.as_str())) {
+                        detail.push_str(&format!(" Did you mean \"{s}\"?"));
+                    }
+                    self.diags.push(Diagnostic::error("Unknown variable", detail).at(self.loc(node.span())));
+                }
+            }
+            EExpr::Traversal(t) => {
+                if let (EExpr::Variable(root), Some(first)) = (&t.expr, t.operators.first()) {
+                    if let TraversalOperator::GetAttr(attr) = first.value() {
+                        let root = root.as_str();
+                        if let Some((_, Some(known))) = self.scope.roots.iter().find(|(r, _)| r == root) {
+                            let name = attr.as_str();
+                            if !known.contains(name) {
+                                let (summary, what) = match root {
+                                    "var" => ("Undefined variable", format!("A variable named \"{name}\" was not declared. Declare it with a `variable \"{name}\" {{ ... }}` block.")),
+                                    "local" => ("Undefined local", format!("A local named \"{name}\" was not declared in a `locals` block.")),
+                                    _ => ("Unsupported attribute", format!("\"{root}\" has no attribute named \"{name}\".")),
+                                };
+                                let mut detail = what;
+                                if let Some(s) = suggest(name, known.iter().map(String::as_str)) {
+                                    detail.push_str(&format!(" Did you mean \"{root}.{s}\"?"));
+                                }
+                                self.diags.push(Diagnostic::error(summary, detail).at(self.loc(t.span())));
+                                return;
+                            }
+                        }
+                    }
+                }
+                visit::visit_traversal(self, t);
+                return;
+            }
+            EExpr::FuncCall(call) => {
+                let name = call.name.name.as_str();
+                let known = |n: &str| {
+                    crate::functions::NAMES.contains(&n)
+                        || ["vault", "consul_key", "aws_secretsmanager", "aws_secretsmanager_raw"].contains(&n)
+                        || self.scope.extra_functions.contains(&n)
+                };
+                if !self.scope.functions {
+                    self.diags.push(Diagnostic::error("Function calls not allowed", "Functions may not be called here; give a literal value.").at(self.loc(node.span())));
+                } else if !known(name) {
+                    let mut detail = format!("There is no function named \"{name}\".");
+                    if name == "env" {
+                        detail = "The \"env\" function may only be used in the default value of a variable, as in Packer. Declare a variable with `default = env(\"NAME\")` and use the variable.".into();
+                    } else if let Some(s) = suggest(name, crate::functions::NAMES.iter().copied()) {
+                        detail.push_str(&format!(" Did you mean \"{s}\"?"));
+                    }
+                    self.diags.push(Diagnostic::error("Call to unknown function", detail).at(self.loc(call.name.name.span())));
+                }
+            }
+            _ => {}
+        }
+        visit::visit_expr(self, node);
+    }
+}
+
+/// Evaluates an expression with reference checks, returning located diagnostics on failure.
+///
+/// # Errors
+/// Unknown names (with suggestions) or evaluation errors, at the expression.
+pub fn eval(
+    expr: &EExpr,
+    file: &Arc<SourceFile>,
+    scope: &Scope,
+    ctx: &Context,
+) -> Result<Value, Vec<Diagnostic>> {
+    let mut check = RefCheck { scope, file, diags: Vec::new(), iter_vars: BTreeSet::new() };
+    check.visit_expr(expr);
+    if !check.diags.is_empty() {
+        return Err(check.diags);
+    }
+    let e: hcl::Expression = expr.clone().into();
+    e.evaluate(ctx).map_err(|err| {
+        let msg = err.kind().to_string();
+        let (summary, detail) = match err.kind() {
+            hcl::eval::ErrorKind::FuncCall(name, m) => {
+                ("Error in function call".to_string(), format!("Call to function \"{name}\" failed: {m}."))
+            }
+            hcl::eval::ErrorKind::NoSuchKey(k) => {
+                ("Unsupported attribute".into(), format!("This object does not have an attribute named \"{k}\"."))
+            }
+            _ => ("Invalid expression".into(), format!("{}{}", upper_first(&msg), if msg.ends_with('.') { "" } else { "." })),
+        };
+        vec![Diagnostic::error(summary, detail).at(expr.span().map(|s| Location::from_span(&file.name, &file.text, s)))]
+    })
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+/// The location of anything with a span in `file`.
+pub fn loc_of(file: &SourceFile, node: &impl Span) -> Option<Location> {
+    node.span().map(|s| Location::from_span(&file.name, &file.text, s))
+}

@@ -1,0 +1,217 @@
+//! Variable types (`string`, `list(number)`, `object({...})` ...) and conversion to them, as
+//! Packer (via cty) converts: strings from the command line become numbers, bools, lists.
+
+use hcl::{Expression, Value};
+
+/// A variable's declared type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Type {
+    /// No constraint.
+    Any,
+    /// `string`.
+    String,
+    /// `number`.
+    Number,
+    /// `bool`.
+    Bool,
+    /// `list(T)`.
+    List(Box<Type>),
+    /// `set(T)`.
+    Set(Box<Type>),
+    /// `map(T)`.
+    Map(Box<Type>),
+    /// `object({ k = T })`.
+    Object(Vec<(String, Type)>),
+    /// `tuple([T, ...])`.
+    Tuple(Vec<Type>),
+}
+
+impl std::fmt::Display for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Type::Any => write!(f, "any"),
+            Type::String => write!(f, "string"),
+            Type::Number => write!(f, "number"),
+            Type::Bool => write!(f, "bool"),
+            Type::List(t) => write!(f, "list({t})"),
+            Type::Set(t) => write!(f, "set({t})"),
+            Type::Map(t) => write!(f, "map({t})"),
+            Type::Object(fields) => {
+                write!(f, "object({{")?;
+                for (i, (k, t)) in fields.iter().enumerate() {
+                    write!(f, "{}{k}={t}", if i > 0 { ", " } else { "" })?;
+                }
+                write!(f, "}})")
+            }
+            Type::Tuple(ts) => {
+                write!(f, "tuple([")?;
+                for (i, t) in ts.iter().enumerate() {
+                    write!(f, "{}{t}", if i > 0 { ", " } else { "" })?;
+                }
+                write!(f, "])")
+            }
+        }
+    }
+}
+
+/// Reads a type expression.
+///
+/// # Errors
+/// A message saying which type keywords are valid.
+pub fn parse(expr: &Expression) -> Result<Type, String> {
+    const HINT: &str = "expected a type: string, number, bool, any, list(T), set(T), map(T), object({...}) or tuple([...])";
+    match expr {
+        Expression::Variable(v) => match v.as_str() {
+            "string" => Ok(Type::String),
+            "number" => Ok(Type::Number),
+            "bool" => Ok(Type::Bool),
+            "any" => Ok(Type::Any),
+            "list" => Ok(Type::List(Box::new(Type::Any))),
+            "map" => Ok(Type::Map(Box::new(Type::Any))),
+            "set" => Ok(Type::Set(Box::new(Type::Any))),
+            other => Err(format!("unknown type {other:?}; {HINT}")),
+        },
+        Expression::FuncCall(call) => {
+            let arg = call.args.first().ok_or_else(|| format!("{} needs an argument", call.name))?;
+            match call.name.name.as_str() {
+                "list" => Ok(Type::List(Box::new(parse(arg)?))),
+                "set" => Ok(Type::Set(Box::new(parse(arg)?))),
+                "map" => Ok(Type::Map(Box::new(parse(arg)?))),
+                "object" => match arg {
+                    Expression::Object(o) => o
+                        .iter()
+                        .map(|(k, v)| {
+                            let key = match k {
+                                hcl::ObjectKey::Identifier(i) => i.to_string(),
+                                hcl::ObjectKey::Expression(Expression::String(s)) => s.clone(),
+                                _ => return Err("object type keys must be names".to_string()),
+                            };
+                            let v = match v {
+                                Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {
+                                    c.args.first().ok_or("optional needs a type")?
+                                }
+                                v => v,
+                            };
+                            Ok((key, parse(v)?))
+                        })
+                        .collect::<Result<_, _>>()
+                        .map(Type::Object),
+                    _ => Err("object() takes an object of attribute types".into()),
+                },
+                "tuple" => match arg {
+                    Expression::Array(a) => a.iter().map(parse).collect::<Result<_, _>>().map(Type::Tuple),
+                    _ => Err("tuple() takes a list of element types".into()),
+                },
+                other => Err(format!("unknown type constructor {other:?}; {HINT}")),
+            }
+        }
+        _ => Err(HINT.to_string()),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    crate::functions::type_name(v)
+}
+
+/// Converts `v` to `t`, as cty's conversion would.
+///
+/// # Errors
+/// What was required and what was given.
+pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
+    if matches!(v, Value::Null) {
+        return Ok(v);
+    }
+    match t {
+        Type::Any => Ok(v),
+        Type::String => match v {
+            Value::String(_) => Ok(v),
+            Value::Number(n) => Ok(Value::String(n.to_string())),
+            Value::Bool(b) => Ok(Value::String(b.to_string())),
+            other => Err(format!("a string is required, but a {} was given", kind(&other))),
+        },
+        Type::Number => match v {
+            Value::Number(_) => Ok(v),
+            Value::String(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|f| {
+                    if f.fract() == 0.0 && f.abs() < 9e15 {
+                        #[allow(clippy::cast_possible_truncation)]
+                        Some(Value::from(f as i64))
+                    } else {
+                        hcl::Number::from_f64(f).map(Value::Number)
+                    }
+                })
+                .ok_or_else(|| format!("a number is required, but {s:?} is not a number")),
+            other => Err(format!("a number is required, but a {} was given", kind(&other))),
+        },
+        Type::Bool => match v {
+            Value::Bool(_) => Ok(v),
+            Value::String(s) if s == "true" => Ok(Value::Bool(true)),
+            Value::String(s) if s == "false" => Ok(Value::Bool(false)),
+            other => Err(format!("a bool is required, but {} was given", describe(&other))),
+        },
+        Type::List(e) | Type::Set(e) => match v {
+            Value::Array(a) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| convert(x, e).map_err(|m| format!("element {i}: {m}")))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            other => Err(format!("a list is required, but a {} was given", kind(&other))),
+        },
+        Type::Tuple(ts) => match v {
+            Value::Array(a) if a.len() == ts.len() => a
+                .into_iter()
+                .zip(ts)
+                .enumerate()
+                .map(|(i, (x, t))| convert(x, t).map_err(|m| format!("element {i}: {m}")))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            other => Err(format!("a tuple of {} elements is required, but {} was given", ts.len(), describe(&other))),
+        },
+        Type::Map(e) => match v {
+            Value::Object(o) => o
+                .into_iter()
+                .map(|(k, x)| convert(x, e).map(|x| (k.clone(), x)).map_err(|m| format!("element {k:?}: {m}")))
+                .collect::<Result<_, _>>()
+                .map(Value::Object),
+            other => Err(format!("a map is required, but a {} was given", kind(&other))),
+        },
+        Type::Object(fields) => match v {
+            Value::Object(mut o) => {
+                let mut out = hcl::Map::new();
+                for (k, t) in fields {
+                    let x = o.shift_remove(k).unwrap_or(Value::Null);
+                    out.insert(k.clone(), convert(x, t).map_err(|m| format!("attribute {k:?}: {m}"))?);
+                }
+                Ok(Value::Object(out))
+            }
+            other => Err(format!("an object is required, but a {} was given", kind(&other))),
+        },
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => format!("a {}", kind(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_like_cty() {
+        assert_eq!(convert("42".into(), &Type::Number).unwrap(), Value::from(42));
+        assert_eq!(convert(Value::from(42), &Type::String).unwrap(), Value::from("42"));
+        assert_eq!(
+            convert("x".into(), &Type::Number).unwrap_err(),
+            "a number is required, but \"x\" is not a number"
+        );
+        assert!(convert(Value::Array(vec!["1".into()]), &Type::List(Box::new(Type::Number))).is_ok());
+    }
+}
