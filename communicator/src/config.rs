@@ -1,0 +1,134 @@
+//! The communicator options shared by every builder that connects over SSH.
+
+use kiln_core::duration;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// How files are copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferMethod {
+    /// The SCP protocol (`scp -t` / `scp -f` on the remote), Packer's default.
+    #[default]
+    Scp,
+    /// The SFTP subsystem.
+    Sftp,
+}
+
+/// The `communicator` and `ssh_*` options of a source, as Packer documents them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SshConfig {
+    /// `communicator`: `ssh` or `none`.
+    pub communicator: String,
+    /// `ssh_host`.
+    pub ssh_host: String,
+    /// `ssh_port` (22).
+    pub ssh_port: u16,
+    /// `ssh_username`.
+    pub ssh_username: String,
+    /// `ssh_password`.
+    pub ssh_password: Option<String>,
+    /// `ssh_private_key_file`.
+    pub ssh_private_key_file: Option<String>,
+    /// `ssh_timeout` (5m).
+    #[serde(deserialize_with = "duration::serde_opt::deserialize")]
+    pub ssh_timeout: Option<Duration>,
+    /// `ssh_handshake_attempts` (10).
+    pub ssh_handshake_attempts: u32,
+    /// `ssh_keep_alive_interval` (5s); `0s`/`-1s` disables.
+    #[serde(deserialize_with = "keepalive")]
+    pub ssh_keep_alive_interval: Option<Duration>,
+    /// `ssh_pty`.
+    pub ssh_pty: bool,
+    /// `ssh_file_transfer_method`.
+    pub ssh_file_transfer_method: TransferMethod,
+    /// `ssh_disable_agent_forwarding`: accepted, agents are never forwarded.
+    pub ssh_disable_agent_forwarding: bool,
+    /// `ssh_clear_authorized_keys`: accepted for compatibility.
+    pub ssh_clear_authorized_keys: bool,
+    /// `temporary_key_pair_type`: `ed25519` (default here) or `rsa`.
+    pub temporary_key_pair_type: Option<String>,
+    /// `temporary_key_pair_bits`.
+    pub temporary_key_pair_bits: Option<u32>,
+    /// `pause_before_connecting`.
+    #[serde(deserialize_with = "duration::serde_opt::deserialize")]
+    pub pause_before_connecting: Option<Duration>,
+    /// The private key in PEM/OpenSSH form, when a builder generated one. Not a template field.
+    #[serde(skip)]
+    pub private_key: Option<String>,
+}
+
+fn keepalive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        S(String),
+        N(f64),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        None => Some(Duration::from_secs(5)),
+        Some(Raw::S(s)) if s.trim_start().starts_with('-') => None,
+        Some(Raw::S(s)) => duration::parse(&s).map_err(serde::de::Error::custom).map(|d| (!d.is_zero()).then_some(d))?,
+        Some(Raw::N(n)) if n <= 0.0 => None,
+        Some(Raw::N(n)) => Some(Duration::from_secs_f64(n)),
+    })
+}
+
+impl Default for SshConfig {
+    fn default() -> Self {
+        SshConfig {
+            communicator: "ssh".into(),
+            ssh_host: String::new(),
+            ssh_port: 22,
+            ssh_username: String::new(),
+            ssh_password: None,
+            ssh_private_key_file: None,
+            ssh_timeout: None,
+            ssh_handshake_attempts: 10,
+            ssh_keep_alive_interval: Some(Duration::from_secs(5)),
+            ssh_pty: false,
+            ssh_file_transfer_method: TransferMethod::Scp,
+            ssh_disable_agent_forwarding: false,
+            ssh_clear_authorized_keys: false,
+            temporary_key_pair_type: None,
+            temporary_key_pair_bits: None,
+            pause_before_connecting: None,
+            private_key: None,
+        }
+    }
+}
+
+impl SshConfig {
+    /// The effective `ssh_timeout`.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.ssh_timeout.unwrap_or(Duration::from_secs(300))
+    }
+
+    /// Checks what can be checked before connecting; returns errors as `(attribute, message)`.
+    #[must_use]
+    pub fn validate(&self, needs_host: bool) -> Vec<(&'static str, String)> {
+        let mut errs = Vec::new();
+        match self.communicator.as_str() {
+            "none" => return errs,
+            "ssh" => {}
+            other => errs.push(("communicator", format!("unknown communicator {other:?}; use \"ssh\" or \"none\""))),
+        }
+        if needs_host && self.ssh_host.is_empty() {
+            errs.push(("ssh_host", "ssh_host must be specified".into()));
+        }
+        if self.ssh_username.is_empty() {
+            errs.push(("ssh_username", "An ssh_username must be specified".into()));
+        }
+        if needs_host && self.ssh_password.is_none() && self.ssh_private_key_file.is_none() && self.private_key.is_none() {
+            errs.push(("ssh_password", "One of ssh_password or ssh_private_key_file must be specified".into()));
+        }
+        if let Some(f) = &self.ssh_private_key_file {
+            if let Err(e) = std::fs::metadata(f) {
+                errs.push(("ssh_private_key_file", format!("ssh_private_key_file is invalid: {f}: {e}")));
+            }
+        }
+        errs
+    }
+}
