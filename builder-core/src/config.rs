@@ -252,6 +252,40 @@ impl Config {
         })
     }
 
+    /// Reports attributes that are not in any of the `known` field lists (for configs decoded in
+    /// several parts, where serde's `deny_unknown_fields` cannot be used).
+    ///
+    /// # Errors
+    /// One "Unsupported argument" per unknown attribute, with a "did you mean".
+    pub fn check_fields(&self, known: &[&[&str]]) -> Result<(), Diagnostics> {
+        let mut diags = Diagnostics::default();
+        if let serde_json::Value::Object(map) = &self.value {
+            let all: Vec<&str> = known.iter().flat_map(|k| k.iter().copied()).collect();
+            for key in map.keys() {
+                if all.contains(&key.as_str()) {
+                    continue;
+                }
+                let mut detail =
+                    format!("An argument named \"{key}\" is not expected in {}.", self.what);
+                if let Some(s) = suggest(key, all.iter().copied()) {
+                    detail.push_str(&format!(" Did you mean \"{s}\"?"));
+                }
+                diags.push(
+                    Diagnostic::error("Unsupported argument", detail).at(self
+                        .spans
+                        .get(&format!("{key}#key"))
+                        .cloned()
+                        .or_else(|| self.location_of(key))),
+                );
+            }
+        }
+        if diags.0.is_empty() {
+            Ok(())
+        } else {
+            Err(diags)
+        }
+    }
+
     /// An error diagnostic located at an attribute.
     #[must_use]
     pub fn error_at(&self, path: &str, summary: &str, detail: impl Into<String>) -> Diagnostic {

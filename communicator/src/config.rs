@@ -132,3 +132,32 @@ impl SshConfig {
         errs
     }
 }
+
+/// Every template attribute [`SshConfig`] reads, for unknown-attribute checks.
+pub const FIELDS: &[&str] = &[
+    "communicator", "ssh_host", "ssh_port", "ssh_username", "ssh_password",
+    "ssh_private_key_file", "ssh_timeout", "ssh_handshake_attempts", "ssh_keep_alive_interval",
+    "ssh_pty", "ssh_file_transfer_method", "ssh_disable_agent_forwarding",
+    "ssh_clear_authorized_keys", "temporary_key_pair_type", "temporary_key_pair_bits",
+    "pause_before_connecting", "ssh_agent_auth", "ssh_read_write_timeout",
+    "ssh_remote_tunnels", "ssh_local_tunnels",
+];
+
+impl SshConfig {
+    /// Decodes the communicator options from a source's config, located errors included.
+    ///
+    /// # Errors
+    /// Invalid values, at their attribute.
+    pub fn decode(cfg: &kiln_core::Config) -> Result<SshConfig, kiln_core::Diagnostics> {
+        let mut only = serde_json::Map::new();
+        if let serde_json::Value::Object(m) = &cfg.value {
+            for (k, v) in m {
+                if FIELDS.contains(&k.as_str()) && !["ssh_agent_auth", "ssh_read_write_timeout", "ssh_remote_tunnels", "ssh_local_tunnels"].contains(&k.as_str()) {
+                    only.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let sub = kiln_core::Config { value: serde_json::Value::Object(only), ..cfg.clone() };
+        sub.decode::<SshConfig>().map_err(Into::into)
+    }
+}

@@ -1,0 +1,160 @@
+//! Runs commands on the machine running Kiln, streaming their output as events. Shared by the
+//! `shell-local` provisioner and post-processor.
+
+use kiln_core::{BuildContext, BuildError, OutputStream};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The options `shell-local` takes, in both its provisioner and post-processor forms.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalConfig {
+    /// `command`: one command.
+    pub command: Option<String>,
+    /// `inline`: commands, run as one script.
+    pub inline: Option<Vec<String>>,
+    /// `script`: a local script.
+    pub script: Option<String>,
+    /// `scripts`: local scripts, in order.
+    pub scripts: Option<Vec<String>>,
+    /// `environment_vars`: `K=V` strings.
+    pub environment_vars: Vec<String>,
+    /// `env`: a map of variables.
+    pub env: BTreeMap<String, String>,
+    /// `execute_command`: argv with `{{.Vars}}` and `{{.Script}}`.
+    pub execute_command: Option<Vec<String>>,
+    /// `inline_shebang` (`/bin/sh -e`).
+    pub inline_shebang: Option<String>,
+    /// `env_var_format`.
+    pub env_var_format: Option<String>,
+    /// `only_on`: OS names (`linux`, `darwin` ...) to run on.
+    pub only_on: Vec<String>,
+    /// `valid_exit_codes` ([0]).
+    pub valid_exit_codes: Option<Vec<i32>>,
+    /// `use_linux_pathing`: accepted (Windows only in Packer).
+    pub use_linux_pathing: bool,
+    /// `tempfile_extension`.
+    pub tempfile_extension: Option<String>,
+    /// `keep_input_artifact`: read by the orchestrator for post-processors.
+    pub keep_input_artifact: Option<bool>,
+}
+
+impl LocalConfig {
+    /// Checks the combination of options.
+    ///
+    /// # Errors
+    /// The attribute at fault and why.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let n = [self.command.is_some(), self.inline.is_some(), self.script.is_some(), self.scripts.is_some()].iter().filter(|b| **b).count();
+        if n == 0 {
+            return Err(("command", "Command, Inline, Script and Scripts options cannot all be empty.".into()));
+        }
+        if n > 1 {
+            return Err(("command", "Only one of command, inline, script or scripts can be specified.".into()));
+        }
+        for s in self.script.iter().chain(self.scripts.iter().flatten()) {
+            if let Err(e) = std::fs::metadata(s) {
+                return Err(("script", format!("Bad script '{s}': {e}")));
+            }
+        }
+        for kv in &self.environment_vars {
+            if !kv.contains('=') {
+                return Err(("environment_vars", format!("Environment variable not in format 'key=value': {kv}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the configured local commands.
+///
+/// # Errors
+/// A command that cannot start or exits with a code not in `valid_exit_codes`.
+pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<String, String>) -> Result<(), BuildError> {
+    if !cfg.only_on.is_empty() && !cfg.only_on.iter().any(|os| os == std::env::consts::OS) {
+        ctx.ui.say(format!("Skipping shell-local due to runtime OS {}", std::env::consts::OS));
+        return Ok(());
+    }
+    let fail = |m: String| BuildError::Provisioner { kind: "shell-local".into(), message: m };
+    let mut env = crate::env_map(&ctx.info, &cfg.environment_vars, &cfg.env).map_err(fail)?;
+    env.extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut tmp = None;
+    let scripts: Vec<String> = if let Some(c) = &cfg.command {
+        let dir = tempfile::Builder::new().prefix("kiln-shell-local").tempdir().map_err(|e| BuildError::io("creating a temp dir", e))?;
+        let p = dir.path().join(format!("script{}", cfg.tempfile_extension.as_deref().unwrap_or(".sh")));
+        std::fs::write(&p, format!("#!{}\n{c}\n", cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e"))).map_err(|e| BuildError::io("writing the script", e))?;
+        let s = p.to_string_lossy().to_string();
+        tmp = Some(dir);
+        vec![s]
+    } else if let Some(lines) = &cfg.inline {
+        let dir = tempfile::Builder::new().prefix("kiln-shell-local").tempdir().map_err(|e| BuildError::io("creating a temp dir", e))?;
+        let p = dir.path().join(format!("script{}", cfg.tempfile_extension.as_deref().unwrap_or(".sh")));
+        let mut text = format!("#!{}\n", cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e"));
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        std::fs::write(&p, text).map_err(|e| BuildError::io("writing the script", e))?;
+        let s = p.to_string_lossy().to_string();
+        tmp = Some(dir);
+        vec![s]
+    } else {
+        cfg.script.iter().chain(cfg.scripts.iter().flatten()).cloned().collect()
+    };
+    let exec = cfg.execute_command.clone().unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into(), "{{.Vars}} {{.Script}}".into()]);
+    let valid = cfg.valid_exit_codes.clone().unwrap_or_else(|| vec![0]);
+    let vars = crate::flatten_env(&env, cfg.env_var_format.as_deref().unwrap_or("%s='%s' "));
+    for script in scripts {
+        ctx.ui.say(format!("Running local shell script: {script}"));
+        let mut data = BTreeMap::new();
+        data.insert("Vars", vars.clone());
+        data.insert("Script", script.clone());
+        data.insert("Command", script.clone());
+        let argv: Vec<String> = exec.iter().map(|a| crate::gotemplate::render(a, &data)).collect::<Result<_, _>>().map_err(fail)?;
+        let (prog, args) = argv.split_first().ok_or_else(|| fail("execute_command is empty".into()))?;
+        let mut child = tokio::process::Command::new(prog)
+            .args(args)
+            .envs(&env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| fail(format!("Error running local command {prog}: {e}")))?;
+        let (out, err) = (child.stdout.take(), child.stderr.take());
+        let ui = ctx.ui.clone();
+        let ui2 = ctx.ui.clone();
+        let t1 = tokio::spawn(async move {
+            if let Some(o) = out {
+                let mut l = BufReader::new(o).lines();
+                while let Ok(Some(line)) = l.next_line().await {
+                    ui.output(OutputStream::Stdout, line);
+                }
+            }
+        });
+        let t2 = tokio::spawn(async move {
+            if let Some(o) = err {
+                let mut l = BufReader::new(o).lines();
+                while let Ok(Some(line)) = l.next_line().await {
+                    ui2.output(OutputStream::Stderr, line);
+                }
+            }
+        });
+        let status = tokio::select! {
+            s = child.wait() => s.map_err(|e| fail(e.to_string()))?,
+            () = ctx.cancel.cancelled() => {
+                let _ = child.kill().await;
+                return Err(BuildError::Cancelled);
+            }
+        };
+        let _ = tokio::join!(t1, t2);
+        let code = status.code().unwrap_or(-1);
+        if !valid.contains(&code) {
+            return Err(fail(format!("Erroneous exit code {code} while executing script: {script}\n\nPlease see output above for more information.")));
+        }
+    }
+    drop(tmp);
+    Ok(())
+}
