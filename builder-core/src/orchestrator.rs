@@ -350,6 +350,14 @@ impl Orchestrator {
         }
         if keep_original {
             results.insert(0, builder_artifact);
+            // A post-processor that passes its input through (manifest) must not list it twice.
+            let mut seen: Vec<*const ()> = Vec::new();
+            results.retain(|a| {
+                let p = Arc::as_ptr(a).cast::<()>();
+                let new = !seen.contains(&p);
+                seen.push(p);
+                new
+            });
         } else {
             ctx.ui.say("Deleting original artifact for build");
             if let Err(e) = builder_artifact.destroy().await {

@@ -1,1 +1,436 @@
-fn main(){}
+//! `kiln`: a Packer-compatible machine-image builder. This binary is thin: it parses flags
+//! (Packer's single-dash style), loads templates with kiln-template, runs them with kiln-core's
+//! orchestrator, and renders the event stream.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod render;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use kiln_core::orchestrator::{Orchestrator, RunOptions};
+use kiln_core::plugin::OnError;
+use kiln_core::{Diagnostics, Events, Registry};
+use kiln_template::{LoadOptions, Template};
+use render::{Renderer, Style};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(name = "kiln", version, about = "Build machine images from Packer templates", disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build images from a template (a file or a directory of *.pkr.hcl).
+    Build(BuildArgs),
+    /// Check that a template is valid.
+    Validate(ValidateArgs),
+    /// Show a template's variables, locals, sources and builds.
+    Inspect(VarArgs),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Args, Debug, Clone)]
+struct VarArgs {
+    /// Set a variable: -var 'name=value'.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Load variables from a file (HCL or JSON).
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_files: Vec<PathBuf>,
+    /// Template files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// Only check syntax; do not evaluate.
+    #[arg(long = "syntax-only")]
+    syntax_only: bool,
+    /// Build only these builds (globs, comma separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip these builds (globs, comma separated).
+    #[arg(long, value_delimiter = ',')]
+    except: Vec<String>,
+    #[command(flatten)]
+    common: VarArgs,
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// Build only these builds (globs over names like null.example, comma separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip these builds.
+    #[arg(long, value_delimiter = ',')]
+    except: Vec<String>,
+    /// Replace existing outputs.
+    #[arg(long)]
+    force: bool,
+    /// What to do when a build fails: cleanup, abort, ask, run-cleanup-provisioner.
+    #[arg(long = "on-error", default_value = "cleanup")]
+    on_error: String,
+    /// How many builds run at once; 0 means no limit.
+    #[arg(long = "parallel-builds", default_value_t = 0)]
+    parallel_builds: usize,
+    /// Packer's machine-readable output.
+    #[arg(long = "machine-readable")]
+    machine_readable: bool,
+    /// Colour output (-color=false to disable).
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    color: String,
+    /// Prefix output lines with timestamps.
+    #[arg(long = "timestamp-ui")]
+    timestamp_ui: bool,
+    /// Accepted for compatibility; steps are not paused.
+    #[arg(long)]
+    debug: bool,
+    #[command(flatten)]
+    common: VarArgs,
+}
+
+/// Rewrites Packer's single-dash long flags (`-var`, `-only=x`) into clap's `--var` form.
+fn packer_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest_are_paths = false;
+    for a in args {
+        if rest_are_paths || a == "--" {
+            rest_are_paths = true;
+            out.push(a);
+        } else if a.len() > 2 && a.starts_with('-') && !a.starts_with("--") {
+            out.push(format!("-{a}"));
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    kiln_builder_null::register(&mut r);
+    kiln_provisioners::register(&mut r);
+    kiln_post_processors::register(&mut r);
+    r
+}
+
+fn load(common: &VarArgs) -> Result<Template, Diagnostics> {
+    let mut vars = Vec::new();
+    let mut diags = Diagnostics::default();
+    for v in &common.vars {
+        match v.split_once('=') {
+            Some((k, val)) => vars.push((k.to_string(), val.to_string())),
+            None => diags.push(kiln_core::Diagnostic::error("Invalid -var option", format!("The given -var option {v:?} is not correctly specified. Variables must be given as -var NAME=VALUE."))),
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    kiln_template::load(&LoadOptions {
+        paths: common.paths.clone(),
+        vars,
+        var_files: common.var_files.clone(),
+        env: std::env::vars().collect(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+    })
+}
+
+fn print_diags(d: &Diagnostics) {
+    eprintln!("{d}\n");
+}
+
+fn print_warnings(t: &Template) {
+    for w in t.warnings.warnings() {
+        eprintln!("{w}\n");
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse_from(packer_args(std::env::args())) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let code = match cli.command {
+        Command::Version => {
+            println!("Kiln v{} (Packer template language {})", kiln_core::VERSION, kiln_template::PACKER_COMPAT_VERSION);
+            0
+        }
+        Command::Validate(a) => validate(&a),
+        Command::Inspect(a) => inspect(&a),
+        Command::Build(a) => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(build(a)),
+            Err(e) => {
+                eprintln!("Error: cannot start the async runtime: {e}");
+                1
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+fn validate(a: &ValidateArgs) -> i32 {
+    if a.syntax_only {
+        let mut bad = false;
+        for p in &a.common.paths {
+            let files: Vec<PathBuf> = if p.is_dir() {
+                std::fs::read_dir(p).map(|rd| rd.flatten().map(|e| e.path()).filter(|f| f.to_string_lossy().ends_with(".pkr.hcl")).collect()).unwrap_or_default()
+            } else {
+                vec![p.clone()]
+            };
+            for f in files {
+                match std::fs::read_to_string(&f) {
+                    Ok(text) => {
+                        if let Err(e) = hcl::edit::parser::parse_body(&text) {
+                            bad = true;
+                            let l = e.location();
+                            eprintln!("Error: Invalid HCL syntax\n  --> {}:{}:{}\n   |\n   | {}\n\n{}\n", f.display(), l.line(), l.column(), e.line(), e.message());
+                        }
+                    }
+                    Err(e) => {
+                        bad = true;
+                        eprintln!("Error: Cannot read template\n\nReading {}: {e}.\n", f.display());
+                    }
+                }
+            }
+        }
+        if bad {
+            return 1;
+        }
+        println!("Syntax-only check passed. Everything looks okay.");
+        return 0;
+    }
+    let t = match load(&a.common) {
+        Ok(t) => t,
+        Err(d) => {
+            print_diags(&d);
+            return 1;
+        }
+    };
+    print_warnings(&t);
+    let (events, _rx) = Events::channel();
+    let orch = Orchestrator::new(registry(), events);
+    let opts = RunOptions { only: a.only.clone(), except: a.except.clone(), ..RunOptions::default() };
+    match orch.validate(&t.plan, &opts) {
+        Ok(w) => {
+            for d in w.warnings() {
+                eprintln!("{d}\n");
+            }
+            println!("The configuration is valid.");
+            0
+        }
+        Err(d) => {
+            print_diags(&d);
+            1
+        }
+    }
+}
+
+fn show(v: &hcl::Value) -> String {
+    serde_json::to_string(&serde_json::to_value(v).unwrap_or_default()).unwrap_or_default()
+}
+
+fn inspect(a: &VarArgs) -> i32 {
+    let t = match load(a) {
+        Ok(t) => t,
+        Err(d) => {
+            print_diags(&d);
+            return 1;
+        }
+    };
+    println!("Packer Inspect: HCL2 mode\n");
+    println!("> input-variables:\n");
+    for v in t.variables.values() {
+        let val = match (&v.value, v.sensitive) {
+            (_, true) => "<sensitive>".to_string(),
+            (Some(x), false) => show(x),
+            (None, false) => "<unknown>".to_string(),
+        };
+        let desc = if v.description.is_empty() { String::new() } else { format!("  # {}", v.description) };
+        println!("var.{}: {val}{desc}", v.name);
+    }
+    println!("\n> local-variables:\n");
+    for (k, v) in &t.locals {
+        let val = if t.sensitive_locals.contains(k) { "<sensitive>".to_string() } else { show(v) };
+        println!("local.{k}: {val}");
+    }
+    println!("\n> builds:\n");
+    let mut blocks: indexmap::IndexMap<String, Vec<&kiln_core::plan::PlannedBuild>> = indexmap::IndexMap::new();
+    for b in &t.plan.builds {
+        let key = b.build_block_name.clone().unwrap_or_else(|| "<unnamed build>".into());
+        blocks.entry(key).or_default().push(b);
+    }
+    for (name, builds) in blocks {
+        println!("  > {name}:\n");
+        println!("    sources:\n");
+        for b in &builds {
+            println!("      {}", b.source_ref());
+        }
+        if let Some(first) = builds.first() {
+            println!("\n    provisioners:\n");
+            for p in &first.provisioners {
+                println!("      {}", p.plugin.kind);
+            }
+            println!("\n    post-processors:\n");
+            for (i, chain) in first.post_processors.iter().enumerate() {
+                println!("      {i}:");
+                for p in chain {
+                    println!("        {}", p.plugin.kind);
+                }
+            }
+        }
+        println!();
+    }
+    0
+}
+
+async fn build(a: BuildArgs) -> i32 {
+    let on_error = match a.on_error.as_str() {
+        "cleanup" | "ask" => OnError::Cleanup,
+        "abort" => OnError::Abort,
+        "run-cleanup-provisioner" => OnError::RunCleanupProvisioner,
+        other => {
+            eprintln!("Error: -on-error={other} is not one of cleanup, abort, ask, run-cleanup-provisioner.");
+            return 1;
+        }
+    };
+    let t = match load(&a.common) {
+        Ok(t) => t,
+        Err(d) => {
+            print_diags(&d);
+            return 1;
+        }
+    };
+    print_warnings(&t);
+    let style = Style {
+        machine: a.machine_readable,
+        color: a.color != "false" && std::io::stdout().is_terminal() && !a.machine_readable,
+        timestamps: a.timestamp_ui,
+        progress: std::io::stdout().is_terminal() && !a.machine_readable,
+    };
+    let (events, mut rx) = Events::channel();
+    let orch = Orchestrator::new(registry(), events.clone());
+    let opts = RunOptions {
+        only: a.only.clone(),
+        except: a.except.clone(),
+        parallel_builds: a.parallel_builds,
+        on_error,
+        force: a.force,
+        run_uuid: uuid::Uuid::new_v4().to_string(),
+    };
+    let names: Vec<String> = match orch.select(&t.plan, &opts) {
+        Ok(b) => b.iter().map(|b| b.name.clone()).collect(),
+        Err(d) => {
+            print_diags(&d);
+            return 1;
+        }
+    };
+    if names.is_empty() {
+        eprintln!("Error: no builds to run: -only/-except matched none of {}", t.plan.builds.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", "));
+        return 1;
+    }
+    let mut renderer = Renderer::new(style);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let c2 = cancel.clone();
+    let ev2 = events.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+        }
+        ev2.emit("", kiln_core::EventKind::Error("Interrupt received. Cancelling builds and cleaning up...".into()));
+        c2.cancel();
+    });
+    let plan = Arc::new(t.plan);
+    let start = Instant::now();
+    let validated = orch.validate(&plan, &opts);
+    if let Err(d) = validated {
+        print_diags(&d);
+        return 1;
+    }
+    renderer.start(&names);
+    let run = {
+        let orch = orch.clone();
+        let plan = plan.clone();
+        let opts = opts.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move { orch.run(plan, &opts, cancel).await })
+    };
+    drop(events);
+    drop(orch);
+    let mut results = Vec::new();
+    let mut run = Some(run);
+    let mut outcome = None;
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    if ev.build.is_empty() {
+                        if let kiln_core::EventKind::Error(t) = &ev.kind { renderer.say(&format!("==> {t}")); }
+                        continue;
+                    }
+                    if let kiln_core::EventKind::BuildFinished { error, artifacts, .. } = &ev.kind {
+                        results.push((ev.build.clone(), match error { None => Ok(artifacts.clone()), Some(e) => Err(e.clone()) }));
+                    }
+                    renderer.event(&ev);
+                }
+                None => break,
+            },
+            r = async { run.as_mut().expect("run handle").await }, if run.is_some() => {
+                run = None;
+                outcome = Some(r);
+            }
+        }
+        if run.is_none() && rx.is_empty() && outcome.is_some() {
+            // Drain whatever is left without blocking on senders held elsewhere.
+            while let Ok(ev) = rx.try_recv() {
+                if let kiln_core::EventKind::BuildFinished { error, artifacts, .. } = &ev.kind {
+                    results.push((ev.build.clone(), match error { None => Ok(artifacts.clone()), Some(e) => Err(e.clone()) }));
+                }
+                renderer.event(&ev);
+            }
+            break;
+        }
+    }
+    match outcome {
+        Some(Ok(Err(d))) => {
+            print_diags(&d);
+            return 1;
+        }
+        Some(Err(e)) => {
+            eprintln!("Error: the build task failed: {e}");
+            return 1;
+        }
+        _ => {}
+    }
+    // Report in the order the builds were declared.
+    results.sort_by_key(|(n, _)| names.iter().position(|x| x == n).unwrap_or(usize::MAX));
+    let ok = renderer.summary(&results, start.elapsed());
+    if ok && !cancel.is_cancelled() {
+        0
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packer_style_flags() {
+        let a = packer_args(["kiln", "build", "-var", "a=b", "-only=x.*", "--force", "t.pkr.hcl"].map(String::from).into_iter());
+        assert_eq!(a, ["kiln", "build", "--var", "a=b", "--only=x.*", "--force", "t.pkr.hcl"]);
+    }
+}

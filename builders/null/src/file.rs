@@ -52,11 +52,11 @@ impl Builder for FileBuilder {
         let r = match &self.cfg.source {
             Some(src) => {
                 ctx.ui.say(format!("Copying {src} to {target}"));
-                tokio::fs::copy(src, &tmp).await.map(|_| ())
+                tokio::fs::copy(src, &tmp).await.map(|n| ctx.ui.say(format!("Copied {n} bytes")))
             }
             None => {
                 ctx.ui.say(format!("Writing content to {target}"));
-                tokio::fs::write(&tmp, self.cfg.content.as_deref().unwrap_or_default()).await
+                write_private(&tmp, self.cfg.content.as_deref().unwrap_or_default()).await
             }
         };
         if let Err(e) = r.and(tokio::fs::rename(&tmp, target).await) {
@@ -93,4 +93,16 @@ impl Artifact for FileArtifact {
     async fn destroy(&self) -> std::io::Result<()> {
         tokio::fs::remove_file(&self.filename).await
     }
+}
+
+/// Writes `content` with mode 0600, as Packer's file builder does.
+async fn write_private(path: &str, content: &str) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path).await?;
+    f.write_all(content.as_bytes()).await?;
+    f.flush().await
 }
