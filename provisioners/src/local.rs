@@ -85,6 +85,7 @@ pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<Str
         let dir = tempfile::Builder::new().prefix("kiln-shell-local").tempdir().map_err(|e| BuildError::io("creating a temp dir", e))?;
         let p = dir.path().join(format!("script{}", cfg.tempfile_extension.as_deref().unwrap_or(".sh")));
         std::fs::write(&p, format!("#!{}\n{c}\n", cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e"))).map_err(|e| BuildError::io("writing the script", e))?;
+        make_executable(&p)?;
         let s = p.to_string_lossy().to_string();
         tmp = Some(dir);
         vec![s]
@@ -97,6 +98,7 @@ pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<Str
             text.push('\n');
         }
         std::fs::write(&p, text).map_err(|e| BuildError::io("writing the script", e))?;
+        make_executable(&p)?;
         let s = p.to_string_lossy().to_string();
         tmp = Some(dir);
         vec![s]
@@ -156,5 +158,14 @@ pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<Str
         }
     }
     drop(tmp);
+    Ok(())
+}
+
+fn make_executable(p: &std::path::Path) -> Result<(), BuildError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700)).map_err(|e| BuildError::io("making the script executable", e))?;
+    }
     Ok(())
 }

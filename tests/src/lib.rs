@@ -1,1 +1,180 @@
-//! placeholder
+//! # kiln-tests: real components for Kiln's tests
+//!
+//! [`Sshd`] starts a real OpenSSH server on 127.0.0.1 at a free port, with a fresh host key, its
+//! own `sshd_config` and an authorized test key, and stops it on drop. When `sshd` is missing the
+//! test fails with the command that installs it; it never silently passes.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SSHD_CANDIDATES: &[&str] = &["/usr/sbin/sshd", "/usr/local/sbin/sshd"];
+
+/// A running OpenSSH server for one test.
+#[derive(Debug)]
+pub struct Sshd {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    /// The user to log in as.
+    pub user: String,
+}
+
+/// A free TCP port on 127.0.0.1.
+///
+/// # Panics
+/// When no port can be bound.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+}
+
+fn keygen(kind: &str, path: &Path) {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-C", "kiln-test", "-f"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .status()
+        .expect("ssh-keygen is needed by the tests: apt-get install openssh-client");
+    assert!(st.success(), "ssh-keygen -t {kind} failed");
+}
+
+impl Sshd {
+    /// Starts sshd and waits for its SSH banner.
+    ///
+    /// # Panics
+    /// When OpenSSH's server is not installed (the message says how to install it) or does not
+    /// start within 10 seconds.
+    #[must_use]
+    pub fn start() -> Sshd {
+        let bin = SSHD_CANDIDATES.iter().find(|p| Path::new(p).exists()).unwrap_or_else(|| {
+            panic!("OpenSSH's sshd is not installed; the end-to-end tests need a real SSH server: apt-get install openssh-server")
+        });
+        let dir = tempfile::Builder::new().prefix("kiln-sshd").tempdir().expect("temp dir");
+        let d = dir.path();
+        keygen("ed25519", &d.join("host_ed25519"));
+        keygen("ed25519", &d.join("client_key"));
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
+            String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id -un").stdout).trim().to_string()
+        });
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let config = format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nSubsystem sftp /usr/lib/openssh/sftp-server\nMaxStartups 100\nMaxSessions 100\nLogLevel ERROR\n",
+                d = d.display()
+            );
+            std::fs::write(d.join("sshd_config"), config).expect("sshd_config");
+            let mut child = Command::new(bin)
+                .args(["-D", "-e", "-f"])
+                .arg(d.join("sshd_config"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start sshd");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(st)) = child.try_wait() {
+                    let mut e = String::new();
+                    if let Some(mut s) = child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut s, &mut e);
+                    }
+                    last_err = format!("sshd exited with {st}: {e}");
+                    break;
+                }
+                if banner(port) {
+                    return Sshd { child, dir, port, user };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("sshd did not start: {last_err}");
+    }
+
+    /// The authorized private key's path.
+    #[must_use]
+    pub fn key_path(&self) -> PathBuf {
+        self.dir.path().join("client_key")
+    }
+}
+
+fn banner(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buf = [0u8; 4];
+    s.read_exact(&mut buf).is_ok() && &buf == b"SSH-"
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The result of running `kiln`.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Both streams, for greps.
+    #[must_use]
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `bin` with `args` in `dir`, with `PKR_VAR_*` and colours cleared from the environment.
+///
+/// # Panics
+/// When the binary cannot be started.
+#[must_use]
+pub fn run(bin: &str, dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(bin);
+    cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PKR_VAR_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.output().expect("run kiln");
+    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+}
+
+/// Replaces run-specific text (temp paths, timings, UUIDs) so output can be snapshotted.
+#[must_use]
+pub fn normalize(text: &str, dir: &Path) -> String {
+    let mut s = text.replace(&dir.display().to_string(), "[DIR]");
+    for (pat, rep) in [("millisecond", "ms"), ("milliseconds", "ms")] {
+        s = s.replace(pat, rep);
+    }
+    let mut out = String::new();
+    for line in s.lines() {
+        let line = if let Some(i) = line.find(" after ") {
+            let rest = &line[i + 7..];
+            let end = rest.find([':', '.']).map_or(rest.len(), |j| j);
+            let tail = &rest[end..];
+            let tail = if tail.starts_with('.') && tail.len() > 1 && tail[1..].starts_with(|c: char| c.is_ascii_digit()) { "" } else { tail };
+            format!("{} after [TIME]{tail}", &line[..i])
+        } else {
+            line.to_string()
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,136 @@
+//! End-to-end tests of the `kiln` binary that need no SSH server: the file builder, local
+//! provisioning, post-processor outputs, and template diagnostics (snapshotted).
+
+use kiln_tests::{normalize, run};
+use std::path::Path;
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn file_builder_with_manifest_checksum_and_compress() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "t.pkr.hcl", r#"
+variable "who" {
+  type    = string
+  default = "world"
+}
+source "file" "hello" {
+  content = "hello ${var.who}\n"
+  target  = "out/hello.txt"
+}
+build {
+  sources = ["source.file.hello"]
+  post-processor "manifest" {
+    output      = "out/manifest.json"
+    strip_path  = true
+    strip_time  = true
+    custom_data = { team = "infra" }
+  }
+  post-processor "checksum" {
+    checksum_types = ["md5", "sha256"]
+    output         = "out/{{.BuildName}}_{{.ChecksumType}}.checksum"
+  }
+  post-processors {
+    post-processor "compress" {
+      output              = "out/hello.tar.gz"
+      keep_input_artifact = true
+    }
+  }
+  post-processor "shell-local" {
+    inline = ["echo artifact=$PACKER_ARTIFACT_ID build=$PACKER_BUILD_NAME"]
+  }
+}
+"#);
+    let r = run(KILN, d, &["build", "-var", "who=kiln", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(std::fs::read_to_string(d.join("out/hello.txt")).unwrap(), "hello kiln\n");
+    assert!(r.stdout.contains("    file.hello: artifact=File build=hello\n"), "{}", r.stdout);
+    // The manifest in Packer's exact layout (strip_time drops build_time).
+    let m = std::fs::read_to_string(d.join("out/manifest.json")).unwrap();
+    let uuid = serde_json::from_str::<serde_json::Value>(&m).unwrap()["last_run_uuid"].as_str().unwrap().to_string();
+    assert_eq!(m, format!("{{\n  \"builds\": [\n    {{\n      \"name\": \"hello\",\n      \"builder_type\": \"file\",\n      \"files\": [\n        {{\n          \"name\": \"hello.txt\",\n          \"size\": 11\n        }}\n      ],\n      \"artifact_id\": \"File\",\n      \"packer_run_uuid\": \"{uuid}\",\n      \"custom_data\": {{\n        \"team\": \"infra\"\n      }}\n    }}\n  ],\n  \"last_run_uuid\": \"{uuid}\"\n}}"));
+    assert_eq!(std::fs::read_to_string(d.join("out/hello_md5.checksum")).unwrap(), "4d20e2a4a5e6a4fdcf4ac26b9a10c0bb\thello.txt\n");
+    assert_eq!(std::fs::read_to_string(d.join("out/hello_sha256.checksum")).unwrap(), "82c5b4b4e0d2bc1c6ae6bd6f2be1a7e74b3d7c8bd2a0ac2f3a3ea5ed48d1c1d1\thello.txt\n".replace("82c5b4b4e0d2bc1c6ae6bd6f2be1a7e74b3d7c8bd2a0ac2f3a3ea5ed48d1c1d1", &hex_sha256(b"hello kiln\n")));
+    // The archive holds the file.
+    let f = std::fs::File::open(d.join("out/hello.tar.gz")).unwrap();
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+    assert_eq!(names, ["hello.txt"]);
+    // A second run appends to the manifest.
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["builds"].as_array().unwrap().len(), 2);
+}
+
+fn hex_sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+fn diagnostics(name: &str, tpl: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.pkr.hcl", tpl);
+    let mut a = vec!["validate"];
+    a.extend_from_slice(args);
+    a.push("t.pkr.hcl");
+    let r = run(KILN, dir.path(), &a);
+    assert_eq!(r.code, 1, "{name}: {}", r.all());
+    normalize(&r.stderr, dir.path())
+}
+
+#[test]
+fn unknown_attribute_is_located_with_a_suggestion() {
+    let out = diagnostics("unknown", "source \"null\" \"a\" {\n  communicator = \"none\"\n  ssh_usrname  = \"root\"\n}\nbuild {\n  sources = [\"source.null.a\"]\n}\n", &[]);
+    insta::assert_snapshot!("unknown_attribute", out);
+}
+
+#[test]
+fn undefined_variable_is_located_with_a_suggestion() {
+    let out = diagnostics("undefined", "variable \"image_name\" {\n  default = \"x\"\n}\nsource \"file\" \"a\" {\n  content = var.image_nme\n  target  = \"out.txt\"\n}\nbuild {\n  sources = [\"source.file.a\"]\n}\n", &[]);
+    insta::assert_snapshot!("undefined_variable", out);
+}
+
+#[test]
+fn type_errors_are_located() {
+    let out = diagnostics("type", "variable \"count\" {\n  type    = number\n  default = \"three\"\n}\nsource \"file\" \"a\" {\n  content = \"x\"\n  target  = [\"not\", \"a\", \"string\"]\n}\nbuild {\n  sources = [\"source.file.a\"]\n}\n", &[]);
+    insta::assert_snapshot!("type_error_default", out);
+    let out = diagnostics("type2", "source \"file\" \"a\" {\n  content = \"x\"\n  target  = [\"not\", \"a\", \"string\"]\n}\nbuild {\n  sources = [\"source.file.a\"]\n}\n", &[]);
+    insta::assert_snapshot!("type_error_attribute", out);
+}
+
+#[test]
+fn several_errors_are_reported_together() {
+    let out = diagnostics("several", "source \"file\" \"a\" {\n  content = \"x\"\n  target  = \"t\"\n  colour  = \"red\"\n}\nbuild {\n  sources = [\"source.file.a\", \"source.file.b\"]\n  provisoner \"shell\" {}\n}\n", &[]);
+    insta::assert_snapshot!("several_errors", out);
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let out = diagnostics("syntax", "source \"file\" \"a\" {\n  content = \"x\n}\n", &[]);
+    insta::assert_snapshot!("syntax_error", out);
+}
+
+#[test]
+fn validate_and_inspect_a_good_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "t.pkr.hcl", "packer {\n  required_version = \">= 1.7.0\"\n}\nvariable \"pw\" {\n  type = string\n  default = \"sekrit-pw\"\n  sensitive = true\n}\nvariable \"n\" {\n  type = number\n  default = 2\n  validation {\n    condition = var.n > 1\n    error_message = \"The n value must be more than 1.\"\n  }\n}\nlocals {\n  doubled = var.n * 2\n}\nsource \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  name = \"main\"\n  sources = [\"source.null.a\"]\n  provisioner \"shell-local\" {\n    inline = [\"echo ${local.doubled}\"]\n  }\n  post-processor \"manifest\" {}\n}\n");
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "The configuration is valid.\n"), "{}", r.all());
+    let r = run(KILN, d, &["validate", "-var", "n=1", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("The n value must be more than 1."), "{}", r.stderr);
+    let r = run(KILN, d, &["inspect", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    insta::assert_snapshot!("inspect", r.stdout);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("==> main.null.a: Running local shell script: "), "{}", r.stdout);
+    assert!(r.stdout.contains("    main.null.a: 4\n"), "{}", r.stdout);
+}

@@ -1,0 +1,178 @@
+//! End-to-end tests of the `kiln` binary against a real OpenSSH sshd on loopback.
+
+use kiln_tests::{run, Sshd};
+use sha2::Digest;
+use std::path::Path;
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn null_source(sshd: &Sshd, extra: &str) -> String {
+    format!(
+        "source \"null\" \"remote\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {}\n  ssh_username = \"{}\"\n  ssh_private_key_file = \"{}\"\n  ssh_timeout = \"20s\"\n{extra}}}\n",
+        sshd.port,
+        sshd.user,
+        sshd.key_path().display()
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn sha(path: &Path) -> String {
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn shell_inline_and_scripts_with_environment() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    write(d, "s1.sh", "#!/bin/sh\necho \"script one FOO=$FOO\"\n");
+    write(d, "s2.sh", "#!/bin/sh\necho \"script two BAR=$BAR name=$PACKER_BUILD_NAME type=$PACKER_BUILDER_TYPE\"\necho to-stderr >&2\n");
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n    environment_vars = [\"FOO=it's here\"]\n    inline = [\"echo inline FOO=$FOO\", \"echo host=${{build.Host}} user=${{build.User}}\", \"echo made > {}/marker\"]\n  }}\n  provisioner \"shell\" {{\n    env = {{ BAR = \"bar-value\" }}\n    environment_vars = [\"FOO=scripted\"]\n    scripts = [\"s1.sh\", \"s2.sh\"]\n  }}\n}}\n",
+        null_source(&sshd, ""),
+        remote.display()
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("    null.remote: inline FOO=it's here\n"), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("    null.remote: host=127.0.0.1 user={}\n", sshd.user)), "{}", r.stdout);
+    assert!(r.stdout.contains("    null.remote: script one FOO=scripted\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("    null.remote: script two BAR=bar-value name=remote type=null\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("    null.remote: to-stderr\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("==> null.remote: Provisioning with shell script: s1.sh\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("--> null.remote: Did not export anything. This is the null builder\n"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(remote.join("marker")).unwrap(), "made\n");
+}
+
+#[test]
+fn failing_provisioner_fails_the_build_and_runs_error_cleanup() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n    inline = [\"echo before\", \"exit 3\"]\n  }}\n  provisioner \"shell\" {{\n    inline = [\"echo never-runs\"]\n  }}\n  error-cleanup-provisioner \"shell-local\" {{\n    inline = [\"echo cleaned > {}/cleanup-ran\"]\n  }}\n  post-processor \"manifest\" {{\n    output = \"{}/manifest.json\"\n  }}\n}}\n",
+        null_source(&sshd, ""),
+        d.display(),
+        d.display()
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("Build 'null.remote' errored after "), "{}", r.stdout);
+    assert!(r.stdout.contains("Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"), "{}", r.stdout);
+    assert!(r.stdout.contains("--> null.remote: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"), "{}", r.stdout);
+    assert!(r.stdout.contains("==> Builds finished but no artifacts were created."), "{}", r.stdout);
+    assert!(!r.stdout.contains("never-runs"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(d.join("cleanup-ran")).unwrap(), "cleaned\n");
+    assert!(!d.join("manifest.json").exists(), "no artifact may be recorded for a failed build");
+}
+
+#[test]
+fn unreachable_host_fails_after_ssh_timeout_naming_host_and_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = kiln_tests::free_port();
+    let tpl = format!("source \"null\" \"gone\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {port}\n  ssh_username = \"nobody\"\n  ssh_password = \"pw\"\n  ssh_timeout = \"2s\"\n}}\nbuild {{\n  sources = [\"source.null.gone\"]\n  provisioner \"shell\" {{\n    inline = [\"true\"]\n  }}\n}}\n");
+    write(d, "t.pkr.hcl", &tpl);
+    let start = std::time::Instant::now();
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(start.elapsed() < std::time::Duration::from_secs(15));
+    assert!(r.stdout.contains("==> null.gone: Waiting for SSH to become available..."), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("failed to connect to 127.0.0.1:{port}: timeout waiting for SSH after 2 seconds")), "{}", r.stdout);
+}
+
+#[test]
+fn file_upload_and_download_of_a_large_file_and_a_tree() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 50 MB of non-repeating data.
+    let mut data = Vec::with_capacity(50 << 20);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while data.len() < 50 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(d.join("big.bin"), &data).unwrap();
+    for (p, c) in [("tree/a.txt", "A"), ("tree/sub/b.txt", "B"), ("tree/sub/deeper/c.txt", "C")] {
+        std::fs::create_dir_all(d.join(p).parent().unwrap()).unwrap();
+        std::fs::write(d.join(p), c).unwrap();
+    }
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    let r = remote.display();
+    for method in ["scp", "sftp"] {
+        let tpl = format!(
+            "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"file\" {{\n    source = \"big.bin\"\n    destination = \"{r}/{method}-big.bin\"\n  }}\n  provisioner \"file\" {{\n    source = \"tree\"\n    destination = \"{r}/{method}-up/\"\n  }}\n  provisioner \"file\" {{\n    source = \"tree/\"\n    destination = \"{r}/{method}-contents\"\n  }}\n  provisioner \"file\" {{\n    direction = \"download\"\n    source = \"{r}/{method}-big.bin\"\n    destination = \"down/{method}/\"\n  }}\n  provisioner \"file\" {{\n    direction = \"download\"\n    source = \"{r}/{method}-up/tree\"\n    destination = \"down/{method}-tree\"\n  }}\n}}\n",
+            null_source(&sshd, &format!("  ssh_file_transfer_method = \"{method}\"\n"))
+        );
+        write(d, "t.pkr.hcl", &tpl);
+        let out = run(KILN, d, &["build", "t.pkr.hcl"]);
+        assert_eq!(out.code, 0, "{method}: {}", out.all());
+        let want = sha(&d.join("big.bin"));
+        assert_eq!(sha(&remote.join(format!("{method}-big.bin"))), want, "{method} upload");
+        assert_eq!(sha(&d.join(format!("down/{method}/{method}-big.bin"))), want, "{method} download");
+        assert_eq!(std::fs::read_to_string(remote.join(format!("{method}-up/tree/sub/deeper/c.txt"))).unwrap(), "C");
+        assert_eq!(std::fs::read_to_string(remote.join(format!("{method}-contents/sub/b.txt"))).unwrap(), "B");
+        assert_eq!(std::fs::read_to_string(d.join(format!("down/{method}-tree/tree/a.txt"))).unwrap(), "A");
+    }
+}
+
+#[test]
+fn sensitive_values_never_appear_in_output() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = format!(
+        "variable \"token\" {{\n  type = string\n  sensitive = true\n}}\n{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n    environment_vars = [\"TOKEN=${{var.token}}\"]\n    inline = [\"echo token is $TOKEN\", \"echo ${{var.token}} >&2\"]\n  }}\n  provisioner \"shell-local\" {{\n    inline = [\"echo local ${{var.token}}\"]\n  }}\n}}\n",
+        null_source(&sshd, "")
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    for args in [vec!["build", "-var", "token=hunter2-s3cret", "t.pkr.hcl"], vec!["build", "-machine-readable", "-var", "token=hunter2-s3cret", "t.pkr.hcl"], vec!["inspect", "-var", "token=hunter2-s3cret", "t.pkr.hcl"]] {
+        let r = run(KILN, d, &args);
+        assert_eq!(r.code, 0, "{}", r.all());
+        assert!(!r.all().contains("hunter2-s3cret"), "secret leaked: {}", r.all());
+    }
+    let r = run(KILN, d, &["build", "-var", "token=hunter2-s3cret", "t.pkr.hcl"]);
+    assert!(r.stdout.contains("    null.remote: token is <sensitive>"), "{}", r.stdout);
+}
+
+#[test]
+fn only_except_and_parallel_builds() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    let tpl = format!(
+        "{}build {{\n  source \"source.null.remote\" {{\n    name = \"one\"\n  }}\n  source \"source.null.remote\" {{\n    name = \"two\"\n  }}\n  provisioner \"shell\" {{\n    inline = [\"date +%s.%N > {r}/${{source.name}}.start\", \"sleep 1\", \"date +%s.%N > {r}/${{source.name}}.end\"]\n  }}\n}}\n",
+        null_source(&sshd, ""),
+        r = remote.display()
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let out = run(KILN, d, &["build", "-only=null.one", "t.pkr.hcl"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("Build 'null.one' finished") && !out.stdout.contains("null.two"), "{}", out.stdout);
+    let out = run(KILN, d, &["build", "-except=null.one", "t.pkr.hcl"]);
+    assert!(out.stdout.contains("Build 'null.two' finished") && !out.stdout.contains("null.one:"), "{}", out.stdout);
+    for f in ["one.start", "two.start"] {
+        let _ = std::fs::remove_file(remote.join(f));
+    }
+    let out = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let t = |n: &str| std::fs::read_to_string(remote.join(n)).unwrap().trim().parse::<f64>().unwrap();
+    // Both builds ran at once: each started before the other ended.
+    assert!(t("one.start") < t("two.end") && t("two.start") < t("one.end"), "builds did not overlap");
+    let out = run(KILN, d, &["build", "-parallel-builds=1", "t.pkr.hcl"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(t("one.end") <= t("two.start") || t("two.end") <= t("one.start"), "-parallel-builds=1 must serialise");
+}
