@@ -214,9 +214,13 @@ impl Config {
     /// # Errors
     /// An "Unsupported argument" diagnostic (with a "did you mean") for unknown attributes, or an
     /// "Invalid value" diagnostic naming the expected type, each at the attribute's location.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
         let value = if self.value.is_null() { serde_json::json!({}) } else { self.value.clone() };
-        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| Diagnostics::from(self.decode_error(&e)))
+    }
+
+    fn decode_error(&self, e: &serde_path_to_error::Error<serde_json::Error>) -> Diagnostic {
+        {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
             let msg = e.inner().to_string();
@@ -249,7 +253,7 @@ impl Config {
             let what = if path.is_empty() { self.what.clone() } else { format!("\"{path}\"") };
             Diagnostic::error("Invalid value", format!("Invalid value for {what}: {msg}."))
                 .at(self.location_of(&path))
-        })
+        }
     }
 
     /// Reports attributes that are not in any of the `known` field lists (for configs decoded in
@@ -327,7 +331,7 @@ mod tests {
 
     #[test]
     fn unknown_field_points_at_attribute_with_suggestion() {
-        let d = cfg(serde_json::json!({"ssh_usrname": "a"})).decode::<Cfg>().unwrap_err();
+        let d = cfg(serde_json::json!({"ssh_usrname": "a"})).decode::<Cfg>().unwrap_err().0.remove(0);
         assert_eq!(
             d.to_string(),
             "Error: Unsupported argument\n  --> t.pkr.hcl:2:3\n  |\n2 |   ssh_usrname = \"a\"\n  |   ^^^^^^^^^^^\n\nAn argument named \"ssh_usrname\" is not expected in source \"null\". Did you mean \"ssh_username\"?"
@@ -338,7 +342,9 @@ mod tests {
     fn type_error_points_at_attribute() {
         let d = cfg(serde_json::json!({"ssh_username": "a", "ssh_port": "x"}))
             .decode::<Cfg>()
-            .unwrap_err();
+            .unwrap_err()
+            .0
+            .remove(0);
         assert_eq!(d.location.unwrap().line, 3);
         assert!(d.detail.starts_with("Invalid value for \"ssh_port\""), "{}", d.detail);
     }

@@ -71,7 +71,7 @@ fn matches_meta(list: &[String], build: &PlannedBuild) -> bool {
     let names = [build.name.as_str(), &build.source_ref(), &build.source_name];
     list.iter().any(|p| {
         let p = p.strip_prefix("source.").unwrap_or(p);
-        Glob::new(p).map_or(false, |g| {
+        Glob::new(p).is_ok_and(|g| {
             let m = g.compile_matcher();
             names.iter().any(|n| m.is_match(n))
         })

@@ -158,6 +158,6 @@ impl SshConfig {
             }
         }
         let sub = kiln_core::Config { value: serde_json::Value::Object(only), ..cfg.clone() };
-        sub.decode::<SshConfig>().map_err(Into::into)
+        sub.decode::<SshConfig>()
     }
 }
