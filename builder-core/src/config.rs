@@ -29,7 +29,9 @@ impl Location {
         let before = &source[..start];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |i| start + i);
         let column = source[line_start..start].chars().count() + 1;
         let end = span.end.clamp(start, line_end);
         let width = source[start..end].chars().count().max(1);
@@ -37,7 +39,9 @@ impl Location {
             file: file.to_string(),
             line,
             column,
-            source_line: source[line_start..line_end].trim_end_matches('\r').to_string(),
+            source_line: source[line_start..line_end]
+                .trim_end_matches('\r')
+                .to_string(),
             width,
         }
     }
@@ -84,7 +88,10 @@ impl Diagnostic {
 
     /// A warning diagnostic.
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Self::error(summary, detail) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(summary, detail)
+        }
     }
 
     /// Attaches a location.
@@ -149,7 +156,10 @@ impl Diagnostics {
     /// Only the warnings.
     #[must_use]
     pub fn warnings(&self) -> Vec<&Diagnostic> {
-        self.0.iter().filter(|d| d.severity == Severity::Warning).collect()
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect()
     }
 }
 
@@ -191,7 +201,11 @@ impl Config {
     /// A config from a bare value (library users, tests).
     #[must_use]
     pub fn from_value(what: &str, value: serde_json::Value) -> Self {
-        Config { value, what: what.to_string(), ..Config::default() }
+        Config {
+            value,
+            what: what.to_string(),
+            ..Config::default()
+        }
     }
 
     /// The location of an attribute path, falling back to its parents and then the block.
@@ -215,8 +229,13 @@ impl Config {
     /// An "Unsupported argument" diagnostic (with a "did you mean") for unknown attributes, or an
     /// "Invalid value" diagnostic naming the expected type, each at the attribute's location.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
-        let value = if self.value.is_null() { serde_json::json!({}) } else { self.value.clone() };
-        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| Diagnostics::from(self.decode_error(&e)))
+        let value = if self.value.is_null() {
+            serde_json::json!({})
+        } else {
+            self.value.clone()
+        };
+        serde_path_to_error::deserialize::<_, T>(value)
+            .map_err(|e| Diagnostics::from(self.decode_error(&e)))
     }
 
     fn decode_error(&self, e: &serde_path_to_error::Error<serde_json::Error>) -> Diagnostic {
@@ -226,21 +245,29 @@ impl Config {
             let msg = e.inner().to_string();
             if let Some(rest) = msg.strip_prefix("unknown field `") {
                 let field = rest.split('`').next().unwrap_or_default().to_string();
-                let expected: Vec<&str> =
-                    rest.split('`').skip(1).filter(|s| s.chars().all(|c| c.is_alphanumeric() || c == '_') && !s.is_empty()).collect();
-                let full = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
-                let mut detail =
-                    format!("An argument named \"{field}\" is not expected in {}.", self.what);
+                let expected: Vec<&str> = rest
+                    .split('`')
+                    .skip(1)
+                    .filter(|s| s.chars().all(|c| c.is_alphanumeric() || c == '_') && !s.is_empty())
+                    .collect();
+                let full = if path.is_empty() {
+                    field.clone()
+                } else {
+                    format!("{path}.{field}")
+                };
+                let mut detail = format!(
+                    "An argument named \"{field}\" is not expected in {}.",
+                    self.what
+                );
                 if let Some(s) = suggest(&field, expected.iter().copied()) {
                     detail.push_str(&format!(" Did you mean \"{s}\"?"));
                 }
-                return Diagnostic::error("Unsupported argument", detail)
-                    .at(self
-                        .spans
-                        .get(&format!("{full}#key"))
-                        .or_else(|| self.spans.get(&full))
-                        .cloned()
-                        .or_else(|| self.location_of(&path)));
+                return Diagnostic::error("Unsupported argument", detail).at(self
+                    .spans
+                    .get(&format!("{full}#key"))
+                    .or_else(|| self.spans.get(&full))
+                    .cloned()
+                    .or_else(|| self.location_of(&path)));
             }
             if let Some(rest) = msg.strip_prefix("missing field `") {
                 let field = rest.split('`').next().unwrap_or_default();
@@ -250,7 +277,11 @@ impl Config {
                 )
                 .at(self.block.clone());
             }
-            let what = if path.is_empty() { self.what.clone() } else { format!("\"{path}\"") };
+            let what = if path.is_empty() {
+                self.what.clone()
+            } else {
+                format!("\"{path}\"")
+            };
             Diagnostic::error("Invalid value", format!("Invalid value for {what}: {msg}."))
                 .at(self.location_of(&path))
         }
@@ -269,8 +300,10 @@ impl Config {
                 if all.contains(&key.as_str()) {
                     continue;
                 }
-                let mut detail =
-                    format!("An argument named \"{key}\" is not expected in {}.", self.what);
+                let mut detail = format!(
+                    "An argument named \"{key}\" is not expected in {}.",
+                    self.what
+                );
                 if let Some(s) = suggest(key, all.iter().copied()) {
                     detail.push_str(&format!(" Did you mean \"{s}\"?"));
                 }
@@ -324,14 +357,24 @@ mod tests {
     fn cfg(value: serde_json::Value) -> Config {
         let src = "source \"null\" \"x\" {\n  ssh_usrname = \"a\"\n  ssh_port = \"x\"\n}\n";
         let mut c = Config::from_value("source \"null\"", value);
-        c.spans.insert("ssh_usrname".into(), Location::from_span("t.pkr.hcl", src, 22..33));
-        c.spans.insert("ssh_port".into(), Location::from_span("t.pkr.hcl", src, 42..50));
+        c.spans.insert(
+            "ssh_usrname".into(),
+            Location::from_span("t.pkr.hcl", src, 22..33),
+        );
+        c.spans.insert(
+            "ssh_port".into(),
+            Location::from_span("t.pkr.hcl", src, 42..50),
+        );
         c
     }
 
     #[test]
     fn unknown_field_points_at_attribute_with_suggestion() {
-        let d = cfg(serde_json::json!({"ssh_usrname": "a"})).decode::<Cfg>().unwrap_err().0.remove(0);
+        let d = cfg(serde_json::json!({"ssh_usrname": "a"}))
+            .decode::<Cfg>()
+            .unwrap_err()
+            .0
+            .remove(0);
         assert_eq!(
             d.to_string(),
             "Error: Unsupported argument\n  --> t.pkr.hcl:2:3\n  |\n2 |   ssh_usrname = \"a\"\n  |   ^^^^^^^^^^^\n\nAn argument named \"ssh_usrname\" is not expected in source \"null\". Did you mean \"ssh_username\"?"
@@ -346,6 +389,10 @@ mod tests {
             .0
             .remove(0);
         assert_eq!(d.location.unwrap().line, 3);
-        assert!(d.detail.starts_with("Invalid value for \"ssh_port\""), "{}", d.detail);
+        assert!(
+            d.detail.starts_with("Invalid value for \"ssh_port\""),
+            "{}",
+            d.detail
+        );
     }
 }

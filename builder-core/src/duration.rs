@@ -21,13 +21,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("{text:?} is missing a unit (use ns, us, ms, s, m or h)"))?;
         if num_len == 0 {
-            return Err(format!("{text:?} is not a duration such as \"5m\" or \"30s\""));
+            return Err(format!(
+                "{text:?} is not a duration such as \"5m\" or \"30s\""
+            ));
         }
         let value: f64 = rest[..num_len]
             .parse()
             .map_err(|_| format!("{text:?} is not a duration such as \"5m\" or \"30s\""))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let factor = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -51,7 +55,12 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 #[must_use]
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    let (h, m, s, milli) = (ms / 3_600_000, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000);
+    let (h, m, s, milli) = (
+        ms / 3_600_000,
+        (ms / 60_000) % 60,
+        (ms / 1000) % 60,
+        ms % 1000,
+    );
     let mut parts = Vec::new();
     let unit = |n: u128, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     if h > 0 {
@@ -110,7 +119,10 @@ mod tests {
 
     #[test]
     fn formats_like_packer() {
-        assert_eq!(human(Duration::from_millis(1023)), "1 second 23 milliseconds");
+        assert_eq!(
+            human(Duration::from_millis(1023)),
+            "1 second 23 milliseconds"
+        );
         assert_eq!(human(Duration::from_secs(61)), "1 minute 1 second");
         assert_eq!(human(Duration::ZERO), "0 milliseconds");
     }

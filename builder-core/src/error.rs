@@ -53,6 +53,9 @@ impl BuildError {
 
     /// An I/O error with context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        BuildError::Io { context: context.into(), source }
+        BuildError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

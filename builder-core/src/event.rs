@@ -85,7 +85,10 @@ impl Secrets {
         if secret.trim().len() < 2 {
             return;
         }
-        let mut v = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut v = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !v.iter().any(|s| s == secret) {
             v.push(secret.to_string());
             // Longest first, so that a secret containing another is scrubbed whole.
@@ -96,7 +99,10 @@ impl Secrets {
     /// Replaces every registered secret in `text` with `<sensitive>`.
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {
-        let v = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let v = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = text.to_string();
         for s in v.iter() {
             if out.contains(s.as_str()) {
@@ -125,7 +131,13 @@ impl Events {
     #[must_use]
     pub fn channel() -> (Events, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Events { tx, secrets: Arc::new(Secrets::default()) }, rx)
+        (
+            Events {
+                tx,
+                secrets: Arc::new(Secrets::default()),
+            },
+            rx,
+        )
     }
 
     /// The secrets this stream scrubs.
@@ -141,19 +153,35 @@ impl Events {
             EventKind::Say(t) => EventKind::Say(s(t)),
             EventKind::Message(t) => EventKind::Message(s(t)),
             EventKind::Error(t) => EventKind::Error(s(t)),
-            EventKind::Output { stream, line } => EventKind::Output { stream, line: s(line) },
-            EventKind::BuildFinished { error, elapsed, artifacts } => {
-                EventKind::BuildFinished { error: error.map(s), elapsed, artifacts }
-            }
+            EventKind::Output { stream, line } => EventKind::Output {
+                stream,
+                line: s(line),
+            },
+            EventKind::BuildFinished {
+                error,
+                elapsed,
+                artifacts,
+            } => EventKind::BuildFinished {
+                error: error.map(s),
+                elapsed,
+                artifacts,
+            },
             other => other,
         };
-        let _ = self.tx.send(Event { build: build.to_string(), time: SystemTime::now(), kind });
+        let _ = self.tx.send(Event {
+            build: build.to_string(),
+            time: SystemTime::now(),
+            kind,
+        });
     }
 
     /// A handle that emits for one build.
     #[must_use]
     pub fn ui(&self, build: &str) -> Ui {
-        Ui { events: self.clone(), build: Arc::from(build) }
+        Ui {
+            events: self.clone(),
+            build: Arc::from(build),
+        }
     }
 }
 
@@ -178,7 +206,8 @@ impl Ui {
 
     /// A detail message.
     pub fn message(&self, text: impl Into<String>) {
-        self.events.emit(&self.build, EventKind::Message(text.into()));
+        self.events
+            .emit(&self.build, EventKind::Message(text.into()));
     }
 
     /// An error message.
@@ -188,17 +217,35 @@ impl Ui {
 
     /// One line of command output.
     pub fn output(&self, stream: crate::OutputStream, line: impl Into<String>) {
-        self.events.emit(&self.build, EventKind::Output { stream, line: line.into() });
+        self.events.emit(
+            &self.build,
+            EventKind::Output {
+                stream,
+                line: line.into(),
+            },
+        );
     }
 
     /// Progress of a transfer.
     pub fn progress(&self, label: &str, done: u64, total: Option<u64>) {
-        self.events.emit(&self.build, EventKind::Progress { label: label.into(), done, total });
+        self.events.emit(
+            &self.build,
+            EventKind::Progress {
+                label: label.into(),
+                done,
+                total,
+            },
+        );
     }
 
     /// The end of a transfer.
     pub fn progress_done(&self, label: &str) {
-        self.events.emit(&self.build, EventKind::ProgressDone { label: label.into() });
+        self.events.emit(
+            &self.build,
+            EventKind::ProgressDone {
+                label: label.into(),
+            },
+        );
     }
 
     /// Registers a secret to scrub from all output.

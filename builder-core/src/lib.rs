@@ -33,7 +33,10 @@ pub use communicator::{Communicator, ExitStatus, OutputStream};
 pub use config::{Config, Diagnostic, Diagnostics, Location, Severity};
 pub use error::BuildError;
 pub use event::{Event, EventKind, Events, Ui};
-pub use plugin::{BuildContext, BuildInfo, Builder, GeneratedData, Hook, PostProcessed, PostProcessor, Provisioner};
+pub use plugin::{
+    BuildContext, BuildInfo, Builder, GeneratedData, Hook, PostProcessed, PostProcessor,
+    Provisioner,
+};
 pub use registry::Registry;
 
 /// The version of Kiln, reported as `packer.version` in templates.

@@ -88,7 +88,10 @@ impl Orchestrator {
     /// An orchestrator over `registry`, reporting to `events`.
     #[must_use]
     pub fn new(registry: Registry, events: Events) -> Self {
-        Orchestrator { registry: Arc::new(registry), events }
+        Orchestrator {
+            registry: Arc::new(registry),
+            events,
+        }
     }
 
     /// The builds `opts` selects, in plan order.
@@ -135,11 +138,18 @@ impl Orchestrator {
     ///
     /// # Errors
     /// All problems found, together.
-    pub fn validate(&self, plan: &BuildPlan, opts: &RunOptions) -> Result<Diagnostics, Diagnostics> {
+    pub fn validate(
+        &self,
+        plan: &BuildPlan,
+        opts: &RunOptions,
+    ) -> Result<Diagnostics, Diagnostics> {
         let mut diags = Diagnostics::default();
         let warn = |ws: Vec<String>, spec: &PluginSpec, diags: &mut Diagnostics| {
             for w in ws {
-                diags.push(Diagnostic::warning(format!("{} configuration", spec.kind), w).at(spec.location.clone()));
+                diags.push(
+                    Diagnostic::warning(format!("{} configuration", spec.kind), w)
+                        .at(spec.location.clone()),
+                );
             }
         };
         for build in self.select(plan, opts)? {
@@ -158,7 +168,11 @@ impl Orchestrator {
                     },
                 },
             }
-            for p in build.provisioners.iter().chain(build.error_cleanup.as_ref()) {
+            for p in build
+                .provisioners
+                .iter()
+                .chain(build.error_cleanup.as_ref())
+            {
                 match self.registry.new_provisioner(&p.plugin.kind) {
                     None => diags.push(Self::unknown_type(
                         &p.plugin,
@@ -221,16 +235,25 @@ impl Orchestrator {
                 .map(|(i, _)| i)
                 .collect()
         };
-        let limit = if opts.parallel_builds == 0 { usize::MAX >> 4 } else { opts.parallel_builds };
+        let limit = if opts.parallel_builds == 0 {
+            usize::MAX >> 4
+        } else {
+            opts.parallel_builds
+        };
         let sem = Arc::new(tokio::sync::Semaphore::new(limit));
         let mut handles = Vec::new();
         for i in selected {
-            let (plan, sem, this, cancel) = (plan.clone(), sem.clone(), self.clone(), cancel.clone());
+            let (plan, sem, this, cancel) =
+                (plan.clone(), sem.clone(), self.clone(), cancel.clone());
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
             handles.push(tokio::spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let build = &plan.builds[i];
-                let ctx = BuildContext { info, ui: this.events.ui(&build.name), cancel };
+                let ctx = BuildContext {
+                    info,
+                    ui: this.events.ui(&build.name),
+                    cancel,
+                };
                 let start = Instant::now();
                 this.events.emit(&build.name, EventKind::BuildStarted);
                 let result = this.run_build(&ctx, build).await;
@@ -256,7 +279,11 @@ impl Orchestrator {
                         artifacts,
                     },
                 );
-                BuildOutcome { name: build.name.clone(), result, elapsed }
+                BuildOutcome {
+                    name: build.name.clone(),
+                    result,
+                    elapsed,
+                }
             }));
         }
         let mut outcomes = Vec::new();
@@ -282,9 +309,18 @@ impl Orchestrator {
             .registry
             .new_builder(&build.builder.kind)
             .ok_or_else(|| BuildError::step(format!("unknown builder {}", build.builder.kind)))?;
-        let cfg = build.builder.body.evaluate(&ctx.info, None).map_err(BuildError::Config)?;
-        builder.prepare(&cfg, &ctx.info).map_err(BuildError::Config)?;
-        let hook = ProvisionHook { registry: self.registry.clone(), build: build.clone() };
+        let cfg = build
+            .builder
+            .body
+            .evaluate(&ctx.info, None)
+            .map_err(BuildError::Config)?;
+        builder
+            .prepare(&cfg, &ctx.info)
+            .map_err(BuildError::Config)?;
+        let hook = ProvisionHook {
+            registry: self.registry.clone(),
+            build: build.clone(),
+        };
         let artifact = builder.run(ctx, &hook).await?;
         let Some(artifact) = artifact else {
             return Ok(Vec::new());
@@ -301,7 +337,11 @@ impl Orchestrator {
         let chains: Vec<Vec<_>> = build
             .post_processors
             .iter()
-            .map(|c| c.iter().filter(|p| applies(&p.only, &p.except, build)).collect::<Vec<_>>())
+            .map(|c| {
+                c.iter()
+                    .filter(|p| applies(&p.only, &p.except, build))
+                    .collect::<Vec<_>>()
+            })
             .filter(|c| !c.is_empty())
             .collect();
         let mut keep_original = chains.is_empty();
@@ -314,12 +354,22 @@ impl Orchestrator {
                 if ctx.cancel.is_cancelled() {
                     return Err(BuildError::Cancelled);
                 }
-                let label = spec.name.clone().unwrap_or_else(|| spec.plugin.kind.clone());
+                let label = spec
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| spec.plugin.kind.clone());
                 ctx.ui.say(format!("Running post-processor: {label}"));
-                let mut pp = self.registry.new_post_processor(&spec.plugin.kind).ok_or_else(|| {
-                    BuildError::step(format!("unknown post-processor {}", spec.plugin.kind))
-                })?;
-                let cfg = spec.plugin.body.evaluate(&ctx.info, None).map_err(BuildError::Config)?;
+                let mut pp = self
+                    .registry
+                    .new_post_processor(&spec.plugin.kind)
+                    .ok_or_else(|| {
+                        BuildError::step(format!("unknown post-processor {}", spec.plugin.kind))
+                    })?;
+                let cfg = spec
+                    .plugin
+                    .body
+                    .evaluate(&ctx.info, None)
+                    .map_err(BuildError::Config)?;
                 pp.configure(&cfg, &ctx.info).map_err(BuildError::Config)?;
                 let out = match pp.post_process(ctx, prior.clone()).await {
                     Ok(o) => o,
@@ -337,9 +387,12 @@ impl Orchestrator {
                 if i == 0 {
                     keep_original |= keep;
                 } else if !keep {
-                    ctx.ui.say(format!("Deleting prior artifact from post-processor '{label}'"));
+                    ctx.ui.say(format!(
+                        "Deleting prior artifact from post-processor '{label}'"
+                    ));
                     if let Err(e) = prior.destroy().await {
-                        ctx.ui.error(format!("Failed to delete prior artifact: {e}"));
+                        ctx.ui
+                            .error(format!("Failed to delete prior artifact: {e}"));
                     }
                 }
                 prior = out.artifact;
@@ -361,7 +414,8 @@ impl Orchestrator {
         } else {
             ctx.ui.say("Deleting original artifact for build");
             if let Err(e) = builder_artifact.destroy().await {
-                ctx.ui.error(format!("Failed to delete original artifact: {e}"));
+                ctx.ui
+                    .error(format!("Failed to delete original artifact: {e}"));
             }
         }
         match first_error {
@@ -385,14 +439,21 @@ impl ProvisionHook {
         comm: &Arc<dyn Communicator>,
         data: &GeneratedData,
     ) -> Result<(), BuildError> {
-        let cfg = spec.plugin.body.evaluate(&ctx.info, Some(data)).map_err(BuildError::Config)?;
+        let cfg = spec
+            .plugin
+            .body
+            .evaluate(&ctx.info, Some(data))
+            .map_err(BuildError::Config)?;
         let attempts = spec.max_retries + 1;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut prov = self.registry.new_provisioner(&spec.plugin.kind).ok_or_else(|| {
-                BuildError::step(format!("unknown provisioner {}", spec.plugin.kind))
-            })?;
+            let mut prov = self
+                .registry
+                .new_provisioner(&spec.plugin.kind)
+                .ok_or_else(|| {
+                    BuildError::step(format!("unknown provisioner {}", spec.plugin.kind))
+                })?;
             prov.prepare(&cfg, &ctx.info).map_err(BuildError::Config)?;
             let fut = prov.provision(ctx, comm.clone(), data);
             let r = match spec.timeout {
@@ -444,7 +505,10 @@ impl Hook for ProvisionHook {
                 continue;
             }
             if let Some(p) = spec.pause_before.filter(|p| !p.is_zero()) {
-                ctx.ui.say(format!("Pausing {} before the next provisioner...", crate::duration::human(p)));
+                ctx.ui.say(format!(
+                    "Pausing {} before the next provisioner...",
+                    crate::duration::human(p)
+                ));
                 ctx.sleep(p).await?;
             }
             if let Err(e) = self.run_one(ctx, spec, &comm, data).await {
@@ -452,7 +516,8 @@ impl Hook for ProvisionHook {
                     if let Some(cleanup) = &self.build.error_cleanup {
                         ctx.ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...");
                         if let Err(ce) = self.run_one(ctx, cleanup, &comm, data).await {
-                            ctx.ui.error(format!("Error cleanup provisioner failed: {ce}"));
+                            ctx.ui
+                                .error(format!("Error cleanup provisioner failed: {ce}"));
                         }
                     }
                 }
@@ -469,7 +534,8 @@ mod tests {
 
     #[test]
     fn only_and_except_globs() {
-        let g = |v: &[&str]| globs(&v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()).unwrap();
+        let g =
+            |v: &[&str]| globs(&v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>()).unwrap();
         assert!(selected(&g(&["null.*"]), &[], &["null.a"]));
         assert!(!selected(&g(&["file.*"]), &[], &["null.a"]));
         assert!(!selected(&[], &g(&["*.a"]), &["null.a"]));

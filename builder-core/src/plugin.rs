@@ -141,8 +141,7 @@ pub trait PostProcessor: Send + Sync {
     ///
     /// # Errors
     /// Every problem found, located in the template.
-    fn configure(&mut self, config: &Config, info: &BuildInfo)
-        -> Result<Vec<String>, Diagnostics>;
+    fn configure(&mut self, config: &Config, info: &BuildInfo) -> Result<Vec<String>, Diagnostics>;
 
     /// Processes `artifact`.
     async fn post_process(

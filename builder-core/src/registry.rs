@@ -19,8 +19,14 @@ impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
             .field("builders", &self.builders.keys().collect::<Vec<_>>())
-            .field("provisioners", &self.provisioners.keys().collect::<Vec<_>>())
-            .field("post_processors", &self.post_processors.keys().collect::<Vec<_>>())
+            .field(
+                "provisioners",
+                &self.provisioners.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "post_processors",
+                &self.post_processors.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -58,7 +64,8 @@ impl Registry {
         name: &str,
         ctor: impl Fn() -> Box<dyn PostProcessor> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.post_processors.insert(name.to_string(), Arc::new(ctor));
+        self.post_processors
+            .insert(name.to_string(), Arc::new(ctor));
         self
     }
 

@@ -63,7 +63,8 @@ pub async fn run_steps<S: Send>(
         Err(_) => Outcome::Failed,
     };
     if outcome == Outcome::Failed && ctx.info.on_error == OnError::Abort {
-        ctx.ui.error("Step failed and -on-error=abort: leaving resources in place for debugging.");
+        ctx.ui
+            .error("Step failed and -on-error=abort: leaving resources in place for debugging.");
         return result;
     }
     for step in steps[..started].iter().rev() {
@@ -109,7 +110,10 @@ mod tests {
     fn ctx(on_error: OnError) -> BuildContext {
         let (events, _rx) = Events::channel();
         BuildContext {
-            info: Arc::new(BuildInfo { on_error, ..BuildInfo::default() }),
+            info: Arc::new(BuildInfo {
+                on_error,
+                ..BuildInfo::default()
+            }),
             ui: events.ui("t"),
             cancel: CancellationToken::new(),
         }
@@ -117,30 +121,58 @@ mod tests {
 
     fn steps(fail_b: bool, hang_b: bool) -> Vec<Box<dyn Step<Vec<String>>>> {
         vec![
-            Box::new(Rec { name: "a", fail: false, hang: false }),
-            Box::new(Rec { name: "b", fail: fail_b, hang: hang_b }),
-            Box::new(Rec { name: "c", fail: false, hang: false }),
+            Box::new(Rec {
+                name: "a",
+                fail: false,
+                hang: false,
+            }),
+            Box::new(Rec {
+                name: "b",
+                fail: fail_b,
+                hang: hang_b,
+            }),
+            Box::new(Rec {
+                name: "c",
+                fail: false,
+                hang: false,
+            }),
         ]
     }
 
     #[tokio::test]
     async fn cleans_up_in_reverse_on_success_and_failure() {
         let mut s = Vec::new();
-        run_steps(&ctx(OnError::Cleanup), &steps(false, false), &mut s).await.unwrap();
+        run_steps(&ctx(OnError::Cleanup), &steps(false, false), &mut s)
+            .await
+            .unwrap();
         assert_eq!(
             s,
-            ["run a", "run b", "run c", "cleanup c Success", "cleanup b Success", "cleanup a Success"]
+            [
+                "run a",
+                "run b",
+                "run c",
+                "cleanup c Success",
+                "cleanup b Success",
+                "cleanup a Success"
+            ]
         );
         let mut s = Vec::new();
-        let e = run_steps(&ctx(OnError::Cleanup), &steps(true, false), &mut s).await.unwrap_err();
+        let e = run_steps(&ctx(OnError::Cleanup), &steps(true, false), &mut s)
+            .await
+            .unwrap_err();
         assert_eq!(e.to_string(), "boom");
-        assert_eq!(s, ["run a", "run b", "cleanup b Failed", "cleanup a Failed"]);
+        assert_eq!(
+            s,
+            ["run a", "run b", "cleanup b Failed", "cleanup a Failed"]
+        );
     }
 
     #[tokio::test]
     async fn abort_keeps_resources() {
         let mut s = Vec::new();
-        run_steps(&ctx(OnError::Abort), &steps(true, false), &mut s).await.unwrap_err();
+        run_steps(&ctx(OnError::Abort), &steps(true, false), &mut s)
+            .await
+            .unwrap_err();
         assert_eq!(s, ["run a", "run b"]);
     }
 
@@ -155,8 +187,18 @@ mod tests {
             token.cancel();
         });
         let mut s = Vec::new();
-        let e = run_steps(&c, &steps(false, true), &mut s).await.unwrap_err();
+        let e = run_steps(&c, &steps(false, true), &mut s)
+            .await
+            .unwrap_err();
         assert!(matches!(e, BuildError::Cancelled));
-        assert_eq!(s, ["run a", "run b", "cleanup b Cancelled", "cleanup a Cancelled"]);
+        assert_eq!(
+            s,
+            [
+                "run a",
+                "run b",
+                "cleanup b Cancelled",
+                "cleanup a Cancelled"
+            ]
+        );
     }
 }

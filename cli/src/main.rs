@@ -18,7 +18,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Parser, Debug)]
-#[command(name = "kiln", version, about = "Build machine images from Packer templates", disable_version_flag = true)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Build machine images from Packer templates",
+    disable_version_flag = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -163,12 +168,19 @@ fn main() {
     };
     let code = match cli.command {
         Command::Version => {
-            println!("Kiln v{} (Packer template language {})", kiln_core::VERSION, kiln_template::PACKER_COMPAT_VERSION);
+            println!(
+                "Kiln v{} (Packer template language {})",
+                kiln_core::VERSION,
+                kiln_template::PACKER_COMPAT_VERSION
+            );
             0
         }
         Command::Validate(a) => validate(&a),
         Command::Inspect(a) => inspect(&a),
-        Command::Build(a) => match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Command::Build(a) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt.block_on(build(a)),
             Err(e) => {
                 eprintln!("Error: cannot start the async runtime: {e}");
@@ -184,7 +196,14 @@ fn validate(a: &ValidateArgs) -> i32 {
         let mut bad = false;
         for p in &a.common.paths {
             let files: Vec<PathBuf> = if p.is_dir() {
-                std::fs::read_dir(p).map(|rd| rd.flatten().map(|e| e.path()).filter(|f| f.to_string_lossy().ends_with(".pkr.hcl")).collect()).unwrap_or_default()
+                std::fs::read_dir(p)
+                    .map(|rd| {
+                        rd.flatten()
+                            .map(|e| e.path())
+                            .filter(|f| f.to_string_lossy().ends_with(".pkr.hcl"))
+                            .collect()
+                    })
+                    .unwrap_or_default()
             } else {
                 vec![p.clone()]
             };
@@ -194,12 +213,22 @@ fn validate(a: &ValidateArgs) -> i32 {
                         if let Err(e) = hcl::edit::parser::parse_body(&text) {
                             bad = true;
                             let l = e.location();
-                            eprintln!("Error: Invalid HCL syntax\n  --> {}:{}:{}\n   |\n   | {}\n\n{}\n", f.display(), l.line(), l.column(), e.line(), e.message());
+                            eprintln!(
+                                "Error: Invalid HCL syntax\n  --> {}:{}:{}\n   |\n   | {}\n\n{}\n",
+                                f.display(),
+                                l.line(),
+                                l.column(),
+                                e.line(),
+                                e.message()
+                            );
                         }
                     }
                     Err(e) => {
                         bad = true;
-                        eprintln!("Error: Cannot read template\n\nReading {}: {e}.\n", f.display());
+                        eprintln!(
+                            "Error: Cannot read template\n\nReading {}: {e}.\n",
+                            f.display()
+                        );
                     }
                 }
             }
@@ -220,7 +249,11 @@ fn validate(a: &ValidateArgs) -> i32 {
     print_warnings(&t);
     let (events, _rx) = Events::channel();
     let orch = Orchestrator::new(registry(), events);
-    let opts = RunOptions { only: a.only.clone(), except: a.except.clone(), ..RunOptions::default() };
+    let opts = RunOptions {
+        only: a.only.clone(),
+        except: a.except.clone(),
+        ..RunOptions::default()
+    };
     match orch.validate(&t.plan, &opts) {
         Ok(w) => {
             for d in w.warnings() {
@@ -256,18 +289,30 @@ fn inspect(a: &VarArgs) -> i32 {
             (Some(x), false) => show(x),
             (None, false) => "<unknown>".to_string(),
         };
-        let desc = if v.description.is_empty() { String::new() } else { format!("  # {}", v.description) };
+        let desc = if v.description.is_empty() {
+            String::new()
+        } else {
+            format!("  # {}", v.description)
+        };
         println!("var.{}: {val}{desc}", v.name);
     }
     println!("\n> local-variables:\n");
     for (k, v) in &t.locals {
-        let val = if t.sensitive_locals.contains(k) { "<sensitive>".to_string() } else { show(v) };
+        let val = if t.sensitive_locals.contains(k) {
+            "<sensitive>".to_string()
+        } else {
+            show(v)
+        };
         println!("local.{k}: {val}");
     }
     println!("\n> builds:\n");
-    let mut blocks: indexmap::IndexMap<String, Vec<&kiln_core::plan::PlannedBuild>> = indexmap::IndexMap::new();
+    let mut blocks: indexmap::IndexMap<String, Vec<&kiln_core::plan::PlannedBuild>> =
+        indexmap::IndexMap::new();
     for b in &t.plan.builds {
-        let key = b.build_block_name.clone().unwrap_or_else(|| "<unnamed build>".into());
+        let key = b
+            .build_block_name
+            .clone()
+            .unwrap_or_else(|| "<unnamed build>".into());
         blocks.entry(key).or_default().push(b);
     }
     for (name, builds) in blocks {
@@ -336,7 +381,15 @@ async fn build(a: BuildArgs) -> i32 {
         }
     };
     if names.is_empty() {
-        eprintln!("Error: no builds to run: -only/-except matched none of {}", t.plan.builds.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "Error: no builds to run: -only/-except matched none of {}",
+            t.plan
+                .builds
+                .iter()
+                .map(|b| b.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return 1;
     }
     let mut renderer = Renderer::new(style);
@@ -344,12 +397,18 @@ async fn build(a: BuildArgs) -> i32 {
     let c2 = cancel.clone();
     let ev2 = events.clone();
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
         }
-        ev2.emit("", kiln_core::EventKind::Error("Interrupt received. Cancelling builds and cleaning up...".into()));
+        ev2.emit(
+            "",
+            kiln_core::EventKind::Error(
+                "Interrupt received. Cancelling builds and cleaning up...".into(),
+            ),
+        );
         c2.cancel();
     });
     let plan = Arc::new(t.plan);
@@ -395,8 +454,17 @@ async fn build(a: BuildArgs) -> i32 {
         if run.is_none() && rx.is_empty() && outcome.is_some() {
             // Drain whatever is left without blocking on senders held elsewhere.
             while let Ok(ev) = rx.try_recv() {
-                if let kiln_core::EventKind::BuildFinished { error, artifacts, .. } = &ev.kind {
-                    results.push((ev.build.clone(), match error { None => Ok(artifacts.clone()), Some(e) => Err(e.clone()) }));
+                if let kiln_core::EventKind::BuildFinished {
+                    error, artifacts, ..
+                } = &ev.kind
+                {
+                    results.push((
+                        ev.build.clone(),
+                        match error {
+                            None => Ok(artifacts.clone()),
+                            Some(e) => Err(e.clone()),
+                        },
+                    ));
                 }
                 renderer.event(&ev);
             }
@@ -430,7 +498,30 @@ mod tests {
 
     #[test]
     fn packer_style_flags() {
-        let a = packer_args(["kiln", "build", "-var", "a=b", "-only=x.*", "--force", "t.pkr.hcl"].map(String::from).into_iter());
-        assert_eq!(a, ["kiln", "build", "--var", "a=b", "--only=x.*", "--force", "t.pkr.hcl"]);
+        let a = packer_args(
+            [
+                "kiln",
+                "build",
+                "-var",
+                "a=b",
+                "-only=x.*",
+                "--force",
+                "t.pkr.hcl",
+            ]
+            .map(String::from)
+            .into_iter(),
+        );
+        assert_eq!(
+            a,
+            [
+                "kiln",
+                "build",
+                "--var",
+                "a=b",
+                "--only=x.*",
+                "--force",
+                "t.pkr.hcl"
+            ]
+        );
     }
 }

@@ -24,13 +24,18 @@ pub struct Style {
 /// Escapes a machine-readable field as Packer does.
 #[must_use]
 pub fn mr_escape(s: &str) -> String {
-    s.replace(',', "%!(PACKER_COMMA)").replace('\r', "\\r").replace('\n', "\\n")
+    s.replace(',', "%!(PACKER_COMMA)")
+        .replace('\r', "\\r")
+        .replace('\n', "\\n")
 }
 
 /// A machine-readable line.
 #[must_use]
 pub fn mr_line(target: &str, kind: &str, data: &[&str]) -> String {
-    let ts = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let ts = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let fields: Vec<String> = data.iter().map(|d| mr_escape(d)).collect();
     format!("{ts},{target},{kind},{}", fields.join(","))
 }
@@ -48,7 +53,11 @@ impl Renderer {
     /// A renderer with `style`.
     #[must_use]
     pub fn new(style: Style) -> Self {
-        Renderer { style, colors: HashMap::new(), bars: HashMap::new() }
+        Renderer {
+            style,
+            colors: HashMap::new(),
+            bars: HashMap::new(),
+        }
     }
 
     fn paint(&self, build: &str, text: &str, bold: bool) -> String {
@@ -81,7 +90,8 @@ impl Renderer {
     fn stamp(&self, line: String) -> String {
         if self.style.timestamps && !self.style.machine {
             let now = time::OffsetDateTime::now_utc();
-            let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+            let fmt =
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
             format!("{}: {line}", now.format(&fmt).unwrap_or_default())
         } else {
             line
@@ -112,7 +122,11 @@ impl Renderer {
         if self.style.machine {
             println!("{}", mr_line("", "ui", &["say", text]));
         } else {
-            let l = if self.style.color { text.bold().to_string() } else { text.to_string() };
+            let l = if self.style.color {
+                text.bold().to_string()
+            } else {
+                text.to_string()
+            };
             println!("{}", self.stamp(l));
         }
     }
@@ -138,7 +152,11 @@ impl Renderer {
                     }
                 }
             }
-            EventKind::Message(t) | EventKind::Output { line: t, stream: OutputStream::Stdout } => {
+            EventKind::Message(t)
+            | EventKind::Output {
+                line: t,
+                stream: OutputStream::Stdout,
+            } => {
                 for line in t.split('\n') {
                     let text = format!("    {b}: {line}");
                     if m {
@@ -148,7 +166,10 @@ impl Renderer {
                     }
                 }
             }
-            EventKind::Output { line, stream: OutputStream::Stderr } => {
+            EventKind::Output {
+                line,
+                stream: OutputStream::Stderr,
+            } => {
                 let text = format!("    {b}: {line}");
                 if m {
                     self.out(mr_line("", "ui", &["message", &text]));
@@ -171,9 +192,11 @@ impl Renderer {
                 let bar = self.bars.entry(label.clone()).or_insert_with(|| {
                     let pb = indicatif::ProgressBar::new(total.unwrap_or(0));
                     pb.set_style(
-                        indicatif::ProgressStyle::with_template("    {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                            .progress_chars("=> "),
+                        indicatif::ProgressStyle::with_template(
+                            "    {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                        .progress_chars("=> "),
                     );
                     pb.set_message(label.clone());
                     pb
@@ -185,22 +208,42 @@ impl Renderer {
                     bar.finish_and_clear();
                 }
             }
-            EventKind::BuildFinished { error, elapsed, artifacts } => {
+            EventKind::BuildFinished {
+                error,
+                elapsed,
+                artifacts,
+            } => {
                 let took = kiln_core::duration::human(*elapsed);
                 match error {
                     None => {
                         let text = format!("Build '{b}' finished after {took}.");
                         if m {
                             self.out(mr_line("", "ui", &["say", &text]));
-                            self.out(mr_line(b, "artifact-count", &[&artifacts.len().to_string()]));
+                            self.out(mr_line(
+                                b,
+                                "artifact-count",
+                                &[&artifacts.len().to_string()],
+                            ));
                             for (i, a) in artifacts.iter().enumerate() {
                                 let i = i.to_string();
-                                self.out(mr_line(b, "artifact", &[&i, "builder-id", &a.builder_id]));
+                                self.out(mr_line(
+                                    b,
+                                    "artifact",
+                                    &[&i, "builder-id", &a.builder_id],
+                                ));
                                 self.out(mr_line(b, "artifact", &[&i, "id", &a.id]));
                                 self.out(mr_line(b, "artifact", &[&i, "string", &a.string]));
-                                self.out(mr_line(b, "artifact", &[&i, "files-count", &a.files.len().to_string()]));
+                                self.out(mr_line(
+                                    b,
+                                    "artifact",
+                                    &[&i, "files-count", &a.files.len().to_string()],
+                                ));
                                 for (j, f) in a.files.iter().enumerate() {
-                                    self.out(mr_line(b, "artifact", &[&i, "file", &j.to_string(), f]));
+                                    self.out(mr_line(
+                                        b,
+                                        "artifact",
+                                        &[&i, "file", &j.to_string(), f],
+                                    ));
                                 }
                                 self.out(mr_line(b, "artifact", &[&i, "end"]));
                             }
@@ -222,34 +265,61 @@ impl Renderer {
     }
 
     /// Packer's closing summary. Returns true when every build succeeded.
-    pub fn summary(&self, results: &[(String, Result<Vec<kiln_core::event::ArtifactInfo>, String>)], waited: std::time::Duration) -> bool {
+    pub fn summary(
+        &self,
+        results: &[(String, Result<Vec<kiln_core::event::ArtifactInfo>, String>)],
+        waited: std::time::Duration,
+    ) -> bool {
         let out = |s: String| {
             if self.style.machine {
                 println!("{}", mr_line("", "ui", &["say", &s]));
             } else {
-                println!("{}", self.stamp(if self.style.color { s.bold().to_string() } else { s }));
+                println!(
+                    "{}",
+                    self.stamp(if self.style.color {
+                        s.bold().to_string()
+                    } else {
+                        s
+                    })
+                );
             }
         };
         if !self.style.machine {
             println!();
         }
-        out(format!("==> Wait completed after {}", kiln_core::duration::human(waited)));
-        let errors: Vec<_> = results.iter().filter_map(|(n, r)| r.as_ref().err().map(|e| (n, e))).collect();
+        out(format!(
+            "==> Wait completed after {}",
+            kiln_core::duration::human(waited)
+        ));
+        let errors: Vec<_> = results
+            .iter()
+            .filter_map(|(n, r)| r.as_ref().err().map(|e| (n, e)))
+            .collect();
         if !errors.is_empty() {
             if self.style.machine {
-                println!("{}", mr_line("", "error-count", &[&errors.len().to_string()]));
+                println!(
+                    "{}",
+                    mr_line("", "error-count", &[&errors.len().to_string()])
+                );
                 for (n, e) in &errors {
                     println!("{}", mr_line(n, "error", &[e]));
                 }
             } else {
                 println!();
-                println!("{}", self.alert("==> Some builds didn't complete successfully and had errors:"));
+                println!(
+                    "{}",
+                    self.alert("==> Some builds didn't complete successfully and had errors:")
+                );
                 for (n, e) in &errors {
                     println!("{}", self.alert(&format!("--> {n}: {e}")));
                 }
             }
         }
-        let artifacts: Vec<_> = results.iter().filter_map(|(n, r)| r.as_ref().ok().map(|a| (n, a))).filter(|(_, a)| !a.is_empty()).collect();
+        let artifacts: Vec<_> = results
+            .iter()
+            .filter_map(|(n, r)| r.as_ref().ok().map(|a| (n, a)))
+            .filter(|(_, a)| !a.is_empty())
+            .collect();
         if !self.style.machine {
             println!();
         }

@@ -14,7 +14,10 @@ fn write(dir: &Path, name: &str, text: &str) {
 fn file_builder_with_manifest_checksum_and_compress() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(d, "t.pkr.hcl", r#"
+    write(
+        d,
+        "t.pkr.hcl",
+        r#"
 variable "who" {
   type    = string
   default = "world"
@@ -45,26 +48,50 @@ build {
     inline = ["echo artifact=$PACKER_ARTIFACT_ID build=$PACKER_BUILD_NAME"]
   }
 }
-"#);
+"#,
+    );
     let r = run(KILN, d, &["build", "-var", "who=kiln", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert_eq!(std::fs::read_to_string(d.join("out/hello.txt")).unwrap(), "hello kiln\n");
-    assert!(r.stdout.contains("    file.hello: artifact=File build=hello\n"), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read_to_string(d.join("out/hello.txt")).unwrap(),
+        "hello kiln\n"
+    );
+    assert!(
+        r.stdout
+            .contains("    file.hello: artifact=File build=hello\n"),
+        "{}",
+        r.stdout
+    );
     // The manifest in Packer's exact layout (strip_time drops build_time).
     let m = std::fs::read_to_string(d.join("out/manifest.json")).unwrap();
-    let uuid = serde_json::from_str::<serde_json::Value>(&m).unwrap()["last_run_uuid"].as_str().unwrap().to_string();
+    let uuid = serde_json::from_str::<serde_json::Value>(&m).unwrap()["last_run_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(m, format!("{{\n  \"builds\": [\n    {{\n      \"name\": \"hello\",\n      \"builder_type\": \"file\",\n      \"files\": [\n        {{\n          \"name\": \"hello.txt\",\n          \"size\": 11\n        }}\n      ],\n      \"artifact_id\": \"File\",\n      \"packer_run_uuid\": \"{uuid}\",\n      \"custom_data\": {{\n        \"team\": \"infra\"\n      }}\n    }}\n  ],\n  \"last_run_uuid\": \"{uuid}\"\n}}"));
-    assert_eq!(std::fs::read_to_string(d.join("out/hello_md5.checksum")).unwrap(), "e95290e64e07a611174fd59a8df5db6e\thello.txt\n");
-    assert_eq!(std::fs::read_to_string(d.join("out/hello_sha256.checksum")).unwrap(), format!("{}\thello.txt\n", hex_sha256(b"hello kiln\n")));
+    assert_eq!(
+        std::fs::read_to_string(d.join("out/hello_md5.checksum")).unwrap(),
+        "e95290e64e07a611174fd59a8df5db6e\thello.txt\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("out/hello_sha256.checksum")).unwrap(),
+        format!("{}\thello.txt\n", hex_sha256(b"hello kiln\n"))
+    );
     // The archive holds the file.
     let f = std::fs::File::open(d.join("out/hello.tar.gz")).unwrap();
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
-    let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+    let names: Vec<String> = a
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
     assert_eq!(names, ["hello.txt"]);
     // A second run appends to the manifest.
     let r = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(m["builds"].as_array().unwrap().len(), 2);
 }
 
@@ -112,7 +139,11 @@ fn several_errors_are_reported_together() {
 
 #[test]
 fn syntax_errors_are_located() {
-    let out = diagnostics("syntax", "source \"file\" \"a\" {\n  content = \"x\n}\n", &[]);
+    let out = diagnostics(
+        "syntax",
+        "source \"file\" \"a\" {\n  content = \"x\n}\n",
+        &[],
+    );
     insta::assert_snapshot!("syntax_error", out);
 }
 
@@ -122,15 +153,29 @@ fn validate_and_inspect_a_good_template() {
     let d = dir.path();
     write(d, "t.pkr.hcl", "packer {\n  required_version = \">= 1.7.0\"\n}\nvariable \"pw\" {\n  type = string\n  default = \"sekrit-pw\"\n  sensitive = true\n}\nvariable \"n\" {\n  type = number\n  default = 2\n  validation {\n    condition = var.n > 1\n    error_message = \"The n value must be more than 1.\"\n  }\n}\nlocals {\n  doubled = var.n * 2\n}\nsource \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  name = \"main\"\n  sources = [\"source.null.a\"]\n  provisioner \"shell-local\" {\n    inline = [\"echo ${local.doubled}\"]\n  }\n  post-processor \"manifest\" {}\n}\n");
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
-    assert_eq!((r.code, r.stdout.as_str()), (0, "The configuration is valid.\n"), "{}", r.all());
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "The configuration is valid.\n"),
+        "{}",
+        r.all()
+    );
     let r = run(KILN, d, &["validate", "-var", "n=1", "t.pkr.hcl"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("The n value must be more than 1."), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("The n value must be more than 1."),
+        "{}",
+        r.stderr
+    );
     let r = run(KILN, d, &["inspect", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
     insta::assert_snapshot!("inspect", r.stdout);
     let r = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(r.stdout.contains("==> main.null.a: Running local shell script: "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("==> main.null.a: Running local shell script: "),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("    main.null.a: 4\n"), "{}", r.stdout);
 }

@@ -40,14 +40,52 @@ fn shell_inline_and_scripts_with_environment() {
     write(d, "t.pkr.hcl", &tpl);
     let r = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(r.stdout.contains("    null.remote: inline FOO=it's here\n"), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("    null.remote: host=127.0.0.1 user={}\n", sshd.user)), "{}", r.stdout);
-    assert!(r.stdout.contains("    null.remote: script one FOO=scripted\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("    null.remote: script two BAR=bar-value name=remote type=null\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("    null.remote: to-stderr\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("==> null.remote: Provisioning with shell script: s1.sh\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("--> null.remote: Did not export anything. This is the null builder\n"), "{}", r.stdout);
-    assert_eq!(std::fs::read_to_string(remote.join("marker")).unwrap(), "made\n");
+    assert!(
+        r.stdout.contains("    null.remote: inline FOO=it's here\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "    null.remote: host=127.0.0.1 user={}\n",
+            sshd.user
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("    null.remote: script one FOO=scripted\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("    null.remote: script two BAR=bar-value name=remote type=null\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("    null.remote: to-stderr\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("==> null.remote: Provisioning with shell script: s1.sh\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("--> null.remote: Did not export anything. This is the null builder\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(remote.join("marker")).unwrap(),
+        "made\n"
+    );
 }
 
 #[test]
@@ -64,13 +102,33 @@ fn failing_provisioner_fails_the_build_and_runs_error_cleanup() {
     write(d, "t.pkr.hcl", &tpl);
     let r = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.stdout.contains("Build 'null.remote' errored after "), "{}", r.stdout);
-    assert!(r.stdout.contains("Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Build 'null.remote' errored after "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("--> null.remote: Script exited with non-zero exit status: 3. Allowed exit codes are: [0]"), "{}", r.stdout);
-    assert!(r.stdout.contains("==> Builds finished but no artifacts were created."), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("==> Builds finished but no artifacts were created."),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("never-runs"), "{}", r.stdout);
-    assert_eq!(std::fs::read_to_string(d.join("cleanup-ran")).unwrap(), "cleaned\n");
-    assert!(!d.join("manifest.json").exists(), "no artifact may be recorded for a failed build");
+    assert_eq!(
+        std::fs::read_to_string(d.join("cleanup-ran")).unwrap(),
+        "cleaned\n"
+    );
+    assert!(
+        !d.join("manifest.json").exists(),
+        "no artifact may be recorded for a failed build"
+    );
 }
 
 #[test]
@@ -84,8 +142,19 @@ fn unreachable_host_fails_after_ssh_timeout_naming_host_and_port() {
     let r = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(start.elapsed() < std::time::Duration::from_secs(15));
-    assert!(r.stdout.contains("==> null.gone: Waiting for SSH to become available..."), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("failed to connect to 127.0.0.1:{port}: timeout waiting for SSH after 2 seconds")), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("==> null.gone: Waiting for SSH to become available..."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "failed to connect to 127.0.0.1:{port}: timeout waiting for SSH after 2 seconds"
+        )),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -103,7 +172,11 @@ fn file_upload_and_download_of_a_large_file_and_a_tree() {
         data.extend_from_slice(&x.to_le_bytes());
     }
     std::fs::write(d.join("big.bin"), &data).unwrap();
-    for (p, c) in [("tree/a.txt", "A"), ("tree/sub/b.txt", "B"), ("tree/sub/deeper/c.txt", "C")] {
+    for (p, c) in [
+        ("tree/a.txt", "A"),
+        ("tree/sub/b.txt", "B"),
+        ("tree/sub/deeper/c.txt", "C"),
+    ] {
         std::fs::create_dir_all(d.join(p).parent().unwrap()).unwrap();
         std::fs::write(d.join(p), c).unwrap();
     }
@@ -119,11 +192,29 @@ fn file_upload_and_download_of_a_large_file_and_a_tree() {
         let out = run(KILN, d, &["build", "t.pkr.hcl"]);
         assert_eq!(out.code, 0, "{method}: {}", out.all());
         let want = sha(&d.join("big.bin"));
-        assert_eq!(sha(&remote.join(format!("{method}-big.bin"))), want, "{method} upload");
-        assert_eq!(sha(&d.join(format!("down/{method}/{method}-big.bin"))), want, "{method} download");
-        assert_eq!(std::fs::read_to_string(remote.join(format!("{method}-up/tree/sub/deeper/c.txt"))).unwrap(), "C");
-        assert_eq!(std::fs::read_to_string(remote.join(format!("{method}-contents/sub/b.txt"))).unwrap(), "B");
-        assert_eq!(std::fs::read_to_string(d.join(format!("down/{method}-tree/tree/a.txt"))).unwrap(), "A");
+        assert_eq!(
+            sha(&remote.join(format!("{method}-big.bin"))),
+            want,
+            "{method} upload"
+        );
+        assert_eq!(
+            sha(&d.join(format!("down/{method}/{method}-big.bin"))),
+            want,
+            "{method} download"
+        );
+        assert_eq!(
+            std::fs::read_to_string(remote.join(format!("{method}-up/tree/sub/deeper/c.txt")))
+                .unwrap(),
+            "C"
+        );
+        assert_eq!(
+            std::fs::read_to_string(remote.join(format!("{method}-contents/sub/b.txt"))).unwrap(),
+            "B"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join(format!("down/{method}-tree/tree/a.txt"))).unwrap(),
+            "A"
+        );
     }
 }
 
@@ -137,13 +228,35 @@ fn sensitive_values_never_appear_in_output() {
         null_source(&sshd, "")
     );
     write(d, "t.pkr.hcl", &tpl);
-    for args in [vec!["build", "-var", "token=hunter2-s3cret", "t.pkr.hcl"], vec!["build", "-machine-readable", "-var", "token=hunter2-s3cret", "t.pkr.hcl"], vec!["inspect", "-var", "token=hunter2-s3cret", "t.pkr.hcl"]] {
+    for args in [
+        vec!["build", "-var", "token=hunter2-s3cret", "t.pkr.hcl"],
+        vec![
+            "build",
+            "-machine-readable",
+            "-var",
+            "token=hunter2-s3cret",
+            "t.pkr.hcl",
+        ],
+        vec!["inspect", "-var", "token=hunter2-s3cret", "t.pkr.hcl"],
+    ] {
         let r = run(KILN, d, &args);
         assert_eq!(r.code, 0, "{}", r.all());
-        assert!(!r.all().contains("hunter2-s3cret"), "secret leaked: {}", r.all());
+        assert!(
+            !r.all().contains("hunter2-s3cret"),
+            "secret leaked: {}",
+            r.all()
+        );
     }
-    let r = run(KILN, d, &["build", "-var", "token=hunter2-s3cret", "t.pkr.hcl"]);
-    assert!(r.stdout.contains("    null.remote: token is <sensitive>"), "{}", r.stdout);
+    let r = run(
+        KILN,
+        d,
+        &["build", "-var", "token=hunter2-s3cret", "t.pkr.hcl"],
+    );
+    assert!(
+        r.stdout.contains("    null.remote: token is <sensitive>"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -161,18 +274,38 @@ fn only_except_and_parallel_builds() {
     write(d, "t.pkr.hcl", &tpl);
     let out = run(KILN, d, &["build", "-only=null.one", "t.pkr.hcl"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("Build 'null.one' finished") && !out.stdout.contains("null.two"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Build 'null.one' finished") && !out.stdout.contains("null.two"),
+        "{}",
+        out.stdout
+    );
     let out = run(KILN, d, &["build", "-except=null.one", "t.pkr.hcl"]);
-    assert!(out.stdout.contains("Build 'null.two' finished") && !out.stdout.contains("null.one:"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Build 'null.two' finished") && !out.stdout.contains("null.one:"),
+        "{}",
+        out.stdout
+    );
     for f in ["one.start", "two.start"] {
         let _ = std::fs::remove_file(remote.join(f));
     }
     let out = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    let t = |n: &str| std::fs::read_to_string(remote.join(n)).unwrap().trim().parse::<f64>().unwrap();
+    let t = |n: &str| {
+        std::fs::read_to_string(remote.join(n))
+            .unwrap()
+            .trim()
+            .parse::<f64>()
+            .unwrap()
+    };
     // Both builds ran at once: each started before the other ended.
-    assert!(t("one.start") < t("two.end") && t("two.start") < t("one.end"), "builds did not overlap");
+    assert!(
+        t("one.start") < t("two.end") && t("two.start") < t("one.end"),
+        "builds did not overlap"
+    );
     let out = run(KILN, d, &["build", "-parallel-builds=1", "t.pkr.hcl"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(t("one.end") <= t("two.start") || t("two.end") <= t("one.start"), "-parallel-builds=1 must serialise");
+    assert!(
+        t("one.end") <= t("two.start") || t("two.end") <= t("one.start"),
+        "-parallel-builds=1 must serialise"
+    );
 }

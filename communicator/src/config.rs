@@ -69,7 +69,9 @@ fn keepalive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>,
     Ok(match Option::<Raw>::deserialize(d)? {
         None => Some(Duration::from_secs(5)),
         Some(Raw::S(s)) if s.trim_start().starts_with('-') => None,
-        Some(Raw::S(s)) => duration::parse(&s).map_err(serde::de::Error::custom).map(|d| (!d.is_zero()).then_some(d))?,
+        Some(Raw::S(s)) => duration::parse(&s)
+            .map_err(serde::de::Error::custom)
+            .map(|d| (!d.is_zero()).then_some(d))?,
         Some(Raw::N(n)) if n <= 0.0 => None,
         Some(Raw::N(n)) => Some(Duration::from_secs_f64(n)),
     })
@@ -113,7 +115,10 @@ impl SshConfig {
         match self.communicator.as_str() {
             "none" => return errs,
             "ssh" => {}
-            other => errs.push(("communicator", format!("unknown communicator {other:?}; use \"ssh\" or \"none\""))),
+            other => errs.push((
+                "communicator",
+                format!("unknown communicator {other:?}; use \"ssh\" or \"none\""),
+            )),
         }
         if needs_host && self.ssh_host.is_empty() {
             errs.push(("ssh_host", "ssh_host must be specified".into()));
@@ -121,12 +126,22 @@ impl SshConfig {
         if self.ssh_username.is_empty() {
             errs.push(("ssh_username", "An ssh_username must be specified".into()));
         }
-        if needs_host && self.ssh_password.is_none() && self.ssh_private_key_file.is_none() && self.private_key.is_none() {
-            errs.push(("ssh_password", "One of ssh_password or ssh_private_key_file must be specified".into()));
+        if needs_host
+            && self.ssh_password.is_none()
+            && self.ssh_private_key_file.is_none()
+            && self.private_key.is_none()
+        {
+            errs.push((
+                "ssh_password",
+                "One of ssh_password or ssh_private_key_file must be specified".into(),
+            ));
         }
         if let Some(f) = &self.ssh_private_key_file {
             if let Err(e) = std::fs::metadata(f) {
-                errs.push(("ssh_private_key_file", format!("ssh_private_key_file is invalid: {f}: {e}")));
+                errs.push((
+                    "ssh_private_key_file",
+                    format!("ssh_private_key_file is invalid: {f}: {e}"),
+                ));
             }
         }
         errs
@@ -135,12 +150,26 @@ impl SshConfig {
 
 /// Every template attribute [`SshConfig`] reads, for unknown-attribute checks.
 pub const FIELDS: &[&str] = &[
-    "communicator", "ssh_host", "ssh_port", "ssh_username", "ssh_password",
-    "ssh_private_key_file", "ssh_timeout", "ssh_handshake_attempts", "ssh_keep_alive_interval",
-    "ssh_pty", "ssh_file_transfer_method", "ssh_disable_agent_forwarding",
-    "ssh_clear_authorized_keys", "temporary_key_pair_type", "temporary_key_pair_bits",
-    "pause_before_connecting", "ssh_agent_auth", "ssh_read_write_timeout",
-    "ssh_remote_tunnels", "ssh_local_tunnels",
+    "communicator",
+    "ssh_host",
+    "ssh_port",
+    "ssh_username",
+    "ssh_password",
+    "ssh_private_key_file",
+    "ssh_timeout",
+    "ssh_handshake_attempts",
+    "ssh_keep_alive_interval",
+    "ssh_pty",
+    "ssh_file_transfer_method",
+    "ssh_disable_agent_forwarding",
+    "ssh_clear_authorized_keys",
+    "temporary_key_pair_type",
+    "temporary_key_pair_bits",
+    "pause_before_connecting",
+    "ssh_agent_auth",
+    "ssh_read_write_timeout",
+    "ssh_remote_tunnels",
+    "ssh_local_tunnels",
 ];
 
 impl SshConfig {
@@ -152,12 +181,23 @@ impl SshConfig {
         let mut only = serde_json::Map::new();
         if let serde_json::Value::Object(m) = &cfg.value {
             for (k, v) in m {
-                if FIELDS.contains(&k.as_str()) && !["ssh_agent_auth", "ssh_read_write_timeout", "ssh_remote_tunnels", "ssh_local_tunnels"].contains(&k.as_str()) {
+                if FIELDS.contains(&k.as_str())
+                    && ![
+                        "ssh_agent_auth",
+                        "ssh_read_write_timeout",
+                        "ssh_remote_tunnels",
+                        "ssh_local_tunnels",
+                    ]
+                    .contains(&k.as_str())
+                {
                     only.insert(k.clone(), v.clone());
                 }
             }
         }
-        let sub = kiln_core::Config { value: serde_json::Value::Object(only), ..cfg.clone() };
+        let sub = kiln_core::Config {
+            value: serde_json::Value::Object(only),
+            ..cfg.clone()
+        };
         sub.decode::<SshConfig>()
     }
 }

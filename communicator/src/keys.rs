@@ -13,7 +13,9 @@ pub struct KeyPair {
 
 impl std::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyPair").field("public_openssh", &self.public_openssh).finish_non_exhaustive()
+        f.debug_struct("KeyPair")
+            .field("public_openssh", &self.public_openssh)
+            .finish_non_exhaustive()
     }
 }
 
@@ -25,17 +27,27 @@ pub fn generate(kind: &str, bits: Option<u32>, comment: &str) -> Result<KeyPair,
     let mut rng = rand::rng();
     let alg = match kind {
         "" | "ed25519" => Algorithm::Ed25519,
-        "ecdsa" => Algorithm::Ecdsa { curve: russh::keys::ssh_key::EcdsaCurve::NistP256 },
+        "ecdsa" => Algorithm::Ecdsa {
+            curve: russh::keys::ssh_key::EcdsaCurve::NistP256,
+        },
         "rsa" => {
             let _ = bits;
             Algorithm::Rsa { hash: None }
         }
-        other => return Err(format!("unknown temporary_key_pair_type {other:?}; use ed25519, ecdsa or rsa")),
+        other => {
+            return Err(format!(
+                "unknown temporary_key_pair_type {other:?}; use ed25519, ecdsa or rsa"
+            ))
+        }
     };
-    let mut key = PrivateKey::random(&mut rng, alg).map_err(|e| format!("generating a {kind} key: {e}"))?;
+    let mut key =
+        PrivateKey::random(&mut rng, alg).map_err(|e| format!("generating a {kind} key: {e}"))?;
     key.set_comment(comment);
     Ok(KeyPair {
-        private_openssh: key.to_openssh(LineEnding::LF).map_err(|e| e.to_string())?.to_string(),
+        private_openssh: key
+            .to_openssh(LineEnding::LF)
+            .map_err(|e| e.to_string())?
+            .to_string(),
         public_openssh: key.public_key().to_openssh().map_err(|e| e.to_string())?,
     })
 }

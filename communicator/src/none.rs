@@ -15,13 +15,23 @@ impl Communicator for NoneCommunicator {
     async fn exec(&self, _: &str, _: OutputSink<'_>) -> Result<ExitStatus, CommError> {
         Err(CommError::Unsupported("running commands"))
     }
-    async fn upload(&self, _: &str, _: &mut (dyn AsyncRead + Send + Unpin), _: Option<u64>, _: Option<u32>) -> Result<(), CommError> {
+    async fn upload(
+        &self,
+        _: &str,
+        _: &mut (dyn AsyncRead + Send + Unpin),
+        _: Option<u64>,
+        _: Option<u32>,
+    ) -> Result<(), CommError> {
         Err(CommError::Unsupported("uploads"))
     }
     async fn upload_dir(&self, _: &str, _: &Path) -> Result<(), CommError> {
         Err(CommError::Unsupported("uploads"))
     }
-    async fn download(&self, _: &str, _: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<(), CommError> {
+    async fn download(
+        &self,
+        _: &str,
+        _: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<(), CommError> {
         Err(CommError::Unsupported("downloads"))
     }
     async fn download_dir(&self, _: &str, _: &Path) -> Result<(), CommError> {

@@ -24,7 +24,10 @@ impl client::Handler for Client {
     type Error = russh::Error;
 
     // Build machines are new and their host keys unknown; Packer does not check them either.
-    async fn check_server_key(&mut self, _key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        _key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         Ok(true)
     }
 }
@@ -39,7 +42,9 @@ pub struct SshCommunicator {
 
 impl std::fmt::Debug for SshCommunicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SshCommunicator").field("target", &self.target).finish_non_exhaustive()
+        f.debug_struct("SshCommunicator")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,7 +54,10 @@ enum Attempt {
     Auth(String),
 }
 
-async fn try_connect(cfg: &SshConfig, key: Option<&russh::keys::PrivateKey>) -> Result<SshCommunicator, Attempt> {
+async fn try_connect(
+    cfg: &SshConfig,
+    key: Option<&russh::keys::PrivateKey>,
+) -> Result<SshCommunicator, Attempt> {
     let target = format!("{}:{}", cfg.ssh_host, cfg.ssh_port);
     let config = Arc::new(client::Config {
         inactivity_timeout: None,
@@ -70,26 +78,41 @@ async fn try_connect(cfg: &SshConfig, key: Option<&russh::keys::PrivateKey>) -> 
     let mut ok = false;
     if let Some(key) = key {
         let hash = if key.algorithm().is_rsa() {
-            handle.best_supported_rsa_hash().await.map_err(|e| Attempt::Retry(e.to_string()))?.flatten()
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(|e| Attempt::Retry(e.to_string()))?
+                .flatten()
         } else {
             None
         };
         let r = handle
-            .authenticate_publickey(&user, PrivateKeyWithHashAlg::new(Arc::new(key.clone()), hash))
+            .authenticate_publickey(
+                &user,
+                PrivateKeyWithHashAlg::new(Arc::new(key.clone()), hash),
+            )
             .await
             .map_err(|e| Attempt::Retry(e.to_string()))?;
         ok = r.success();
     }
     if !ok {
         if let Some(pw) = &cfg.ssh_password {
-            let r = handle.authenticate_password(&user, pw).await.map_err(|e| Attempt::Retry(e.to_string()))?;
+            let r = handle
+                .authenticate_password(&user, pw)
+                .await
+                .map_err(|e| Attempt::Retry(e.to_string()))?;
             ok = r.success();
         }
     }
     if !ok {
         return Err(Attempt::Auth(format!("ssh: unable to authenticate as {user:?} on {target}: the server rejected every method offered (publickey, password)")));
     }
-    Ok(SshCommunicator { handle, method: cfg.ssh_file_transfer_method, pty: cfg.ssh_pty, target })
+    Ok(SshCommunicator {
+        handle,
+        method: cfg.ssh_file_transfer_method,
+        pty: cfg.ssh_pty,
+        target,
+    })
 }
 
 /// Connects as Packer does: "Waiting for SSH to become available...", retrying with backoff until
@@ -101,18 +124,27 @@ async fn try_connect(cfg: &SshConfig, key: Option<&russh::keys::PrivateKey>) -> 
 pub async fn connect(ctx: &BuildContext, cfg: &SshConfig) -> Result<SshCommunicator, CommError> {
     let key = match (&cfg.private_key, &cfg.ssh_private_key_file) {
         (Some(pem), _) => Some(pem.clone()),
-        (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|e| CommError::Io { context: format!("reading ssh_private_key_file {path}"), source: e })?),
+        (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|e| CommError::Io {
+            context: format!("reading ssh_private_key_file {path}"),
+            source: e,
+        })?),
         _ => None,
     };
-    let key = match key {
-        Some(pem) => Some(russh::keys::decode_secret_key(&pem, None).map_err(|e| CommError::Connect {
-            target: format!("{}:{}", cfg.ssh_host, cfg.ssh_port),
-            message: format!("the private key cannot be used: {e}"),
-        })?),
-        None => None,
-    };
+    let key =
+        match key {
+            Some(pem) => Some(russh::keys::decode_secret_key(&pem, None).map_err(|e| {
+                CommError::Connect {
+                    target: format!("{}:{}", cfg.ssh_host, cfg.ssh_port),
+                    message: format!("the private key cannot be used: {e}"),
+                }
+            })?),
+            None => None,
+        };
     if let Some(p) = cfg.pause_before_connecting.filter(|p| !p.is_zero()) {
-        ctx.ui.say(format!("Pausing {} before connecting...", kiln_core::duration::human(p)));
+        ctx.ui.say(format!(
+            "Pausing {} before connecting...",
+            kiln_core::duration::human(p)
+        ));
         ctx.sleep(p).await.map_err(|_| CommError::Cancelled)?;
     }
     ctx.ui.say("Waiting for SSH to become available...");
@@ -132,7 +164,10 @@ pub async fn connect(ctx: &BuildContext, cfg: &SshConfig) -> Result<SshCommunica
             Err(Attempt::Auth(m)) => {
                 auth_failures += 1;
                 if auth_failures >= cfg.ssh_handshake_attempts.max(1) {
-                    return Err(CommError::Connect { target: format!("{}:{}", cfg.ssh_host, cfg.ssh_port), message: format!("{m} (after {auth_failures} handshake attempts)") });
+                    return Err(CommError::Connect {
+                        target: format!("{}:{}", cfg.ssh_host, cfg.ssh_port),
+                        message: format!("{m} (after {auth_failures} handshake attempts)"),
+                    });
                 }
                 m
             }
@@ -141,7 +176,10 @@ pub async fn connect(ctx: &BuildContext, cfg: &SshConfig) -> Result<SshCommunica
         if Instant::now() + delay >= deadline {
             return Err(CommError::Connect {
                 target: format!("{}:{}", cfg.ssh_host, cfg.ssh_port),
-                message: format!("timeout waiting for SSH after {} (last error: {last})", kiln_core::duration::human(cfg.timeout())),
+                message: format!(
+                    "timeout waiting for SSH after {} (last error: {last})",
+                    kiln_core::duration::human(cfg.timeout())
+                ),
             });
         }
         tokio::select! {
@@ -163,7 +201,13 @@ struct ChanReader {
 
 impl ChanReader {
     fn new(rx: ChannelReadHalf) -> Self {
-        ChanReader { rx, buf: VecDeque::new(), stderr: Vec::new(), exit: None, closed: false }
+        ChanReader {
+            rx,
+            buf: VecDeque::new(),
+            stderr: Vec::new(),
+            exit: None,
+            closed: false,
+        }
     }
 
     /// Pulls one message; false when the channel is finished.
@@ -203,7 +247,11 @@ impl ChanReader {
     }
 
     /// Copies exactly `n` bytes to `w`.
-    async fn copy_exact(&mut self, mut n: u64, w: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<(), String> {
+    async fn copy_exact(
+        &mut self,
+        mut n: u64,
+        w: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<(), String> {
         while n > 0 {
             if self.buf.is_empty() && !self.pump().await {
                 return Err("the connection closed during the transfer".into());
@@ -241,7 +289,11 @@ async fn scp_ack(r: &mut ChanReader) -> Result<(), String> {
         None => {
             r.finish().await;
             let e = r.stderr_text();
-            Err(if e.is_empty() { "the remote scp ended without a response; is scp installed on the machine?".into() } else { e })
+            Err(if e.is_empty() {
+                "the remote scp ended without a response; is scp installed on the machine?".into()
+            } else {
+                e
+            })
         }
     }
 }
@@ -256,30 +308,53 @@ fn split_path(dst: &str) -> (String, String) {
 
 impl SshCommunicator {
     async fn session(&self) -> Result<russh::Channel<client::Msg>, CommError> {
-        self.handle.channel_open_session().await.map_err(|e| CommError::Exec(format!("opening a channel to {}: {e}", self.target)))
+        self.handle
+            .channel_open_session()
+            .await
+            .map_err(|e| CommError::Exec(format!("opening a channel to {}: {e}", self.target)))
     }
 
-    async fn scp_upload(&self, dst: &str, src: &mut (dyn AsyncRead + Send + Unpin), size: u64, mode: u32) -> Result<(), String> {
+    async fn scp_upload(
+        &self,
+        dst: &str,
+        src: &mut (dyn AsyncRead + Send + Unpin),
+        size: u64,
+        mode: u32,
+    ) -> Result<(), String> {
         let (dir, name) = split_path(dst);
         let ch = self.session().await.map_err(|e| e.to_string())?;
-        ch.exec(true, format!("scp -t -- {}", shell_quote(&dir))).await.map_err(|e| e.to_string())?;
+        ch.exec(true, format!("scp -t -- {}", shell_quote(&dir)))
+            .await
+            .map_err(|e| e.to_string())?;
         let (rx, tx) = ch.split();
         let mut r = ChanReader::new(rx);
         scp_ack(&mut r).await?;
-        tx.data_bytes(Bytes::from(format!("C{:04o} {size} {name}\n", mode & 0o7777))).await.map_err(|e| e.to_string())?;
+        tx.data_bytes(Bytes::from(format!(
+            "C{:04o} {size} {name}\n",
+            mode & 0o7777
+        )))
+        .await
+        .map_err(|e| e.to_string())?;
         scp_ack(&mut r).await?;
         let mut left = size;
         let mut buf = vec![0u8; CHUNK];
         while left > 0 {
             let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
-            let n = src.read(&mut buf[..want]).await.map_err(|e| format!("reading the local file: {e}"))?;
+            let n = src
+                .read(&mut buf[..want])
+                .await
+                .map_err(|e| format!("reading the local file: {e}"))?;
             if n == 0 {
                 return Err("the local file is shorter than its size".into());
             }
-            tx.data_bytes(Bytes::copy_from_slice(&buf[..n])).await.map_err(|e| e.to_string())?;
+            tx.data_bytes(Bytes::copy_from_slice(&buf[..n]))
+                .await
+                .map_err(|e| e.to_string())?;
             left -= n as u64;
         }
-        tx.data_bytes(Bytes::from_static(&[0])).await.map_err(|e| e.to_string())?;
+        tx.data_bytes(Bytes::from_static(&[0]))
+            .await
+            .map_err(|e| e.to_string())?;
         scp_ack(&mut r).await?;
         tx.eof().await.map_err(|e| e.to_string())?;
         match r.finish().await {
@@ -288,26 +363,45 @@ impl SshCommunicator {
         }
     }
 
-    async fn scp_download(&self, src: &str, w: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<(), String> {
+    async fn scp_download(
+        &self,
+        src: &str,
+        w: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<(), String> {
         let ch = self.session().await.map_err(|e| e.to_string())?;
-        ch.exec(true, format!("scp -f -- {}", shell_quote(src))).await.map_err(|e| e.to_string())?;
+        ch.exec(true, format!("scp -f -- {}", shell_quote(src)))
+            .await
+            .map_err(|e| e.to_string())?;
         let (rx, tx) = ch.split();
         let mut r = ChanReader::new(rx);
-        tx.data_bytes(Bytes::from_static(&[0])).await.map_err(|e| e.to_string())?;
+        tx.data_bytes(Bytes::from_static(&[0]))
+            .await
+            .map_err(|e| e.to_string())?;
         let header = match r.byte().await {
             Some(b'C') => r.line().await.unwrap_or_default(),
             Some(1 | 2) => return Err(r.line().await.unwrap_or_default()),
             Some(b) => return Err(format!("unexpected SCP response {:?}", b as char)),
             None => {
                 r.finish().await;
-                return Err(format!("the remote scp ended without sending the file: {}", r.stderr_text()));
+                return Err(format!(
+                    "the remote scp ended without sending the file: {}",
+                    r.stderr_text()
+                ));
             }
         };
-        let size: u64 = header.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad SCP header {header:?}"))?;
-        tx.data_bytes(Bytes::from_static(&[0])).await.map_err(|e| e.to_string())?;
+        let size: u64 = header
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("bad SCP header {header:?}"))?;
+        tx.data_bytes(Bytes::from_static(&[0]))
+            .await
+            .map_err(|e| e.to_string())?;
         r.copy_exact(size, w).await?;
         scp_ack(&mut r).await?;
-        tx.data_bytes(Bytes::from_static(&[0])).await.map_err(|e| e.to_string())?;
+        tx.data_bytes(Bytes::from_static(&[0]))
+            .await
+            .map_err(|e| e.to_string())?;
         let _ = tx.eof().await;
         r.finish().await;
         w.flush().await.map_err(|e| e.to_string())?;
@@ -316,16 +410,31 @@ impl SshCommunicator {
 
     async fn sftp(&self) -> Result<russh_sftp::client::SftpSession, String> {
         let ch = self.session().await.map_err(|e| e.to_string())?;
-        ch.request_subsystem(true, "sftp").await.map_err(|e| e.to_string())?;
-        russh_sftp::client::SftpSession::new(ch.into_stream()).await.map_err(|e| format!("starting SFTP: {e}"))
+        ch.request_subsystem(true, "sftp")
+            .await
+            .map_err(|e| e.to_string())?;
+        russh_sftp::client::SftpSession::new(ch.into_stream())
+            .await
+            .map_err(|e| format!("starting SFTP: {e}"))
     }
 
-    async fn sftp_upload(&self, dst: &str, src: &mut (dyn AsyncRead + Send + Unpin), mode: u32) -> Result<(), String> {
+    async fn sftp_upload(
+        &self,
+        dst: &str,
+        src: &mut (dyn AsyncRead + Send + Unpin),
+        mode: u32,
+    ) -> Result<(), String> {
         let sftp = self.sftp().await?;
-        let mut f = sftp.create(dst).await.map_err(|e| format!("creating {dst}: {e}"))?;
+        let mut f = sftp
+            .create(dst)
+            .await
+            .map_err(|e| format!("creating {dst}: {e}"))?;
         let mut buf = vec![0u8; CHUNK];
         loop {
-            let n = src.read(&mut buf).await.map_err(|e| format!("reading the local file: {e}"))?;
+            let n = src
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("reading the local file: {e}"))?;
             if n == 0 {
                 break;
             }
@@ -339,7 +448,11 @@ impl SshCommunicator {
         Ok(())
     }
 
-    async fn sftp_download(&self, src: &str, w: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<(), String> {
+    async fn sftp_download(
+        &self,
+        src: &str,
+        w: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<(), String> {
         let sftp = self.sftp().await?;
         let mut f = sftp.open(src).await.map_err(|e| format!("{e}"))?;
         let mut buf = vec![0u8; CHUNK];
@@ -370,7 +483,12 @@ impl SshCommunicator {
     }
 }
 
-fn lines(pending: &mut Vec<u8>, data: &[u8], stream: OutputStream, sink: &mut (dyn FnMut(OutputStream, &str) + Send)) {
+fn lines(
+    pending: &mut Vec<u8>,
+    data: &[u8],
+    stream: OutputStream,
+    sink: &mut (dyn FnMut(OutputStream, &str) + Send),
+) {
     pending.extend_from_slice(data);
     while let Some(i) = pending.iter().position(|&b| b == b'\n') {
         let line: Vec<u8> = pending.drain(..=i).collect();
@@ -384,15 +502,21 @@ impl Communicator for SshCommunicator {
     async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
         let mut ch = self.session().await?;
         if self.pty {
-            ch.request_pty(true, "xterm", 80, 40, 0, 0, &[]).await.map_err(|e| CommError::Exec(e.to_string()))?;
+            ch.request_pty(true, "xterm", 80, 40, 0, 0, &[])
+                .await
+                .map_err(|e| CommError::Exec(e.to_string()))?;
         }
-        ch.exec(true, command).await.map_err(|e| CommError::Exec(e.to_string()))?;
+        ch.exec(true, command)
+            .await
+            .map_err(|e| CommError::Exec(e.to_string()))?;
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut code = None;
         while let Some(msg) = ch.wait().await {
             match msg {
                 ChannelMsg::Data { data } => lines(&mut out, &data, OutputStream::Stdout, output),
-                ChannelMsg::ExtendedData { data, ext: 1 } => lines(&mut err, &data, OutputStream::Stderr, output),
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    lines(&mut err, &data, OutputStream::Stderr, output)
+                }
                 ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
                 ChannelMsg::ExitSignal { .. } => code = code.or(Some(255)),
                 ChannelMsg::Close => break,
@@ -401,7 +525,10 @@ impl Communicator for SshCommunicator {
         }
         for (rest, stream) in [(out, OutputStream::Stdout), (err, OutputStream::Stderr)] {
             if !rest.is_empty() {
-                output(stream, String::from_utf8_lossy(&rest).trim_end_matches('\r'));
+                output(
+                    stream,
+                    String::from_utf8_lossy(&rest).trim_end_matches('\r'),
+                );
             }
         }
         Ok(match code {
@@ -410,18 +537,49 @@ impl Communicator for SshCommunicator {
         })
     }
 
-    async fn upload(&self, dst: &str, src: &mut (dyn AsyncRead + Send + Unpin), size: Option<u64>, mode: Option<u32>) -> Result<(), CommError> {
+    async fn upload(
+        &self,
+        dst: &str,
+        src: &mut (dyn AsyncRead + Send + Unpin),
+        size: Option<u64>,
+        mode: Option<u32>,
+    ) -> Result<(), CommError> {
         let mode = mode.unwrap_or(0o644);
-        let err = |message: String| CommError::Transfer { op: "upload", path: dst.to_string(), message };
+        let err = |message: String| CommError::Transfer {
+            op: "upload",
+            path: dst.to_string(),
+            message,
+        };
         match (self.method, size) {
-            (TransferMethod::Scp, Some(size)) => self.scp_upload(dst, src, size, mode).await.map_err(err),
+            (TransferMethod::Scp, Some(size)) => {
+                self.scp_upload(dst, src, size, mode).await.map_err(err)
+            }
             (TransferMethod::Scp, None) => {
                 // SCP needs the size first: spool to a temporary file.
-                let tmp = tempfile::NamedTempFile::new().map_err(|e| CommError::Io { context: "creating a spool file".into(), source: e })?;
-                let mut f = tokio::fs::File::create(tmp.path()).await.map_err(|e| CommError::Io { context: "spooling".into(), source: e })?;
-                let size = tokio::io::copy(src, &mut f).await.map_err(|e| CommError::Io { context: "spooling".into(), source: e })?;
+                let tmp = tempfile::NamedTempFile::new().map_err(|e| CommError::Io {
+                    context: "creating a spool file".into(),
+                    source: e,
+                })?;
+                let mut f =
+                    tokio::fs::File::create(tmp.path())
+                        .await
+                        .map_err(|e| CommError::Io {
+                            context: "spooling".into(),
+                            source: e,
+                        })?;
+                let size = tokio::io::copy(src, &mut f)
+                    .await
+                    .map_err(|e| CommError::Io {
+                        context: "spooling".into(),
+                        source: e,
+                    })?;
                 drop(f);
-                let mut f = tokio::fs::File::open(tmp.path()).await.map_err(|e| CommError::Io { context: "spooling".into(), source: e })?;
+                let mut f = tokio::fs::File::open(tmp.path())
+                    .await
+                    .map_err(|e| CommError::Io {
+                        context: "spooling".into(),
+                        source: e,
+                    })?;
                 self.scp_upload(dst, &mut f, size, mode).await.map_err(err)
             }
             (TransferMethod::Sftp, _) => self.sftp_upload(dst, src, mode).await.map_err(err),
@@ -429,9 +587,18 @@ impl Communicator for SshCommunicator {
     }
 
     async fn upload_dir(&self, dst: &str, src: &Path) -> Result<(), CommError> {
-        let err = |message: String| CommError::Transfer { op: "upload", path: dst.to_string(), message };
+        let err = |message: String| CommError::Transfer {
+            op: "upload",
+            path: dst.to_string(),
+            message,
+        };
         let ch = self.session().await?;
-        ch.exec(true, format!("mkdir -p {d} && tar -xf - -C {d}", d = shell_quote(dst))).await.map_err(|e| err(e.to_string()))?;
+        ch.exec(
+            true,
+            format!("mkdir -p {d} && tar -xf - -C {d}", d = shell_quote(dst)),
+        )
+        .await
+        .map_err(|e| err(e.to_string()))?;
         let (rx, tx) = ch.split();
         let mut reader = ChanReader::new(rx);
         // Build the tar on a blocking thread, streaming through a pipe to the channel.
@@ -442,29 +609,51 @@ impl Communicator for SshCommunicator {
             let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(CHUNK, w));
             b.follow_symlinks(false);
             b.append_dir_all(".", &src)?;
-            b.into_inner()?.into_inner().map_err(|e| e.into_error())?.shutdown()?;
+            b.into_inner()?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .shutdown()?;
             Ok(())
         });
         let mut pipe_r = pipe_r;
         let mut buf = vec![0u8; CHUNK];
         loop {
-            let n = pipe_r.read(&mut buf).await.map_err(|e| err(e.to_string()))?;
+            let n = pipe_r
+                .read(&mut buf)
+                .await
+                .map_err(|e| err(e.to_string()))?;
             if n == 0 {
                 break;
             }
-            tx.data_bytes(Bytes::copy_from_slice(&buf[..n])).await.map_err(|e| err(e.to_string()))?;
+            tx.data_bytes(Bytes::copy_from_slice(&buf[..n]))
+                .await
+                .map_err(|e| err(e.to_string()))?;
         }
-        producer.await.map_err(|e| err(e.to_string()))?.map_err(|e| err(format!("reading {}: {e}", dst)))?;
+        producer
+            .await
+            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(format!("reading {}: {e}", dst)))?;
         tx.eof().await.map_err(|e| err(e.to_string()))?;
         match reader.finish().await {
             Some(0) => Ok(()),
-            Some(c) => Err(err(format!("tar exited with status {c}: {}", reader.stderr_text()))),
+            Some(c) => Err(err(format!(
+                "tar exited with status {c}: {}",
+                reader.stderr_text()
+            ))),
             None => Err(err("the connection closed before tar finished".into())),
         }
     }
 
-    async fn download(&self, src: &str, dst: &mut (dyn AsyncWrite + Send + Unpin)) -> Result<(), CommError> {
-        let err = |message: String| CommError::Transfer { op: "download", path: src.to_string(), message };
+    async fn download(
+        &self,
+        src: &str,
+        dst: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<(), CommError> {
+        let err = |message: String| CommError::Transfer {
+            op: "download",
+            path: src.to_string(),
+            message,
+        };
         match self.method {
             TransferMethod::Scp => self.scp_download(src, dst).await.map_err(err),
             TransferMethod::Sftp => self.sftp_download(src, dst).await.map_err(err),
@@ -472,10 +661,19 @@ impl Communicator for SshCommunicator {
     }
 
     async fn download_dir(&self, src: &str, dst: &Path) -> Result<(), CommError> {
-        let err = |message: String| CommError::Transfer { op: "download", path: src.to_string(), message };
-        std::fs::create_dir_all(dst).map_err(|e| CommError::Io { context: format!("creating {}", dst.display()), source: e })?;
+        let err = |message: String| CommError::Transfer {
+            op: "download",
+            path: src.to_string(),
+            message,
+        };
+        std::fs::create_dir_all(dst).map_err(|e| CommError::Io {
+            context: format!("creating {}", dst.display()),
+            source: e,
+        })?;
         let ch = self.session().await?;
-        ch.exec(true, format!("tar -cf - -C {} .", shell_quote(src))).await.map_err(|e| err(e.to_string()))?;
+        ch.exec(true, format!("tar -cf - -C {} .", shell_quote(src)))
+            .await
+            .map_err(|e| err(e.to_string()))?;
         let (rx, _tx) = ch.split();
         let mut reader = ChanReader::new(rx);
         let (mut pipe_w, pipe_r) = tokio::io::duplex(CHUNK);
@@ -496,16 +694,24 @@ impl Communicator for SshCommunicator {
         }
         pipe_w.shutdown().await.map_err(|e| err(e.to_string()))?;
         drop(pipe_w);
-        consumer.await.map_err(|e| err(e.to_string()))?.map_err(|e| err(format!("unpacking into {}: {e}", dst.display())))?;
+        consumer
+            .await
+            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(format!("unpacking into {}: {e}", dst.display())))?;
         match reader.exit {
             Some(0) => Ok(()),
-            Some(c) => Err(err(format!("tar exited with status {c}: {}", reader.stderr_text()))),
+            Some(c) => Err(err(format!(
+                "tar exited with status {c}: {}",
+                reader.stderr_text()
+            ))),
             None => Err(err("the connection closed before tar finished".into())),
         }
     }
 
     async fn is_dir(&self, path: &str) -> Result<bool, CommError> {
-        let (status, _) = self.capture(&format!("test -d {}", shell_quote(path))).await?;
+        let (status, _) = self
+            .capture(&format!("test -d {}", shell_quote(path)))
+            .await?;
         Ok(status.success())
     }
 }

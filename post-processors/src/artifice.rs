@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 use kiln_core::artifact::FileArtifact;
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed, PostProcessor};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed,
+    PostProcessor,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -25,22 +28,51 @@ pub struct Artifice {
 
 #[async_trait]
 impl PostProcessor for Artifice {
-    fn configure(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
         if self.cfg.files.is_empty() {
-            return Err(config.error_at("files", "Invalid artifice configuration", "No files specified in artifice configuration").into());
+            return Err(config
+                .error_at(
+                    "files",
+                    "Invalid artifice configuration",
+                    "No files specified in artifice configuration",
+                )
+                .into());
         }
         Ok(Vec::new())
     }
 
-    async fn post_process(&self, ctx: &BuildContext, _artifact: Arc<dyn Artifact>) -> Result<PostProcessed, BuildError> {
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        _artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
         for f in &self.cfg.files {
             if !std::path::Path::new(f).exists() {
-                return Err(BuildError::PostProcessor { kind: "artifice".into(), message: format!("artifice file {f} does not exist") });
+                return Err(BuildError::PostProcessor {
+                    kind: "artifice".into(),
+                    message: format!("artifice file {f} does not exist"),
+                });
             }
         }
-        ctx.ui.say(format!("Using these artifice files: {}", self.cfg.files.join(", ")));
-        let new = FileArtifact { builder_id: BUILDER_ID.into(), id: String::new(), description: format!("Created artifact from files: {}", self.cfg.files.join(", ")), files: self.cfg.files.clone() };
-        Ok(PostProcessed { artifact: Arc::new(new), keep_input: true, force_keep: false })
+        ctx.ui.say(format!(
+            "Using these artifice files: {}",
+            self.cfg.files.join(", ")
+        ));
+        let new = FileArtifact {
+            builder_id: BUILDER_ID.into(),
+            id: String::new(),
+            description: format!("Created artifact from files: {}", self.cfg.files.join(", ")),
+            files: self.cfg.files.clone(),
+        };
+        Ok(PostProcessed {
+            artifact: Arc::new(new),
+            keep_input: true,
+            force_keep: false,
+        })
     }
 }

@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 use kiln_core::artifact::FileArtifact;
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed, PostProcessor};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed,
+    PostProcessor,
+};
 use serde::Deserialize;
 use sha2::Digest;
 use std::io::{Read, Write};
@@ -51,23 +54,47 @@ fn digest(kind: &str, path: &str) -> std::io::Result<String> {
 
 #[async_trait]
 impl PostProcessor for Checksum {
-    fn configure(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
         for (i, t) in self.cfg.checksum_types.iter().flatten().enumerate() {
             if !TYPES.contains(&t.as_str()) {
-                return Err(config.error_at(&format!("checksum_types[{i}]"), "Invalid checksum configuration", format!("Unrecognized checksum type: {t}. Use one of {}.", TYPES.join(", "))).into());
+                return Err(config
+                    .error_at(
+                        &format!("checksum_types[{i}]"),
+                        "Invalid checksum configuration",
+                        format!(
+                            "Unrecognized checksum type: {t}. Use one of {}.",
+                            TYPES.join(", ")
+                        ),
+                    )
+                    .into());
             }
         }
         Ok(Vec::new())
     }
 
-    async fn post_process(&self, ctx: &BuildContext, artifact: Arc<dyn Artifact>) -> Result<PostProcessed, BuildError> {
-        let types = self.cfg.checksum_types.clone().unwrap_or_else(|| vec!["md5".into()]);
-        let tpl = self.cfg.output.clone().unwrap_or_else(|| "packer_{{.BuildName}}_{{.BuilderType}}_{{.ChecksumType}}.checksum".into());
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        let types = self
+            .cfg
+            .checksum_types
+            .clone()
+            .unwrap_or_else(|| vec!["md5".into()]);
+        let tpl = self.cfg.output.clone().unwrap_or_else(|| {
+            "packer_{{.BuildName}}_{{.BuilderType}}_{{.ChecksumType}}.checksum".into()
+        });
         let inputs = artifact.files();
         let mut files = inputs.clone();
         for t in &types {
-            let out = crate::render_output("checksum", &tpl, &ctx.info, &[("ChecksumType", t.clone())])?;
+            let out =
+                crate::render_output("checksum", &tpl, &ctx.info, &[("ChecksumType", t.clone())])?;
             for f in &inputs {
                 if !std::path::Path::new(&out).exists() {
                     files.push(out.clone());
@@ -76,11 +103,24 @@ impl PostProcessor for Checksum {
                 let sum = tokio::task::spawn_blocking(move || digest(&t2, &f2))
                     .await
                     .map_err(|e| BuildError::step(e.to_string()))?
-                    .map_err(|e| crate::io_err("checksum", &format!("unable to compute {t} hash for {f}"), e))?;
-                if let Some(parent) = std::path::Path::new(&out).parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| crate::io_err("checksum", "creating the output directory", e))?;
+                    .map_err(|e| {
+                        crate::io_err(
+                            "checksum",
+                            &format!("unable to compute {t} hash for {f}"),
+                            e,
+                        )
+                    })?;
+                if let Some(parent) = std::path::Path::new(&out)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        crate::io_err("checksum", "creating the output directory", e)
+                    })?;
                 }
-                let name = std::path::Path::new(f).file_name().map_or(f.clone(), |n| n.to_string_lossy().to_string());
+                let name = std::path::Path::new(f)
+                    .file_name()
+                    .map_or(f.clone(), |n| n.to_string_lossy().to_string());
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -90,7 +130,16 @@ impl PostProcessor for Checksum {
             }
         }
         files.dedup();
-        let new = FileArtifact { builder_id: BUILDER_ID.into(), id: String::new(), description: format!("Created artifact from files: {}", files.join(", ")), files };
-        Ok(PostProcessed { artifact: Arc::new(new), keep_input: true, force_keep: true })
+        let new = FileArtifact {
+            builder_id: BUILDER_ID.into(),
+            id: String::new(),
+            description: format!("Created artifact from files: {}", files.join(", ")),
+            files,
+        };
+        Ok(PostProcessed {
+            artifact: Arc::new(new),
+            keep_input: true,
+            force_keep: true,
+        })
     }
 }

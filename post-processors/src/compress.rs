@@ -4,7 +4,10 @@
 
 use async_trait::async_trait;
 use kiln_core::artifact::FileArtifact;
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed, PostProcessor};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed,
+    PostProcessor,
+};
 use serde::Deserialize;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -46,10 +49,19 @@ pub enum Format {
 #[must_use]
 pub fn format_of(path: &str) -> Option<Format> {
     let p = path.to_ascii_lowercase();
-    [(".tar.gz", Format::TarGz), (".tgz", Format::TarGz), (".tar.zst", Format::TarZst), (".tar.xz", Format::TarXz), (".zip", Format::Zip), (".gz", Format::Gz), (".xz", Format::Xz), (".tar", Format::Tar)]
-        .into_iter()
-        .find(|(ext, _)| p.ends_with(ext))
-        .map(|(_, f)| f)
+    [
+        (".tar.gz", Format::TarGz),
+        (".tgz", Format::TarGz),
+        (".tar.zst", Format::TarZst),
+        (".tar.xz", Format::TarXz),
+        (".zip", Format::Zip),
+        (".gz", Format::Gz),
+        (".xz", Format::Xz),
+        (".tar", Format::Tar),
+    ]
+    .into_iter()
+    .find(|(ext, _)| p.ends_with(ext))
+    .map(|(_, f)| f)
 }
 
 /// `post-processor "compress"`.
@@ -61,7 +73,9 @@ pub struct Compress {
 fn tar_into<W: Write>(w: W, files: &[String]) -> std::io::Result<W> {
     let mut b = tar::Builder::new(w);
     for f in files {
-        let name = Path::new(f).file_name().map_or_else(|| f.clone(), |n| n.to_string_lossy().to_string());
+        let name = Path::new(f)
+            .file_name()
+            .map_or_else(|| f.clone(), |n| n.to_string_lossy().to_string());
         if Path::new(f).is_dir() {
             b.append_dir_all(&name, f)?;
         } else {
@@ -82,9 +96,18 @@ fn write_archive(format: Format, level: i32, files: &[String], out: &Path) -> st
     };
     match format {
         Format::Tar => tar_into(w, files)?.flush()?,
-        Format::TarGz => tar_into(flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u)), files)?.finish()?.flush()?,
-        Format::TarZst => tar_into(zstd::Encoder::new(w, level.clamp(1, 22))?, files)?.finish()?.flush()?,
-        Format::TarXz => tar_into(xz2::write::XzEncoder::new(w, level_u), files)?.finish()?.flush()?,
+        Format::TarGz => tar_into(
+            flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u)),
+            files,
+        )?
+        .finish()?
+        .flush()?,
+        Format::TarZst => tar_into(zstd::Encoder::new(w, level.clamp(1, 22))?, files)?
+            .finish()?
+            .flush()?,
+        Format::TarXz => tar_into(xz2::write::XzEncoder::new(w, level_u), files)?
+            .finish()?
+            .flush()?,
         Format::Gz => {
             let mut e = flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u));
             std::io::copy(&mut File::open(single()?)?, &mut e)?;
@@ -97,9 +120,13 @@ fn write_archive(format: Format, level: i32, files: &[String], out: &Path) -> st
         }
         Format::Zip => {
             let mut z = zip::ZipWriter::new(w);
-            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).compression_level(Some(i64::from(level.clamp(0, 9))));
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(i64::from(level.clamp(0, 9))));
             for f in files {
-                let name = Path::new(f).file_name().map_or_else(|| f.clone(), |n| n.to_string_lossy().to_string());
+                let name = Path::new(f)
+                    .file_name()
+                    .map_or_else(|| f.clone(), |n| n.to_string_lossy().to_string());
                 z.start_file(name, opts).map_err(std::io::Error::other)?;
                 std::io::copy(&mut File::open(f)?, &mut z)?;
             }
@@ -111,7 +138,11 @@ fn write_archive(format: Format, level: i32, files: &[String], out: &Path) -> st
 
 #[async_trait]
 impl PostProcessor for Compress {
-    fn configure(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
         if let Some(o) = &self.cfg.output {
             if format_of(o).is_none() {
@@ -120,14 +151,28 @@ impl PostProcessor for Compress {
         }
         if let Some(l) = self.cfg.compression_level {
             if !(-1..=22).contains(&l) {
-                return Err(config.error_at("compression_level", "Invalid compress configuration", "compression_level must be between 0 and 9 (up to 22 for .tar.zst).").into());
+                return Err(config
+                    .error_at(
+                        "compression_level",
+                        "Invalid compress configuration",
+                        "compression_level must be between 0 and 9 (up to 22 for .tar.zst).",
+                    )
+                    .into());
             }
         }
         Ok(Vec::new())
     }
 
-    async fn post_process(&self, ctx: &BuildContext, artifact: Arc<dyn Artifact>) -> Result<PostProcessed, BuildError> {
-        let tpl = self.cfg.output.clone().unwrap_or_else(|| "packer_{{.BuildName}}_{{.BuilderType}}.tar.gz".into());
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        let tpl = self
+            .cfg
+            .output
+            .clone()
+            .unwrap_or_else(|| "packer_{{.BuildName}}_{{.BuilderType}}.tar.gz".into());
         let out = crate::render_output("compress", &tpl, &ctx.info, &[])?;
         let format = format_of(&out).unwrap_or(Format::TarGz);
         let level = match self.cfg.compression_level {
@@ -136,24 +181,45 @@ impl PostProcessor for Compress {
         };
         let files = artifact.files();
         if files.is_empty() {
-            return Err(BuildError::PostProcessor { kind: "compress".into(), message: "the artifact has no files to compress".into() });
+            return Err(BuildError::PostProcessor {
+                kind: "compress".into(),
+                message: "the artifact has no files to compress".into(),
+            });
         }
-        ctx.ui.say(format!("Compressing {} file(s) into {out} ({format:?}, level {level})", files.len()));
-        if let Some(parent) = Path::new(&out).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| crate::io_err("compress", "creating the output directory", e))?;
+        ctx.ui.say(format!(
+            "Compressing {} file(s) into {out} ({format:?}, level {level})",
+            files.len()
+        ));
+        if let Some(parent) = Path::new(&out)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| crate::io_err("compress", "creating the output directory", e))?;
         }
         let tmp = format!("{out}.kiln-tmp");
         let (tmp2, files2) = (tmp.clone(), files.clone());
-        let r = tokio::task::spawn_blocking(move || write_archive(format, level, &files2, Path::new(&tmp2)))
-            .await
-            .map_err(|e| BuildError::step(e.to_string()))?
-            .and_then(|()| std::fs::rename(&tmp, &out));
+        let r = tokio::task::spawn_blocking(move || {
+            write_archive(format, level, &files2, Path::new(&tmp2))
+        })
+        .await
+        .map_err(|e| BuildError::step(e.to_string()))?
+        .and_then(|()| std::fs::rename(&tmp, &out));
         if let Err(e) = r {
             let _ = std::fs::remove_file(&tmp);
             return Err(crate::io_err("compress", &format!("writing {out}"), e));
         }
-        let new = FileArtifact { builder_id: BUILDER_ID.into(), id: out.clone(), description: format!("compressed artifacts in: {out}"), files: vec![out] };
-        Ok(PostProcessed { artifact: Arc::new(new), keep_input: false, force_keep: false })
+        let new = FileArtifact {
+            builder_id: BUILDER_ID.into(),
+            id: out.clone(),
+            description: format!("compressed artifacts in: {out}"),
+            files: vec![out],
+        };
+        Ok(PostProcessed {
+            artifact: Arc::new(new),
+            keep_input: false,
+            force_keep: false,
+        })
     }
 }
 

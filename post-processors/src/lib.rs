@@ -17,13 +17,20 @@ pub fn register(r: &mut Registry) {
     r.post_processor("manifest", || Box::new(manifest::Manifest::default()));
     r.post_processor("checksum", || Box::new(checksum::Checksum::default()));
     r.post_processor("compress", || Box::new(compress::Compress::default()));
-    r.post_processor("shell-local", || Box::new(shell_local::ShellLocal::default()));
+    r.post_processor("shell-local", || {
+        Box::new(shell_local::ShellLocal::default())
+    });
     r.post_processor("artifice", || Box::new(artifice::Artifice::default()));
 }
 
 /// Renders `{{.BuildName}}`, `{{.BuilderType}}` (and `{{ build_name }}`, `{{ build_type }}`)
 /// plus `extra` in an output path.
-pub(crate) fn render_output(kind: &str, tpl: &str, info: &BuildInfo, extra: &[(&'static str, String)]) -> Result<String, BuildError> {
+pub(crate) fn render_output(
+    kind: &str,
+    tpl: &str,
+    info: &BuildInfo,
+    extra: &[(&'static str, String)],
+) -> Result<String, BuildError> {
     let mut d = BTreeMap::new();
     d.insert("BuildName", info.source_name.clone());
     d.insert("BuilderType", info.source_type.clone());
@@ -32,9 +39,15 @@ pub(crate) fn render_output(kind: &str, tpl: &str, info: &BuildInfo, extra: &[(&
     for (k, v) in extra {
         d.insert(*k, v.clone());
     }
-    kiln_provisioners::gotemplate::render(tpl, &d).map_err(|m| BuildError::PostProcessor { kind: kind.into(), message: m })
+    kiln_provisioners::gotemplate::render(tpl, &d).map_err(|m| BuildError::PostProcessor {
+        kind: kind.into(),
+        message: m,
+    })
 }
 
 pub(crate) fn io_err(kind: &str, what: &str, e: std::io::Error) -> BuildError {
-    BuildError::PostProcessor { kind: kind.into(), message: format!("{what}: {e}") }
+    BuildError::PostProcessor {
+        kind: kind.into(),
+        message: format!("{what}: {e}"),
+    }
 }

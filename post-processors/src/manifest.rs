@@ -2,7 +2,10 @@
 //! exact format, appending across runs.
 
 use async_trait::async_trait;
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed, PostProcessor};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed,
+    PostProcessor,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -69,28 +72,52 @@ pub struct Manifest {
 #[must_use]
 pub fn go_json(v: &impl Serialize) -> String {
     let s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[async_trait]
 impl PostProcessor for Manifest {
-    fn configure(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
         Ok(Vec::new())
     }
 
-    async fn post_process(&self, ctx: &BuildContext, artifact: Arc<dyn Artifact>) -> Result<PostProcessed, BuildError> {
-        let output = self.cfg.output.clone().unwrap_or_else(|| "packer-manifest.json".into());
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        let output = self
+            .cfg
+            .output
+            .clone()
+            .unwrap_or_else(|| "packer-manifest.json".into());
         let output = crate::render_output("manifest", &output, &ctx.info, &[])?;
         let mut files = Vec::new();
         for f in artifact.files() {
             let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-            let name = if self.cfg.strip_path { std::path::Path::new(&f).file_name().map_or(f.clone(), |n| n.to_string_lossy().to_string()) } else { f };
+            let name = if self.cfg.strip_path {
+                std::path::Path::new(&f)
+                    .file_name()
+                    .map_or(f.clone(), |n| n.to_string_lossy().to_string())
+            } else {
+                f
+            };
             files.push(ManifestFile { name, size });
         }
-        let build_time = if self.cfg.strip_time { 0 } else { time::OffsetDateTime::now_utc().unix_timestamp() };
+        let build_time = if self.cfg.strip_time {
+            0
+        } else {
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        };
         let entry = ManifestBuild {
             name: ctx.info.source_name.clone(),
             builder_type: ctx.info.source_type.clone(),
@@ -111,14 +138,24 @@ impl PostProcessor for Manifest {
         };
         doc.builds.push(entry);
         doc.last_run_uuid.clone_from(&ctx.info.run_uuid);
-        if let Some(parent) = std::path::Path::new(&output).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| crate::io_err("manifest", "creating the output directory", e))?;
+        if let Some(parent) = std::path::Path::new(&output)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| crate::io_err("manifest", "creating the output directory", e))?;
         }
         let tmp = format!("{output}.kiln-tmp");
-        std::fs::write(&tmp, go_json(&doc)).and_then(|()| std::fs::rename(&tmp, &output)).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            crate::io_err("manifest", &format!("writing {output}"), e)
-        })?;
-        Ok(PostProcessed { artifact, keep_input: true, force_keep: true })
+        std::fs::write(&tmp, go_json(&doc))
+            .and_then(|()| std::fs::rename(&tmp, &output))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                crate::io_err("manifest", &format!("writing {output}"), e)
+            })?;
+        Ok(PostProcessed {
+            artifact,
+            keep_input: true,
+            force_keep: true,
+        })
     }
 }

@@ -2,7 +2,10 @@
 //! details in the environment.
 
 use async_trait::async_trait;
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed, PostProcessor};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed,
+    PostProcessor,
+};
 use kiln_provisioners::local::{self, LocalConfig};
 use std::sync::Arc;
 
@@ -14,17 +17,34 @@ pub struct ShellLocal {
 
 #[async_trait]
 impl PostProcessor for ShellLocal {
-    fn configure(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
-        self.cfg.validate().map_err(|(k, m)| config.error_at(k, "Invalid shell-local configuration", m))?;
+        self.cfg
+            .validate()
+            .map_err(|(k, m)| config.error_at(k, "Invalid shell-local configuration", m))?;
         Ok(Vec::new())
     }
 
-    async fn post_process(&self, ctx: &BuildContext, artifact: Arc<dyn Artifact>) -> Result<PostProcessed, BuildError> {
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
         let mut extra = std::collections::BTreeMap::new();
         extra.insert("PACKER_ARTIFACT_ID".to_string(), artifact.id());
-        extra.insert("PACKER_ARTIFACT_FILES".to_string(), artifact.files().join(" "));
+        extra.insert(
+            "PACKER_ARTIFACT_FILES".to_string(),
+            artifact.files().join(" "),
+        );
         local::run(ctx, &self.cfg, &extra).await?;
-        Ok(PostProcessed { artifact, keep_input: true, force_keep: false })
+        Ok(PostProcessed {
+            artifact,
+            keep_input: true,
+            force_keep: false,
+        })
     }
 }

@@ -1,7 +1,10 @@
 //! The `breakpoint` provisioner: pause a build until the user presses Enter.
 
 use async_trait::async_trait;
-use kiln_core::{BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData, Provisioner};
+use kiln_core::{
+    BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData,
+    Provisioner,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 use tokio::io::AsyncBufReadExt;
@@ -26,13 +29,24 @@ impl Provisioner for Breakpoint {
         Ok(Vec::new())
     }
 
-    async fn provision(&self, ctx: &BuildContext, _comm: Arc<dyn Communicator>, _data: &GeneratedData) -> Result<(), BuildError> {
+    async fn provision(
+        &self,
+        ctx: &BuildContext,
+        _comm: Arc<dyn Communicator>,
+        _data: &GeneratedData,
+    ) -> Result<(), BuildError> {
         if self.cfg.disable {
             ctx.ui.say("Breakpoint provisioner disabled");
             return Ok(());
         }
-        let note = if self.cfg.note.is_empty() { String::new() } else { format!(" with note \"{}\"", self.cfg.note) };
-        ctx.ui.say(format!("Pausing at breakpoint provisioner{note}. Press enter to continue."));
+        let note = if self.cfg.note.is_empty() {
+            String::new()
+        } else {
+            format!(" with note \"{}\"", self.cfg.note)
+        };
+        ctx.ui.say(format!(
+            "Pausing at breakpoint provisioner{note}. Press enter to continue."
+        ));
         // Waits on the process's standard input, like Packer; end of input continues too.
         let mut line = String::new();
         let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());

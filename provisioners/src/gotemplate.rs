@@ -17,13 +17,27 @@ pub fn render(text: &str, data: &BTreeMap<&str, String>) -> Result<String, Strin
             out.push_str(&rest[start..]);
             return Ok(out);
         };
-        let inner = after[..end].trim().trim_start_matches('-').trim_end_matches('-').trim();
+        let inner = after[..end]
+            .trim()
+            .trim_start_matches('-')
+            .trim_end_matches('-')
+            .trim();
         let value = if let Some(key) = inner.strip_prefix('.') {
-            data.get(key).cloned().ok_or_else(|| format!("template: {text:?}: unknown field {key:?}; available: {}", data.keys().map(|k| format!(".{k}")).collect::<Vec<_>>().join(", ")))?
+            data.get(key).cloned().ok_or_else(|| {
+                format!(
+                    "template: {text:?}: unknown field {key:?}; available: {}",
+                    data.keys()
+                        .map(|k| format!(".{k}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?
         } else if let Some(v) = data.get(inner) {
             v.clone()
         } else {
-            return Err(format!("template: {text:?}: function {inner:?} is not defined here"));
+            return Err(format!(
+                "template: {text:?}: function {inner:?} is not defined here"
+            ));
         };
         out.push_str(&value);
         rest = &after[end + 2..];
@@ -41,7 +55,12 @@ mod tests {
         let mut d = BTreeMap::new();
         d.insert("Vars", "A='1' ".to_string());
         d.insert("Path", "/tmp/s.sh".to_string());
-        assert_eq!(render("chmod +x {{.Path}}; {{ .Vars }}{{ .Path }}", &d).unwrap(), "chmod +x /tmp/s.sh; A='1' /tmp/s.sh");
-        assert!(render("{{.Nope}}", &d).unwrap_err().contains("unknown field \"Nope\""));
+        assert_eq!(
+            render("chmod +x {{.Path}}; {{ .Vars }}{{ .Path }}", &d).unwrap(),
+            "chmod +x /tmp/s.sh; A='1' /tmp/s.sh"
+        );
+        assert!(render("{{.Nope}}", &d)
+            .unwrap_err()
+            .contains("unknown field \"Nope\""));
     }
 }

@@ -17,7 +17,9 @@ use kiln_core::Registry;
 pub fn register(r: &mut Registry) {
     r.provisioner("shell", || Box::new(shell::Shell::default()));
     r.provisioner("file", || Box::new(file::FileProvisioner::default()));
-    r.provisioner("shell-local", || Box::new(shell_local::ShellLocal::default()));
+    r.provisioner("shell-local", || {
+        Box::new(shell_local::ShellLocal::default())
+    });
     r.provisioner("breakpoint", || Box::new(breakpoint::Breakpoint::default()));
 }
 
@@ -46,7 +48,9 @@ pub fn env_map(
     m.insert("PACKER_BUILD_NAME".to_string(), info.source_name.clone());
     m.insert("PACKER_BUILDER_TYPE".to_string(), info.source_type.clone());
     for kv in environment_vars {
-        let (k, v) = kv.split_once('=').ok_or_else(|| format!("Environment variable not in format 'key=value': {kv}"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("Environment variable not in format 'key=value': {kv}"))?;
         m.insert(k.to_string(), v.to_string());
     }
     for (k, v) in env {

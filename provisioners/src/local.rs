@@ -47,12 +47,26 @@ impl LocalConfig {
     /// # Errors
     /// The attribute at fault and why.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let n = [self.command.is_some(), self.inline.is_some(), self.script.is_some(), self.scripts.is_some()].iter().filter(|b| **b).count();
+        let n = [
+            self.command.is_some(),
+            self.inline.is_some(),
+            self.script.is_some(),
+            self.scripts.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if n == 0 {
-            return Err(("command", "Command, Inline, Script and Scripts options cannot all be empty.".into()));
+            return Err((
+                "command",
+                "Command, Inline, Script and Scripts options cannot all be empty.".into(),
+            ));
         }
         if n > 1 {
-            return Err(("command", "Only one of command, inline, script or scripts can be specified.".into()));
+            return Err((
+                "command",
+                "Only one of command, inline, script or scripts can be specified.".into(),
+            ));
         }
         for s in self.script.iter().chain(self.scripts.iter().flatten()) {
             if let Err(e) = std::fs::metadata(s) {
@@ -61,7 +75,10 @@ impl LocalConfig {
         }
         for kv in &self.environment_vars {
             if !kv.contains('=') {
-                return Err(("environment_vars", format!("Environment variable not in format 'key=value': {kv}")));
+                return Err((
+                    "environment_vars",
+                    format!("Environment variable not in format 'key=value': {kv}"),
+                ));
             }
         }
         Ok(())
@@ -72,27 +89,59 @@ impl LocalConfig {
 ///
 /// # Errors
 /// A command that cannot start or exits with a code not in `valid_exit_codes`.
-pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<String, String>) -> Result<(), BuildError> {
+pub async fn run(
+    ctx: &BuildContext,
+    cfg: &LocalConfig,
+    extra_env: &BTreeMap<String, String>,
+) -> Result<(), BuildError> {
     if !cfg.only_on.is_empty() && !cfg.only_on.iter().any(|os| os == std::env::consts::OS) {
-        ctx.ui.say(format!("Skipping shell-local due to runtime OS {}", std::env::consts::OS));
+        ctx.ui.say(format!(
+            "Skipping shell-local due to runtime OS {}",
+            std::env::consts::OS
+        ));
         return Ok(());
     }
-    let fail = |m: String| BuildError::Provisioner { kind: "shell-local".into(), message: m };
+    let fail = |m: String| BuildError::Provisioner {
+        kind: "shell-local".into(),
+        message: m,
+    };
     let mut env = crate::env_map(&ctx.info, &cfg.environment_vars, &cfg.env).map_err(fail)?;
     env.extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut tmp = None;
     let scripts: Vec<String> = if let Some(c) = &cfg.command {
-        let dir = tempfile::Builder::new().prefix("kiln-shell-local").tempdir().map_err(|e| BuildError::io("creating a temp dir", e))?;
-        let p = dir.path().join(format!("script{}", cfg.tempfile_extension.as_deref().unwrap_or(".sh")));
-        std::fs::write(&p, format!("#!{}\n{c}\n", cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e"))).map_err(|e| BuildError::io("writing the script", e))?;
+        let dir = tempfile::Builder::new()
+            .prefix("kiln-shell-local")
+            .tempdir()
+            .map_err(|e| BuildError::io("creating a temp dir", e))?;
+        let p = dir.path().join(format!(
+            "script{}",
+            cfg.tempfile_extension.as_deref().unwrap_or(".sh")
+        ));
+        std::fs::write(
+            &p,
+            format!(
+                "#!{}\n{c}\n",
+                cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
+            ),
+        )
+        .map_err(|e| BuildError::io("writing the script", e))?;
         make_executable(&p)?;
         let s = p.to_string_lossy().to_string();
         tmp = Some(dir);
         vec![s]
     } else if let Some(lines) = &cfg.inline {
-        let dir = tempfile::Builder::new().prefix("kiln-shell-local").tempdir().map_err(|e| BuildError::io("creating a temp dir", e))?;
-        let p = dir.path().join(format!("script{}", cfg.tempfile_extension.as_deref().unwrap_or(".sh")));
-        let mut text = format!("#!{}\n", cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e"));
+        let dir = tempfile::Builder::new()
+            .prefix("kiln-shell-local")
+            .tempdir()
+            .map_err(|e| BuildError::io("creating a temp dir", e))?;
+        let p = dir.path().join(format!(
+            "script{}",
+            cfg.tempfile_extension.as_deref().unwrap_or(".sh")
+        ));
+        let mut text = format!(
+            "#!{}\n",
+            cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
+        );
         for l in lines {
             text.push_str(l);
             text.push('\n');
@@ -103,9 +152,19 @@ pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<Str
         tmp = Some(dir);
         vec![s]
     } else {
-        cfg.script.iter().chain(cfg.scripts.iter().flatten()).cloned().collect()
+        cfg.script
+            .iter()
+            .chain(cfg.scripts.iter().flatten())
+            .cloned()
+            .collect()
     };
-    let exec = cfg.execute_command.clone().unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into(), "{{.Vars}} {{.Script}}".into()]);
+    let exec = cfg.execute_command.clone().unwrap_or_else(|| {
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "{{.Vars}} {{.Script}}".into(),
+        ]
+    });
     let valid = cfg.valid_exit_codes.clone().unwrap_or_else(|| vec![0]);
     let vars = crate::flatten_env(&env, cfg.env_var_format.as_deref().unwrap_or("%s='%s' "));
     for script in scripts {
@@ -114,8 +173,14 @@ pub async fn run(ctx: &BuildContext, cfg: &LocalConfig, extra_env: &BTreeMap<Str
         data.insert("Vars", vars.clone());
         data.insert("Script", script.clone());
         data.insert("Command", script.clone());
-        let argv: Vec<String> = exec.iter().map(|a| crate::gotemplate::render(a, &data)).collect::<Result<_, _>>().map_err(fail)?;
-        let (prog, args) = argv.split_first().ok_or_else(|| fail("execute_command is empty".into()))?;
+        let argv: Vec<String> = exec
+            .iter()
+            .map(|a| crate::gotemplate::render(a, &data))
+            .collect::<Result<_, _>>()
+            .map_err(fail)?;
+        let (prog, args) = argv
+            .split_first()
+            .ok_or_else(|| fail("execute_command is empty".into()))?;
         let mut child = tokio::process::Command::new(prog)
             .args(args)
             .envs(&env)
@@ -165,7 +230,8 @@ fn make_executable(p: &std::path::Path) -> Result<(), BuildError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700)).map_err(|e| BuildError::io("making the script executable", e))?;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| BuildError::io("making the script executable", e))?;
     }
     Ok(())
 }

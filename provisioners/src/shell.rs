@@ -3,7 +3,10 @@
 use crate::gotemplate;
 use async_trait::async_trait;
 use kiln_communicator::shell_quote;
-use kiln_core::{BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, ExitStatus, GeneratedData, OutputStream, Provisioner};
+use kiln_core::{
+    BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, ExitStatus,
+    GeneratedData, OutputStream, Provisioner,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,7 +44,10 @@ pub struct Shell {
 }
 
 fn fail(message: impl Into<String>) -> BuildError {
-    BuildError::Provisioner { kind: "shell".into(), message: message.into() }
+    BuildError::Provisioner {
+        kind: "shell".into(),
+        message: message.into(),
+    }
 }
 
 #[async_trait]
@@ -49,29 +55,59 @@ impl Provisioner for Shell {
     fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
         let c = &self.cfg;
-        let n = [c.inline.is_some(), c.script.is_some(), c.scripts.is_some()].iter().filter(|b| **b).count();
-        let err = |k: &str, m: String| -> Diagnostics { config.error_at(k, "Invalid shell provisioner configuration", m).into() };
+        let n = [c.inline.is_some(), c.script.is_some(), c.scripts.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        let err = |k: &str, m: String| -> Diagnostics {
+            config
+                .error_at(k, "Invalid shell provisioner configuration", m)
+                .into()
+        };
         if n == 0 {
-            return Err(err("inline", "Either a script file or inline script must be specified.".into()));
+            return Err(err(
+                "inline",
+                "Either a script file or inline script must be specified.".into(),
+            ));
         }
         if n > 1 {
-            return Err(err("inline", "Only one of script, scripts or inline can be specified.".into()));
+            return Err(err(
+                "inline",
+                "Only one of script, scripts or inline can be specified.".into(),
+            ));
         }
-        for (i, s) in c.script.iter().chain(c.scripts.iter().flatten()).enumerate() {
+        for (i, s) in c
+            .script
+            .iter()
+            .chain(c.scripts.iter().flatten())
+            .enumerate()
+        {
             if let Err(e) = std::fs::metadata(s) {
-                let path = if c.script.is_some() { "script".to_string() } else { format!("scripts[{i}]") };
+                let path = if c.script.is_some() {
+                    "script".to_string()
+                } else {
+                    format!("scripts[{i}]")
+                };
                 return Err(err(&path, format!("Bad script '{s}': {e}")));
             }
         }
         for (i, kv) in c.environment_vars.iter().enumerate() {
             if !kv.contains('=') {
-                return Err(err(&format!("environment_vars[{i}]"), format!("Environment variable not in format 'key=value': {kv}")));
+                return Err(err(
+                    &format!("environment_vars[{i}]"),
+                    format!("Environment variable not in format 'key=value': {kv}"),
+                ));
             }
         }
         Ok(Vec::new())
     }
 
-    async fn provision(&self, ctx: &BuildContext, comm: Arc<dyn Communicator>, data: &GeneratedData) -> Result<(), BuildError> {
+    async fn provision(
+        &self,
+        ctx: &BuildContext,
+        comm: Arc<dyn Communicator>,
+        data: &GeneratedData,
+    ) -> Result<(), BuildError> {
         let c = &self.cfg;
         let mut env = crate::env_map(&ctx.info, &c.environment_vars, &c.env).map_err(fail)?;
         if let (Some(ip), Some(port)) = (data.get("PackerHTTPIP"), data.get("PackerHTTPPort")) {
@@ -82,47 +118,89 @@ impl Provisioner for Shell {
             }
         }
         let remote_folder = c.remote_folder.clone().unwrap_or_else(|| "/tmp".into());
-        let remote_file = c.remote_file.clone().unwrap_or_else(|| format!("script_{}.sh", rand::random_range(1000..10000)));
-        let remote_path = c.remote_path.clone().unwrap_or_else(|| format!("{}/{remote_file}", remote_folder.trim_end_matches('/')));
-        let exec_tpl = c.execute_command.clone().unwrap_or_else(|| "chmod +x {{.Path}}; {{.Vars}} {{.Path}}".into());
+        let remote_file = c
+            .remote_file
+            .clone()
+            .unwrap_or_else(|| format!("script_{}.sh", rand::random_range(1000..10000)));
+        let remote_path = c
+            .remote_path
+            .clone()
+            .unwrap_or_else(|| format!("{}/{remote_file}", remote_folder.trim_end_matches('/')));
+        let exec_tpl = c
+            .execute_command
+            .clone()
+            .unwrap_or_else(|| "chmod +x {{.Path}}; {{.Vars}} {{.Path}}".into());
         let valid = c.valid_exit_codes.clone().unwrap_or_else(|| vec![0]);
 
         // Inline commands become one script, like Packer: one upload, one shell.
         let mut temp = None;
         let scripts: Vec<std::path::PathBuf> = if let Some(lines) = &c.inline {
-            let mut f = tempfile::Builder::new().prefix("packer-shell").tempfile().map_err(|e| BuildError::io("creating a temp file", e))?;
-            let mut text = format!("#!{}\n", c.inline_shebang.as_deref().unwrap_or("/bin/sh -e"));
+            let mut f = tempfile::Builder::new()
+                .prefix("packer-shell")
+                .tempfile()
+                .map_err(|e| BuildError::io("creating a temp file", e))?;
+            let mut text = format!(
+                "#!{}\n",
+                c.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
+            );
             for l in lines {
                 text.push_str(l);
                 text.push('\n');
             }
-            std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| BuildError::io("writing the inline script", e))?;
+            std::io::Write::write_all(&mut f, text.as_bytes())
+                .map_err(|e| BuildError::io("writing the inline script", e))?;
             let p = f.path().to_path_buf();
             temp = Some(f);
             vec![p]
         } else {
-            c.script.iter().chain(c.scripts.iter().flatten()).map(std::path::PathBuf::from).collect()
+            c.script
+                .iter()
+                .chain(c.scripts.iter().flatten())
+                .map(std::path::PathBuf::from)
+                .collect()
         };
 
         for script in &scripts {
-            ctx.ui.say(format!("Provisioning with shell script: {}", script.display()));
-            let mut file = tokio::fs::File::open(script).await.map_err(|e| BuildError::io(format!("opening {}", script.display()), e))?;
+            ctx.ui.say(format!(
+                "Provisioning with shell script: {}",
+                script.display()
+            ));
+            let mut file = tokio::fs::File::open(script)
+                .await
+                .map_err(|e| BuildError::io(format!("opening {}", script.display()), e))?;
             let size = file.metadata().await.ok().map(|m| m.len());
-            let mut vars = crate::flatten_env(&env, c.env_var_format.as_deref().unwrap_or("%s='%s' "));
+            let mut vars =
+                crate::flatten_env(&env, c.env_var_format.as_deref().unwrap_or("%s='%s' "));
             if c.use_env_var_file {
-                let env_path = format!("{}/varfile_{}.sh", remote_folder.trim_end_matches('/'), rand::random_range(1000..10000));
-                let text: String = env.iter().map(|(k, v)| format!("export {k}={}\n", shell_quote(v))).collect();
-                comm.upload(&env_path, &mut text.as_bytes(), Some(text.len() as u64), Some(0o600)).await?;
+                let env_path = format!(
+                    "{}/varfile_{}.sh",
+                    remote_folder.trim_end_matches('/'),
+                    rand::random_range(1000..10000)
+                );
+                let text: String = env
+                    .iter()
+                    .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+                    .collect();
+                comm.upload(
+                    &env_path,
+                    &mut text.as_bytes(),
+                    Some(text.len() as u64),
+                    Some(0o600),
+                )
+                .await?;
                 vars = format!(". {env_path} && ");
             }
-            comm.upload(&remote_path, &mut file, size, Some(0o755)).await.map_err(|e| fail(format!("Error uploading script: {e}")))?;
+            comm.upload(&remote_path, &mut file, size, Some(0o755))
+                .await
+                .map_err(|e| fail(format!("Error uploading script: {e}")))?;
             let mut tdata = BTreeMap::new();
             tdata.insert("Vars", vars);
             tdata.insert("Path", remote_path.clone());
             for (k, v) in data {
                 tdata.insert(k.as_str(), v.clone());
             }
-            let command = gotemplate::render(&exec_tpl, &tdata).map_err(|e| fail(format!("Error processing execute_command: {e}")))?;
+            let command = gotemplate::render(&exec_tpl, &tdata)
+                .map_err(|e| fail(format!("Error processing execute_command: {e}")))?;
             let ui = ctx.ui.clone();
             let mut sink = move |s: OutputStream, l: &str| ui.output(s, l);
             let status = tokio::select! {
@@ -131,7 +209,8 @@ impl Provisioner for Shell {
             };
             match status {
                 ExitStatus::Disconnected if c.expect_disconnect => {
-                    ctx.ui.say("Remote end disconnected as expected (expect_disconnect = true)");
+                    ctx.ui
+                        .say("Remote end disconnected as expected (expect_disconnect = true)");
                 }
                 ExitStatus::Disconnected => {
                     return Err(fail("Script disconnected unexpectedly. If you expected your script to disconnect, i.e. from a restart, you can try adding `\"expect_disconnect\": true` or `\"valid_exit_codes\": [0, 2300218]` to the shell provisioner parameters."));
@@ -147,14 +226,25 @@ impl Provisioner for Shell {
                 match comm.exec(&cleanup, &mut quiet).await {
                     Ok(s) if s.success() => {}
                     _ if c.expect_disconnect => {}
-                    Ok(s) => return Err(fail(format!("Error removing temporary script at {remote_path}: {s:?}"))),
-                    Err(e) => return Err(fail(format!("Error removing temporary script at {remote_path}: {e}"))),
+                    Ok(s) => {
+                        return Err(fail(format!(
+                            "Error removing temporary script at {remote_path}: {s:?}"
+                        )))
+                    }
+                    Err(e) => {
+                        return Err(fail(format!(
+                            "Error removing temporary script at {remote_path}: {e}"
+                        )))
+                    }
                 }
             }
         }
         drop(temp);
         if let Some(p) = c.pause_after.filter(|p| !p.is_zero()) {
-            ctx.ui.say(format!("Pausing {} after this provisioner...", kiln_core::duration::human(p)));
+            ctx.ui.say(format!(
+                "Pausing {} after this provisioner...",
+                kiln_core::duration::human(p)
+            ));
             ctx.sleep(p).await?;
         }
         Ok(())

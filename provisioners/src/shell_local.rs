@@ -2,7 +2,10 @@
 
 use crate::local::{self, LocalConfig};
 use async_trait::async_trait;
-use kiln_core::{BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData, Provisioner};
+use kiln_core::{
+    BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData,
+    Provisioner,
+};
 use std::sync::Arc;
 
 /// `provisioner "shell-local"`.
@@ -15,11 +18,18 @@ pub struct ShellLocal {
 impl Provisioner for ShellLocal {
     fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
-        self.cfg.validate().map_err(|(k, m)| config.error_at(k, "Invalid shell-local configuration", m))?;
+        self.cfg
+            .validate()
+            .map_err(|(k, m)| config.error_at(k, "Invalid shell-local configuration", m))?;
         Ok(Vec::new())
     }
 
-    async fn provision(&self, ctx: &BuildContext, _comm: Arc<dyn Communicator>, data: &GeneratedData) -> Result<(), BuildError> {
+    async fn provision(
+        &self,
+        ctx: &BuildContext,
+        _comm: Arc<dyn Communicator>,
+        data: &GeneratedData,
+    ) -> Result<(), BuildError> {
         let mut extra = std::collections::BTreeMap::new();
         if let Some(a) = data.get("PackerHTTPAddr") {
             extra.insert("PACKER_HTTP_ADDR".to_string(), a.clone());

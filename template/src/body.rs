@@ -13,8 +13,19 @@ use std::sync::Arc;
 
 /// The values of `build.*` that exist before any builder ran, as placeholders.
 const BUILD_KEYS: &[&str] = &[
-    "ID", "Host", "Port", "User", "Password", "ConnType", "PackerRunUUID", "PackerHTTPIP",
-    "PackerHTTPPort", "PackerHTTPAddr", "SSHPublicKey", "SSHPrivateKey", "WinRMPassword",
+    "ID",
+    "Host",
+    "Port",
+    "User",
+    "Password",
+    "ConnType",
+    "PackerRunUUID",
+    "PackerHTTPIP",
+    "PackerHTTPPort",
+    "PackerHTTPAddr",
+    "SSHPublicKey",
+    "SSHPrivateKey",
+    "WinRMPassword",
 ];
 
 /// What kind of block a body is, which decides the names in scope.
@@ -50,8 +61,22 @@ pub struct HclBody {
 
 impl HclBody {
     /// A body made of `layers`, ignoring the meta-arguments in `skip`.
-    pub(crate) fn new(shared: Arc<Shared>, layers: Vec<Layer>, what: String, skip: &[&'static str], kind: Kind, block: Option<Location>) -> Self {
-        HclBody { shared, layers, what, skip: skip.to_vec(), kind, block }
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        layers: Vec<Layer>,
+        what: String,
+        skip: &[&'static str],
+        kind: Kind,
+        block: Option<Location>,
+    ) -> Self {
+        HclBody {
+            shared,
+            layers,
+            what,
+            skip: skip.to_vec(),
+            kind,
+            block,
+        }
     }
 }
 
@@ -87,7 +112,14 @@ impl Eval<'_> {
         }
     }
 
-    fn body(&mut self, file: &Arc<SourceFile>, prefix: &str, body: &EBody, skip: &[&str], out: &mut serde_json::Map<String, serde_json::Value>) {
+    fn body(
+        &mut self,
+        file: &Arc<SourceFile>,
+        prefix: &str,
+        body: &EBody,
+        skip: &[&str],
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
         for s in body.iter() {
             match s {
                 Structure::Attribute(a) => {
@@ -105,7 +137,9 @@ impl Eval<'_> {
                 }
                 Structure::Block(b) => {
                     let key = b.ident.as_str().to_string();
-                    let list = out.entry(key.clone()).or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                    let list = out
+                        .entry(key.clone())
+                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
                     let idx = list.as_array().map_or(0, Vec::len);
                     let path = format!("{prefix}{key}[{idx}]");
                     if let Some(l) = loc_of(file, &b.ident) {
@@ -124,7 +158,11 @@ impl Eval<'_> {
 }
 
 impl Body for HclBody {
-    fn evaluate(&self, info: &BuildInfo, generated: Option<&GeneratedData>) -> Result<Config, Diagnostics> {
+    fn evaluate(
+        &self,
+        info: &BuildInfo,
+        generated: Option<&GeneratedData>,
+    ) -> Result<Config, Diagnostics> {
         let mut ctx = self.shared.context();
         let mut roots: Vec<(&str, Option<&[&str]>)> = Vec::new();
         if self.kind != Kind::Source {
@@ -133,7 +171,10 @@ impl Body for HclBody {
             source.insert("type".to_string(), Value::from(info.source_type.clone()));
             ctx.declare_var("source", Value::Object(source));
             let mut build = hcl::Map::new();
-            build.insert("name".to_string(), Value::from(info.build_block_name.clone().unwrap_or_default()));
+            build.insert(
+                "name".to_string(),
+                Value::from(info.build_block_name.clone().unwrap_or_default()),
+            );
             match generated {
                 Some(g) => {
                     for k in BUILD_KEYS {
@@ -154,7 +195,12 @@ impl Body for HclBody {
             roots.push(("build", None));
         }
         let scope = self.shared.scope(&roots);
-        let mut ev = Eval { scope: &scope, ctx: &ctx, spans: BTreeMap::new(), diags: Diagnostics::default() };
+        let mut ev = Eval {
+            scope: &scope,
+            ctx: &ctx,
+            spans: BTreeMap::new(),
+            diags: Diagnostics::default(),
+        };
         let mut out = serde_json::Map::new();
         let mut overrides = None;
         for layer in &self.layers {
@@ -169,7 +215,12 @@ impl Body for HclBody {
             return Err(ev.diags);
         }
         if let Some(serde_json::Value::Object(o)) = overrides {
-            let keys = [info.name.clone(), format!("{}.{}", info.source_type, info.source_name), info.source_name.clone(), info.source_type.clone()];
+            let keys = [
+                info.name.clone(),
+                format!("{}.{}", info.source_type, info.source_name),
+                info.source_name.clone(),
+                info.source_type.clone(),
+            ];
             if let Some(serde_json::Value::Object(extra)) = keys.iter().find_map(|k| o.get(k)) {
                 for (k, v) in extra {
                     out.insert(k.clone(), v.clone());
@@ -177,7 +228,12 @@ impl Body for HclBody {
             }
         }
         let block = self.layers.first().and_then(|l| loc_of(&l.file, &l.body));
-        let mut cfg = Config { value: serde_json::Value::Object(out), spans: BTreeMap::new(), block, what: self.what.clone() };
+        let mut cfg = Config {
+            value: serde_json::Value::Object(out),
+            spans: BTreeMap::new(),
+            block,
+            what: self.what.clone(),
+        };
         cfg.spans = ev.spans;
         if self.block.is_some() {
             cfg.block.clone_from(&self.block);

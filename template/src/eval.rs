@@ -40,7 +40,8 @@ impl Visit for RefCheck<'_> {
         if let Some(k) = &node.intro.key_var {
             self.iter_vars.insert(k.as_str().to_string());
         }
-        self.iter_vars.insert(node.intro.value_var.as_str().to_string());
+        self.iter_vars
+            .insert(node.intro.value_var.as_str().to_string());
         visit::visit_for_expr(self, node);
     }
 
@@ -48,19 +49,26 @@ impl Visit for RefCheck<'_> {
         match node {
             EExpr::Variable(v) => {
                 let name = v.as_str();
-                if !self.iter_vars.contains(name) && !self.scope.roots.iter().any(|(r, _)| r == name) {
+                if !self.iter_vars.contains(name)
+                    && !self.scope.roots.iter().any(|(r, _)| r == name)
+                {
                     let mut detail = format!("There is no variable named \"{name}\".");
-                    if let Some(s) = suggest(name, self.scope.roots.iter().map(|(r, _)| r.as_str())) {
+                    if let Some(s) = suggest(name, self.scope.roots.iter().map(|(r, _)| r.as_str()))
+                    {
                         detail.push_str(&format!(" Did you mean \"{s}\"?"));
                     }
-                    self.diags.push(Diagnostic::error("Unknown variable", detail).at(self.loc(node.span())));
+                    self.diags.push(
+                        Diagnostic::error("Unknown variable", detail).at(self.loc(node.span())),
+                    );
                 }
             }
             EExpr::Traversal(t) => {
                 if let (EExpr::Variable(root), Some(first)) = (&t.expr, t.operators.first()) {
                     if let TraversalOperator::GetAttr(attr) = first.value() {
                         let root = root.as_str();
-                        if let Some((_, Some(known))) = self.scope.roots.iter().find(|(r, _)| r == root) {
+                        if let Some((_, Some(known))) =
+                            self.scope.roots.iter().find(|(r, _)| r == root)
+                        {
                             let name = attr.as_str();
                             if !known.contains(name) {
                                 let (summary, what) = match root {
@@ -72,7 +80,9 @@ impl Visit for RefCheck<'_> {
                                 if let Some(s) = suggest(name, known.iter().map(String::as_str)) {
                                     detail.push_str(&format!(" Did you mean \"{root}.{s}\"?"));
                                 }
-                                self.diags.push(Diagnostic::error(summary, detail).at(self.loc(t.span())));
+                                self.diags.push(
+                                    Diagnostic::error(summary, detail).at(self.loc(t.span())),
+                                );
                                 return;
                             }
                         }
@@ -85,11 +95,23 @@ impl Visit for RefCheck<'_> {
                 let name = call.name.name.as_str();
                 let known = |n: &str| {
                     crate::functions::NAMES.contains(&n)
-                        || ["vault", "consul_key", "aws_secretsmanager", "aws_secretsmanager_raw"].contains(&n)
+                        || [
+                            "vault",
+                            "consul_key",
+                            "aws_secretsmanager",
+                            "aws_secretsmanager_raw",
+                        ]
+                        .contains(&n)
                         || self.scope.extra_functions.contains(&n)
                 };
                 if !self.scope.functions {
-                    self.diags.push(Diagnostic::error("Function calls not allowed", "Functions may not be called here; give a literal value.").at(self.loc(node.span())));
+                    self.diags.push(
+                        Diagnostic::error(
+                            "Function calls not allowed",
+                            "Functions may not be called here; give a literal value.",
+                        )
+                        .at(self.loc(node.span())),
+                    );
                 } else if !known(name) {
                     let mut detail = format!("There is no function named \"{name}\".");
                     if name == "env" {
@@ -97,7 +119,10 @@ impl Visit for RefCheck<'_> {
                     } else if let Some(s) = suggest(name, crate::functions::NAMES.iter().copied()) {
                         detail.push_str(&format!(" Did you mean \"{s}\"?"));
                     }
-                    self.diags.push(Diagnostic::error("Call to unknown function", detail).at(self.loc(call.name.name.span())));
+                    self.diags.push(
+                        Diagnostic::error("Call to unknown function", detail)
+                            .at(self.loc(call.name.name.span())),
+                    );
                 }
             }
             _ => {}
@@ -116,7 +141,12 @@ pub fn eval(
     scope: &Scope,
     ctx: &Context,
 ) -> Result<Value, Vec<Diagnostic>> {
-    let mut check = RefCheck { scope, file, diags: Vec::new(), iter_vars: BTreeSet::new() };
+    let mut check = RefCheck {
+        scope,
+        file,
+        diags: Vec::new(),
+        iter_vars: BTreeSet::new(),
+    };
     check.visit_expr(expr);
     if !check.diags.is_empty() {
         return Err(check.diags);
@@ -125,24 +155,37 @@ pub fn eval(
     e.evaluate(ctx).map_err(|err| {
         let msg = err.kind().to_string();
         let (summary, detail) = match err.kind() {
-            hcl::eval::ErrorKind::FuncCall(name, m) => {
-                ("Error in function call".to_string(), format!("Call to function \"{name}\" failed: {m}."))
-            }
-            hcl::eval::ErrorKind::NoSuchKey(k) => {
-                ("Unsupported attribute".into(), format!("This object does not have an attribute named \"{k}\"."))
-            }
-            _ => ("Invalid expression".into(), format!("{}{}", upper_first(&msg), if msg.ends_with('.') { "" } else { "." })),
+            hcl::eval::ErrorKind::FuncCall(name, m) => (
+                "Error in function call".to_string(),
+                format!("Call to function \"{name}\" failed: {m}."),
+            ),
+            hcl::eval::ErrorKind::NoSuchKey(k) => (
+                "Unsupported attribute".into(),
+                format!("This object does not have an attribute named \"{k}\"."),
+            ),
+            _ => (
+                "Invalid expression".into(),
+                format!(
+                    "{}{}",
+                    upper_first(&msg),
+                    if msg.ends_with('.') { "" } else { "." }
+                ),
+            ),
         };
-        vec![Diagnostic::error(summary, detail).at(expr.span().map(|s| Location::from_span(&file.name, &file.text, s)))]
+        vec![Diagnostic::error(summary, detail).at(expr
+            .span()
+            .map(|s| Location::from_span(&file.name, &file.text, s)))]
     })
 }
 
 fn upper_first(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
 /// The location of anything with a span in `file`.
 pub fn loc_of(file: &SourceFile, node: &impl Span) -> Option<Location> {
-    node.span().map(|s| Location::from_span(&file.name, &file.text, s))
+    node.span()
+        .map(|s| Location::from_span(&file.name, &file.text, s))
 }

@@ -24,7 +24,10 @@ fn s(v: &Value) -> Result<String, String> {
 fn n(v: &Value) -> Result<f64, String> {
     match v {
         Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".into()),
-        Value::String(s) => s.trim().parse().map_err(|_| format!("a number is required, got {s:?}")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("a number is required, got {s:?}")),
         other => Err(format!("a number is required, got {}", type_name(other))),
     }
 }
@@ -82,22 +85,37 @@ macro_rules! f1 {
     };
 }
 
-f1!(upper, ParamType::String, |a| Ok(s(a)?.to_uppercase().into()));
-f1!(lower, ParamType::String, |a| Ok(s(a)?.to_lowercase().into()));
-f1!(trimspace, ParamType::String, |a| Ok(s(a)?.trim().to_string().into()));
-f1!(chomp, ParamType::String, |a| Ok(s(a)?.trim_end_matches(['\n', '\r']).to_string().into()));
+f1!(upper, ParamType::String, |a| Ok(s(a)?
+    .to_uppercase()
+    .into()));
+f1!(lower, ParamType::String, |a| Ok(s(a)?
+    .to_lowercase()
+    .into()));
+f1!(trimspace, ParamType::String, |a| Ok(s(a)?
+    .trim()
+    .to_string()
+    .into()));
+f1!(chomp, ParamType::String, |a| Ok(s(a)?
+    .trim_end_matches(['\n', '\r'])
+    .to_string()
+    .into()));
 f1!(title, ParamType::String, |a| {
     let t: String = s(a)?
         .split(' ')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+            c.next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
         })
         .collect::<Vec<_>>()
         .join(" ");
     Ok(t.into())
 });
-f1!(strrev, ParamType::String, |a| Ok(s(a)?.chars().rev().collect::<String>().into()));
+f1!(strrev, ParamType::String, |a| Ok(s(a)?
+    .chars()
+    .rev()
+    .collect::<String>()
+    .into()));
 f1!(length, ParamType::Any, |a| Ok(Value::from(match a {
     Value::String(s) => s.chars().count(),
     Value::Array(v) => v.len(),
@@ -108,19 +126,36 @@ f1!(abs, ParamType::Number, |a| Ok(num(n(a)?.abs())));
 f1!(ceil, ParamType::Number, |a| Ok(num(n(a)?.ceil())));
 f1!(floor, ParamType::Number, |a| Ok(num(n(a)?.floor())));
 f1!(signum, ParamType::Number, |a| Ok(num(n(a)?.signum())));
-f1!(keys, ParamType::Any, |a| Ok(Value::Array(sorted_keys(&obj(a)?).into_iter().map(Value::from).collect())));
+f1!(keys, ParamType::Any, |a| Ok(Value::Array(
+    sorted_keys(&obj(a)?).into_iter().map(Value::from).collect()
+)));
 f1!(values, ParamType::Any, |a| {
     let o = obj(a)?;
-    Ok(Value::Array(sorted_keys(&o).iter().map(|k| o[k].clone()).collect()))
+    Ok(Value::Array(
+        sorted_keys(&o).iter().map(|k| o[k].clone()).collect(),
+    ))
 });
-f1!(base64encode, ParamType::String, |a| Ok(base64::engine::general_purpose::STANDARD.encode(s(a)?).into()));
+f1!(base64encode, ParamType::String, |a| Ok(
+    base64::engine::general_purpose::STANDARD
+        .encode(s(a)?)
+        .into()
+));
 f1!(base64decode, ParamType::String, |a| {
-    let b = base64::engine::general_purpose::STANDARD.decode(s(a)?).map_err(|e| format!("invalid base64: {e}"))?;
-    String::from_utf8(b).map(Value::from).map_err(|_| "the decoded bytes are not valid UTF-8".into())
+    let b = base64::engine::general_purpose::STANDARD
+        .decode(s(a)?)
+        .map_err(|e| format!("invalid base64: {e}"))?;
+    String::from_utf8(b)
+        .map(Value::from)
+        .map_err(|_| "the decoded bytes are not valid UTF-8".into())
 });
-f1!(jsonencode, ParamType::Any, |a| Ok(serde_json::to_string(&to_json(a)).map_err(|e| e.to_string())?.into()));
+f1!(jsonencode, ParamType::Any, |a| Ok(serde_json::to_string(
+    &to_json(a)
+)
+.map_err(|e| e.to_string())?
+.into()));
 f1!(jsondecode, ParamType::String, |a| {
-    let v: serde_json::Value = serde_json::from_str(&s(a)?).map_err(|e| format!("invalid JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&s(a)?).map_err(|e| format!("invalid JSON: {e}"))?;
     Ok(from_json(v))
 });
 f1!(urlencode, ParamType::String, |a| {
@@ -134,15 +169,33 @@ f1!(urlencode, ParamType::String, |a| {
     }
     Ok(out.into())
 });
-f1!(md5, ParamType::String, |a| Ok(hex::encode(md5::Md5::digest(s(a)?.as_bytes())).into()));
-f1!(sha1, ParamType::String, |a| Ok(hex::encode(sha1::Sha1::digest(s(a)?.as_bytes())).into()));
-f1!(sha256, ParamType::String, |a| Ok(hex::encode(sha2::Sha256::digest(s(a)?.as_bytes())).into()));
-f1!(sha512, ParamType::String, |a| Ok(hex::encode(sha2::Sha512::digest(s(a)?.as_bytes())).into()));
+f1!(md5, ParamType::String, |a| Ok(hex::encode(
+    md5::Md5::digest(s(a)?.as_bytes())
+)
+.into()));
+f1!(sha1, ParamType::String, |a| Ok(hex::encode(
+    sha1::Sha1::digest(s(a)?.as_bytes())
+)
+.into()));
+f1!(sha256, ParamType::String, |a| Ok(hex::encode(
+    sha2::Sha256::digest(s(a)?.as_bytes())
+)
+.into()));
+f1!(sha512, ParamType::String, |a| Ok(hex::encode(
+    sha2::Sha512::digest(s(a)?.as_bytes())
+)
+.into()));
 f1!(file, ParamType::String, |a| {
     let p = s(a)?;
-    std::fs::read_to_string(&p).map(Value::from).map_err(|e| format!("cannot read {p:?}: {e}"))
+    std::fs::read_to_string(&p)
+        .map(Value::from)
+        .map_err(|e| format!("cannot read {p:?}: {e}"))
 });
-f1!(fileexists, ParamType::String, |a| Ok(std::path::Path::new(&s(a)?).is_file().into()));
+f1!(fileexists, ParamType::String, |a| Ok(std::path::Path::new(
+    &s(a)?
+)
+.is_file()
+.into()));
 f1!(filebase64, ParamType::String, |a| {
     let p = s(a)?;
     let b = std::fs::read(&p).map_err(|e| format!("cannot read {p:?}: {e}"))?;
@@ -155,10 +208,20 @@ f1!(filesha256, ParamType::String, |a| {
 });
 f1!(abspath, ParamType::String, |a| {
     let p = std::path::PathBuf::from(s(a)?);
-    let abs = if p.is_absolute() { p } else { std::env::current_dir().map_err(|e| e.to_string())?.join(p) };
+    let abs = if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map_err(|e| e.to_string())?.join(p)
+    };
     Ok(normalize(&abs).into())
 });
-f1!(basename, ParamType::String, |a| Ok(std::path::Path::new(&s(a)?).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default().into()));
+f1!(basename, ParamType::String, |a| Ok(std::path::Path::new(
+    &s(a)?
+)
+.file_name()
+.map(|f| f.to_string_lossy().to_string())
+.unwrap_or_default()
+.into()));
 f1!(dirname, ParamType::String, |a| {
     let p = s(a)?;
     Ok(match std::path::Path::new(&p).parent() {
@@ -223,17 +286,28 @@ f1!(distinct, ParamType::Any, |a| {
     }
     Ok(Value::Array(out))
 });
-f1!(reverse, ParamType::Any, |a| Ok(Value::Array(list(a)?.into_iter().rev().collect())));
+f1!(reverse, ParamType::Any, |a| Ok(Value::Array(
+    list(a)?.into_iter().rev().collect()
+)));
 f1!(sort, ParamType::Any, |a| {
     let mut v: Vec<String> = list(a)?.iter().map(s).collect::<Result<_, _>>()?;
     v.sort();
     Ok(Value::Array(v.into_iter().map(Value::from).collect()))
 });
 f1!(compact, ParamType::Any, |a| Ok(Value::Array(
-    list(a)?.into_iter().filter(|v| !matches!(v, Value::Null) && v.as_str() != Some("")).collect()
+    list(a)?
+        .into_iter()
+        .filter(|v| !matches!(v, Value::Null) && v.as_str() != Some(""))
+        .collect()
 )));
-f1!(alltrue, ParamType::Any, |a| Ok(list(a)?.iter().all(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")).into()));
-f1!(anytrue, ParamType::Any, |a| Ok(list(a)?.iter().any(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")).into()));
+f1!(alltrue, ParamType::Any, |a| Ok(list(a)?
+    .iter()
+    .all(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
+    .into()));
+f1!(anytrue, ParamType::Any, |a| Ok(list(a)?
+    .iter()
+    .any(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
+    .into()));
 f1!(sum, ParamType::Any, |a| {
     let v = list(a)?;
     if v.is_empty() {
@@ -241,7 +315,9 @@ f1!(sum, ParamType::Any, |a| {
     }
     Ok(num(v.iter().map(n).sum::<Result<f64, _>>()?))
 });
-f1!(env, ParamType::String, |a| Ok(std::env::var(s(a)?).unwrap_or_default().into()));
+f1!(env, ParamType::String, |a| Ok(std::env::var(s(a)?)
+    .unwrap_or_default()
+    .into()));
 
 fn sorted_keys(o: &Map<String, Value>) -> Vec<String> {
     let mut k: Vec<String> = o.keys().cloned().collect();
@@ -275,13 +351,18 @@ fn join(args: FuncArgs) -> R {
 }
 fn split(args: FuncArgs) -> R {
     let (sep, text) = (s(&args[0])?, s(&args[1])?);
-    Ok(Value::Array(text.split(sep.as_str()).map(Value::from).collect()))
+    Ok(Value::Array(
+        text.split(sep.as_str()).map(Value::from).collect(),
+    ))
 }
 fn replace(args: FuncArgs) -> R {
     let (text, from, to) = (s(&args[0])?, s(&args[1])?, s(&args[2])?);
     if from.len() > 2 && from.starts_with('/') && from.ends_with('/') {
         let re = regex::Regex::new(&from[1..from.len() - 1]).map_err(|e| e.to_string())?;
-        return Ok(re.replace_all(&text, to.replace("$", "$$").replace("$${", "${").as_str()).to_string().into());
+        return Ok(re
+            .replace_all(&text, to.replace("$", "$$").replace("$${", "${").as_str())
+            .to_string()
+            .into());
     }
     Ok(text.replace(&from, &to).into())
 }
@@ -293,11 +374,18 @@ fn regex_replace(args: FuncArgs) -> R {
 fn regex(args: FuncArgs) -> R {
     let (pat, text) = (s(&args[0])?, s(&args[1])?);
     let re = regex::Regex::new(&pat).map_err(|e| e.to_string())?;
-    let caps = re.captures(&text).ok_or_else(|| "pattern did not match any part of the given string".to_string())?;
+    let caps = re
+        .captures(&text)
+        .ok_or_else(|| "pattern did not match any part of the given string".to_string())?;
     if caps.len() == 1 {
         return Ok(caps[0].to_string().into());
     }
-    Ok(Value::Array(caps.iter().skip(1).map(|m| m.map_or(Value::Null, |m| m.as_str().into())).collect()))
+    Ok(Value::Array(
+        caps.iter()
+            .skip(1)
+            .map(|m| m.map_or(Value::Null, |m| m.as_str().into()))
+            .collect(),
+    ))
 }
 fn trim(args: FuncArgs) -> R {
     let (text, chars) = (s(&args[0])?, s(&args[1])?);
@@ -305,11 +393,19 @@ fn trim(args: FuncArgs) -> R {
 }
 fn trimprefix(args: FuncArgs) -> R {
     let (text, p) = (s(&args[0])?, s(&args[1])?);
-    Ok(text.strip_prefix(p.as_str()).unwrap_or(&text).to_string().into())
+    Ok(text
+        .strip_prefix(p.as_str())
+        .unwrap_or(&text)
+        .to_string()
+        .into())
 }
 fn trimsuffix(args: FuncArgs) -> R {
     let (text, p) = (s(&args[0])?, s(&args[1])?);
-    Ok(text.strip_suffix(p.as_str()).unwrap_or(&text).to_string().into())
+    Ok(text
+        .strip_suffix(p.as_str())
+        .unwrap_or(&text)
+        .to_string()
+        .into())
 }
 fn startswith(args: FuncArgs) -> R {
     Ok(s(&args[0])?.starts_with(&s(&args[1])?).into())
@@ -325,10 +421,21 @@ fn substr(args: FuncArgs) -> R {
     #[allow(clippy::cast_possible_truncation)]
     let (off, len) = (n(&args[1])? as i64, n(&args[2])? as i64);
     let len_total = i64::try_from(text.len()).unwrap_or(i64::MAX);
-    let start = if off < 0 { (len_total + off).max(0) } else { off.min(len_total) };
-    let end = if len < 0 { len_total } else { (start + len).min(len_total) };
+    let start = if off < 0 {
+        (len_total + off).max(0)
+    } else {
+        off.min(len_total)
+    };
+    let end = if len < 0 {
+        len_total
+    } else {
+        (start + len).min(len_total)
+    };
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-    Ok(text[start as usize..end as usize].iter().collect::<String>().into())
+    Ok(text[start as usize..end as usize]
+        .iter()
+        .collect::<String>()
+        .into())
 }
 fn format(args: FuncArgs) -> R {
     let fmt = s(&args[0])?;
@@ -354,24 +461,37 @@ fn format(args: FuncArgs) -> R {
             out.push('%');
             continue;
         }
-        let arg = args.get(i).ok_or_else(|| format!("not enough arguments for format string {fmt:?}"))?;
+        let arg = args
+            .get(i)
+            .ok_or_else(|| format!("not enough arguments for format string {fmt:?}"))?;
         i += 1;
         let text = match verb {
             'd' => format!("{}", n(arg)?.trunc()),
             'f' => {
-                let prec = spec.split('.').nth(1).and_then(|p| p.parse().ok()).unwrap_or(6);
+                let prec = spec
+                    .split('.')
+                    .nth(1)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(6);
                 format!("{:.*}", prec, n(arg)?)
             }
             'q' => format!("{:?}", s(arg)?),
             'v' | 's' => match arg {
-                Value::Array(_) | Value::Object(_) => serde_json::to_string(&to_json(arg)).unwrap_or_default(),
+                Value::Array(_) | Value::Object(_) => {
+                    serde_json::to_string(&to_json(arg)).unwrap_or_default()
+                }
                 v => s(v)?,
             },
             't' => s(arg)?,
             'x' => format!("{:x}", n(arg)? as i64),
             other => return Err(format!("unsupported format verb %{other}")),
         };
-        let width: usize = spec.trim_start_matches(['-', '+', '#']).split('.').next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        let width: usize = spec
+            .trim_start_matches(['-', '+', '#'])
+            .split('.')
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
         if spec.starts_with('-') {
             out.push_str(&format!("{text:<width$}"));
         } else {
@@ -431,13 +551,27 @@ fn coalesce(args: FuncArgs) -> R {
         .ok_or_else(|| "no non-null, non-empty-string arguments".into())
 }
 fn coalescelist(args: FuncArgs) -> R {
-    Ok(args.iter().find(|v| matches!(v, Value::Array(a) if !a.is_empty())).cloned().unwrap_or(Value::Array(vec![])))
+    Ok(args
+        .iter()
+        .find(|v| matches!(v, Value::Array(a) if !a.is_empty()))
+        .cloned()
+        .unwrap_or(Value::Array(vec![])))
 }
 fn min(args: FuncArgs) -> R {
-    Ok(num(args.iter().map(n).collect::<Result<Vec<_>, _>>()?.into_iter().fold(f64::INFINITY, f64::min)))
+    Ok(num(args
+        .iter()
+        .map(n)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .fold(f64::INFINITY, f64::min)))
 }
 fn max(args: FuncArgs) -> R {
-    Ok(num(args.iter().map(n).collect::<Result<Vec<_>, _>>()?.into_iter().fold(f64::NEG_INFINITY, f64::max)))
+    Ok(num(args
+        .iter()
+        .map(n)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .fold(f64::NEG_INFINITY, f64::max)))
 }
 fn pow(args: FuncArgs) -> R {
     Ok(num(n(&args[0])?.powf(n(&args[1])?)))
@@ -475,7 +609,10 @@ fn slice(args: FuncArgs) -> R {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (a, b) = (n(&args[1])? as usize, n(&args[2])? as usize);
     if a > b || b > l.len() {
-        return Err(format!("invalid slice indexes {a}..{b} for a list of {}", l.len()));
+        return Err(format!(
+            "invalid slice indexes {a}..{b} for a list of {}",
+            l.len()
+        ));
     }
     Ok(Value::Array(l[a..b].to_vec()))
 }
@@ -484,7 +621,14 @@ fn zipmap(args: FuncArgs) -> R {
     if k.len() != v.len() {
         return Err("the keys and values lists must have the same length".into());
     }
-    Ok(Value::Object(k.iter().map(s).collect::<Result<Vec<_>, _>>()?.into_iter().zip(v).collect()))
+    Ok(Value::Object(
+        k.iter()
+            .map(s)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .zip(v)
+            .collect(),
+    ))
 }
 fn chunklist(args: FuncArgs) -> R {
     let l = list(&args[0])?;
@@ -493,7 +637,9 @@ fn chunklist(args: FuncArgs) -> R {
     if size == 0 {
         return Ok(Value::Array(vec![Value::Array(l)]));
     }
-    Ok(Value::Array(l.chunks(size).map(|c| Value::Array(c.to_vec())).collect()))
+    Ok(Value::Array(
+        l.chunks(size).map(|c| Value::Array(c.to_vec())).collect(),
+    ))
 }
 fn setunion(args: FuncArgs) -> R {
     let mut out: Vec<Value> = Vec::new();
@@ -510,7 +656,10 @@ fn fileset(args: FuncArgs) -> R {
     let (base, pat) = (s(&args[0])?, s(&args[1])?);
     let full = format!("{}/{}", base.trim_end_matches('/'), pat);
     let mut out = Vec::new();
-    for p in glob::glob(&full).map_err(|e| format!("invalid pattern {pat:?}: {e}"))?.flatten() {
+    for p in glob::glob(&full)
+        .map_err(|e| format!("invalid pattern {pat:?}: {e}"))?
+        .flatten()
+    {
         if p.is_file() {
             if let Ok(rel) = p.strip_prefix(&base) {
                 out.push(rel.to_string_lossy().to_string());
@@ -530,11 +679,16 @@ fn templatefile(args: FuncArgs) -> R {
     for (k, v) in vars {
         ctx.declare_var(k, v);
     }
-    tpl.evaluate(&ctx).map(Value::from).map_err(|e| format!("{p}: {e}"))
+    tpl.evaluate(&ctx)
+        .map(Value::from)
+        .map_err(|e| format!("{p}: {e}"))
 }
 fn timestamp(_: FuncArgs) -> R {
     let now = time::OffsetDateTime::now_utc();
-    Ok(now.format(&time::format_description::well_known::Rfc3339).map_err(|e| e.to_string())?.into())
+    Ok(now
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?
+        .into())
 }
 fn uuidv4(_: FuncArgs) -> R {
     Ok(uuid::Uuid::new_v4().to_string().into())
@@ -545,9 +699,13 @@ fn uuidv5(args: FuncArgs) -> R {
         "url" => uuid::Uuid::NAMESPACE_URL,
         "oid" => uuid::Uuid::NAMESPACE_OID,
         "x500" => uuid::Uuid::NAMESPACE_X500,
-        other => uuid::Uuid::parse_str(other).map_err(|e| format!("invalid namespace {other:?}: {e}"))?,
+        other => {
+            uuid::Uuid::parse_str(other).map_err(|e| format!("invalid namespace {other:?}: {e}"))?
+        }
     };
-    Ok(uuid::Uuid::new_v5(&ns, s(&args[1])?.as_bytes()).to_string().into())
+    Ok(uuid::Uuid::new_v5(&ns, s(&args[1])?.as_bytes())
+        .to_string()
+        .into())
 }
 fn formatdate(args: FuncArgs) -> R {
     let spec = s(&args[0])?;
@@ -560,7 +718,10 @@ fn formatdate(args: FuncArgs) -> R {
     while i < chars.len() {
         let c = chars[i];
         if c == '\'' {
-            let end = chars[i + 1..].iter().position(|&x| x == '\'').map_or(chars.len(), |p| i + 1 + p);
+            let end = chars[i + 1..]
+                .iter()
+                .position(|&x| x == '\'')
+                .map_or(chars.len(), |p| i + 1 + p);
             out.extend(&chars[i + 1..end]);
             i = end + 1;
             continue;
@@ -592,9 +753,23 @@ fn formatdate(args: FuncArgs) -> R {
             "s" => t.second().to_string(),
             "AA" => if t.hour() < 12 { "AM" } else { "PM" }.to_string(),
             "aa" => if t.hour() < 12 { "am" } else { "pm" }.to_string(),
-            "ZZZ" | "Z" => if t.offset().is_utc() { "UTC".into() } else { t.offset().to_string() },
-            "ZZZZ" => format!("{:+03}{:02}", t.offset().whole_hours(), t.offset().minutes_past_hour().abs()),
-            "ZZZZZ" => format!("{:+03}:{:02}", t.offset().whole_hours(), t.offset().minutes_past_hour().abs()),
+            "ZZZ" | "Z" => {
+                if t.offset().is_utc() {
+                    "UTC".into()
+                } else {
+                    t.offset().to_string()
+                }
+            }
+            "ZZZZ" => format!(
+                "{:+03}{:02}",
+                t.offset().whole_hours(),
+                t.offset().minutes_past_hour().abs()
+            ),
+            "ZZZZZ" => format!(
+                "{:+03}:{:02}",
+                t.offset().whole_hours(),
+                t.offset().minutes_past_hour().abs()
+            ),
             other if other.chars().all(|c| !c.is_ascii_alphabetic()) => other.to_string(),
             other => return Err(format!("invalid date format verb {other:?}")),
         };
@@ -604,21 +779,96 @@ fn formatdate(args: FuncArgs) -> R {
     Ok(out.into())
 }
 fn unavailable(_: FuncArgs) -> R {
-    Err("this function needs a service (Vault, Consul or AWS) that is not configured for this run".into())
+    Err(
+        "this function needs a service (Vault, Consul or AWS) that is not configured for this run"
+            .into(),
+    )
 }
 
 /// The names of every function, for "did you mean" suggestions.
 pub const NAMES: &[&str] = &[
-    "abs", "abspath", "alltrue", "anytrue", "base64decode", "base64encode", "basename", "ceil",
-    "chomp", "chunklist", "coalesce", "coalescelist", "compact", "concat", "contains", "dirname",
-    "distinct", "element", "endswith", "env", "file", "filebase64", "fileexists", "fileset",
-    "filesha256", "flatten", "floor", "format", "formatdate", "index", "join", "jsondecode",
-    "jsonencode", "keys", "length", "lookup", "lower", "max", "md5", "merge", "min", "parseint",
-    "pathexpand", "pow", "range", "regex", "regex_replace", "replace", "reverse", "setunion",
-    "sha1", "sha256", "sha512", "signum", "slice", "sort", "split", "startswith", "strcontains",
-    "strrev", "substr", "sum", "templatefile", "timestamp", "title", "tobool", "tolist", "tomap",
-    "tonumber", "toset", "tostring", "trim", "trimprefix", "trimspace", "trimsuffix", "upper",
-    "urlencode", "uuidv4", "uuidv5", "values", "zipmap", "formatdate",
+    "abs",
+    "abspath",
+    "alltrue",
+    "anytrue",
+    "base64decode",
+    "base64encode",
+    "basename",
+    "ceil",
+    "chomp",
+    "chunklist",
+    "coalesce",
+    "coalescelist",
+    "compact",
+    "concat",
+    "contains",
+    "dirname",
+    "distinct",
+    "element",
+    "endswith",
+    "env",
+    "file",
+    "filebase64",
+    "fileexists",
+    "fileset",
+    "filesha256",
+    "flatten",
+    "floor",
+    "format",
+    "formatdate",
+    "index",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "lookup",
+    "lower",
+    "max",
+    "md5",
+    "merge",
+    "min",
+    "parseint",
+    "pathexpand",
+    "pow",
+    "range",
+    "regex",
+    "regex_replace",
+    "replace",
+    "reverse",
+    "setunion",
+    "sha1",
+    "sha256",
+    "sha512",
+    "signum",
+    "slice",
+    "sort",
+    "split",
+    "startswith",
+    "strcontains",
+    "strrev",
+    "substr",
+    "sum",
+    "templatefile",
+    "timestamp",
+    "title",
+    "tobool",
+    "tolist",
+    "tomap",
+    "tonumber",
+    "toset",
+    "tostring",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "upper",
+    "urlencode",
+    "uuidv4",
+    "uuidv5",
+    "values",
+    "zipmap",
+    "formatdate",
 ];
 
 /// Declares the function library in `ctx`. `with_env` adds `env`, which Packer allows only in
@@ -627,52 +877,115 @@ pub fn declare(ctx: &mut Context, with_env: bool) {
     use ParamType::{Any, Number, String as Str};
     let f = |p: Vec<ParamType>, func: hcl::eval::Func| FuncDef::builder().params(p).build(func);
     let v = |p: Vec<ParamType>, rest: ParamType, func: hcl::eval::Func| {
-        FuncDef::builder().params(p).variadic_param(rest).build(func)
+        FuncDef::builder()
+            .params(p)
+            .variadic_param(rest)
+            .build(func)
     };
     let one: &[(&str, ParamType, hcl::eval::Func)] = &[
-        ("upper", Str, upper), ("lower", Str, lower), ("trimspace", Str, trimspace),
-        ("chomp", Str, chomp), ("title", Str, title), ("strrev", Str, strrev),
-        ("length", Any, length), ("abs", Number, abs), ("ceil", Number, ceil),
-        ("floor", Number, floor), ("signum", Number, signum), ("keys", Any, keys),
-        ("values", Any, values), ("base64encode", Str, base64encode),
-        ("base64decode", Str, base64decode), ("jsonencode", Any, jsonencode),
-        ("jsondecode", Str, jsondecode), ("urlencode", Str, urlencode), ("md5", Str, md5),
-        ("sha1", Str, sha1), ("sha256", Str, sha256), ("sha512", Str, sha512),
-        ("file", Str, file), ("fileexists", Str, fileexists), ("filebase64", Str, filebase64),
-        ("filesha256", Str, filesha256), ("abspath", Str, abspath), ("basename", Str, basename),
-        ("dirname", Str, dirname), ("pathexpand", Str, pathexpand), ("tostring", Any, tostring),
-        ("tonumber", Any, tonumber), ("tobool", Any, tobool), ("tolist", Any, tolist),
-        ("toset", Any, toset), ("tomap", Any, tomap), ("flatten", Any, flatten),
-        ("distinct", Any, distinct), ("reverse", Any, reverse), ("sort", Any, sort),
-        ("compact", Any, compact), ("alltrue", Any, alltrue), ("anytrue", Any, anytrue),
+        ("upper", Str, upper),
+        ("lower", Str, lower),
+        ("trimspace", Str, trimspace),
+        ("chomp", Str, chomp),
+        ("title", Str, title),
+        ("strrev", Str, strrev),
+        ("length", Any, length),
+        ("abs", Number, abs),
+        ("ceil", Number, ceil),
+        ("floor", Number, floor),
+        ("signum", Number, signum),
+        ("keys", Any, keys),
+        ("values", Any, values),
+        ("base64encode", Str, base64encode),
+        ("base64decode", Str, base64decode),
+        ("jsonencode", Any, jsonencode),
+        ("jsondecode", Str, jsondecode),
+        ("urlencode", Str, urlencode),
+        ("md5", Str, md5),
+        ("sha1", Str, sha1),
+        ("sha256", Str, sha256),
+        ("sha512", Str, sha512),
+        ("file", Str, file),
+        ("fileexists", Str, fileexists),
+        ("filebase64", Str, filebase64),
+        ("filesha256", Str, filesha256),
+        ("abspath", Str, abspath),
+        ("basename", Str, basename),
+        ("dirname", Str, dirname),
+        ("pathexpand", Str, pathexpand),
+        ("tostring", Any, tostring),
+        ("tonumber", Any, tonumber),
+        ("tobool", Any, tobool),
+        ("tolist", Any, tolist),
+        ("toset", Any, toset),
+        ("tomap", Any, tomap),
+        ("flatten", Any, flatten),
+        ("distinct", Any, distinct),
+        ("reverse", Any, reverse),
+        ("sort", Any, sort),
+        ("compact", Any, compact),
+        ("alltrue", Any, alltrue),
+        ("anytrue", Any, anytrue),
         ("sum", Any, sum),
     ];
     for (name, p, func) in one {
         ctx.declare_func(*name, f(vec![p.clone()], *func));
     }
     let two: &[(&str, hcl::eval::Func)] = &[
-        ("split", split), ("trimprefix", trimprefix), ("trimsuffix", trimsuffix),
-        ("trim", trim), ("startswith", startswith), ("endswith", endswith),
-        ("strcontains", strcontains), ("contains", contains), ("element", element),
-        ("index", index_fn), ("pow", pow), ("parseint", parseint), ("zipmap", zipmap),
-        ("chunklist", chunklist), ("fileset", fileset), ("templatefile", templatefile),
-        ("uuidv5", uuidv5), ("formatdate", formatdate), ("regex", regex),
+        ("split", split),
+        ("trimprefix", trimprefix),
+        ("trimsuffix", trimsuffix),
+        ("trim", trim),
+        ("startswith", startswith),
+        ("endswith", endswith),
+        ("strcontains", strcontains),
+        ("contains", contains),
+        ("element", element),
+        ("index", index_fn),
+        ("pow", pow),
+        ("parseint", parseint),
+        ("zipmap", zipmap),
+        ("chunklist", chunklist),
+        ("fileset", fileset),
+        ("templatefile", templatefile),
+        ("uuidv5", uuidv5),
+        ("formatdate", formatdate),
+        ("regex", regex),
     ];
     for (name, func) in two {
         ctx.declare_func(*name, f(vec![Any, Any], *func));
     }
-    for (name, func) in [("replace", replace as hcl::eval::Func), ("regex_replace", regex_replace), ("substr", substr), ("slice", slice)] {
+    for (name, func) in [
+        ("replace", replace as hcl::eval::Func),
+        ("regex_replace", regex_replace),
+        ("substr", substr),
+        ("slice", slice),
+    ] {
         ctx.declare_func(name, f(vec![Any, Any, Any], func));
     }
     ctx.declare_func("join", v(vec![Any], Any, join));
     ctx.declare_func("format", v(vec![Any], Any, format));
     ctx.declare_func("lookup", v(vec![Any, Any], Any, lookup));
-    for (name, func) in [("concat", concat as hcl::eval::Func), ("merge", merge), ("coalesce", coalesce), ("coalescelist", coalescelist), ("min", min), ("max", max), ("range", range), ("setunion", setunion)] {
+    for (name, func) in [
+        ("concat", concat as hcl::eval::Func),
+        ("merge", merge),
+        ("coalesce", coalesce),
+        ("coalescelist", coalescelist),
+        ("min", min),
+        ("max", max),
+        ("range", range),
+        ("setunion", setunion),
+    ] {
         ctx.declare_func(name, v(vec![], Any, func));
     }
     ctx.declare_func("timestamp", f(vec![], timestamp));
     ctx.declare_func("uuidv4", f(vec![], uuidv4));
-    for name in ["vault", "consul_key", "aws_secretsmanager", "aws_secretsmanager_raw"] {
+    for name in [
+        "vault",
+        "consul_key",
+        "aws_secretsmanager",
+        "aws_secretsmanager_raw",
+    ] {
         ctx.declare_func(name, v(vec![], Any, unavailable));
     }
     if with_env {
@@ -700,24 +1013,69 @@ mod tests {
     #[test]
     fn documented_values() {
         assert_eq!(eval(r#"upper("hello")"#), Value::from("HELLO"));
-        assert_eq!(eval(r#"join(", ", ["a", "b"], ["c"])"#), Value::from("a, b, c"));
-        assert_eq!(eval(r#"format("Hello, %s!", "Ander")"#), Value::from("Hello, Ander!"));
-        assert_eq!(eval(r#"format("There are %d lights", 4)"#), Value::from("There are 4 lights"));
+        assert_eq!(
+            eval(r#"join(", ", ["a", "b"], ["c"])"#),
+            Value::from("a, b, c")
+        );
+        assert_eq!(
+            eval(r#"format("Hello, %s!", "Ander")"#),
+            Value::from("Hello, Ander!")
+        );
+        assert_eq!(
+            eval(r#"format("There are %d lights", 4)"#),
+            Value::from("There are 4 lights")
+        );
         assert_eq!(eval(r#"substr("hello world", 1, 4)"#), Value::from("ello"));
-        assert_eq!(eval(r#"replace("1 + 2 + 3", "+", "-")"#), Value::from("1 - 2 - 3"));
-        assert_eq!(eval(r#"replace("hello world", "/w.*d/", "everybody")"#), Value::from("hello everybody"));
-        assert_eq!(eval(r#"trimprefix("helloworld", "hello")"#), Value::from("world"));
+        assert_eq!(
+            eval(r#"replace("1 + 2 + 3", "+", "-")"#),
+            Value::from("1 - 2 - 3")
+        );
+        assert_eq!(
+            eval(r#"replace("hello world", "/w.*d/", "everybody")"#),
+            Value::from("hello everybody")
+        );
+        assert_eq!(
+            eval(r#"trimprefix("helloworld", "hello")"#),
+            Value::from("world")
+        );
         assert_eq!(eval(r#"length(split(",", "a,b,c"))"#), Value::from(3));
-        assert_eq!(eval(r#"lookup({a="ay"}, "c", "what?")"#), Value::from("what?"));
+        assert_eq!(
+            eval(r#"lookup({a="ay"}, "c", "what?")"#),
+            Value::from("what?")
+        );
         assert_eq!(eval("max(12, 54, 3)"), Value::from(54));
         assert_eq!(eval("sum([10, 13, 6, 4.5])"), num(33.5));
-        assert_eq!(eval(r#"base64encode("Hello World")"#), Value::from("SGVsbG8gV29ybGQ="));
-        assert_eq!(eval(r#"sha256("hello world")"#), Value::from("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"));
-        assert_eq!(eval(r#"formatdate("DD MMM YYYY hh:mm ZZZ", "2018-01-02T23:12:01Z")"#), Value::from("02 Jan 2018 23:12 UTC"));
-        assert_eq!(eval(r#"formatdate("EEEE, DD-MMM-YY hh:mm:ss ZZZ", "2018-01-02T23:12:01Z")"#), Value::from("Tuesday, 02-Jan-18 23:12:01 UTC"));
-        assert_eq!(eval(r#"uuidv5("dns", "www.terraform.io")"#), Value::from("a5008fae-b28c-5ba5-96cd-82b4c53552d6"));
-        assert_eq!(eval(r#"distinct(["a", "b", "a"])"#), Value::Array(vec!["a".into(), "b".into()]));
-        assert_eq!(eval(r#"basename("foo/bar/baz.txt")"#), Value::from("baz.txt"));
-        assert_eq!(eval(r#"jsonencode({"hello"="world"})"#), Value::from(r#"{"hello":"world"}"#));
+        assert_eq!(
+            eval(r#"base64encode("Hello World")"#),
+            Value::from("SGVsbG8gV29ybGQ=")
+        );
+        assert_eq!(
+            eval(r#"sha256("hello world")"#),
+            Value::from("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
+        );
+        assert_eq!(
+            eval(r#"formatdate("DD MMM YYYY hh:mm ZZZ", "2018-01-02T23:12:01Z")"#),
+            Value::from("02 Jan 2018 23:12 UTC")
+        );
+        assert_eq!(
+            eval(r#"formatdate("EEEE, DD-MMM-YY hh:mm:ss ZZZ", "2018-01-02T23:12:01Z")"#),
+            Value::from("Tuesday, 02-Jan-18 23:12:01 UTC")
+        );
+        assert_eq!(
+            eval(r#"uuidv5("dns", "www.terraform.io")"#),
+            Value::from("a5008fae-b28c-5ba5-96cd-82b4c53552d6")
+        );
+        assert_eq!(
+            eval(r#"distinct(["a", "b", "a"])"#),
+            Value::Array(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            eval(r#"basename("foo/bar/baz.txt")"#),
+            Value::from("baz.txt")
+        );
+        assert_eq!(
+            eval(r#"jsonencode({"hello"="world"})"#),
+            Value::from(r#"{"hello":"world"}"#)
+        );
     }
 }

@@ -113,7 +113,12 @@ impl Template {
             .values()
             .filter(|v| v.sensitive)
             .filter_map(|v| v.value.as_ref())
-            .chain(self.locals.iter().filter(|(k, _)| self.sensitive_locals.contains(*k)).map(|(_, v)| v));
+            .chain(
+                self.locals
+                    .iter()
+                    .filter(|(k, _)| self.sensitive_locals.contains(*k))
+                    .map(|(_, v)| v),
+            );
         for v in vals {
             leaves(v, &mut out);
         }
@@ -165,25 +170,42 @@ impl Shared {
         for (name, attrs) in extra {
             roots.push(((*name).to_string(), attrs.map(set).unwrap_or(None)));
         }
-        Scope { roots, functions: true, extra_functions: vec![] }
+        Scope {
+            roots,
+            functions: true,
+            extra_functions: vec![],
+        }
     }
 }
 
-fn parse_file(name: &str, text: String, diags: &mut Diagnostics) -> Option<(Arc<SourceFile>, EBody)> {
+fn parse_file(
+    name: &str,
+    text: String,
+    diags: &mut Diagnostics,
+) -> Option<(Arc<SourceFile>, EBody)> {
     match hcl::edit::parser::parse_body(&text) {
-        Ok(body) => Some((Arc::new(SourceFile { name: name.to_string(), text }), body)),
+        Ok(body) => Some((
+            Arc::new(SourceFile {
+                name: name.to_string(),
+                text,
+            }),
+            body,
+        )),
         Err(e) => {
             let l = e.location();
             let line_text = e.line().to_string();
             diags.push(
-                Diagnostic::error("Invalid HCL syntax", format!("{}.", e.message().trim_end_matches('.')))
-                    .at(Some(Location {
-                        file: name.to_string(),
-                        line: l.line(),
-                        column: l.column(),
-                        width: 1,
-                        source_line: line_text,
-                    })),
+                Diagnostic::error(
+                    "Invalid HCL syntax",
+                    format!("{}.", e.message().trim_end_matches('.')),
+                )
+                .at(Some(Location {
+                    file: name.to_string(),
+                    line: l.line(),
+                    column: l.column(),
+                    width: 1,
+                    source_line: line_text,
+                })),
             );
             None
         }
@@ -203,20 +225,27 @@ fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
     }
 }
 
-fn collect_files(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<PathBuf>, Vec<PathBuf>, PathBuf) {
+fn collect_files(
+    opts: &LoadOptions,
+    diags: &mut Diagnostics,
+) -> (Vec<PathBuf>, Vec<PathBuf>, PathBuf) {
     let (mut templates, mut auto_vars) = (Vec::new(), Vec::new());
     let mut root = PathBuf::from(".");
     for (i, p) in opts.paths.iter().enumerate() {
         if p.is_dir() {
             if i == 0 {
-                root = p.clone();
+                let trimmed = p.to_string_lossy().trim_end_matches('/').to_string();
+                root = if trimmed.is_empty() { PathBuf::from("/") } else { PathBuf::from(trimmed) };
             }
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .map(|rd| rd.flatten().map(|e| e.path()).collect())
                 .unwrap_or_default();
             entries.sort();
             for e in entries {
-                let n = e.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let n = e
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 if n.ends_with(".pkr.hcl") {
                     templates.push(e);
                 } else if n.ends_with(".auto.pkrvars.hcl") {
@@ -227,7 +256,10 @@ fn collect_files(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<PathBuf>, 
             }
         } else if p.exists() {
             if i == 0 {
-                root = p.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                root = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             }
             let n = p.to_string_lossy();
             if n.ends_with(".json") {
@@ -236,11 +268,17 @@ fn collect_files(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<PathBuf>, 
                 templates.push(p.clone());
             }
         } else {
-            diags.push(Diagnostic::error("Template not found", format!("{} does not exist.", p.display())));
+            diags.push(Diagnostic::error(
+                "Template not found",
+                format!("{} does not exist.", p.display()),
+            ));
         }
     }
     if templates.is_empty() && !diags.has_errors() {
-        diags.push(Diagnostic::error("No template files", "No *.pkr.hcl files were found in the given paths."));
+        diags.push(Diagnostic::error(
+            "No template files",
+            "No *.pkr.hcl files were found in the given paths.",
+        ));
     }
     (templates, auto_vars, root)
 }
@@ -249,7 +287,16 @@ struct Parsed {
     files: Vec<(Arc<SourceFile>, EBody)>,
 }
 
-const TOP_BLOCKS: &[&str] = &["packer", "variable", "variables", "locals", "local", "source", "build", "data"];
+const TOP_BLOCKS: &[&str] = &[
+    "packer",
+    "variable",
+    "variables",
+    "locals",
+    "local",
+    "source",
+    "build",
+    "data",
+];
 
 /// Loads templates and resolves everything that does not depend on a running build.
 ///
@@ -293,10 +340,20 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         }
     }
     check_packer_blocks(&parsed, &mut diags);
-    let cwd = if opts.cwd.as_os_str().is_empty() { PathBuf::from(".") } else { opts.cwd.clone() };
+    let cwd = if opts.cwd.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        opts.cwd.clone()
+    };
     let mut path = hcl::Map::new();
-    path.insert("root".to_string(), Value::from(root.to_string_lossy().to_string()));
-    path.insert("cwd".to_string(), Value::from(cwd.to_string_lossy().to_string()));
+    path.insert(
+        "root".to_string(),
+        Value::from(root.to_string_lossy().to_string()),
+    );
+    path.insert(
+        "cwd".to_string(),
+        Value::from(cwd.to_string_lossy().to_string()),
+    );
     let path = Value::Object(path);
 
     let mut variables = declare_variables(&parsed, &mut diags);
@@ -305,7 +362,10 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         return Err(diags);
     }
     let var_value = Value::Object(
-        variables.iter().map(|(k, v)| (k.clone(), v.value.clone().unwrap_or(Value::Null))).collect(),
+        variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone().unwrap_or(Value::Null)))
+            .collect(),
     );
     validate_variables(&parsed, &variables, &var_value, &mut diags);
     for v in variables.values() {
@@ -313,7 +373,8 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
             diags.push(Diagnostic::error("Unset variable", format!("A used variable must be set or have a default value; see https://packer.io/docs/templates/hcl_templates/syntax for details. Set \"{}\" with -var {}=..., a var file, or PKR_VAR_{}.", v.name, v.name, v.name)).at(v.location.clone()));
         }
     }
-    let (locals, sensitive_locals) = evaluate_locals(&parsed, &var_value, &variables, &path, &mut diags);
+    let (locals, sensitive_locals) =
+        evaluate_locals(&parsed, &var_value, &variables, &path, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -335,7 +396,11 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         locals,
         sensitive_locals,
         sources,
-        plan: BuildPlan { builds, secrets: Vec::new(), template_dir: root },
+        plan: BuildPlan {
+            builds,
+            secrets: Vec::new(),
+            template_dir: root,
+        },
         warnings,
     };
     t.plan.secrets = t.secrets();
@@ -392,7 +457,11 @@ fn version_req(req: &str) -> Result<semver::VersionReq, String> {
             let p = p.trim();
             if let Some(v) = p.strip_prefix("~>") {
                 let v = v.trim();
-                if v.split('.').count() >= 3 { format!("~{v}") } else { format!("^{v}") }
+                if v.split('.').count() >= 3 {
+                    format!("~{v}")
+                } else {
+                    format!("^{v}")
+                }
             } else if let Some(v) = p.strip_prefix("!=") {
                 format!("<{v}, >{v}")
             } else if p.chars().next().is_some_and(|c| c.is_ascii_digit()) {
@@ -406,16 +475,27 @@ fn version_req(req: &str) -> Result<semver::VersionReq, String> {
 }
 
 fn label(b: &Block, i: usize) -> Option<&str> {
-    b.labels.get(i).map(hcl::edit::structure::BlockLabel::as_str)
+    b.labels
+        .get(i)
+        .map(hcl::edit::structure::BlockLabel::as_str)
 }
 
-fn labels_exact(file: &Arc<SourceFile>, b: &Block, n: usize, names: &str, diags: &mut Diagnostics) -> bool {
+fn labels_exact(
+    file: &Arc<SourceFile>,
+    b: &Block,
+    n: usize,
+    names: &str,
+    diags: &mut Diagnostics,
+) -> bool {
     if b.labels.len() == n {
         return true;
     }
     diags.push(
-        Diagnostic::error("Wrong number of labels", format!("A {} block needs {n} label(s): {names}.", b.ident.as_str()))
-            .at(loc_of(file, &b.ident)),
+        Diagnostic::error(
+            "Wrong number of labels",
+            format!("A {} block needs {n} label(s): {names}.", b.ident.as_str()),
+        )
+        .at(loc_of(file, &b.ident)),
     );
     false
 }
@@ -424,7 +504,11 @@ fn declare_variables(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<Strin
     let mut vars: IndexMap<String, Variable> = IndexMap::new();
     let mut ctx = Context::new();
     functions::declare(&mut ctx, true);
-    let scope = Scope { functions: true, extra_functions: vec!["env"], ..Scope::default() };
+    let scope = Scope {
+        functions: true,
+        extra_functions: vec!["env"],
+        ..Scope::default()
+    };
     for (file, body) in &parsed.files {
         for b in body.get_blocks("variable") {
             if !labels_exact(file, b, 1, "the variable name", diags) {
@@ -432,27 +516,67 @@ fn declare_variables(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<Strin
             }
             let name = label(b, 0).unwrap_or_default().to_string();
             if let Some(prev) = vars.get(&name) {
-                diags.push(Diagnostic::error("Duplicate variable", format!("A variable named \"{name}\" was already declared at {}.", prev.location.as_ref().map_or_else(String::new, ToString::to_string))).at(loc_of(file, b)));
+                diags.push(
+                    Diagnostic::error(
+                        "Duplicate variable",
+                        format!(
+                            "A variable named \"{name}\" was already declared at {}.",
+                            prev.location
+                                .as_ref()
+                                .map_or_else(String::new, ToString::to_string)
+                        ),
+                    )
+                    .at(loc_of(file, b)),
+                );
                 continue;
             }
-            let mut v = Variable { name: name.clone(), ty: Type::Any, value: None, description: String::new(), sensitive: false, location: loc_of(file, &b.labels[0]) };
+            let mut v = Variable {
+                name: name.clone(),
+                ty: Type::Any,
+                value: None,
+                description: String::new(),
+                sensitive: false,
+                location: loc_of(file, &b.labels[0]),
+            };
             let mut default = None;
             for a in b.body.attributes() {
                 match a.key.as_str() {
                     "type" => match types::parse(&a.value.clone().into()) {
                         Ok(t) => v.ty = t,
-                        Err(e) => diags.push(Diagnostic::error("Invalid type specification", format!("{e}.")).at(loc_of(file, &a.value))),
+                        Err(e) => diags.push(
+                            Diagnostic::error("Invalid type specification", format!("{e}."))
+                                .at(loc_of(file, &a.value)),
+                        ),
                     },
-                    "default" => default = attr_value(file, &a.value, &scope, &ctx, diags).map(|d| (d, loc_of(file, &a.value))),
-                    "description" => v.description = attr_value(file, &a.value, &scope, &ctx, diags).and_then(|d| d.as_str().map(String::from)).unwrap_or_default(),
-                    "sensitive" => v.sensitive = attr_value(file, &a.value, &scope, &ctx, diags).and_then(|d| d.as_bool()).unwrap_or(false),
+                    "default" => {
+                        default = attr_value(file, &a.value, &scope, &ctx, diags)
+                            .map(|d| (d, loc_of(file, &a.value)))
+                    }
+                    "description" => {
+                        v.description = attr_value(file, &a.value, &scope, &ctx, diags)
+                            .and_then(|d| d.as_str().map(String::from))
+                            .unwrap_or_default()
+                    }
+                    "sensitive" => {
+                        v.sensitive = attr_value(file, &a.value, &scope, &ctx, diags)
+                            .and_then(|d| d.as_bool())
+                            .unwrap_or(false)
+                    }
                     "nullable" => {}
                     other => {
-                        let mut detail = format!("An argument named \"{other}\" is not expected in a variable block.");
-                        if let Some(s) = suggest(other, ["type", "default", "description", "sensitive", "nullable"]) {
+                        let mut detail = format!(
+                            "An argument named \"{other}\" is not expected in a variable block."
+                        );
+                        if let Some(s) = suggest(
+                            other,
+                            ["type", "default", "description", "sensitive", "nullable"],
+                        ) {
                             detail.push_str(&format!(" Did you mean \"{s}\"?"));
                         }
-                        diags.push(Diagnostic::error("Unsupported argument", detail).at(loc_of(file, &a.key)));
+                        diags.push(
+                            Diagnostic::error("Unsupported argument", detail)
+                                .at(loc_of(file, &a.key)),
+                        );
                     }
                 }
             }
@@ -473,7 +597,17 @@ fn declare_variables(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<Strin
             for a in b.body.attributes() {
                 let name = a.key.as_str().to_string();
                 let value = attr_value(file, &a.value, &scope, &ctx, diags);
-                vars.insert(name.clone(), Variable { name, ty: Type::Any, value, description: String::new(), sensitive: false, location: loc_of(file, &a.key) });
+                vars.insert(
+                    name.clone(),
+                    Variable {
+                        name,
+                        ty: Type::Any,
+                        value,
+                        description: String::new(),
+                        sensitive: false,
+                        location: loc_of(file, &a.key),
+                    },
+                );
             }
         }
     }
@@ -485,7 +619,8 @@ fn cli_value(raw: &str, ty: &Type) -> Result<Value, String> {
         Type::String | Type::Any => Value::from(raw),
         Type::Number | Type::Bool => Value::from(raw),
         _ => {
-            let e = hcl::edit::parser::parse_expr(raw).map_err(|e| format!("cannot parse {raw:?} as a value: {}", e.message()))?;
+            let e = hcl::edit::parser::parse_expr(raw)
+                .map_err(|e| format!("cannot parse {raw:?} as a value: {}", e.message()))?;
             let e: hcl::Expression = e.into();
             hcl::eval::Evaluate::evaluate(&e, &Context::new()).map_err(|e| e.to_string())?
         }
@@ -493,7 +628,12 @@ fn cli_value(raw: &str, ty: &Type) -> Result<Value, String> {
     types::convert(v, ty)
 }
 
-fn assign_variables(vars: &mut IndexMap<String, Variable>, opts: &LoadOptions, auto: &[PathBuf], diags: &mut Diagnostics) {
+fn assign_variables(
+    vars: &mut IndexMap<String, Variable>,
+    opts: &LoadOptions,
+    auto: &[PathBuf],
+    diags: &mut Diagnostics,
+) {
     // PKR_VAR_x: only for declared variables, as Packer.
     for (k, raw) in &opts.env {
         if let Some(name) = k.strip_prefix("PKR_VAR_") {
@@ -505,9 +645,14 @@ fn assign_variables(vars: &mut IndexMap<String, Variable>, opts: &LoadOptions, a
             }
         }
     }
-    let scope = Scope { functions: false, ..Scope::default() };
+    let scope = Scope {
+        functions: false,
+        ..Scope::default()
+    };
     for path in auto.iter().chain(&opts.var_files) {
-        let Some(text) = read(path, diags) else { continue };
+        let Some(text) = read(path, diags) else {
+            continue;
+        };
         let name = path.display().to_string();
         if name.ends_with(".json") {
             match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text) {
@@ -517,19 +662,37 @@ fn assign_variables(vars: &mut IndexMap<String, Variable>, opts: &LoadOptions, a
                         set_from_file(vars, &k, val, None, &name, diags);
                     }
                 }
-                Err(e) => diags.push(Diagnostic::error("Invalid JSON var file", format!("{name}: {e}."))),
+                Err(e) => diags.push(Diagnostic::error(
+                    "Invalid JSON var file",
+                    format!("{name}: {e}."),
+                )),
             }
             continue;
         }
-        let Some((file, body)) = parse_file(&name, text, diags) else { continue };
+        let Some((file, body)) = parse_file(&name, text, diags) else {
+            continue;
+        };
         for s in body.iter() {
             match s {
                 Structure::Attribute(a) => {
                     if let Some(val) = attr_value(&file, &a.value, &scope, &Context::new(), diags) {
-                        set_from_file(vars, a.key.as_str(), val, loc_of(&file, &a.value), &name, diags);
+                        set_from_file(
+                            vars,
+                            a.key.as_str(),
+                            val,
+                            loc_of(&file, &a.value),
+                            &name,
+                            diags,
+                        );
                     }
                 }
-                Structure::Block(b) => diags.push(Diagnostic::error("Unexpected block", "Var files may only contain `name = value` assignments.").at(loc_of(&file, &b.ident))),
+                Structure::Block(b) => diags.push(
+                    Diagnostic::error(
+                        "Unexpected block",
+                        "Var files may only contain `name = value` assignments.",
+                    )
+                    .at(loc_of(&file, &b.ident)),
+                ),
             }
         }
     }
@@ -550,7 +713,14 @@ fn assign_variables(vars: &mut IndexMap<String, Variable>, opts: &LoadOptions, a
     }
 }
 
-fn set_from_file(vars: &mut IndexMap<String, Variable>, k: &str, val: Value, loc: Option<Location>, file: &str, diags: &mut Diagnostics) {
+fn set_from_file(
+    vars: &mut IndexMap<String, Variable>,
+    k: &str,
+    val: Value,
+    loc: Option<Location>,
+    file: &str,
+    diags: &mut Diagnostics,
+) {
     match vars.get_mut(k) {
         Some(v) => match types::convert(val, &v.ty) {
             Ok(val) => v.value = Some(val),
@@ -563,7 +733,12 @@ fn set_from_file(vars: &mut IndexMap<String, Variable>, k: &str, val: Value, loc
     }
 }
 
-fn validate_variables(parsed: &Parsed, vars: &IndexMap<String, Variable>, var_value: &Value, diags: &mut Diagnostics) {
+fn validate_variables(
+    parsed: &Parsed,
+    vars: &IndexMap<String, Variable>,
+    var_value: &Value,
+    diags: &mut Diagnostics,
+) {
     let mut ctx = Context::new();
     functions::declare(&mut ctx, false);
     ctx.declare_var("var", var_value.clone());
@@ -574,20 +749,53 @@ fn validate_variables(parsed: &Parsed, vars: &IndexMap<String, Variable>, var_va
             if var.value.is_none() {
                 continue;
             }
-            let scope = Scope { roots: vec![("var".into(), Some([name.to_string()].into()))], functions: true, extra_functions: vec![] };
+            let scope = Scope {
+                roots: vec![("var".into(), Some([name.to_string()].into()))],
+                functions: true,
+                extra_functions: vec![],
+            };
             for vb in b.body.get_blocks("validation") {
                 let cond = vb.body.get_attribute("condition");
                 let msg = vb.body.get_attribute("error_message");
                 let (Some(cond), Some(msg)) = (cond, msg) else {
-                    diags.push(Diagnostic::error("Invalid validation block", "A validation block needs both `condition` and `error_message`.").at(loc_of(file, &vb.ident)));
+                    diags.push(
+                        Diagnostic::error(
+                            "Invalid validation block",
+                            "A validation block needs both `condition` and `error_message`.",
+                        )
+                        .at(loc_of(file, &vb.ident)),
+                    );
                     continue;
                 };
-                let Some(ok) = attr_value(file, &cond.value, &scope, &ctx, diags) else { continue };
-                let message = attr_value(file, &msg.value, &scope, &ctx, diags).and_then(|m| m.as_str().map(String::from)).unwrap_or_default();
+                let Some(ok) = attr_value(file, &cond.value, &scope, &ctx, diags) else {
+                    continue;
+                };
+                let message = attr_value(file, &msg.value, &scope, &ctx, diags)
+                    .and_then(|m| m.as_str().map(String::from))
+                    .unwrap_or_default();
                 match ok {
                     Value::Bool(true) => {}
-                    Value::Bool(false) => diags.push(Diagnostic::error("Invalid value for variable", format!("{message}\n\nThis was checked by the validation rule at {}.", loc_of(file, &cond.value).map_or_else(String::new, |l| l.to_string()))).at(var.location.clone())),
-                    other => diags.push(Diagnostic::error("Invalid validation condition", format!("The condition must be a bool, not a {}.", functions::type_name(&other))).at(loc_of(file, &cond.value))),
+                    Value::Bool(false) => diags.push(
+                        Diagnostic::error(
+                            "Invalid value for variable",
+                            format!(
+                                "{message}\n\nThis was checked by the validation rule at {}.",
+                                loc_of(file, &cond.value)
+                                    .map_or_else(String::new, |l| l.to_string())
+                            ),
+                        )
+                        .at(var.location.clone()),
+                    ),
+                    other => diags.push(
+                        Diagnostic::error(
+                            "Invalid validation condition",
+                            format!(
+                                "The condition must be a bool, not a {}.",
+                                functions::type_name(&other)
+                            ),
+                        )
+                        .at(loc_of(file, &cond.value)),
+                    ),
                 }
             }
         }
@@ -628,7 +836,13 @@ fn evaluate_locals(
             for a in b.body.attributes() {
                 let name = a.key.as_str().to_string();
                 if defs.contains_key(&name) {
-                    diags.push(Diagnostic::error("Duplicate local", format!("A local named \"{name}\" was already defined.")).at(loc_of(file, &a.key)));
+                    diags.push(
+                        Diagnostic::error(
+                            "Duplicate local",
+                            format!("A local named \"{name}\" was already defined."),
+                        )
+                        .at(loc_of(file, &a.key)),
+                    );
                 }
                 defs.insert(name, (file.clone(), a.value.clone(), loc_of(file, &a.key)));
             }
@@ -640,9 +854,18 @@ fn evaluate_locals(
             let name = label(b, 0).unwrap_or_default().to_string();
             match b.body.get_attribute("expression") {
                 Some(e) => {
-                    defs.insert(name.clone(), (file.clone(), e.value.clone(), loc_of(file, &b.labels[0])));
+                    defs.insert(
+                        name.clone(),
+                        (file.clone(), e.value.clone(), loc_of(file, &b.labels[0])),
+                    );
                 }
-                None => diags.push(Diagnostic::error("Missing required argument", "A local block needs an `expression`.").at(loc_of(file, &b.ident))),
+                None => diags.push(
+                    Diagnostic::error(
+                        "Missing required argument",
+                        "A local block needs an `expression`.",
+                    )
+                    .at(loc_of(file, &b.ident)),
+                ),
             }
             if let Some(s) = b.body.get_attribute("sensitive") {
                 if matches!(&s.value, EExpr::Bool(v) if *v.value()) {
@@ -652,25 +875,52 @@ fn evaluate_locals(
         }
     }
     let names: BTreeSet<String> = defs.keys().cloned().collect();
-    let shared = Shared { var: var_value.clone(), local: Value::Null, path: path.clone(), var_names: vars.keys().cloned().collect(), local_names: names };
+    let shared = Shared {
+        var: var_value.clone(),
+        local: Value::Null,
+        path: path.clone(),
+        var_names: vars.keys().cloned().collect(),
+        local_names: names,
+    };
     let scope = shared.scope(&[]);
     let mut done: IndexMap<String, Value> = IndexMap::new();
     let mut pending: Vec<String> = defs.keys().cloned().collect();
     while !pending.is_empty() {
         let ready: Vec<String> = pending
             .iter()
-            .filter(|n| local_refs(&defs[*n].1).iter().all(|r| done.contains_key(r) || !defs.contains_key(r)))
+            .filter(|n| {
+                local_refs(&defs[*n].1)
+                    .iter()
+                    .all(|r| done.contains_key(r) || !defs.contains_key(r))
+            })
             .cloned()
             .collect();
         if ready.is_empty() {
             for n in &pending {
-                diags.push(Diagnostic::error("Cycle in locals", format!("The local \"{n}\" depends on itself through {}.", local_refs(&defs[n].1).into_iter().filter(|r| pending.contains(r)).map(|r| format!("local.{r}")).collect::<Vec<_>>().join(", "))).at(defs[n].2.clone()));
+                diags.push(
+                    Diagnostic::error(
+                        "Cycle in locals",
+                        format!(
+                            "The local \"{n}\" depends on itself through {}.",
+                            local_refs(&defs[n].1)
+                                .into_iter()
+                                .filter(|r| pending.contains(r))
+                                .map(|r| format!("local.{r}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .at(defs[n].2.clone()),
+                );
             }
             break;
         }
         for n in &ready {
             let mut ctx = shared.context();
-            ctx.declare_var("local", Value::Object(done.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+            ctx.declare_var(
+                "local",
+                Value::Object(done.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            );
             let (file, expr, _) = &defs[n];
             let v = attr_value(file, expr, &scope, &ctx, diags).unwrap_or(Value::Null);
             done.insert(n.clone(), v);
@@ -678,7 +928,10 @@ fn evaluate_locals(
         pending.retain(|n| !ready.contains(n));
     }
     // Keep declaration order.
-    let ordered = defs.keys().filter_map(|k| done.get(k).map(|v| (k.clone(), v.clone()))).collect();
+    let ordered = defs
+        .keys()
+        .filter_map(|k| done.get(k).map(|v| (k.clone(), v.clone())))
+        .collect();
     (ordered, sensitive)
 }
 
@@ -686,29 +939,65 @@ fn collect_sources(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<String,
     let mut sources = IndexMap::new();
     for (file, body) in &parsed.files {
         for b in body.get_blocks("source") {
-            if !labels_exact(file, b, 2, "the builder type and a name, e.g. source \"null\" \"example\"", diags) {
+            if !labels_exact(
+                file,
+                b,
+                2,
+                "the builder type and a name, e.g. source \"null\" \"example\"",
+                diags,
+            ) {
                 continue;
             }
-            let (kind, name) = (label(b, 0).unwrap_or_default(), label(b, 1).unwrap_or_default());
+            let (kind, name) = (
+                label(b, 0).unwrap_or_default(),
+                label(b, 1).unwrap_or_default(),
+            );
             let key = format!("{kind}.{name}");
             if sources.contains_key(&key) {
-                diags.push(Diagnostic::error("Duplicate source", format!("A source named \"{key}\" was already declared.")).at(loc_of(file, b)));
+                diags.push(
+                    Diagnostic::error(
+                        "Duplicate source",
+                        format!("A source named \"{key}\" was already declared."),
+                    )
+                    .at(loc_of(file, b)),
+                );
                 continue;
             }
-            sources.insert(key, SourceDef { kind: kind.into(), name: name.into(), file: file.clone(), body: b.body.clone(), location: loc_of(file, &b.labels[0]) });
+            sources.insert(
+                key,
+                SourceDef {
+                    kind: kind.into(),
+                    name: name.into(),
+                    file: file.clone(),
+                    body: b.body.clone(),
+                    location: loc_of(file, &b.labels[0]),
+                },
+            );
         }
     }
     sources
 }
 
-const BUILD_BLOCKS: &[&str] = &["source", "provisioner", "error-cleanup-provisioner", "post-processor", "post-processors", "hcp_packer_registry"];
+const BUILD_BLOCKS: &[&str] = &[
+    "source",
+    "provisioner",
+    "error-cleanup-provisioner",
+    "post-processor",
+    "post-processors",
+    "hcp_packer_registry",
+];
 const BUILD_ATTRS: &[&str] = &["name", "description", "sources"];
 
 fn source_ref(s: &str) -> String {
     s.strip_prefix("source.").unwrap_or(s).to_string()
 }
 
-fn plan_builds(parsed: &Parsed, sources: &IndexMap<String, SourceDef>, shared: &Arc<Shared>, diags: &mut Diagnostics) -> Vec<PlannedBuild> {
+fn plan_builds(
+    parsed: &Parsed,
+    sources: &IndexMap<String, SourceDef>,
+    shared: &Arc<Shared>,
+    diags: &mut Diagnostics,
+) -> Vec<PlannedBuild> {
     let mut out = Vec::new();
     let scope = shared.scope(&[]);
     let ctx = shared.context();
@@ -726,7 +1015,10 @@ fn plan_builds(parsed: &Parsed, sources: &IndexMap<String, SourceDef>, shared: &
             let mut refs: Vec<(SourceDef, Option<Layer>, Option<String>)> = Vec::new();
             for a in b.body.attributes() {
                 match a.key.as_str() {
-                    "name" => build_name = attr_value(file, &a.value, &scope, &ctx, diags).and_then(|v| v.as_str().map(String::from)),
+                    "name" => {
+                        build_name = attr_value(file, &a.value, &scope, &ctx, diags)
+                            .and_then(|v| v.as_str().map(String::from))
+                    }
                     "description" => {}
                     "sources" => {
                         let items: Vec<(String, Option<Location>)> = match &a.value {
@@ -757,11 +1049,16 @@ fn plan_builds(parsed: &Parsed, sources: &IndexMap<String, SourceDef>, shared: &
                         }
                     }
                     other => {
-                        let mut detail = format!("An argument named \"{other}\" is not expected in a build block.");
+                        let mut detail = format!(
+                            "An argument named \"{other}\" is not expected in a build block."
+                        );
                         if let Some(s) = suggest(other, BUILD_ATTRS.iter().copied()) {
                             detail.push_str(&format!(" Did you mean \"{s}\"?"));
                         }
-                        diags.push(Diagnostic::error("Unsupported argument", detail).at(loc_of(file, &a.key)));
+                        diags.push(
+                            Diagnostic::error("Unsupported argument", detail)
+                                .at(loc_of(file, &a.key)),
+                        );
                     }
                 }
             }
@@ -827,15 +1124,29 @@ fn plan_builds(parsed: &Parsed, sources: &IndexMap<String, SourceDef>, shared: &
                     Some(bn) => format!("{bn}.{short}"),
                     None => short,
                 };
-                let mut layers = vec![Layer { file: src.file.clone(), body: src.body.clone() }];
+                let mut layers = vec![Layer {
+                    file: src.file.clone(),
+                    body: src.body.clone(),
+                }];
                 layers.extend(addition);
-                let body = HclBody::new(shared.clone(), layers, format!("source \"{}\"", src.kind), &["name"], body::Kind::Source, src.location.clone());
+                let body = HclBody::new(
+                    shared.clone(),
+                    layers,
+                    format!("source \"{}\"", src.kind),
+                    &["name"],
+                    body::Kind::Source,
+                    src.location.clone(),
+                );
                 out.push(PlannedBuild {
                     name,
                     source_type: src.kind.clone(),
                     source_name,
                     build_block_name: build_name.clone(),
-                    builder: PluginSpec { kind: src.kind.clone(), body: Arc::new(body), location: src.location.clone() },
+                    builder: PluginSpec {
+                        kind: src.kind.clone(),
+                        body: Arc::new(body),
+                        location: src.location.clone(),
+                    },
                     provisioners: provisioners.clone(),
                     error_cleanup: error_cleanup.clone(),
                     post_processors: post_processors.clone(),
@@ -846,50 +1157,108 @@ fn plan_builds(parsed: &Parsed, sources: &IndexMap<String, SourceDef>, shared: &
     out
 }
 
-fn meta_strings(file: &Arc<SourceFile>, b: &Block, key: &str, shared: &Shared, diags: &mut Diagnostics) -> Vec<String> {
-    let Some(a) = b.body.get_attribute(key) else { return Vec::new() };
+fn meta_strings(
+    file: &Arc<SourceFile>,
+    b: &Block,
+    key: &str,
+    shared: &Shared,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let Some(a) = b.body.get_attribute(key) else {
+        return Vec::new();
+    };
     match attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags) {
-        Some(Value::Array(items)) => items.into_iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
         Some(_) => {
-            diags.push(Diagnostic::error("Invalid value", format!("`{key}` must be a list of source names such as [\"null.example\"].")).at(loc_of(file, &a.value)));
+            diags.push(
+                Diagnostic::error(
+                    "Invalid value",
+                    format!("`{key}` must be a list of source names such as [\"null.example\"]."),
+                )
+                .at(loc_of(file, &a.value)),
+            );
             Vec::new()
         }
         None => Vec::new(),
     }
 }
 
-fn meta_duration(file: &Arc<SourceFile>, b: &Block, key: &str, shared: &Shared, diags: &mut Diagnostics) -> Option<std::time::Duration> {
+fn meta_duration(
+    file: &Arc<SourceFile>,
+    b: &Block,
+    key: &str,
+    shared: &Shared,
+    diags: &mut Diagnostics,
+) -> Option<std::time::Duration> {
     let a = b.body.get_attribute(key)?;
     match attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags)? {
         Value::String(s) => match kiln_core::duration::parse(&s) {
             Ok(d) => Some(d),
             Err(e) => {
-                diags.push(Diagnostic::error("Invalid duration", format!("{e}.")).at(loc_of(file, &a.value)));
+                diags.push(
+                    Diagnostic::error("Invalid duration", format!("{e}."))
+                        .at(loc_of(file, &a.value)),
+                );
                 None
             }
         },
         _ => {
-            diags.push(Diagnostic::error("Invalid duration", format!("`{key}` must be a duration string such as \"30s\" or \"5m\".")).at(loc_of(file, &a.value)));
+            diags.push(
+                Diagnostic::error(
+                    "Invalid duration",
+                    format!("`{key}` must be a duration string such as \"30s\" or \"5m\"."),
+                )
+                .at(loc_of(file, &a.value)),
+            );
             None
         }
     }
 }
 
-fn provisioner_spec(file: &Arc<SourceFile>, b: &Block, shared: &Arc<Shared>, diags: &mut Diagnostics) -> Option<ProvisionerSpec> {
-    if !labels_exact(file, b, 1, "the provisioner type, e.g. provisioner \"shell\"", diags) {
+fn provisioner_spec(
+    file: &Arc<SourceFile>,
+    b: &Block,
+    shared: &Arc<Shared>,
+    diags: &mut Diagnostics,
+) -> Option<ProvisionerSpec> {
+    if !labels_exact(
+        file,
+        b,
+        1,
+        "the provisioner type, e.g. provisioner \"shell\"",
+        diags,
+    ) {
         return None;
     }
     let kind = label(b, 0).unwrap_or_default().to_string();
-    let max_retries = b.body.get_attribute("max_retries").and_then(|a| attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags)).map_or(0, |v| match v {
-        Value::Number(n) => n.as_u64().unwrap_or(0),
-        Value::String(s) => s.parse().unwrap_or(0),
-        _ => 0,
-    });
+    let max_retries = b
+        .body
+        .get_attribute("max_retries")
+        .and_then(|a| attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags))
+        .map_or(0, |v| match v {
+            Value::Number(n) => n.as_u64().unwrap_or(0),
+            Value::String(s) => s.parse().unwrap_or(0),
+            _ => 0,
+        });
     let body = HclBody::new(
         shared.clone(),
-        vec![Layer { file: file.clone(), body: b.body.clone() }],
+        vec![Layer {
+            file: file.clone(),
+            body: b.body.clone(),
+        }],
         format!("provisioner \"{kind}\""),
-        &["only", "except", "pause_before", "max_retries", "timeout", "override", "name"],
+        &[
+            "only",
+            "except",
+            "pause_before",
+            "max_retries",
+            "timeout",
+            "override",
+            "name",
+        ],
         body::Kind::Provisioner,
         loc_of(file, &b.labels[0]),
     );
@@ -900,21 +1269,47 @@ fn provisioner_spec(file: &Arc<SourceFile>, b: &Block, shared: &Arc<Shared>, dia
         pause_before: meta_duration(file, b, "pause_before", shared, diags),
         timeout: meta_duration(file, b, "timeout", shared, diags),
         max_retries: u32::try_from(max_retries).unwrap_or(u32::MAX),
-        plugin: PluginSpec { kind, body: Arc::new(body), location: loc_of(file, &b.labels[0]) },
+        plugin: PluginSpec {
+            kind,
+            body: Arc::new(body),
+            location: loc_of(file, &b.labels[0]),
+        },
     })
 }
 
-fn post_processor_spec(file: &Arc<SourceFile>, b: &Block, shared: &Arc<Shared>, diags: &mut Diagnostics) -> Option<PostProcessorSpec> {
-    if !labels_exact(file, b, 1, "the post-processor type, e.g. post-processor \"manifest\"", diags) {
+fn post_processor_spec(
+    file: &Arc<SourceFile>,
+    b: &Block,
+    shared: &Arc<Shared>,
+    diags: &mut Diagnostics,
+) -> Option<PostProcessorSpec> {
+    if !labels_exact(
+        file,
+        b,
+        1,
+        "the post-processor type, e.g. post-processor \"manifest\"",
+        diags,
+    ) {
         return None;
     }
     let kind = label(b, 0).unwrap_or_default().to_string();
     let (scope, ctx) = (shared.scope(&[]), shared.context());
-    let keep = b.body.get_attribute("keep_input_artifact").and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags)).and_then(|v| v.as_bool());
-    let name = b.body.get_attribute("name").and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags)).and_then(|v| v.as_str().map(String::from));
+    let keep = b
+        .body
+        .get_attribute("keep_input_artifact")
+        .and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags))
+        .and_then(|v| v.as_bool());
+    let name = b
+        .body
+        .get_attribute("name")
+        .and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags))
+        .and_then(|v| v.as_str().map(String::from));
     let body = HclBody::new(
         shared.clone(),
-        vec![Layer { file: file.clone(), body: b.body.clone() }],
+        vec![Layer {
+            file: file.clone(),
+            body: b.body.clone(),
+        }],
         format!("post-processor \"{kind}\""),
         &["only", "except", "keep_input_artifact", "name"],
         body::Kind::PostProcessor,
@@ -925,7 +1320,11 @@ fn post_processor_spec(file: &Arc<SourceFile>, b: &Block, shared: &Arc<Shared>, 
         only: meta_strings(file, b, "only", shared, diags),
         except: meta_strings(file, b, "except", shared, diags),
         keep_input_artifact: keep,
-        plugin: PluginSpec { kind, body: Arc::new(body), location: loc_of(file, &b.labels[0]) },
+        plugin: PluginSpec {
+            kind,
+            body: Arc::new(body),
+            location: loc_of(file, &b.labels[0]),
+        },
     })
 }
 

@@ -72,7 +72,10 @@ pub fn parse(expr: &Expression) -> Result<Type, String> {
             other => Err(format!("unknown type {other:?}; {HINT}")),
         },
         Expression::FuncCall(call) => {
-            let arg = call.args.first().ok_or_else(|| format!("{} needs an argument", call.name))?;
+            let arg = call
+                .args
+                .first()
+                .ok_or_else(|| format!("{} needs an argument", call.name))?;
             match call.name.name.as_str() {
                 "list" => Ok(Type::List(Box::new(parse(arg)?))),
                 "set" => Ok(Type::Set(Box::new(parse(arg)?))),
@@ -99,7 +102,11 @@ pub fn parse(expr: &Expression) -> Result<Type, String> {
                     _ => Err("object() takes an object of attribute types".into()),
                 },
                 "tuple" => match arg {
-                    Expression::Array(a) => a.iter().map(parse).collect::<Result<_, _>>().map(Type::Tuple),
+                    Expression::Array(a) => a
+                        .iter()
+                        .map(parse)
+                        .collect::<Result<_, _>>()
+                        .map(Type::Tuple),
                     _ => Err("tuple() takes a list of element types".into()),
                 },
                 other => Err(format!("unknown type constructor {other:?}; {HINT}")),
@@ -127,7 +134,10 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
             Value::String(_) => Ok(v),
             Value::Number(n) => Ok(Value::String(n.to_string())),
             Value::Bool(b) => Ok(Value::String(b.to_string())),
-            other => Err(format!("a string is required, but a {} was given", kind(&other))),
+            other => Err(format!(
+                "a string is required, but a {} was given",
+                kind(&other)
+            )),
         },
         Type::Number => match v {
             Value::Number(_) => Ok(v),
@@ -144,13 +154,19 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
                     }
                 })
                 .ok_or_else(|| format!("a number is required, but {s:?} is not a number")),
-            other => Err(format!("a number is required, but a {} was given", kind(&other))),
+            other => Err(format!(
+                "a number is required, but a {} was given",
+                kind(&other)
+            )),
         },
         Type::Bool => match v {
             Value::Bool(_) => Ok(v),
             Value::String(s) if s == "true" => Ok(Value::Bool(true)),
             Value::String(s) if s == "false" => Ok(Value::Bool(false)),
-            other => Err(format!("a bool is required, but {} was given", describe(&other))),
+            other => Err(format!(
+                "a bool is required, but {} was given",
+                describe(&other)
+            )),
         },
         Type::List(e) | Type::Set(e) => match v {
             Value::Array(a) => a
@@ -159,7 +175,10 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
                 .map(|(i, x)| convert(x, e).map_err(|m| format!("element {i}: {m}")))
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
-            other => Err(format!("a list is required, but a {} was given", kind(&other))),
+            other => Err(format!(
+                "a list is required, but a {} was given",
+                kind(&other)
+            )),
         },
         Type::Tuple(ts) => match v {
             Value::Array(a) if a.len() == ts.len() => a
@@ -169,26 +188,43 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
                 .map(|(i, (x, t))| convert(x, t).map_err(|m| format!("element {i}: {m}")))
                 .collect::<Result<_, _>>()
                 .map(Value::Array),
-            other => Err(format!("a tuple of {} elements is required, but {} was given", ts.len(), describe(&other))),
+            other => Err(format!(
+                "a tuple of {} elements is required, but {} was given",
+                ts.len(),
+                describe(&other)
+            )),
         },
         Type::Map(e) => match v {
             Value::Object(o) => o
                 .into_iter()
-                .map(|(k, x)| convert(x, e).map(|x| (k.clone(), x)).map_err(|m| format!("element {k:?}: {m}")))
+                .map(|(k, x)| {
+                    convert(x, e)
+                        .map(|x| (k.clone(), x))
+                        .map_err(|m| format!("element {k:?}: {m}"))
+                })
                 .collect::<Result<_, _>>()
                 .map(Value::Object),
-            other => Err(format!("a map is required, but a {} was given", kind(&other))),
+            other => Err(format!(
+                "a map is required, but a {} was given",
+                kind(&other)
+            )),
         },
         Type::Object(fields) => match v {
             Value::Object(mut o) => {
                 let mut out = hcl::Map::new();
                 for (k, t) in fields {
                     let x = o.shift_remove(k).unwrap_or(Value::Null);
-                    out.insert(k.clone(), convert(x, t).map_err(|m| format!("attribute {k:?}: {m}"))?);
+                    out.insert(
+                        k.clone(),
+                        convert(x, t).map_err(|m| format!("attribute {k:?}: {m}"))?,
+                    );
                 }
                 Ok(Value::Object(out))
             }
-            other => Err(format!("an object is required, but a {} was given", kind(&other))),
+            other => Err(format!(
+                "an object is required, but a {} was given",
+                kind(&other)
+            )),
         },
     }
 }
@@ -206,12 +242,22 @@ mod tests {
 
     #[test]
     fn converts_like_cty() {
-        assert_eq!(convert("42".into(), &Type::Number).unwrap(), Value::from(42));
-        assert_eq!(convert(Value::from(42), &Type::String).unwrap(), Value::from("42"));
+        assert_eq!(
+            convert("42".into(), &Type::Number).unwrap(),
+            Value::from(42)
+        );
+        assert_eq!(
+            convert(Value::from(42), &Type::String).unwrap(),
+            Value::from("42")
+        );
         assert_eq!(
             convert("x".into(), &Type::Number).unwrap_err(),
             "a number is required, but \"x\" is not a number"
         );
-        assert!(convert(Value::Array(vec!["1".into()]), &Type::List(Box::new(Type::Number))).is_ok());
+        assert!(convert(
+            Value::Array(vec!["1".into()]),
+            &Type::List(Box::new(Type::Number))
+        )
+        .is_ok());
     }
 }

@@ -28,7 +28,11 @@ pub struct Sshd {
 /// When no port can be bound.
 #[must_use]
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .expect("local addr")
+        .port()
 }
 
 fn keygen(kind: &str, path: &Path) {
@@ -52,15 +56,30 @@ impl Sshd {
         let bin = SSHD_CANDIDATES.iter().find(|p| Path::new(p).exists()).unwrap_or_else(|| {
             panic!("OpenSSH's sshd is not installed; the end-to-end tests need a real SSH server: apt-get install openssh-server")
         });
-        let dir = tempfile::Builder::new().prefix("kiln-sshd").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("kiln-sshd")
+            .tempdir()
+            .expect("temp dir");
         let d = dir.path();
         keygen("ed25519", &d.join("host_ed25519"));
         keygen("ed25519", &d.join("client_key"));
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys"))
+            .expect("authorized_keys");
         let _ = std::fs::create_dir_all("/run/sshd");
-        let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
-            String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id -un").stdout).trim().to_string()
-        });
+        let user = std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(
+                    &Command::new("id")
+                        .arg("-un")
+                        .output()
+                        .expect("id -un")
+                        .stdout,
+                )
+                .trim()
+                .to_string()
+            });
         let mut last_err = String::new();
         for _ in 0..5 {
             let port = free_port();
@@ -87,7 +106,12 @@ impl Sshd {
                     break;
                 }
                 if banner(port) {
-                    return Sshd { child, dir, port, user };
+                    return Sshd {
+                        child,
+                        dir,
+                        port,
+                        user,
+                    };
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -106,7 +130,9 @@ impl Sshd {
 
 fn banner(port: u16) -> bool {
     use std::io::Read;
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
     let mut buf = [0u8; 4];
     s.read_exact(&mut buf).is_ok() && &buf == b"SSH-"
@@ -152,7 +178,11 @@ pub fn run(bin: &str, dir: &Path, args: &[&str]) -> Run {
         }
     }
     let out = cmd.output().expect("run kiln");
-    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 /// Replaces run-specific text (temp paths, timings, UUIDs) so output can be snapshotted.
@@ -168,7 +198,14 @@ pub fn normalize(text: &str, dir: &Path) -> String {
             let rest = &line[i + 7..];
             let end = rest.find([':', '.']).map_or(rest.len(), |j| j);
             let tail = &rest[end..];
-            let tail = if tail.starts_with('.') && tail.len() > 1 && tail[1..].starts_with(|c: char| c.is_ascii_digit()) { "" } else { tail };
+            let tail = if tail.starts_with('.')
+                && tail.len() > 1
+                && tail[1..].starts_with(|c: char| c.is_ascii_digit())
+            {
+                ""
+            } else {
+                tail
+            };
             format!("{} after [TIME]{tail}", &line[..i])
         } else {
             line.to_string()

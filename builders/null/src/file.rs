@@ -1,7 +1,9 @@
 //! The `file` builder: an artifact made from a string or a copy of a file, with no machine.
 
 use async_trait::async_trait;
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Builder, Config, Diagnostics, Hook};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Builder, Config, Diagnostics, Hook,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -30,29 +32,56 @@ impl Builder for FileBuilder {
         self.cfg = config.decode()?;
         let mut warnings = Vec::new();
         match (&self.cfg.source, &self.cfg.content) {
-            (Some(_), Some(_)) => return Err(config.error_at("content", "Invalid file builder configuration", "Only one of source or content may be set.").into()),
-            (None, None) => warnings.push("Both source file and contents are blank; target will have no content".to_string()),
+            (Some(_), Some(_)) => {
+                return Err(config
+                    .error_at(
+                        "content",
+                        "Invalid file builder configuration",
+                        "Only one of source or content may be set.",
+                    )
+                    .into())
+            }
+            (None, None) => warnings.push(
+                "Both source file and contents are blank; target will have no content".to_string(),
+            ),
             _ => {}
         }
         if let Some(s) = &self.cfg.source {
             if let Err(e) = std::fs::metadata(s) {
-                return Err(config.error_at("source", "Invalid file builder configuration", format!("Unable to read source file {s}: {e}")).into());
+                return Err(config
+                    .error_at(
+                        "source",
+                        "Invalid file builder configuration",
+                        format!("Unable to read source file {s}: {e}"),
+                    )
+                    .into());
             }
         }
         Ok(warnings)
     }
 
-    async fn run(&self, ctx: &BuildContext, _hook: &dyn Hook) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
+    async fn run(
+        &self,
+        ctx: &BuildContext,
+        _hook: &dyn Hook,
+    ) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
         let target = &self.cfg.target;
-        if let Some(parent) = std::path::Path::new(target).parent().filter(|p| !p.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
+        if let Some(parent) = std::path::Path::new(target)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
         }
         // Write beside the target and rename, so a failure never leaves half a file.
         let tmp = format!("{target}.kiln-tmp");
         let r = match &self.cfg.source {
             Some(src) => {
                 ctx.ui.say(format!("Copying {src} to {target}"));
-                tokio::fs::copy(src, &tmp).await.map(|n| ctx.ui.say(format!("Copied {n} bytes")))
+                tokio::fs::copy(src, &tmp)
+                    .await
+                    .map(|n| ctx.ui.say(format!("Copied {n} bytes")))
             }
             None => {
                 ctx.ui.say(format!("Writing content to {target}"));
@@ -63,7 +92,10 @@ impl Builder for FileBuilder {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(BuildError::io(format!("writing {target}"), e));
         }
-        Ok(Some(Arc::new(FileArtifact { source: self.cfg.source.clone().unwrap_or_default(), filename: target.clone() })))
+        Ok(Some(Arc::new(FileArtifact {
+            source: self.cfg.source.clone().unwrap_or_default(),
+            filename: target.clone(),
+        })))
     }
 }
 

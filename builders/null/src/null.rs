@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 use kiln_communicator::{none::NoneCommunicator, ssh, SshConfig};
-use kiln_core::{Artifact, BuildContext, BuildError, BuildInfo, Builder, Config, Diagnostics, GeneratedData, Hook};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Builder, Config, Diagnostics, GeneratedData,
+    Hook,
+};
 use std::sync::Arc;
 
 /// Packer's builder id for the null builder, kept so that tools reading manifests agree.
@@ -21,18 +24,27 @@ impl Builder for NullBuilder {
         self.ssh = SshConfig::decode(config)?;
         let errs = self.ssh.validate(true);
         if !errs.is_empty() {
-            return Err(Diagnostics(errs.into_iter().map(|(k, m)| config.error_at(k, "Invalid communicator configuration", m)).collect()));
+            return Err(Diagnostics(
+                errs.into_iter()
+                    .map(|(k, m)| config.error_at(k, "Invalid communicator configuration", m))
+                    .collect(),
+            ));
         }
         Ok(Vec::new())
     }
 
-    async fn run(&self, ctx: &BuildContext, hook: &dyn Hook) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
+    async fn run(
+        &self,
+        ctx: &BuildContext,
+        hook: &dyn Hook,
+    ) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
         let mut data = GeneratedData::new();
         data.insert("ID".into(), String::new());
         data.insert("PackerRunUUID".into(), ctx.info.run_uuid.clone());
         if self.ssh.communicator == "none" {
             data.insert("ConnType".into(), "none".into());
-            hook.provision(ctx, Arc::new(NoneCommunicator), &data).await?;
+            hook.provision(ctx, Arc::new(NoneCommunicator), &data)
+                .await?;
         } else {
             if let Some(pw) = &self.ssh.ssh_password {
                 ctx.ui.add_secret(pw);
@@ -42,9 +54,15 @@ impl Builder for NullBuilder {
             data.insert("Host".into(), self.ssh.ssh_host.clone());
             data.insert("Port".into(), self.ssh.ssh_port.to_string());
             data.insert("User".into(), self.ssh.ssh_username.clone());
-            data.insert("Password".into(), self.ssh.ssh_password.clone().unwrap_or_default());
+            data.insert(
+                "Password".into(),
+                self.ssh.ssh_password.clone().unwrap_or_default(),
+            );
             if let Some(f) = &self.ssh.ssh_private_key_file {
-                data.insert("SSHPrivateKey".into(), std::fs::read_to_string(f).unwrap_or_default());
+                data.insert(
+                    "SSHPrivateKey".into(),
+                    std::fs::read_to_string(f).unwrap_or_default(),
+                );
             }
             hook.provision(ctx, comm, &data).await?;
         }
