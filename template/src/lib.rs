@@ -235,7 +235,11 @@ fn collect_files(
         if p.is_dir() {
             if i == 0 {
                 let trimmed = p.to_string_lossy().trim_end_matches('/').to_string();
-                root = if trimmed.is_empty() { PathBuf::from("/") } else { PathBuf::from(trimmed) };
+                root = if trimmed.is_empty() {
+                    PathBuf::from("/")
+                } else {
+                    PathBuf::from(trimmed)
+                };
             }
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .map(|rd| rd.flatten().map(|e| e.path()).collect())
