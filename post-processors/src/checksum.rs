@@ -110,14 +110,7 @@ impl PostProcessor for Checksum {
                             e,
                         )
                     })?;
-                if let Some(parent) = std::path::Path::new(&out)
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        crate::io_err("checksum", "creating the output directory", e)
-                    })?;
-                }
+                crate::ensure_parent("checksum", &out)?;
                 let name = std::path::Path::new(f)
                     .file_name()
                     .map_or(f.clone(), |n| n.to_string_lossy().to_string());

@@ -190,13 +190,7 @@ impl PostProcessor for Compress {
             "Compressing {} file(s) into {out} ({format:?}, level {level})",
             files.len()
         ));
-        if let Some(parent) = Path::new(&out)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| crate::io_err("compress", "creating the output directory", e))?;
-        }
+        crate::ensure_parent("compress", &out)?;
         let tmp = format!("{out}.kiln-tmp");
         let (tmp2, files2) = (tmp.clone(), files.clone());
         let r = tokio::task::spawn_blocking(move || {

@@ -51,3 +51,15 @@ pub(crate) fn io_err(kind: &str, what: &str, e: std::io::Error) -> BuildError {
         message: format!("{what}: {e}"),
     }
 }
+
+/// Creates the directory that will hold `output`, if it has one.
+pub(crate) fn ensure_parent(kind: &str, output: &str) -> Result<(), BuildError> {
+    match std::path::Path::new(output)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|e| io_err(kind, &format!("creating {}", parent.display()), e)),
+        None => Ok(()),
+    }
+}

@@ -138,13 +138,7 @@ impl PostProcessor for Manifest {
         };
         doc.builds.push(entry);
         doc.last_run_uuid.clone_from(&ctx.info.run_uuid);
-        if let Some(parent) = std::path::Path::new(&output)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| crate::io_err("manifest", "creating the output directory", e))?;
-        }
+        crate::ensure_parent("manifest", &output)?;
         let tmp = format!("{output}.kiln-tmp");
         std::fs::write(&tmp, go_json(&doc))
             .and_then(|()| std::fs::rename(&tmp, &output))

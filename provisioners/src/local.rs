@@ -107,29 +107,14 @@ pub async fn run(
     };
     let mut env = crate::env_map(&ctx.info, &cfg.environment_vars, &cfg.env).map_err(fail)?;
     env.extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // `command` and `inline` both become one temporary, executable script.
+    let lines: Option<Vec<String>> = match (&cfg.command, &cfg.inline) {
+        (Some(c), _) => Some(vec![c.clone()]),
+        (None, Some(l)) => Some(l.clone()),
+        (None, None) => None,
+    };
     let mut tmp = None;
-    let scripts: Vec<String> = if let Some(c) = &cfg.command {
-        let dir = tempfile::Builder::new()
-            .prefix("kiln-shell-local")
-            .tempdir()
-            .map_err(|e| BuildError::io("creating a temp dir", e))?;
-        let p = dir.path().join(format!(
-            "script{}",
-            cfg.tempfile_extension.as_deref().unwrap_or(".sh")
-        ));
-        std::fs::write(
-            &p,
-            format!(
-                "#!{}\n{c}\n",
-                cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
-            ),
-        )
-        .map_err(|e| BuildError::io("writing the script", e))?;
-        make_executable(&p)?;
-        let s = p.to_string_lossy().to_string();
-        tmp = Some(dir);
-        vec![s]
-    } else if let Some(lines) = &cfg.inline {
+    let scripts: Vec<String> = if let Some(lines) = lines {
         let dir = tempfile::Builder::new()
             .prefix("kiln-shell-local")
             .tempdir()
@@ -142,7 +127,7 @@ pub async fn run(
             "#!{}\n",
             cfg.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
         );
-        for l in lines {
+        for l in &lines {
             text.push_str(l);
             text.push('\n');
         }
