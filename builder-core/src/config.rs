@@ -377,7 +377,7 @@ mod tests {
             .remove(0);
         assert_eq!(
             d.to_string(),
-            "Error: Unsupported argument\n  --> t.pkr.hcl:2:3\n  |\n2 |   ssh_usrname = \"a\"\n  |   ^^^^^^^^^^^\n\nAn argument named \"ssh_usrname\" is not expected in source \"null\". Did you mean \"ssh_username\"?"
+            "Error: Unsupported argument\n --> t.pkr.hcl:2:3\n  |\n2 |   ssh_usrname = \"a\"\n  |   ^^^^^^^^^^^\n\nAn argument named \"ssh_usrname\" is not expected in source \"null\". Did you mean \"ssh_username\"?"
         );
     }
 
