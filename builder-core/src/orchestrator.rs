@@ -222,10 +222,24 @@ impl Orchestrator {
         opts: &RunOptions,
         cancel: CancellationToken,
     ) -> Result<Vec<BuildOutcome>, Diagnostics> {
+        self.validate(&plan, opts)?;
+        self.run_validated(plan, opts, cancel).await
+    }
+
+    /// Runs the selected builds of a plan that [`Orchestrator::validate`] already accepted,
+    /// without validating it again.
+    ///
+    /// # Errors
+    /// Invalid `-only`/`-except` patterns; build failures are reported in the outcomes.
+    pub async fn run_validated(
+        &self,
+        plan: Arc<BuildPlan>,
+        opts: &RunOptions,
+        cancel: CancellationToken,
+    ) -> Result<Vec<BuildOutcome>, Diagnostics> {
         for s in &plan.secrets {
             self.events.secrets().add(s);
         }
-        self.validate(&plan, opts)?;
         let selected: Vec<usize> = {
             let chosen = self.select(&plan, opts)?;
             plan.builds

@@ -148,6 +148,20 @@ fn load(common: &VarArgs) -> Result<Template, Diagnostics> {
     })
 }
 
+/// Loads the templates, printing errors (and warnings) to stderr.
+fn load_reporting(common: &VarArgs) -> Option<Template> {
+    match load(common) {
+        Ok(t) => {
+            print_warnings(&t);
+            Some(t)
+        }
+        Err(d) => {
+            print_diags(&d);
+            None
+        }
+    }
+}
+
 fn print_diags(d: &Diagnostics) {
     eprintln!("{d}\n");
 }
@@ -239,14 +253,9 @@ fn validate(a: &ValidateArgs) -> i32 {
         println!("Syntax-only check passed. Everything looks okay.");
         return 0;
     }
-    let t = match load(&a.common) {
-        Ok(t) => t,
-        Err(d) => {
-            print_diags(&d);
-            return 1;
-        }
+    let Some(t) = load_reporting(&a.common) else {
+        return 1;
     };
-    print_warnings(&t);
     let (events, _rx) = Events::channel();
     let orch = Orchestrator::new(registry(), events);
     let opts = RunOptions {
@@ -274,12 +283,8 @@ fn show(v: &hcl::Value) -> String {
 }
 
 fn inspect(a: &VarArgs) -> i32 {
-    let t = match load(a) {
-        Ok(t) => t,
-        Err(d) => {
-            print_diags(&d);
-            return 1;
-        }
+    let Some(t) = load_reporting(a) else {
+        return 1;
     };
     println!("Packer Inspect: HCL2 mode\n");
     println!("> input-variables:\n");
@@ -349,14 +354,9 @@ async fn build(a: BuildArgs) -> i32 {
             return 1;
         }
     };
-    let t = match load(&a.common) {
-        Ok(t) => t,
-        Err(d) => {
-            print_diags(&d);
-            return 1;
-        }
+    let Some(t) = load_reporting(&a.common) else {
+        return 1;
     };
-    print_warnings(&t);
     let style = Style {
         machine: a.machine_readable,
         color: a.color != "false" && std::io::stdout().is_terminal() && !a.machine_readable,
@@ -424,7 +424,7 @@ async fn build(a: BuildArgs) -> i32 {
         let plan = plan.clone();
         let opts = opts.clone();
         let cancel = cancel.clone();
-        tokio::spawn(async move { orch.run(plan, &opts, cancel).await })
+        tokio::spawn(async move { orch.run_validated(plan, &opts, cancel).await })
     };
     drop(events);
     drop(orch);
