@@ -22,6 +22,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod event;
+pub mod gotemplate;
 pub mod orchestrator;
 pub mod plan;
 pub mod plugin;

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub force: bool,
     /// This run's UUID.
     pub run_uuid: String,
+    /// Where builders cache downloads (ISOs, disk images); `None` means `./packer_cache`.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// How one build ended.
@@ -121,6 +123,10 @@ impl Orchestrator {
             on_error: opts.on_error,
             force: opts.force,
             template_dir: plan.template_dir.clone(),
+            cache_dir: opts
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| "packer_cache".into()),
         }
     }
 

@@ -41,6 +41,8 @@ pub struct BuildInfo {
     pub force: bool,
     /// The directory of the template (`path.root`).
     pub template_dir: std::path::PathBuf,
+    /// Where downloads are cached (`PACKER_CACHE_DIR`, chosen by the caller).
+    pub cache_dir: std::path::PathBuf,
 }
 
 /// Values a builder generates for provisioners (`build.Host`, `build.ID` ...).

@@ -119,9 +119,18 @@ fn packer_args(args: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// The download cache: `KILN_CACHE_DIR`, else `PACKER_CACHE_DIR`, else `./packer_cache` as in Packer.
+fn cache_dir() -> std::path::PathBuf {
+    std::env::var_os("KILN_CACHE_DIR")
+        .or_else(|| std::env::var_os("PACKER_CACHE_DIR"))
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| "packer_cache".into(), Into::into)
+}
+
 fn registry() -> Registry {
     let mut r = Registry::new();
     kiln_builder_null::register(&mut r);
+    kiln_builder_qemu::register(&mut r);
     kiln_provisioners::register(&mut r);
     kiln_post_processors::register(&mut r);
     r
@@ -372,6 +381,7 @@ async fn build(a: BuildArgs) -> i32 {
         on_error,
         force: a.force,
         run_uuid: uuid::Uuid::new_v4().to_string(),
+        cache_dir: Some(cache_dir()),
     };
     let names: Vec<String> = match orch.select(&t.plan, &opts) {
         Ok(b) => b.iter().map(|b| b.name.clone()).collect(),

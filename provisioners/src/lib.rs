@@ -6,7 +6,7 @@
 
 pub mod breakpoint;
 pub mod file;
-pub mod gotemplate;
+pub use kiln_core::gotemplate;
 pub mod local;
 pub mod shell;
 pub mod shell_local;

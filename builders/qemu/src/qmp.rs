@@ -1,0 +1,112 @@
+//! A small QMP (QEMU Machine Protocol) client over QEMU's unix socket: enough to type keys, ask
+//! the guest to power down, and quit.
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+
+/// A connected QMP session in command mode.
+pub struct Qmp {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl std::fmt::Debug for Qmp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Qmp")
+    }
+}
+
+impl Qmp {
+    /// Connects to `path`, retrying until QEMU has created the socket (up to `timeout`).
+    ///
+    /// # Errors
+    /// The socket never appeared, or the handshake failed.
+    pub async fn connect(path: &Path, timeout: Duration) -> Result<Qmp, String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let stream = loop {
+            match UnixStream::connect(path).await {
+                Ok(s) => break s,
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(format!("connecting to QMP socket {}: {e}", path.display()))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        let (r, w) = stream.into_split();
+        let mut q = Qmp {
+            reader: BufReader::new(r),
+            writer: w,
+        };
+        let greeting = q.read().await?;
+        if greeting.get("QMP").is_none() {
+            return Err(format!("unexpected QMP greeting: {greeting}"));
+        }
+        q.execute("qmp_capabilities", None).await?;
+        Ok(q)
+    }
+
+    async fn read(&mut self) -> Result<Value, String> {
+        let mut line = String::new();
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| format!("reading from QMP: {e}"))?;
+        if n == 0 {
+            return Err("QEMU closed the QMP connection".into());
+        }
+        serde_json::from_str(&line).map_err(|e| format!("bad QMP message {line:?}: {e}"))
+    }
+
+    /// Runs a command and returns its `return` value, skipping asynchronous events.
+    ///
+    /// # Errors
+    /// QEMU's error description, or a broken connection.
+    pub async fn execute(&mut self, command: &str, args: Option<Value>) -> Result<Value, String> {
+        let mut msg = json!({ "execute": command });
+        if let Some(a) = args {
+            msg["arguments"] = a;
+        }
+        let mut text = msg.to_string();
+        text.push('\n');
+        self.writer
+            .write_all(text.as_bytes())
+            .await
+            .map_err(|e| format!("writing to QMP: {e}"))?;
+        loop {
+            let v = self.read().await?;
+            if v.get("event").is_some() {
+                continue;
+            }
+            if let Some(r) = v.get("return") {
+                return Ok(r.clone());
+            }
+            if let Some(e) = v.get("error") {
+                return Err(format!(
+                    "QMP {command}: {}",
+                    e.get("desc").and_then(Value::as_str).unwrap_or("error")
+                ));
+            }
+        }
+    }
+
+    /// Presses (`down`) or releases a key given as a qcode.
+    ///
+    /// # Errors
+    /// As [`Qmp::execute`].
+    pub async fn key(&mut self, qcode: &str, down: bool) -> Result<(), String> {
+        self.execute(
+            "input-send-event",
+            Some(json!({ "events": [{
+                "type": "key",
+                "data": { "down": down, "key": { "type": "qcode", "data": qcode } }
+            }] })),
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,1083 @@
+//! The qemu builder's steps. Each creates one thing and its cleanup removes it again, so a failed
+//! or cancelled build leaves no QEMU process, temporary file or partial output directory.
+
+use crate::config::QemuConfig;
+use crate::download;
+use crate::http::{self, HttpServer};
+use crate::keys::{self, Action};
+use crate::qmp::Qmp;
+use async_trait::async_trait;
+use kiln_communicator::{ssh, SshConfig};
+use kiln_core::step::{Outcome, Step};
+use kiln_core::{
+    gotemplate, BuildContext, BuildError, Communicator, GeneratedData, Hook, OutputStream,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+/// The guest's view of the host under QEMU's user-mode networking.
+pub const HTTP_IP: &str = "10.0.2.2";
+
+/// What the steps share.
+pub struct State<'h> {
+    pub(crate) cfg: Arc<QemuConfig>,
+    pub(crate) ssh: SshConfig,
+    pub(crate) hook: &'h dyn Hook,
+    /// Private scratch space: QMP socket, serial log, CD image.
+    pub(crate) tmp: Option<tempfile::TempDir>,
+    /// The ISO or source disk image, verified.
+    pub(crate) source: Option<PathBuf>,
+    /// Where the output is assembled before it is moved to `output_directory`.
+    pub(crate) staging: Option<PathBuf>,
+    /// The disks, in staging; the first is the main one.
+    pub(crate) disks: Vec<PathBuf>,
+    pub(crate) cd: Option<PathBuf>,
+    pub(crate) http: Option<HttpServer>,
+    pub(crate) host_port: u16,
+    pub(crate) accelerator: String,
+    pub(crate) qemu: Option<Child>,
+    pub(crate) qemu_stderr: Arc<Mutex<String>>,
+    pub(crate) qmp: Option<Qmp>,
+    pub(crate) comm: Option<Arc<ssh::SshCommunicator>>,
+    /// The final output files, once moved into place.
+    pub(crate) output: Vec<String>,
+}
+
+impl<'h> State<'h> {
+    pub(crate) fn new(cfg: Arc<QemuConfig>, ssh: SshConfig, hook: &'h dyn Hook) -> Self {
+        State {
+            cfg,
+            ssh,
+            hook,
+            tmp: None,
+            source: None,
+            staging: None,
+            disks: Vec::new(),
+            cd: None,
+            http: None,
+            host_port: 0,
+            accelerator: String::new(),
+            qemu: None,
+            qemu_stderr: Arc::default(),
+            qmp: None,
+            comm: None,
+            output: Vec::new(),
+        }
+    }
+
+    fn tmp(&self) -> &Path {
+        self.tmp
+            .as_ref()
+            .map_or(Path::new("/tmp"), tempfile::TempDir::path)
+    }
+
+    fn serial_log(&self) -> PathBuf {
+        self.tmp().join("serial.log")
+    }
+
+    fn qmp_path(&self) -> PathBuf {
+        self.cfg
+            .qmp_socket_path
+            .clone()
+            .unwrap_or_else(|| self.tmp().join("qmp.sock"))
+    }
+
+    /// The last lines QEMU and the guest's serial console printed, for error messages.
+    fn diagnostics(&self) -> String {
+        let mut out = String::new();
+        let err = self
+            .qemu_stderr
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        if !err.trim().is_empty() {
+            out.push_str(&format!("\nQEMU said:\n{}", tail(&err, 10)));
+        }
+        if let Ok(serial) = std::fs::read(self.serial_log()) {
+            let s = String::from_utf8_lossy(&serial);
+            if !s.trim().is_empty() {
+                out.push_str(&format!(
+                    "\nThe guest's serial console ended with:\n{}",
+                    tail(&s, 10)
+                ));
+            }
+        }
+        out
+    }
+
+    fn template_data(&self) -> BTreeMap<&'static str, String> {
+        let mut d = BTreeMap::new();
+        d.insert("HTTPIP", HTTP_IP.to_string());
+        d.insert(
+            "HTTPPort",
+            self.http.as_ref().map_or(0, |h| h.port).to_string(),
+        );
+        d.insert(
+            "HTTPDir",
+            self.cfg
+                .http_directory
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        );
+        d.insert("OutputDir", self.cfg.output_directory.display().to_string());
+        d.insert("Name", self.cfg.vm_name.clone());
+        d.insert("SSHHostPort", self.host_port.to_string());
+        d
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {}", l.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn run_tool(ctx: &BuildContext, program: &str, args: &[String]) -> Result<(), BuildError> {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| {
+        BuildError::step(format!(
+            "Cannot run {program}: {e}. Install it (on Debian: apt-get install qemu-utils qemu-system-x86)."
+        ))
+    })?;
+    let out = tokio::select! {
+        o = child.wait_with_output() => o.map_err(|e| BuildError::io(format!("running {program}"), e))?,
+        () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+    };
+    if !out.status.success() {
+        return Err(BuildError::step(format!(
+            "{program} {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Finds, downloads and verifies the ISO or disk image.
+pub struct Download;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Download {
+    fn name(&self) -> &'static str {
+        "download"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        ctx.ui.say("Retrieving ISO");
+        let mut last = String::new();
+        for url in &s.cfg.iso_urls {
+            ctx.ui.say(format!("Trying {url}"));
+            let want = {
+                let (c, u) = (s.cfg.iso_checksum.clone(), url.clone());
+                tokio::task::spawn_blocking(move || download::expected(&c, &u))
+                    .await
+                    .map_err(|e| BuildError::step(e.to_string()))?
+                    .map_err(BuildError::step)?
+            };
+            let path = if let Some(p) = download::local_path(url) {
+                if !p.is_file() {
+                    last = format!("{} does not exist or is not a file", p.display());
+                    ctx.ui.error(format!("Error retrieving {url}: {last}"));
+                    continue;
+                }
+                p
+            } else {
+                let key = match &want {
+                    Some((_, hex)) => hex.clone(),
+                    None => download::digest_str(url),
+                };
+                let ext = url
+                    .rsplit('/')
+                    .next()
+                    .and_then(|n| n.rsplit_once('.'))
+                    .map_or("iso", |x| x.1);
+                let dest = s
+                    .cfg
+                    .iso_target_path
+                    .clone()
+                    .unwrap_or_else(|| ctx.info.cache_dir.join(format!("{key}.{ext}")));
+                let cached = dest.is_file()
+                    && want.is_some()
+                    && download::verify(&dest, want.as_ref()).await.is_ok();
+                if !cached {
+                    if let Err(e) = download::download(ctx, url, &dest).await {
+                        if matches!(e, BuildError::Cancelled) {
+                            return Err(e);
+                        }
+                        last = e.to_string();
+                        ctx.ui.error(last.clone());
+                        continue;
+                    }
+                }
+                dest
+            };
+            download::verify(&path, want.as_ref()).await?;
+            ctx.ui.say(format!("{url} => {}", path.display()));
+            s.source = Some(path);
+            return Ok(());
+        }
+        Err(BuildError::step(format!(
+            "Error downloading ISO: none of iso_urls could be retrieved (last error: {last})"
+        )))
+    }
+}
+
+/// Makes the scratch directory and the staging directory beside `output_directory`.
+pub struct PrepareOutputDir;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for PrepareOutputDir {
+    fn name(&self) -> &'static str {
+        "output directory"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let out = &s.cfg.output_directory;
+        if out.exists() && !ctx.info.force {
+            return Err(BuildError::step(format!(
+                "Output directory '{}' already exists. It must not exist (use -force to replace it).",
+                out.display()
+            )));
+        }
+        s.tmp = Some(
+            tempfile::Builder::new()
+                .prefix("kiln-qemu-")
+                .tempdir()
+                .map_err(|e| BuildError::io("creating a temporary directory", e))?,
+        );
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
+        let name = out
+            .file_name()
+            .map_or("output".into(), |n| n.to_string_lossy().into_owned());
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.kiln-partial-"))
+            .tempdir_in(parent)
+            .map_err(|e| {
+                BuildError::io(format!("creating a directory in {}", parent.display()), e)
+            })?
+            .keep();
+        s.staging = Some(staging);
+        Ok(())
+    }
+    async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
+        if let Some(st) = s.staging.take() {
+            let _ = tokio::fs::remove_dir_all(&st).await;
+        }
+        if let Some(t) = s.tmp.take() {
+            let _ = t.close();
+        }
+    }
+}
+
+/// Builds the `cd_files` / `cd_content` ISO image with xorriso, mkisofs or genisoimage.
+pub struct CreateCd;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for CreateCd {
+    fn name(&self) -> &'static str {
+        "cd"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        if s.cfg.cd_files.is_empty() && s.cfg.cd_content.is_empty() {
+            return Ok(());
+        }
+        ctx.ui.say("Creating CD disk...");
+        let root = s.tmp().join("cd-root");
+        let iso = s.tmp().join("cd.iso");
+        let (cfg, r) = (s.cfg.clone(), root.clone());
+        tokio::task::spawn_blocking(move || crate::cd::stage(&cfg.cd_files, &cfg.cd_content, &r))
+            .await
+            .map_err(|e| BuildError::step(e.to_string()))?
+            .map_err(BuildError::step)?;
+        let mut tool = None;
+        for t in ["xorriso", "mkisofs", "genisoimage"] {
+            let probe = Command::new(t)
+                .arg("-version")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await;
+            if probe.is_ok() {
+                tool = Some(t);
+                break;
+            }
+        }
+        let tool = tool
+            .ok_or_else(|| BuildError::step("cd_files / cd_content need one of xorriso, mkisofs or genisoimage on the PATH (on Debian: apt-get install xorriso)"))?;
+        let mut args: Vec<String> = Vec::new();
+        if tool == "xorriso" {
+            args.extend(["-as", "genisoimage"].map(String::from));
+        }
+        args.extend(["-quiet", "-rock", "-joliet"].map(String::from));
+        if let Some(l) = &s.cfg.cd_label {
+            args.extend(["-volid".to_string(), l.clone()]);
+        }
+        args.extend([
+            "-o".to_string(),
+            iso.display().to_string(),
+            root.display().to_string(),
+        ]);
+        run_tool(ctx, tool, &args).await?;
+        ctx.ui.message(format!(
+            "Done copying paths from CD_dirs: {}",
+            s.cfg.cd_files.join(", ")
+        ));
+        s.cd = Some(iso);
+        Ok(())
+    }
+}
+
+/// Creates the main disk (a copy of or overlay on the disk image, or a blank disk for an ISO
+/// install), the additional disks, and resizes.
+pub struct CreateDisks;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for CreateDisks {
+    fn name(&self) -> &'static str {
+        "disks"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let cfg = s.cfg.clone();
+        let staging = s.staging.clone().unwrap_or_default();
+        let main = staging.join(&cfg.vm_name);
+        let source = s.source.clone().unwrap_or_default();
+        let img = |v: &[String]| v.to_vec();
+        if cfg.disk_image && cfg.use_backing_file {
+            ctx.ui.say("Creating required virtual machine disks");
+            let abs = std::fs::canonicalize(&source)
+                .map_err(|e| BuildError::io(format!("resolving {}", source.display()), e))?;
+            let fmt = crate::image_format(&abs)
+                .await
+                .unwrap_or_else(|| "qcow2".into());
+            let mut args = vec!["create".to_string(), "-f".into(), "qcow2".into()];
+            args.extend(img(&cfg.qemu_img_args.create));
+            args.extend([
+                "-b".into(),
+                abs.display().to_string(),
+                "-F".into(),
+                fmt,
+                main.display().to_string(),
+            ]);
+            run_tool(ctx, "qemu-img", &args).await?;
+        } else if cfg.disk_image {
+            ctx.ui.say("Copying hard drive...");
+            let mut args = vec!["convert".to_string()];
+            args.extend(img(&cfg.qemu_img_args.convert));
+            args.extend([
+                "-O".into(),
+                cfg.format.clone(),
+                source.display().to_string(),
+                main.display().to_string(),
+            ]);
+            run_tool(ctx, "qemu-img", &args).await?;
+        } else {
+            ctx.ui.say("Creating required virtual machine disks");
+            let mut args = vec!["create".to_string(), "-f".into(), cfg.format.clone()];
+            args.extend(img(&cfg.qemu_img_args.create));
+            args.extend([main.display().to_string(), cfg.disk_size.clone()]);
+            run_tool(ctx, "qemu-img", &args).await?;
+        }
+        s.disks.push(main.clone());
+        if cfg.disk_image && !cfg.skip_resize_disk {
+            ctx.ui
+                .say(format!("Resizing hard drive to {}...", cfg.disk_size));
+            let mut args = vec!["resize".to_string(), "-f".into(), cfg.format.clone()];
+            args.extend(img(&cfg.qemu_img_args.resize));
+            args.extend([main.display().to_string(), cfg.disk_size.clone()]);
+            if let Err(e) = run_tool(ctx, "qemu-img", &args).await {
+                return Err(BuildError::step(format!(
+                    "{e}\n(disk_size {} must not be smaller than the disk image; set a larger disk_size or skip_resize_disk = true)",
+                    cfg.disk_size
+                )));
+            }
+        }
+        for (i, size) in cfg.disk_additional_size.iter().enumerate() {
+            let path = staging.join(format!("{}-{}", cfg.vm_name, i + 1));
+            let mut args = vec!["create".to_string(), "-f".into(), cfg.format.clone()];
+            args.extend(img(&cfg.qemu_img_args.create));
+            args.extend([path.display().to_string(), size.clone()]);
+            run_tool(ctx, "qemu-img", &args).await?;
+            s.disks.push(path);
+        }
+        Ok(())
+    }
+}
+
+/// Serves `http_directory` / `http_content`.
+pub struct HttpServe;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for HttpServe {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let content = match (&s.cfg.http_directory, s.cfg.http_content.is_empty()) {
+            (Some(d), _) => http::Content::Dir(d.clone()),
+            (None, false) => http::Content::Map(s.cfg.http_content.clone()),
+            (None, true) => return Ok(()),
+        };
+        let server = http::start(content, &s.cfg.http_bind_address, s.cfg.http_ports)
+            .await
+            .map_err(BuildError::step)?;
+        ctx.ui
+            .say(format!("Starting HTTP server on port {}", server.port));
+        s.http = Some(server);
+        Ok(())
+    }
+    async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
+        s.http = None;
+    }
+}
+
+/// Picks the host port forwarded to the guest's SSH port.
+pub struct PortForward;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for PortForward {
+    fn name(&self) -> &'static str {
+        "port forward"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        if s.ssh.communicator == "none" || s.cfg.skip_nat_mapping {
+            return Ok(());
+        }
+        let (min, max) = s.cfg.host_ports;
+        ctx.ui.say(format!(
+            "Looking for available communicator (SSH, WinRM, etc) port between {min} and {max}"
+        ));
+        let span = u32::from(max - min) + 1;
+        let start = rand::random::<u32>() % span;
+        for i in 0..span {
+            let port = min + u16::try_from((start + i) % span).unwrap_or(0);
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                ctx.ui.say(format!(
+                    "Found port for communicator (SSH, WinRM, etc): {port}."
+                ));
+                s.host_port = port;
+                return Ok(());
+            }
+        }
+        Err(BuildError::step(format!(
+            "No free port between {min} and {max} for the SSH port forward; change host_port_min / host_port_max"
+        )))
+    }
+}
+
+/// Starts QEMU with Packer's default arguments merged with `qemuargs`, then connects to QMP.
+pub struct RunQemu;
+
+impl RunQemu {
+    /// The full argument list, in a stable order.
+    pub(crate) fn args(s: &State<'_>) -> Vec<String> {
+        let cfg = &s.cfg;
+        let mut defaults: Vec<(String, Vec<String>)> = Vec::new();
+        let mut put = |k: &str, v: Vec<String>| defaults.push((k.to_string(), v));
+        put("-name", vec![cfg.vm_name.clone()]);
+        put(
+            "-machine",
+            vec![format!("type={},accel={}", cfg.machine_type, s.accelerator)],
+        );
+        if let Some(c) = &cfg.cpu_model {
+            put("-cpu", vec![c.clone()]);
+        }
+        put("-m", vec![format!("{}M", cfg.memory)]);
+        if let Some(smp) = cfg.smp_arg() {
+            put("-smp", vec![smp]);
+        }
+        put(
+            "-boot",
+            vec![if cfg.disk_image { "c" } else { "once=d" }.to_string()],
+        );
+        if let Some(f) = &cfg.firmware {
+            put("-bios", vec![f.clone()]);
+        }
+        let mut netdev = "user,id=user.0".to_string();
+        if s.host_port != 0 {
+            netdev.push_str(&format!(
+                ",hostfwd=tcp:127.0.0.1:{}-:{}",
+                s.host_port, s.ssh.ssh_port
+            ));
+        }
+        put("-netdev", vec![netdev]);
+        let mut devices = Vec::new();
+        let mut drives = Vec::new();
+        let mut scsi = false;
+        for (i, d) in s.disks.iter().enumerate() {
+            let mut drive = if cfg.disk_interface == "virtio-scsi" {
+                if !scsi {
+                    devices.push("virtio-scsi-pci,id=scsi0".to_string());
+                    scsi = true;
+                }
+                devices.push(format!("scsi-hd,bus=scsi0.0,drive=drive{i}"));
+                format!(
+                    "if=none,file={},id=drive{i},cache={},discard={},format={}",
+                    d.display(),
+                    cfg.disk_cache,
+                    cfg.disk_discard,
+                    cfg.format
+                )
+            } else {
+                format!(
+                    "file={},if={},cache={},discard={},format={}",
+                    d.display(),
+                    cfg.disk_interface,
+                    cfg.disk_cache,
+                    cfg.disk_discard,
+                    cfg.format
+                )
+            };
+            if cfg.disk_detect_zeroes != "off" {
+                drive.push_str(&format!(",detect-zeroes={}", cfg.disk_detect_zeroes));
+            }
+            drives.push(drive);
+        }
+        devices.push(format!("{},netdev=user.0", cfg.net_device));
+        let mut cds = Vec::new();
+        if !cfg.disk_image {
+            if let Some(iso) = &s.source {
+                cds.push(iso.clone());
+            }
+        }
+        if let Some(cd) = &s.cd {
+            cds.push(cd.clone());
+        }
+        for (i, cd) in cds.iter().enumerate() {
+            match cfg.cdrom_interface.as_deref() {
+                None | Some("") => drives.push(format!("file={},media=cdrom", cd.display())),
+                Some(ifc) => drives.push(format!(
+                    "file={},if={ifc},index={i},id=cdrom{i},media=cdrom",
+                    cd.display()
+                )),
+            }
+        }
+        put("-device", devices);
+        put("-drive", drives);
+        if !cfg.headless {
+            match cfg.display.as_deref() {
+                Some(d) if !d.is_empty() && d != "none" => put("-display", vec![d.to_string()]),
+                _ if cfg.use_default_display => {}
+                _ => put("-display", vec!["gtk".into()]),
+            }
+        } else if let Some(d) = cfg.display.as_deref().filter(|d| !d.is_empty()) {
+            put("-display", vec![d.to_string()]);
+        } else {
+            put("-display", vec!["none".into()]);
+        }
+        if let Some(v) = &cfg.vga {
+            put("-vga", vec![v.clone()]);
+        }
+        // Kiln's own: the QMP socket (boot commands, power-down) and a serial log for diagnostics.
+        put(
+            "-qmp",
+            vec![format!(
+                "unix:{},server=on,wait=off",
+                s.qmp_path().display()
+            )],
+        );
+        put(
+            "-serial",
+            vec![format!("file:{}", s.serial_log().display())],
+        );
+
+        // Packer's rule: a switch given in qemuargs replaces all default values of that switch.
+        let data = s.template_data();
+        let mut user: Vec<(String, Vec<String>)> = Vec::new();
+        for row in &cfg.qemuargs {
+            let rendered: Vec<String> = row
+                .iter()
+                .map(|a| gotemplate::render(a, &data).unwrap_or_else(|_| a.clone()))
+                .collect();
+            let key = rendered[0].clone();
+            let val = rendered[1..].concat();
+            match user.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, vals)) => {
+                    if !val.is_empty() {
+                        vals.push(val);
+                    }
+                }
+                None => user.push((key, if val.is_empty() { vec![] } else { vec![val] })),
+            }
+        }
+        let nographic = user.iter().any(|(k, _)| k == "-nographic");
+        let mut out = Vec::new();
+        for (k, vals) in &defaults {
+            if user.iter().any(|(u, _)| u == k) {
+                continue;
+            }
+            if nographic && (k == "-serial" || k == "-display") {
+                continue;
+            }
+            for v in vals {
+                out.push(k.clone());
+                out.push(v.clone());
+            }
+        }
+        for (k, vals) in &user {
+            let mut vals = vals.clone();
+            if k == "-device" && !vals.concat().contains(&cfg.net_device) {
+                vals.push(format!("{},netdev=user.0", cfg.net_device));
+            }
+            if vals.is_empty() {
+                out.push(k.clone());
+            }
+            for v in vals {
+                out.push(k.clone());
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    async fn accelerator(ctx: &BuildContext, cfg: &QemuConfig) -> String {
+        if !cfg.accelerator.is_empty() && cfg.accelerator != "none" {
+            return cfg.accelerator.clone();
+        }
+        if std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_err()
+        {
+            ctx.ui.message(
+                "KVM is not available here; using TCG (software emulation), which is slower.",
+            );
+            return "tcg".into();
+        }
+        // /dev/kvm can exist and still not run guests (nested or paravirtual KVM): start a paused
+        // VM with the same CPU model and see whether it survives.
+        let mut cmd = Command::new(&cfg.qemu_binary);
+        cmd.args(["-machine", &format!("type={},accel=kvm", cfg.machine_type)]);
+        cmd.args(["-cpu", cfg.cpu_model.as_deref().unwrap_or("host")]);
+        cmd.args([
+            "-nodefaults",
+            "-display",
+            "none",
+            "-S",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+        let usable = match cmd.spawn() {
+            Ok(mut c) => {
+                let r = tokio::time::timeout(Duration::from_millis(500), c.wait()).await;
+                let _ = c.kill().await;
+                r.is_err()
+            }
+            Err(_) => false,
+        };
+        if usable {
+            "kvm".into()
+        } else {
+            ctx.ui.message("KVM is present but cannot run this VM; using TCG (software emulation), which is slower.");
+            "tcg".into()
+        }
+    }
+}
+
+#[async_trait]
+impl<'h> Step<State<'h>> for RunQemu {
+    fn name(&self) -> &'static str {
+        "run"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        s.accelerator = Self::accelerator(ctx, &s.cfg).await;
+        let args = Self::args(s);
+        if !s.cfg.qemuargs.is_empty() {
+            ctx.ui
+                .say("Overriding default Qemu arguments with qemuargs template option...");
+        }
+        ctx.ui.say(if s.cfg.disk_image {
+            "Starting VM, booting disk image"
+        } else {
+            "Starting VM, booting from CD-ROM"
+        });
+        let mut cmd = Command::new(&s.cfg.qemu_binary);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| {
+            BuildError::step(format!(
+                "Error launching VM: cannot run {}: {e}. Install QEMU (on Debian: apt-get install qemu-system-x86 qemu-utils) or set qemu_binary.",
+                s.cfg.qemu_binary
+            ))
+        })?;
+        if let Some(mut err) = child.stderr.take() {
+            let buf = s.qemu_stderr.clone();
+            tokio::spawn(async move {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = err.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut b) = buf.lock() {
+                        b.push_str(&String::from_utf8_lossy(&chunk[..n]));
+                        if b.len() > 64 * 1024 {
+                            let cut = b.len() - 32 * 1024;
+                            b.drain(..cut);
+                        }
+                    }
+                }
+            });
+        }
+        s.qemu = Some(child);
+        let qmp_path = s.qmp_path();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(st) = s.qemu.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                // Give the stderr reader a moment to collect QEMU's last words.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(BuildError::step(format!(
+                    "Error launching VM: QEMU exited at once ({st}).{}{}",
+                    s.diagnostics(),
+                    if s.cfg.headless {
+                        ""
+                    } else {
+                        "\n(headless = false needs a display; set headless = true on a machine without one)"
+                    }
+                )));
+            }
+            if qmp_path.exists() {
+                match Qmp::connect(&qmp_path, Duration::from_secs(5)).await {
+                    Ok(q) => {
+                        s.qmp = Some(q);
+                        break;
+                    }
+                    Err(e) if Instant::now() > deadline => {
+                        return Err(BuildError::step(format!(
+                            "Error connecting to QEMU's QMP socket: {e}"
+                        )))
+                    }
+                    Err(_) => {}
+                }
+            } else if Instant::now() > deadline {
+                // qemuargs replaced -qmp: run without QMP.
+                break;
+            }
+            ctx.sleep(Duration::from_millis(20)).await?;
+        }
+        Ok(())
+    }
+    async fn cleanup(&self, ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
+        s.qmp = None;
+        if let Some(mut c) = s.qemu.take() {
+            if c.try_wait().ok().flatten().is_none() {
+                ctx.ui.say("Stopping the VM...");
+                let _ = c.kill().await;
+            }
+            let _ = c.wait().await;
+        }
+    }
+}
+
+/// Waits `boot_wait`, then types `boot_command` through QMP.
+pub struct BootCommand;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for BootCommand {
+    fn name(&self) -> &'static str {
+        "boot command"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        if s.cfg.boot_steps.is_empty() {
+            return Ok(());
+        }
+        if !s.cfg.boot_wait.is_zero() {
+            ctx.ui.say(format!(
+                "Waiting {} for boot...",
+                kiln_core::duration::human(s.cfg.boot_wait)
+            ));
+            ctx.sleep(s.cfg.boot_wait).await?;
+        }
+        let data = s.template_data();
+        let interval = s.cfg.boot_key_interval;
+        let steps = s.cfg.boot_steps.clone();
+        let qmp = s.qmp.as_mut().ok_or_else(|| {
+            BuildError::step("boot_command needs QEMU's QMP socket, but qemuargs replaced -qmp")
+        })?;
+        ctx.ui.say("Typing the boot command over QMP...");
+        for (text, desc) in steps {
+            if let Some(d) = desc {
+                ctx.ui.say(format!("Typing boot step: {d}"));
+            }
+            let text = gotemplate::render(&text, &data).map_err(BuildError::step)?;
+            let actions = keys::parse(&text).map_err(BuildError::step)?;
+            for a in actions {
+                let r = match a {
+                    Action::Wait(d) => {
+                        ctx.sleep(d).await?;
+                        Ok(())
+                    }
+                    Action::Down(k) => qmp.key(k, true).await,
+                    Action::Up(k) => qmp.key(k, false).await,
+                    Action::Tap { mods, key } => {
+                        let mut r = Ok(());
+                        for m in &mods {
+                            r = r.and(qmp.key(m, true).await);
+                        }
+                        r = r.and(qmp.key(key, true).await);
+                        r = r.and(qmp.key(key, false).await);
+                        for m in mods.iter().rev() {
+                            r = r.and(qmp.key(m, false).await);
+                        }
+                        ctx.sleep(interval).await?;
+                        r
+                    }
+                };
+                r.map_err(|e| BuildError::step(format!("Error sending the boot command: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits for the guest's SSH server (its banner, not just an open port) and runs the provisioners.
+pub struct Provision;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Provision {
+    fn name(&self) -> &'static str {
+        "provision"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let mut data = GeneratedData::new();
+        data.insert("PackerRunUUID".into(), ctx.info.run_uuid.clone());
+        data.insert("ID".into(), String::new());
+        for (k, v) in s.template_data() {
+            data.insert(k.into(), v);
+        }
+        if s.ssh.communicator == "none" {
+            data.insert("ConnType".into(), "none".into());
+            return s
+                .hook
+                .provision(
+                    ctx,
+                    Arc::new(kiln_communicator::none::NoneCommunicator),
+                    &data,
+                )
+                .await;
+        }
+        let mut ssh = s.ssh.clone();
+        if !s.cfg.skip_nat_mapping {
+            if ssh.ssh_host.is_empty() {
+                ssh.ssh_host = "127.0.0.1".into();
+            }
+            ssh.ssh_port = s.host_port;
+        }
+        ctx.ui.say(format!(
+            "Using SSH communicator to connect: {}",
+            ssh.ssh_host
+        ));
+        let qemu = s.qemu.as_mut();
+        let exited = async {
+            match qemu {
+                Some(c) => loop {
+                    if let Ok(Some(st)) = c.try_wait() {
+                        return st;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                },
+                None => std::future::pending().await,
+            }
+        };
+        let comm = tokio::select! {
+            c = ssh::connect(ctx, &ssh) => c,
+            st = exited => {
+                return Err(BuildError::step(format!(
+                    "QEMU exited ({st}) before SSH became available.{}",
+                    s.diagnostics()
+                )));
+            }
+        };
+        let comm = match comm {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                return Err(BuildError::step(format!("{e}{}", s.diagnostics())));
+            }
+        };
+        s.comm = Some(comm.clone());
+        data.insert("ConnType".into(), "ssh".into());
+        data.insert("Host".into(), ssh.ssh_host.clone());
+        data.insert("Port".into(), ssh.ssh_port.to_string());
+        data.insert("User".into(), ssh.ssh_username.clone());
+        data.insert(
+            "Password".into(),
+            ssh.ssh_password.clone().unwrap_or_default(),
+        );
+        if let Some(k) = &s.ssh.private_key {
+            data.insert("SSHPrivateKey".into(), k.clone());
+        }
+        s.hook.provision(ctx, comm, &data).await
+    }
+    async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
+        s.comm = None;
+    }
+}
+
+/// Stops the guest: `shutdown_command` over SSH, else an ACPI power-down through QMP; QEMU is
+/// killed if it has not exited after `shutdown_timeout`.
+pub struct Shutdown;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Shutdown {
+    fn name(&self) -> &'static str {
+        "shutdown"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let timeout = s.cfg.shutdown_timeout;
+        match (&s.cfg.shutdown_command, &s.comm) {
+            (Some(cmd), Some(comm)) => {
+                ctx.ui.say("Gracefully halting virtual machine...");
+                let ui = ctx.ui.clone();
+                let mut sink = move |stream: OutputStream, line: &str| ui.output(stream, line);
+                // The connection may drop as the guest goes down; that is expected.
+                let r = tokio::time::timeout(timeout, comm.exec(cmd, &mut sink)).await;
+                if let Ok(Err(e)) = r {
+                    if !e.to_string().contains("disconnect") {
+                        ctx.ui.message(format!("Shutdown command: {e}"));
+                    }
+                }
+            }
+            _ => {
+                if s.ssh.communicator == "none" {
+                    ctx.ui.say("Waiting for shutdown...");
+                } else {
+                    ctx.ui
+                        .say("Halting the virtual machine (ACPI power-down)...");
+                    if let Some(q) = s.qmp.as_mut() {
+                        let _ = q.execute("system_powerdown", None).await;
+                    }
+                }
+            }
+        }
+        s.comm = None;
+        let Some(child) = s.qemu.as_mut() else {
+            return Ok(());
+        };
+        let waited = tokio::select! {
+            r = tokio::time::timeout(timeout, child.wait()) => r,
+            () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+        };
+        match waited {
+            Ok(_) => {
+                s.qemu = None;
+                s.qmp = None;
+                Ok(())
+            }
+            Err(_) => Err(BuildError::step(format!(
+                "Timeout while waiting for machine to shut down (shutdown_timeout {}).{}",
+                kiln_core::duration::human(timeout),
+                if s.cfg.shutdown_command.is_none() {
+                    " The guest ignored the ACPI power button; set shutdown_command (e.g. \"sudo poweroff\")."
+                } else {
+                    ""
+                }
+            ))),
+        }
+    }
+}
+
+/// Compacts (and optionally compresses) a qcow2 disk with `qemu-img convert`.
+pub struct ConvertDisk;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for ConvertDisk {
+    fn name(&self) -> &'static str {
+        "convert"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        if s.cfg.skip_compaction {
+            return Ok(());
+        }
+        ctx.ui.say("Converting hard drive...");
+        for d in s.disks.clone() {
+            let tmp = d.with_extension("convert");
+            let mut args = vec!["convert".to_string()];
+            args.extend(s.cfg.qemu_img_args.convert.iter().cloned());
+            args.extend(["-O".into(), s.cfg.format.clone()]);
+            if s.cfg.disk_compression {
+                args.push("-c".into());
+            }
+            args.extend([d.display().to_string(), tmp.display().to_string()]);
+            let r = run_tool(ctx, "qemu-img", &args).await;
+            if r.is_err() {
+                let _ = tokio::fs::remove_file(&tmp).await;
+            }
+            r?;
+            tokio::fs::rename(&tmp, &d)
+                .await
+                .map_err(|e| BuildError::io(format!("replacing {}", d.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves the staging directory to `output_directory` (replacing an old one under `-force`).
+pub struct Finish;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Finish {
+    fn name(&self) -> &'static str {
+        "finish"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let out = s.cfg.output_directory.clone();
+        let Some(staging) = s.staging.clone() else {
+            return Ok(());
+        };
+        if out.exists() {
+            if !ctx.info.force {
+                return Err(BuildError::step(format!(
+                    "Output directory '{}' already exists. It must not exist (use -force to replace it).",
+                    out.display()
+                )));
+            }
+            ctx.ui.say(format!(
+                "Deleting previous output directory {}...",
+                out.display()
+            ));
+            tokio::fs::remove_dir_all(&out)
+                .await
+                .map_err(|e| BuildError::io(format!("removing {}", out.display()), e))?;
+        }
+        tokio::fs::rename(&staging, &out)
+            .await
+            .map_err(|e| BuildError::io(format!("moving the image into {}", out.display()), e))?;
+        s.staging = None;
+        let mut files = Vec::new();
+        for d in &s.disks {
+            if let Some(n) = d.file_name() {
+                files.push(out.join(n).display().to_string());
+            }
+        }
+        s.output = files;
+        Ok(())
+    }
+}
