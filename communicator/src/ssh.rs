@@ -68,7 +68,32 @@ async fn try_connect(
         nodelay: true,
         ..client::Config::default()
     });
-    let connect = client::connect(config, (cfg.ssh_host.as_str(), cfg.ssh_port), Client);
+    // Wait for the server's banner before starting the handshake: a port forward (QEMU's user
+    // networking, a NAT) accepts connections before the guest's SSH server listens, and a
+    // handshake on such a connection only times out.
+    let stream = match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect((cfg.ssh_host.as_str(), cfg.ssh_port)),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),
+        Err(_) => return Err(Attempt::Retry("TCP connect timed out".into())),
+    };
+    let mut peek = [0u8; 4];
+    match tokio::time::timeout(Duration::from_secs(5), stream.peek(&mut peek)).await {
+        Ok(Ok(n)) if n > 0 => {}
+        Ok(Ok(_)) => {
+            return Err(Attempt::Retry(
+                "connection closed before the SSH banner".into(),
+            ))
+        }
+        Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),
+        Err(_) => return Err(Attempt::Retry("no SSH banner yet".into())),
+    }
+    let _ = stream.set_nodelay(true);
+    let connect = client::connect_stream(config, stream, Client);
     let mut handle = match tokio::time::timeout(Duration::from_secs(30), connect).await {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),
@@ -186,7 +211,7 @@ pub async fn connect(ctx: &BuildContext, cfg: &SshConfig) -> Result<SshCommunica
             () = tokio::time::sleep(delay) => {}
             () = ctx.cancel.cancelled() => return Err(CommError::Cancelled),
         }
-        delay = (delay * 2).min(Duration::from_secs(2));
+        delay = (delay * 2).min(Duration::from_secs(1));
     }
 }
 

@@ -215,3 +215,5 @@ pub fn normalize(text: &str, dir: &Path) -> String {
     }
     out
 }
+
+pub mod qemu;

@@ -873,6 +873,11 @@ impl<'h> Step<State<'h>> for Provision {
         for (k, v) in s.template_data() {
             data.insert(k.into(), v);
         }
+        if let Some(h) = &s.http {
+            data.insert("PackerHTTPIP".into(), HTTP_IP.into());
+            data.insert("PackerHTTPPort".into(), h.port.to_string());
+            data.insert("PackerHTTPAddr".into(), format!("{HTTP_IP}:{}", h.port));
+        }
         if s.ssh.communicator == "none" {
             data.insert("ConnType".into(), "none".into());
             return s

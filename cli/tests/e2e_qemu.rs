@@ -1,0 +1,385 @@
+//! End-to-end tests of the qemu builder: real QEMU VMs (TCG) booted from the project's tiny base
+//! image, provisioned over SSH, and the resulting images booted again to check what is in them.
+
+use kiln_tests::qemu::{base_image, processes_with, test_key, Vm};
+use kiln_tests::run;
+use sha2::Digest;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn sha256(path: &Path) -> String {
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn token() -> String {
+    format!(
+        "{:x}",
+        std::process::id() as u128 * 1_000_003 + Instant::now().elapsed().as_nanos()
+    )
+}
+
+/// A `source "qemu"` block for the base image with the test defaults.
+fn source(name: &str, image: &Path, extra: &str) -> String {
+    format!(
+        r#"source "qemu" "{name}" {{
+  iso_url          = "{}"
+{}  disk_image       = true
+  accelerator      = "tcg"
+  headless         = true
+  ssh_username     = "root"
+  ssh_timeout      = "120s"
+  shutdown_command = "poweroff"
+{extra}}}
+"#,
+        image.display(),
+        if extra.contains("iso_checksum") {
+            ""
+        } else {
+            "  iso_checksum     = \"none\"\n"
+        }
+    )
+}
+
+/// Entries of `dir` that are not `keep`.
+fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !keep.contains(&n.as_str()))
+        .collect()
+}
+
+fn image_info(path: &Path) -> serde_json::Value {
+    let o = Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("www")).unwrap();
+    write(&d.join("www"), "hello.txt", "hello-from-the-http-server\n");
+    write(d, "payload.txt", "uploaded by the file provisioner\n");
+    // A stale output directory: replaced because of -force.
+    std::fs::create_dir(d.join("out")).unwrap();
+    write(&d.join("out"), "stale", "old");
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.qemu.vm\"]\n  provisioner \"shell\" {{\n    inline = [\n      \"echo provisioned-by-kiln > /etc/kiln-provisioned\",\n      \"wget -q -O /root/fetched http://$PACKER_HTTP_ADDR/hello.txt\",\n      \"echo fetched: $(cat /root/fetched)\",\n    ]\n  }}\n  provisioner \"file\" {{\n    source      = \"payload.txt\"\n    destination = \"/root/payload.txt\"\n  }}\n  post-processor \"manifest\" {{\n    output = \"manifest.json\"\n  }}\n}}\n",
+        source(
+            "vm",
+            &base,
+            &format!(
+                "  iso_checksum     = \"sha256:{}\"\n  ssh_password     = \"kilnroot\"\n  disk_size        = \"1G\"\n  http_directory   = \"www\"\n  output_directory = \"out\"\n  vm_name          = \"vm.qcow2\"\n",
+                sha256(&base)
+            )
+        )
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let r = run(KILN, d, &["build", "-force", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for line in [
+        "==> qemu.vm: Starting VM, booting disk image\n",
+        "==> qemu.vm: Connected to SSH!\n",
+        "    qemu.vm: fetched: hello-from-the-http-server\n",
+        "==> qemu.vm: Gracefully halting virtual machine...\n",
+        "==> qemu.vm: Converting hard drive...\n",
+        "--> qemu.vm: VM files in directory: out\n",
+    ] {
+        assert!(
+            r.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            r.stdout
+        );
+    }
+    assert!(
+        !r.all().contains("kilnroot"),
+        "the password leaked:\n{}",
+        r.all()
+    );
+    assert_eq!(leftovers(&d.join("out"), &[]), vec!["vm.qcow2".to_string()]);
+    let info = image_info(&d.join("out/vm.qcow2"));
+    assert_eq!(info["format"], "qcow2");
+    assert_eq!(info["virtual-size"], 1024 * 1024 * 1024);
+    assert!(info.get("backing-filename").is_none(), "{info}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("manifest.json")).unwrap()).unwrap();
+    let b = &manifest["builds"][0];
+    assert_eq!(b["builder_type"], "qemu");
+    assert_eq!(b["artifact_id"], "out/vm.qcow2");
+    assert_eq!(b["files"][0]["name"], "out/vm.qcow2");
+    // Nothing left beside the output.
+    assert!(
+        leftovers(
+            d,
+            &["www", "payload.txt", "out", "t.pkr.hcl", "manifest.json"]
+        )
+        .is_empty(),
+        "{:?}",
+        leftovers(d, &[])
+    );
+
+    let vm = Vm::boot(&d.join("out/vm.qcow2"), "qcow2");
+    assert_eq!(
+        vm.ssh("cat /etc/kiln-provisioned"),
+        (0, "provisioned-by-kiln\n".into())
+    );
+    assert_eq!(
+        vm.ssh("cat /root/fetched"),
+        (0, "hello-from-the-http-server\n".into())
+    );
+    assert_eq!(
+        vm.ssh("cat /root/payload.txt"),
+        (0, "uploaded by the file provisioner\n".into())
+    );
+}
+
+#[test]
+fn backing_file_with_boot_command_and_raw_without_compaction_in_parallel() {
+    let base = base_image(false);
+    let prompt = base_image(true);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = test_key();
+    let tpl = format!(
+        "{}{}build {{\n  sources = [\"source.qemu.overlay\", \"source.qemu.raw\"]\n  provisioner \"shell\" {{\n    only   = [\"qemu.overlay\"]\n    inline = [\"grep -q kiln.typed=Yes-42 /proc/cmdline\", \"echo typed-ok > /root/typed\"]\n  }}\n  provisioner \"shell\" {{\n    only   = [\"qemu.raw\"]\n    inline = [\"echo raw-ok > /root/raw\"]\n  }}\n}}\n",
+        source(
+            "overlay",
+            &prompt,
+            &format!(
+                "  ssh_private_key_file = \"{}\"\n  use_backing_file = true\n  skip_resize_disk = true\n  machine_type = \"q35\"\n  boot_wait = \"1s\"\n  boot_key_interval = \"20ms\"\n  boot_command = [\"kiln kiln.typed=Yes-42<enter>\"]\n  output_directory = \"overlay\"\n  vm_name = \"overlay.qcow2\"\n",
+                key.display()
+            )
+        ),
+        source(
+            "raw",
+            &base,
+            "  ssh_password = \"kilnroot\"\n  format = \"raw\"\n  disk_size = \"600M\"\n  skip_compaction = true\n  output_directory = \"raw\"\n  vm_name = \"raw.img\"\n"
+        ),
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("==> qemu.overlay: Typing the boot command over QMP...\n"),
+        "{}",
+        r.stdout
+    );
+
+    let info = image_info(&d.join("overlay/overlay.qcow2"));
+    assert_eq!(info["format"], "qcow2");
+    assert_eq!(
+        info["backing-filename"],
+        std::fs::canonicalize(&prompt)
+            .unwrap()
+            .display()
+            .to_string()
+    );
+    // The overlay holds only what provisioning changed.
+    let size = std::fs::metadata(d.join("overlay/overlay.qcow2"))
+        .unwrap()
+        .len();
+    assert!(size < 8 << 20, "overlay is {size} bytes");
+
+    let info = image_info(&d.join("raw/raw.img"));
+    assert_eq!(info["format"], "raw");
+    assert_eq!(info["virtual-size"], 600 * 1024 * 1024);
+    let vm = Vm::boot(&d.join("raw/raw.img"), "raw");
+    assert_eq!(vm.ssh("cat /root/raw"), (0, "raw-ok\n".into()));
+}
+
+fn assert_nothing_left(d: &Path, tmp: &Path, name: &str, keep: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_with(name).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        processes_with(name).is_empty(),
+        "QEMU is still running: {:?}",
+        processes_with(name)
+    );
+    assert!(
+        leftovers(d, keep).is_empty(),
+        "left behind: {:?}",
+        leftovers(d, keep)
+    );
+    assert!(
+        leftovers(tmp, &[]).is_empty(),
+        "temp files left: {:?}",
+        leftovers(tmp, &[])
+    );
+}
+
+#[test]
+fn a_failing_provisioner_leaves_no_vm_no_temp_files_and_no_output() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let name = format!("kiln-fail-{}", token());
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.qemu.vm\"]\n  provisioner \"shell\" {{\n    inline = [\"echo about to fail\", \"exit 3\"]\n  }}\n}}\n",
+        source(
+            "vm",
+            &base,
+            &format!("  ssh_password = \"kilnroot\"\n  skip_resize_disk = true\n  vm_name = \"{name}\"\n")
+        )
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let out = Command::new(KILN)
+        .args(["build", "t.pkr.hcl"])
+        .current_dir(d)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("    qemu.vm: about to fail\n"), "{all}");
+    assert!(
+        all.contains("Script exited with non-zero exit status: 3"),
+        "{all}"
+    );
+    assert!(all.contains("==> qemu.vm: Stopping the VM...\n"), "{all}");
+    assert_nothing_left(d, &tmp, &name, &["t.pkr.hcl", "tmp"]);
+}
+
+#[test]
+fn ctrl_c_during_provisioning_stops_the_vm_and_removes_everything() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let name = format!("kiln-sigint-{}", token());
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.qemu.vm\"]\n  provisioner \"shell\" {{\n    inline = [\"echo ready-for-signal\", \"sleep 300\"]\n  }}\n}}\n",
+        source(
+            "vm",
+            &base,
+            &format!("  ssh_password = \"kilnroot\"\n  skip_resize_disk = true\n  vm_name = \"{name}\"\n")
+        )
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let mut child = Command::new(KILN)
+        .args(["build", "t.pkr.hcl"])
+        .current_dir(d)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("ready-for-signal") {
+            break;
+        }
+    }
+    assert!(seen.contains("ready-for-signal"), "{seen}");
+    assert_eq!(processes_with(&name).len(), 1, "QEMU should be running now");
+    let started = Instant::now();
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for line in lines {
+        seen.push_str(&line.unwrap());
+        seen.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(1), "{seen}");
+    assert!(
+        seen.contains("Build was cancelled") || seen.contains("cancelled"),
+        "{seen}"
+    );
+    assert_nothing_left(d, &tmp, &name, &["t.pkr.hcl", "tmp"]);
+}
+
+#[test]
+fn an_existing_output_directory_needs_force() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("output-vm")).unwrap();
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  sources = [\"source.qemu.vm\"]\n}}\n",
+            source("vm", &base, "  ssh_password = \"kilnroot\"\n")
+        ),
+    );
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains("Output directory 'output-vm' already exists. It must not exist (use -force to replace it)."),
+        "{}",
+        r.all()
+    );
+    assert!(!r.all().contains("Starting VM"), "{}", r.all());
+}
+
+#[test]
+fn a_wrong_checksum_fails_before_qemu_starts() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wrong = "0".repeat(64);
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  sources = [\"source.qemu.vm\"]\n}}\n",
+            source(
+                "vm",
+                &base,
+                &format!("  iso_checksum = \"sha256:{wrong}\"\n  ssh_password = \"kilnroot\"\n")
+            )
+        ),
+    );
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let expect = format!(
+        "Checksums did not match for {}.\nExpected: sha256:{wrong}\nGot: sha256:{}",
+        base.display(),
+        sha256(&base)
+    );
+    assert!(r.all().contains(&expect), "{}", r.all());
+    assert!(!r.all().contains("Starting VM"), "{}", r.all());
+    assert!(
+        leftovers(d, &["t.pkr.hcl"]).is_empty(),
+        "{:?}",
+        leftovers(d, &[])
+    );
+}
