@@ -1,44 +1,72 @@
-# Kiln's quickstart: a real build that needs nothing but Kiln itself.
-# The file builder makes the artifact; post-processors record, checksum and compress it.
-packer {
-  required_version = ">= 1.7.0"
+# Kiln's quickstart: a real virtual machine image, built locally with QEMU.
+#
+# Boots a temporary VM from a small base disk image, provisions it over SSH with the shell and
+# file provisioners, shuts it down, and keeps its disk as a compressed qcow2 image with a manifest
+# and a checksum. `scripts/quickstart` makes the base image and runs this template; by hand:
+#
+#   kiln build -var base_image=PATH -var base_checksum=sha256:HEX examples/quickstart/
+
+variable "base_image" {
+  type        = string
+  description = "The disk image to start from (scripts/make-base-image makes a 25 MB one)."
 }
 
-variable "greeting" {
+variable "base_checksum" {
   type        = string
-  default     = "Hello from Kiln"
-  description = "What the artifact says."
+  default     = "none"
+  description = "Its checksum, e.g. sha256:<hex>."
 }
 
 locals {
   out = "${path.root}/output"
 }
 
-source "file" "motd" {
-  content = "${var.greeting}, built ${formatdate("YYYY-MM-DD", timestamp())}\n"
-  target  = "${local.out}/motd.txt"
+source "qemu" "tiny" {
+  iso_url          = var.base_image
+  iso_checksum     = var.base_checksum
+  disk_image       = true
+  disk_size        = "1G"
+  format           = "qcow2"
+  disk_compression = true
+  headless         = true
+  cpus             = 1
+  memory           = 512
+
+  ssh_username     = "root"
+  ssh_password     = "kilnroot"
+  ssh_timeout      = "3m"
+  shutdown_command = "poweroff"
+
+  output_directory = "${local.out}/image"
+  vm_name          = "tiny.qcow2"
 }
 
 build {
-  sources = ["source.file.motd"]
+  sources = ["source.qemu.tiny"]
+
+  provisioner "shell" {
+    inline = [
+      "echo \"Hello from $(uname -sr) on $(hostname)\"",
+      "mkdir -p /etc/kiln",
+      "date -u +%Y-%m-%dT%H:%M:%SZ > /etc/kiln/built-at",
+    ]
+  }
+
+  provisioner "file" {
+    source      = "${path.root}/files/motd"
+    destination = "/etc/motd"
+  }
+
+  provisioner "shell" {
+    inline = ["cat /etc/motd", "echo \"built at $(cat /etc/kiln/built-at)\""]
+  }
 
   post-processor "manifest" {
-    output     = "${local.out}/manifest.json"
-    strip_path = true
+    output = "${local.out}/manifest.json"
   }
 
   post-processor "checksum" {
     checksum_types = ["sha256"]
-    output         = "${local.out}/{{.BuildName}}.{{.ChecksumType}}"
-  }
-
-  post-processors {
-    post-processor "compress" {
-      output              = "${local.out}/motd.tar.gz"
-      keep_input_artifact = true
-    }
-    post-processor "shell-local" {
-      inline = ["echo \"Artifact written: $PACKER_ARTIFACT_ID\""]
-    }
+    output         = "${local.out}/image/tiny.qcow2.{{.ChecksumType}}"
   }
 }
