@@ -179,3 +179,23 @@ fn validate_and_inspect_a_good_template() {
     );
     assert!(r.stdout.contains("    main.null.a: 4\n"), "{}", r.stdout);
 }
+
+#[test]
+fn qemu_options_are_checked_and_located() {
+    let tpl = r#"source "qemu" "vm" {
+  iso_url          = "disk.qcow2"
+  iso_checksum     = "sha256:abc"
+  disk_image       = false
+  use_backing_file = true
+  format           = "vmdk"
+  floppy_files     = ["a.ps1"]
+  shutdown_comand  = "poweroff"
+  ssh_username     = "root"
+}
+build {
+  sources = ["source.qemu.vm"]
+}
+"#;
+    let out = diagnostics("qemu", tpl, &[]);
+    insta::assert_snapshot!("qemu_options", out);
+}

@@ -2,7 +2,7 @@
 //! image, provisioned over SSH, and the resulting images booted again to check what is in them.
 
 use kiln_tests::qemu::{base_image, processes_with, test_key, Vm};
-use kiln_tests::run;
+use kiln_tests::{run, FileServer};
 use sha2::Digest;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -30,8 +30,7 @@ fn token() -> String {
 fn source(name: &str, image: &Path, extra: &str) -> String {
     format!(
         r#"source "qemu" "{name}" {{
-  iso_url          = "{}"
-{}  disk_image       = true
+{}{}  disk_image       = true
   accelerator      = "tcg"
   headless         = true
   ssh_username     = "root"
@@ -39,7 +38,11 @@ fn source(name: &str, image: &Path, extra: &str) -> String {
   shutdown_command = "poweroff"
 {extra}}}
 "#,
-        image.display(),
+        if extra.contains("iso_urls") {
+            String::new()
+        } else {
+            format!("  iso_url          = \"{}\"\n", image.display())
+        },
         if extra.contains("iso_checksum") {
             ""
         } else {
@@ -78,30 +81,62 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     // A stale output directory: replaced because of -force.
     std::fs::create_dir(d.join("out")).unwrap();
     write(&d.join("out"), "stale", "old");
-    let tpl = format!(
-        "{}build {{\n  sources = [\"source.qemu.vm\"]\n  provisioner \"shell\" {{\n    inline = [\n      \"echo provisioned-by-kiln > /etc/kiln-provisioned\",\n      \"wget -q -O /root/fetched http://$PACKER_HTTP_ADDR/hello.txt\",\n      \"echo fetched: $(cat /root/fetched)\",\n    ]\n  }}\n  provisioner \"file\" {{\n    source      = \"payload.txt\"\n    destination = \"/root/payload.txt\"\n  }}\n  post-processor \"manifest\" {{\n    output = \"manifest.json\"\n  }}\n}}\n",
-        source(
-            "vm",
-            &base,
-            &format!(
-                "  iso_checksum     = \"sha256:{}\"\n  ssh_password     = \"kilnroot\"\n  disk_size        = \"1G\"\n  http_directory   = \"www\"\n  output_directory = \"out\"\n  vm_name          = \"vm.qcow2\"\n",
-                sha256(&base)
-            )
-        )
+    // The image comes from a download site, its checksum from a SHA256SUMS file there; the
+    // first URL is missing, so the builder falls back to the second.
+    let site = d.join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::copy(&base, site.join("base.qcow2")).unwrap();
+    let digest = sha256(&base);
+    write(
+        &site,
+        "SHA256SUMS",
+        &format!("{digest}  missing.qcow2\n{digest}  base.qcow2\n"),
     );
-    write(d, "t.pkr.hcl", &tpl);
+    let server = FileServer::start(&site);
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let extra = format!(
+        r#"  iso_urls         = ["{url}/missing.qcow2", "{url}/base.qcow2"]
+  iso_checksum     = "file:{url}/SHA256SUMS"
+  ssh_password     = "kilnroot"
+  disk_size        = "1G"
+  http_directory   = "www"
+  output_directory = "out"
+  vm_name          = "vm.qcow2"
+"#
+    );
+    let build = r#"build {
+  sources = ["source.qemu.vm"]
+  provisioner "shell" {
+    inline = [
+      "echo provisioned-by-kiln > /etc/kiln-provisioned",
+      "wget -q -O /root/fetched http://$PACKER_HTTP_ADDR/hello.txt",
+      "echo fetched: $(cat /root/fetched)",
+    ]
+  }
+  provisioner "file" {
+    source      = "payload.txt"
+    destination = "/root/payload.txt"
+  }
+  post-processor "manifest" {
+    output = "manifest.json"
+  }
+}
+"#;
+    write(d, "t.pkr.hcl", &(source("vm", &base, &extra) + build));
     let r = run(KILN, d, &["build", "-force", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
     for line in [
-        "==> qemu.vm: Starting VM, booting disk image\n",
-        "==> qemu.vm: Connected to SSH!\n",
-        "    qemu.vm: fetched: hello-from-the-http-server\n",
-        "==> qemu.vm: Gracefully halting virtual machine...\n",
-        "==> qemu.vm: Converting hard drive...\n",
-        "--> qemu.vm: VM files in directory: out\n",
+        format!("==> qemu.vm: Trying {url}/missing.qcow2\n"),
+        format!("==> qemu.vm: Trying {url}/base.qcow2\n"),
+        "==> qemu.vm: Starting VM, booting disk image\n".into(),
+        "==> qemu.vm: Connected to SSH!\n".into(),
+        "    qemu.vm: fetched: hello-from-the-http-server\n".into(),
+        "==> qemu.vm: Gracefully halting virtual machine...\n".into(),
+        "==> qemu.vm: Converting hard drive...\n".into(),
+        "--> qemu.vm: VM files in directory: out\n".into(),
     ] {
         assert!(
-            r.stdout.contains(line),
+            r.stdout.contains(&line),
             "missing {line:?} in:\n{}",
             r.stdout
         );
@@ -122,16 +157,21 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     assert_eq!(b["builder_type"], "qemu");
     assert_eq!(b["artifact_id"], "out/vm.qcow2");
     assert_eq!(b["files"][0]["name"], "out/vm.qcow2");
-    // Nothing left beside the output.
-    assert!(
-        leftovers(
-            d,
-            &["www", "payload.txt", "out", "t.pkr.hcl", "manifest.json"]
-        )
-        .is_empty(),
-        "{:?}",
-        leftovers(d, &[])
+    // Downloaded into Packer's default cache, named by its digest; nothing else left behind.
+    assert_eq!(
+        leftovers(&d.join("packer_cache"), &[]),
+        vec![format!("{digest}.qcow2")]
     );
+    let keep = [
+        "www",
+        "payload.txt",
+        "out",
+        "t.pkr.hcl",
+        "manifest.json",
+        "site",
+        "packer_cache",
+    ];
+    assert!(leftovers(d, &keep).is_empty(), "{:?}", leftovers(d, &[]));
 
     let vm = Vm::boot(&d.join("out/vm.qcow2"), "qcow2");
     assert_eq!(
@@ -149,37 +189,71 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
 }
 
 #[test]
-fn backing_file_with_boot_command_and_raw_without_compaction_in_parallel() {
+fn backing_file_with_boot_command_and_raw_with_a_cd_in_parallel() {
     let base = base_image(false);
     let prompt = base_image(true);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let key = test_key();
-    let tpl = format!(
-        "{}{}build {{\n  sources = [\"source.qemu.overlay\", \"source.qemu.raw\"]\n  provisioner \"shell\" {{\n    only   = [\"qemu.overlay\"]\n    inline = [\"grep -q kiln.typed=Yes-42 /proc/cmdline\", \"echo typed-ok > /root/typed\"]\n  }}\n  provisioner \"shell\" {{\n    only   = [\"qemu.raw\"]\n    inline = [\"echo raw-ok > /root/raw\"]\n  }}\n}}\n",
-        source(
-            "overlay",
-            &prompt,
-            &format!(
-                "  ssh_private_key_file = \"{}\"\n  use_backing_file = true\n  skip_resize_disk = true\n  machine_type = \"q35\"\n  boot_wait = \"1s\"\n  boot_key_interval = \"20ms\"\n  boot_command = [\"kiln kiln.typed=Yes-42<enter>\"]\n  output_directory = \"overlay\"\n  vm_name = \"overlay.qcow2\"\n",
-                key.display()
-            )
-        ),
-        source(
-            "raw",
-            &base,
-            "  ssh_password = \"kilnroot\"\n  format = \"raw\"\n  disk_size = \"600M\"\n  skip_compaction = true\n  output_directory = \"raw\"\n  vm_name = \"raw.img\"\n"
-        ),
+    write(d, "extra.txt", "extra-file");
+    std::fs::create_dir(d.join("seed")).unwrap();
+    write(&d.join("seed"), "nested.txt", "n");
+    let overlay = format!(
+        r#"  ssh_private_key_file = "{}"
+  use_backing_file     = true
+  skip_resize_disk     = true
+  machine_type         = "q35"
+  boot_wait            = "1s"
+  boot_key_interval    = "20ms"
+  boot_command         = ["kiln kiln.typed=Yes-42<enter>"]
+  output_directory     = "overlay"
+  vm_name              = "overlay.qcow2"
+"#,
+        test_key().display()
     );
+    let raw = r#"  ssh_password     = "kilnroot"
+  format           = "raw"
+  disk_size        = "600M"
+  skip_compaction  = true
+  output_directory = "raw"
+  vm_name          = "raw.img"
+  cd_files         = ["extra.txt", "seed"]
+  cd_content       = { "user-data" = "cloud-config-here" }
+  cd_label         = "cidata"
+"#;
+    let build = r#"build {
+  sources = ["source.qemu.overlay", "source.qemu.raw"]
+  provisioner "shell" {
+    only   = ["qemu.overlay"]
+    inline = ["grep -q kiln.typed=Yes-42 /proc/cmdline", "echo typed-ok > /root/typed"]
+  }
+  provisioner "shell" {
+    only   = ["qemu.raw"]
+    inline = [
+      "echo raw-ok > /root/raw",
+      "i=0; while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do usleep 100000; i=$((i+1)); done",
+      "mkdir -p /mnt/cd && mount -t iso9660 -o ro /dev/sr0 /mnt/cd",
+      "echo cd: $(cat /mnt/cd/extra.txt) $(cat /mnt/cd/user-data) $(ls /mnt/cd/seed)",
+      "blkid /dev/sr0 | grep -o 'LABEL=.[a-z]*.'",
+      "umount /mnt/cd",
+    ]
+  }
+}
+"#;
+    let tpl = source("overlay", &prompt, &overlay) + &source("raw", &base, raw) + build;
     write(d, "t.pkr.hcl", &tpl);
     let r = run(KILN, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stdout
-            .contains("==> qemu.overlay: Typing the boot command over QMP...\n"),
-        "{}",
-        r.stdout
-    );
+    for line in [
+        "==> qemu.overlay: Typing the boot command over QMP...\n",
+        "    qemu.raw: cd: extra-file cloud-config-here nested.txt\n",
+        "    qemu.raw: LABEL=\"cidata\"\n",
+    ] {
+        assert!(
+            r.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            r.stdout
+        );
+    }
 
     let info = image_info(&d.join("overlay/overlay.qcow2"));
     assert_eq!(info["format"], "qcow2");

@@ -41,13 +41,15 @@ pub struct QemuBuilder {
 #[async_trait]
 impl Builder for QemuBuilder {
     fn prepare(&mut self, config: &Config, info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
-        config.check_fields(&[
+        let mut diags = Diagnostics::default();
+        if let Err(d) = config.check_fields(&[
             config::FIELDS,
             config::IGNORED,
             config::UNSUPPORTED,
             kiln_communicator::config::FIELDS,
-        ])?;
-        let mut diags = Diagnostics::default();
+        ]) {
+            diags.extend(d);
+        }
         let qemu = QemuConfig::decode(config, info);
         let ssh = SshConfig::decode(config);
         let (qemu, warnings) = match qemu {

@@ -1086,3 +1086,114 @@ impl<'h> Step<State<'h>> for Finish {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_core::{Config, Diagnostics};
+
+    struct NoHook;
+
+    #[async_trait]
+    impl Hook for NoHook {
+        async fn provision(
+            &self,
+            _ctx: &BuildContext,
+            _comm: Arc<dyn Communicator>,
+            _data: &GeneratedData,
+        ) -> Result<(), BuildError> {
+            Ok(())
+        }
+    }
+
+    fn cfg(extra: serde_json::Value) -> Result<QemuConfig, Diagnostics> {
+        let mut v = serde_json::json!({
+            "iso_url": "disk.qcow2", "iso_checksum": "none", "disk_image": true,
+            "ssh_username": "root", "output_directory": "/nonexistent/out"
+        });
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        let info = kiln_core::BuildInfo {
+            source_name: "vm".into(),
+            ..Default::default()
+        };
+        QemuConfig::decode(&Config::from_value("source \"qemu\"", v), &info).map(|c| c.0)
+    }
+
+    fn args(extra: serde_json::Value) -> Vec<String> {
+        let hook = NoHook;
+        let mut s = State::new(Arc::new(cfg(extra).unwrap()), SshConfig::default(), &hook);
+        s.host_port = 3333;
+        s.accelerator = "tcg".into();
+        s.disks.push("/out/packer-vm".into());
+        RunQemu::args(&s)
+    }
+
+    fn values<'a>(args: &'a [String], switch: &str) -> Vec<&'a str> {
+        args.windows(2)
+            .filter(|w| w[0] == switch)
+            .map(|w| w[1].as_str())
+            .collect()
+    }
+
+    #[test]
+    fn packer_defaults() {
+        let a = args(serde_json::json!({}));
+        assert_eq!(values(&a, "-machine"), ["type=pc,accel=tcg"]);
+        assert_eq!(values(&a, "-m"), ["512M"]);
+        assert_eq!(values(&a, "-name"), ["packer-vm"]);
+        assert_eq!(values(&a, "-boot"), ["c"]);
+        assert_eq!(values(&a, "-display"), ["gtk"]);
+        assert_eq!(
+            values(&a, "-netdev"),
+            ["user,id=user.0,hostfwd=tcp:127.0.0.1:3333-:22"]
+        );
+        assert_eq!(values(&a, "-device"), ["virtio-net,netdev=user.0"]);
+        assert_eq!(
+            values(&a, "-drive"),
+            ["file=/out/packer-vm,if=virtio,cache=writeback,discard=ignore,format=qcow2"]
+        );
+    }
+
+    #[test]
+    fn qemuargs_replace_a_switch_and_add_others() {
+        let a = args(serde_json::json!({
+            "headless": true,
+            "qemuargs": [
+                ["-m", "1024M"],
+                ["-netdev", "user,id=user.0,hostfwd=tcp::{{ .SSHHostPort }}-:22"],
+                ["-device", "e1000,netdev=user.0"],
+                ["-no-reboot"],
+            ]
+        }));
+        assert_eq!(values(&a, "-m"), ["1024M"]);
+        assert_eq!(values(&a, "-netdev"), ["user,id=user.0,hostfwd=tcp::3333-:22"]);
+        // Packer adds the net device back when the user's -device list lacks it.
+        assert_eq!(
+            values(&a, "-device"),
+            ["e1000,netdev=user.0", "virtio-net,netdev=user.0"]
+        );
+        assert_eq!(values(&a, "-display"), ["none"]);
+        assert_eq!(a.last().map(String::as_str), Some("-no-reboot"));
+    }
+
+    #[test]
+    fn invalid_options_are_reported_together() {
+        let e = cfg(serde_json::json!({
+            "format": "vmdk", "use_backing_file": true, "disk_image": false,
+            "disk_size": "ten", "accelerator": "fast", "boot_command": ["é"]
+        }))
+        .unwrap_err()
+        .to_string();
+        for m in [
+            "invalid format \"vmdk\", only 'qcow2' or 'raw' are allowed",
+            "use_backing_file can only be enabled for QCOW2 images and when disk_image is true",
+            "Invalid disk size \"ten\"",
+            "invalid accelerator \"fast\"",
+            "the character 'é' cannot be typed",
+        ] {
+            assert!(e.contains(m), "missing {m:?} in {e}");
+        }
+    }
+}
