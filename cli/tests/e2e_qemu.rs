@@ -230,10 +230,10 @@ fn backing_file_with_boot_command_and_raw_with_a_cd_in_parallel() {
     only   = ["qemu.raw"]
     inline = [
       "echo raw-ok > /root/raw",
-      "i=0; while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do usleep 100000; i=$((i+1)); done",
-      "mkdir -p /mnt/cd && mount -t iso9660 -o ro /dev/sr0 /mnt/cd",
+      "i=0; until cd=$(findfs LABEL=cidata) || [ $i -ge 100 ]; do usleep 100000; i=$((i+1)); done",
+      "mkdir -p /mnt/cd && mount -t iso9660 -o ro $cd /mnt/cd",
       "echo cd: $(cat /mnt/cd/extra.txt) $(cat /mnt/cd/user-data) $(ls /mnt/cd/seed)",
-      "blkid /dev/sr0 | grep -o 'LABEL=.[a-z]*.'",
+      "echo cidata-label-on: $cd",
       "umount /mnt/cd",
     ]
   }
@@ -246,7 +246,7 @@ fn backing_file_with_boot_command_and_raw_with_a_cd_in_parallel() {
     for line in [
         "==> qemu.overlay: Typing the boot command over QMP...\n",
         "    qemu.raw: cd: extra-file cloud-config-here nested.txt\n",
-        "    qemu.raw: LABEL=\"cidata\"\n",
+        "    qemu.raw: cidata-label-on: /dev/sr",
     ] {
         assert!(
             r.stdout.contains(line),
@@ -312,7 +312,7 @@ fn a_failing_provisioner_leaves_no_vm_no_temp_files_and_no_output() {
         source(
             "vm",
             &base,
-            &format!("  ssh_password = \"kilnroot\"\n  skip_resize_disk = true\n  vm_name = \"{name}\"\n")
+            &format!("  ssh_password = \"kilnroot\"\n  skip_resize_disk = true\n  vm_name = \"{name}\"\n  output_directory = \"build/images/out\"\n")
         )
     );
     write(d, "t.pkr.hcl", &tpl);

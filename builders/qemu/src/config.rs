@@ -67,11 +67,11 @@ pub const FIELDS: &[&str] = &[
     "qmp_enable",
     "qmp_socket_path",
     "ssh_wait_timeout",
+    "disable_vnc",
 ];
 
 /// Packer options that are accepted, have no effect here, and are reported as warnings.
 pub const IGNORED: &[&str] = &[
-    "disable_vnc",
     "vnc_bind_address",
     "vnc_port_min",
     "vnc_port_max",
@@ -228,6 +228,7 @@ struct Raw {
     cd_label: Option<String>,
     qmp_enable: bool,
     qmp_socket_path: Option<String>,
+    disable_vnc: bool,
 }
 
 /// How the ISO or disk image is checked.
@@ -397,7 +398,7 @@ pub struct QemuConfig {
     pub net_device: String,
     /// `cdrom_interface`.
     pub cdrom_interface: Option<String>,
-    /// `boot_wait`.
+    /// `boot_wait`: 10s by default when there is a boot command, else no wait unless set.
     pub boot_wait: Duration,
     /// `boot_command` (or `boot_steps`), with a description per group.
     pub boot_steps: Vec<(String, Option<String>)>,
@@ -739,8 +740,17 @@ impl QemuConfig {
                 skip_nat_mapping: raw.skip_nat_mapping,
                 net_device: raw.net_device.unwrap_or_else(|| "virtio-net".into()),
                 cdrom_interface: raw.cdrom_interface,
-                boot_wait: raw.boot_wait.unwrap_or(Duration::from_secs(10)),
-                boot_steps,
+                boot_wait: raw.boot_wait.unwrap_or(if boot_steps.is_empty() {
+                    Duration::ZERO
+                } else {
+                    Duration::from_secs(10)
+                }),
+                // `disable_vnc` skips the boot command in Packer, which types it over VNC.
+                boot_steps: if raw.disable_vnc {
+                    Vec::new()
+                } else {
+                    boot_steps
+                },
                 boot_key_interval: raw.boot_key_interval.unwrap_or(Duration::from_millis(100)),
                 http_directory: raw.http_directory.map(PathBuf::from),
                 http_content: raw.http_content,

@@ -34,6 +34,8 @@ pub struct State<'h> {
     pub(crate) source: Option<PathBuf>,
     /// Where the output is assembled before it is moved to `output_directory`.
     pub(crate) staging: Option<PathBuf>,
+    /// Directories made for `output_directory`'s parent, deepest first.
+    pub(crate) created_dirs: Vec<PathBuf>,
     /// The disks, in staging; the first is the main one.
     pub(crate) disks: Vec<PathBuf>,
     pub(crate) cd: Option<PathBuf>,
@@ -41,6 +43,7 @@ pub struct State<'h> {
     pub(crate) host_port: u16,
     pub(crate) accelerator: String,
     pub(crate) qemu: Option<Child>,
+    pub(crate) qemu_started: Option<Instant>,
     pub(crate) qemu_stderr: Arc<Mutex<String>>,
     pub(crate) qmp: Option<Qmp>,
     pub(crate) comm: Option<Arc<ssh::SshCommunicator>>,
@@ -57,12 +60,14 @@ impl<'h> State<'h> {
             tmp: None,
             source: None,
             staging: None,
+            created_dirs: Vec::new(),
             disks: Vec::new(),
             cd: None,
             http: None,
             host_port: 0,
             accelerator: String::new(),
             qemu: None,
+            qemu_started: None,
             qemu_stderr: Arc::default(),
             qmp: None,
             comm: None,
@@ -262,9 +267,17 @@ impl<'h> Step<State<'h>> for PrepareOutputDir {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // Remember the directories made here, to remove them again if the build fails.
+        let mut missing = Vec::new();
+        let mut p = parent.to_path_buf();
+        while !p.as_os_str().is_empty() && !p.exists() {
+            missing.push(p.clone());
+            p = p.parent().map(Path::to_path_buf).unwrap_or_default();
+        }
         tokio::fs::create_dir_all(parent)
             .await
             .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
+        s.created_dirs = missing;
         let name = out
             .file_name()
             .map_or("output".into(), |n| n.to_string_lossy().into_owned());
@@ -281,6 +294,10 @@ impl<'h> Step<State<'h>> for PrepareOutputDir {
     async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
         if let Some(st) = s.staging.take() {
             let _ = tokio::fs::remove_dir_all(&st).await;
+            // Parents made for the output, deepest first, if still empty.
+            for d in std::mem::take(&mut s.created_dirs) {
+                let _ = tokio::fs::remove_dir(&d).await;
+            }
         }
         if let Some(t) = s.tmp.take() {
             let _ = t.close();
@@ -748,6 +765,7 @@ impl<'h> Step<State<'h>> for RunQemu {
             });
         }
         s.qemu = Some(child);
+        s.qemu_started = Some(Instant::now());
         let qmp_path = s.qmp_path();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -806,15 +824,15 @@ impl<'h> Step<State<'h>> for BootCommand {
         "boot command"
     }
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
-        if s.cfg.boot_steps.is_empty() {
-            return Ok(());
-        }
         if !s.cfg.boot_wait.is_zero() {
             ctx.ui.say(format!(
                 "Waiting {} for boot...",
                 kiln_core::duration::human(s.cfg.boot_wait)
             ));
             ctx.sleep(s.cfg.boot_wait).await?;
+        }
+        if s.cfg.boot_steps.is_empty() {
+            return Ok(());
         }
         let data = s.template_data();
         let interval = s.cfg.boot_key_interval;
@@ -927,6 +945,12 @@ impl<'h> Step<State<'h>> for Provision {
                 return Err(BuildError::step(format!("{e}{}", s.diagnostics())));
             }
         };
+        if let Some(t) = s.qemu_started {
+            ctx.ui.message(format!(
+                "SSH became available {:.1} s after QEMU started.",
+                t.elapsed().as_secs_f64()
+            ));
+        }
         s.comm = Some(comm.clone());
         data.insert("ConnType".into(), "ssh".into());
         data.insert("Host".into(), ssh.ssh_host.clone());
@@ -1168,7 +1192,10 @@ mod tests {
             ]
         }));
         assert_eq!(values(&a, "-m"), ["1024M"]);
-        assert_eq!(values(&a, "-netdev"), ["user,id=user.0,hostfwd=tcp::3333-:22"]);
+        assert_eq!(
+            values(&a, "-netdev"),
+            ["user,id=user.0,hostfwd=tcp::3333-:22"]
+        );
         // Packer adds the net device back when the user's -device list lacks it.
         assert_eq!(
             values(&a, "-device"),
