@@ -140,7 +140,14 @@ impl Builder for QemuBuilder {
             Box::new(steps::Finish),
         ];
         let mut state = State::new(cfg.clone(), ssh, hook);
-        run_steps(ctx, &steps, &mut state).await?;
+        let result = run_steps(ctx, &steps, &mut state).await;
+        if result.is_err()
+            && !matches!(result, Err(BuildError::Cancelled))
+            && ctx.info.on_error == kiln_core::plugin::OnError::Abort
+        {
+            state.keep_for_debugging(ctx);
+        }
+        result?;
         let main = state.output.first().cloned().unwrap_or_default();
         Ok(Some(Arc::new(QemuArtifact {
             dir: cfg.output_directory.clone(),

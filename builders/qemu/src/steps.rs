@@ -75,6 +75,26 @@ impl<'h> State<'h> {
         }
     }
 
+    /// `-on-error=abort`: leave the VM running and its files in place, and say where.
+    pub(crate) fn keep_for_debugging(&mut self, ctx: &BuildContext) {
+        if let Some(child) = self.qemu.take() {
+            ctx.ui.message(format!(
+                "Leaving QEMU running for debugging (pid {}, SSH on 127.0.0.1:{}).",
+                child.id().unwrap_or_default(),
+                self.host_port
+            ));
+            // Dropping the handle would kill it.
+            std::mem::forget(child);
+        }
+        if let Some(t) = self.tmp.take() {
+            ctx.ui
+                .message(format!("Serial log and QMP socket: {}", t.keep().display()));
+        }
+        if let Some(st) = self.staging.take() {
+            ctx.ui.message(format!("Disks: {}", st.display()));
+        }
+    }
+
     fn tmp(&self) -> &Path {
         self.tmp
             .as_ref()
