@@ -136,7 +136,7 @@ fn registry() -> Registry {
     r
 }
 
-fn load(common: &VarArgs) -> Result<Template, Diagnostics> {
+fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
     let mut vars = Vec::new();
     let mut diags = Diagnostics::default();
     for v in &common.vars {
@@ -154,12 +154,17 @@ fn load(common: &VarArgs) -> Result<Template, Diagnostics> {
         var_files: common.var_files.clone(),
         env: std::env::vars().collect(),
         cwd: std::env::current_dir().unwrap_or_default(),
+        allow_unset,
     })
 }
 
 /// Loads the templates, printing errors (and warnings) to stderr.
 fn load_reporting(common: &VarArgs) -> Option<Template> {
-    match load(common) {
+    load_reporting_with(common, false)
+}
+
+fn load_reporting_with(common: &VarArgs, allow_unset: bool) -> Option<Template> {
+    match load(common, allow_unset) {
         Ok(t) => {
             print_warnings(&t);
             Some(t)
@@ -291,10 +296,64 @@ fn show(v: &hcl::Value) -> String {
     serde_json::to_string(&serde_json::to_value(v).unwrap_or_default()).unwrap_or_default()
 }
 
+/// `inspect` of a legacy JSON template, in Packer's JSON-mode layout.
+fn inspect_legacy(s: &kiln_template::legacy::Summary) {
+    println!("Packer Inspect: JSON mode");
+    if s.variables.is_empty() {
+        println!("Variables:\n\n  <No variables>");
+    } else {
+        let width = s.variables.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        let required: Vec<&String> = s
+            .variables
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        if !required.is_empty() {
+            println!("Required variables:\n");
+            for k in required {
+                println!("  {k}");
+            }
+            println!();
+        }
+        println!("Optional variables and their defaults:\n");
+        for (k, v) in &s.variables {
+            let Some(v) = v else { continue };
+            let shown = if s.sensitive.contains(k) {
+                "<sensitive>"
+            } else {
+                v.as_str()
+            };
+            println!("  {k:width$} = {shown}");
+        }
+    }
+    println!("\nBuilders:\n");
+    let width = s.builders.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (name, kind) in &s.builders {
+        if name == kind {
+            println!("  {name:width$}");
+        } else {
+            println!("  {name:width$} ({kind})");
+        }
+    }
+    println!("\nProvisioners:\n");
+    if s.provisioners.is_empty() {
+        println!("  <No provisioners>");
+    }
+    for p in &s.provisioners {
+        println!("  {p}");
+    }
+    println!("\nNote: If your build names contain user variables or template\nfunctions such as 'timestamp', these are processed at build time,\nand therefore only show in their raw form here.");
+}
+
 fn inspect(a: &VarArgs) -> i32 {
-    let Some(t) = load_reporting(a) else {
+    let Some(t) = load_reporting_with(a, true) else {
         return 1;
     };
+    if let Some(s) = &t.legacy_json {
+        inspect_legacy(s);
+        return 0;
+    }
     println!("Packer Inspect: HCL2 mode\n");
     println!("> input-variables:\n");
     for v in t.variables.values() {

@@ -199,3 +199,100 @@ build {
     let out = diagnostics("qemu", tpl, &[]);
     insta::assert_snapshot!("qemu_options", out);
 }
+
+const LEGACY: &str = r#"{
+  "_comment": "a legacy JSON template",
+  "variables": {
+    "greeting": "hello",
+    "home": "{{env `KILN_TEST_HOME`}}",
+    "secret": "s3cr3t-value",
+    "full": "{{user `greeting`}} from {{user `home`}}"
+  },
+  "sensitive-variables": ["secret"],
+  "builders": [
+    {"type": "null", "name": "first", "communicator": "none"},
+    {"type": "null", "communicator": "none"}
+  ],
+  "provisioners": [
+    {
+      "type": "shell-local",
+      "inline": ["echo {{user `full`}} in {{build_name}} of type {{build_type}} secret={{user `secret`}}"],
+      "override": {"first": {"inline": ["echo overridden for {{build_name}}"]}}
+    },
+    {"type": "shell-local", "only": ["null"], "inline": ["echo only on {{build_name}} {{upper `x`}} {{split `a,b` `,` 1}}"]}
+  ],
+  "post-processors": [
+    {"type": "manifest", "output": "manifest.json"},
+    [{"type": "shell-local", "inline": ["echo chained for {{build_name}}"]}]
+  ]
+}
+"#;
+
+#[test]
+fn legacy_json_template_builds_with_packer_semantics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "t.json", LEGACY);
+    let out = std::process::Command::new(KILN)
+        .args(["build", "-var", "greeting=hi", "t.json"])
+        .current_dir(d)
+        .env("KILN_TEST_HOME", "the-env")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "    null: hi from the-env in null of type null secret=<sensitive>\n",
+        "    first: overridden for first\n",
+        "    null: only on null X b\n",
+        "    first: chained for first\n",
+        "    null: chained for null\n",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("only on first"), "{stdout}");
+    assert!(!stdout.contains("s3cr3t"), "{stdout}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("manifest.json")).unwrap()).unwrap();
+    let names: Vec<&str> = m["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names.contains(&"first") && names.contains(&"null"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn legacy_json_inspect_matches_packer() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.json", LEGACY);
+    let r = run(KILN, dir.path(), &["inspect", "t.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    insta::assert_snapshot!("legacy_inspect", r.stdout);
+}
+
+#[test]
+fn legacy_json_errors_are_located() {
+    let tpl = r#"{
+  "variables": {"region": null},
+  "builder": [],
+  "builders": [{"type": "null", "communicator": "none"}],
+  "provisioners": [{"type": "shell-local", "only": ["nul"], "inline": ["echo {{isotim}}"]}]
+}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t.json", tpl);
+    let r = run(KILN, dir.path(), &["validate", "t.json"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    insta::assert_snapshot!("legacy_errors", normalize(&r.stderr, dir.path()));
+}

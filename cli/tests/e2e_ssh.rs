@@ -309,3 +309,40 @@ fn only_except_and_parallel_builds() {
         "-parallel-builds=1 must serialise"
     );
 }
+
+#[test]
+fn legacy_json_template_over_ssh_with_build_values() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = format!(
+        r#"{{
+  "variables": {{"user": "{}"}},
+  "builders": [{{
+    "type": "null",
+    "ssh_host": "127.0.0.1",
+    "ssh_port": {},
+    "ssh_username": "{{{{user `user`}}}}",
+    "ssh_private_key_file": "{}"
+  }}],
+  "provisioners": [
+    {{"type": "shell", "inline": ["echo remote host={{{{build `Host`}}}} user={{{{build `User`}}}} name=$PACKER_BUILD_NAME"]}}
+  ]
+}}
+"#,
+        sshd.user,
+        sshd.port,
+        sshd.key_path().display()
+    );
+    write(d, "t.json", &tpl);
+    let r = run(KILN, d, &["build", "t.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(&format!(
+            "    null: remote host=127.0.0.1 user={} name=null\n",
+            sshd.user
+        )),
+        "{}",
+        r.stdout
+    );
+}

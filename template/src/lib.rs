@@ -12,6 +12,8 @@
 pub mod body;
 pub mod eval;
 pub mod functions;
+pub mod gotmpl;
+pub mod legacy;
 pub mod types;
 
 use body::{HclBody, Layer};
@@ -54,6 +56,8 @@ pub struct LoadOptions {
     pub env: BTreeMap<String, String>,
     /// The working directory (`path.cwd`).
     pub cwd: PathBuf,
+    /// Inspecting only: required variables may stay unset (legacy JSON templates).
+    pub allow_unset: bool,
 }
 
 /// A declared variable and its resolved value.
@@ -101,6 +105,8 @@ pub struct Template {
     pub plan: BuildPlan,
     /// Warnings found while loading.
     pub warnings: Diagnostics,
+    /// What `inspect` shows of a legacy JSON template, when it came from one.
+    pub legacy_json: Option<legacy::Summary>,
 }
 
 impl Template {
@@ -255,7 +261,7 @@ fn collect_files(
                 } else if n.ends_with(".auto.pkrvars.hcl") {
                     auto_vars.push(e);
                 } else if n.ends_with(".pkr.json") {
-                    diags.push(Diagnostic::error("JSON templates are not supported yet", format!("{} is a JSON template; Kiln reads HCL2 templates (*.pkr.hcl) in this release.", e.display())));
+                    diags.push(Diagnostic::error("HCL JSON templates are not supported yet", format!("{} is an HCL2 template in JSON syntax; Kiln reads HCL2 native syntax (*.pkr.hcl) and legacy JSON templates in this release.", e.display())));
                 }
             }
         } else if p.exists() {
@@ -266,8 +272,8 @@ fn collect_files(
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             }
             let n = p.to_string_lossy();
-            if n.ends_with(".json") {
-                diags.push(Diagnostic::error("Legacy JSON templates are not supported yet", format!("{n} is a JSON template; Kiln reads HCL2 templates (*.pkr.hcl) in this release. `packer hcl2_upgrade {n}` converts it.")));
+            if n.ends_with(".pkr.json") {
+                diags.push(Diagnostic::error("HCL JSON templates are not supported yet", format!("{n} is an HCL2 template in JSON syntax; Kiln reads HCL2 native syntax (*.pkr.hcl) and legacy JSON templates in this release.")));
             } else {
                 templates.push(p.clone());
             }
@@ -307,6 +313,23 @@ const TOP_BLOCKS: &[&str] = &[
 /// # Errors
 /// Every problem found, located.
 pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
+    let is_legacy = |p: &PathBuf| {
+        let n = p.to_string_lossy();
+        p.is_file() && n.ends_with(".json") && !n.ends_with(".pkr.json")
+    };
+    if let Some(p) = opts.paths.iter().find(|p| is_legacy(p)) {
+        if opts.paths.len() > 1 {
+            return Err(Diagnostic::error(
+                "One JSON template at a time",
+                format!(
+                    "{} is a legacy JSON template, which is built on its own; pass it alone.",
+                    p.display()
+                ),
+            )
+            .into());
+        }
+        return legacy::load(p, opts);
+    }
     let mut diags = Diagnostics::default();
     let (template_paths, auto_var_paths, root) = collect_files(opts, &mut diags);
     let mut parsed = Parsed { files: Vec::new() };
@@ -406,6 +429,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
             template_dir: root,
         },
         warnings,
+        legacy_json: None,
     };
     t.plan.secrets = t.secrets();
     Ok(t)

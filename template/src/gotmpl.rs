@@ -1,0 +1,677 @@
+//! Packer's template engine for legacy JSON templates: Go `text/template` actions with Packer's
+//! functions (`{{user `name`}}`, `{{isotime "2006-01-02"}}`, `{{timestamp | clean_resource_name}}`).
+//!
+//! Actions that use the data dot (`{{ .Path }}`, `{{.HTTPIP}}`) belong to the plugin that renders
+//! the field at run time, so they are kept verbatim.
+
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// What the functions can see.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    /// User variables (`{{user `x`}}`).
+    pub user: BTreeMap<String, String>,
+    /// The environment, when `{{env}}` is allowed (only in the variables section).
+    pub env: Option<BTreeMap<String, String>>,
+    /// The build's name and builder type, once known.
+    pub build_name: Option<String>,
+    /// See `build_name`.
+    pub build_type: Option<String>,
+    /// `{{template_dir}}`.
+    pub template_dir: String,
+    /// `{{pwd}}`.
+    pub pwd: String,
+    /// `{{packer_version}}`.
+    pub packer_version: String,
+    /// The builder's generated values for `{{build `Host`}}`; `None` before the build runs.
+    pub generated: Option<BTreeMap<String, String>>,
+    /// The run's fixed time (`timestamp`, `isotime`).
+    pub now: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Field(String),
+    Str(String),
+    Num(i64),
+    Pipe,
+    Open,
+    Close,
+}
+
+fn lex(src: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let b: Vec<char> = src.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '|' => {
+                out.push(Tok::Pipe);
+                i += 1;
+            }
+            '(' => {
+                out.push(Tok::Open);
+                i += 1;
+            }
+            ')' => {
+                out.push(Tok::Close);
+                i += 1;
+            }
+            '`' => {
+                let end = b[i + 1..]
+                    .iter()
+                    .position(|&x| x == '`')
+                    .ok_or("unterminated raw string")?;
+                out.push(Tok::Str(b[i + 1..i + 1 + end].iter().collect()));
+                i += end + 2;
+            }
+            '"' => {
+                let mut s = String::new();
+                i += 1;
+                loop {
+                    let Some(&ch) = b.get(i) else {
+                        return Err("unterminated quoted string".into());
+                    };
+                    i += 1;
+                    match ch {
+                        '"' => break,
+                        '\\' => {
+                            let e = b.get(i).copied().ok_or("unterminated quoted string")?;
+                            i += 1;
+                            s.push(match e {
+                                'n' => '\n',
+                                't' => '\t',
+                                'r' => '\r',
+                                other => other,
+                            });
+                        }
+                        other => s.push(other),
+                    }
+                }
+                out.push(Tok::Str(s));
+            }
+            '.' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '.') {
+                    i += 1;
+                }
+                out.push(Tok::Field(b[start..i].iter().collect()));
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let s: String = b[start..i].iter().collect();
+                out.push(Tok::Num(
+                    s.parse().map_err(|_| format!("bad number {s:?}"))?,
+                ));
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
+                    i += 1;
+                }
+                out.push(Tok::Ident(b[start..i].iter().collect()));
+            }
+            other => return Err(format!("unexpected character {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+enum Val {
+    S(String),
+    N(i64),
+}
+
+impl Val {
+    fn text(&self) -> String {
+        match self {
+            Val::S(s) => s.clone(),
+            Val::N(n) => n.to_string(),
+        }
+    }
+}
+
+/// The functions Packer's template engine knows, for "did you mean" and checks.
+pub const FUNCTIONS: &[&str] = &[
+    "build_name",
+    "build_type",
+    "env",
+    "isotime",
+    "strftime",
+    "pwd",
+    "split",
+    "template_dir",
+    "timestamp",
+    "uuid",
+    "user",
+    "packer_version",
+    "consul_key",
+    "vault",
+    "sed",
+    "build",
+    "aws_secretsmanager",
+    "aws_secretsmanager_raw",
+    "replace",
+    "replace_all",
+    "upper",
+    "lower",
+    "clean_resource_name",
+];
+
+struct Parser<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    ctx: &'a Ctx,
+}
+
+impl Parser<'_> {
+    fn pipeline(&mut self) -> Result<Val, String> {
+        let mut v = self.command(None)?;
+        while self.toks.get(self.pos) == Some(&Tok::Pipe) {
+            self.pos += 1;
+            v = self.command(Some(v))?;
+        }
+        Ok(v)
+    }
+
+    fn operand(&mut self) -> Result<Option<Val>, String> {
+        let Some(t) = self.toks.get(self.pos).cloned() else {
+            return Ok(None);
+        };
+        Ok(match t {
+            Tok::Str(s) => {
+                self.pos += 1;
+                Some(Val::S(s))
+            }
+            Tok::Num(n) => {
+                self.pos += 1;
+                Some(Val::N(n))
+            }
+            Tok::Open => {
+                self.pos += 1;
+                let v = self.pipeline()?;
+                if self.toks.get(self.pos) != Some(&Tok::Close) {
+                    return Err("missing )".into());
+                }
+                self.pos += 1;
+                Some(v)
+            }
+            Tok::Ident(name) => {
+                // A nested function call without parentheses takes no arguments.
+                self.pos += 1;
+                Some(call(&name, Vec::new(), self.ctx)?)
+            }
+            Tok::Field(f) => return Err(format!("the data field .{f} is not available here")),
+            Tok::Pipe | Tok::Close => None,
+        })
+    }
+
+    fn command(&mut self, piped: Option<Val>) -> Result<Val, String> {
+        match self.toks.get(self.pos).cloned() {
+            Some(Tok::Ident(name)) => {
+                self.pos += 1;
+                let mut args = Vec::new();
+                while let Some(v) = self.operand()? {
+                    args.push(v);
+                }
+                if let Some(p) = piped {
+                    args.push(p);
+                }
+                call(&name, args, self.ctx)
+            }
+            _ => {
+                let v = self.operand()?.ok_or("empty command")?;
+                if piped.is_some() {
+                    return Err("only a function can follow |".into());
+                }
+                Ok(v)
+            }
+        }
+    }
+}
+
+fn arg(args: &[Val], i: usize, f: &str) -> Result<String, String> {
+    args.get(i)
+        .map(Val::text)
+        .ok_or_else(|| format!("{f}: wrong number of arguments"))
+}
+
+fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
+    let now = ctx.now.unwrap_or_else(OffsetDateTime::now_utc);
+    let s = |x: String| Ok(Val::S(x));
+    match name {
+        "user" => {
+            let k = arg(&args, 0, name)?;
+            match ctx.user.get(&k) {
+                Some(v) => s(v.clone()),
+                None => Err(format!("variable not set: {k}")),
+            }
+        }
+        "env" => {
+            let k = arg(&args, 0, name)?;
+            match &ctx.env {
+                Some(env) => s(env.get(&k).cloned().unwrap_or_default()),
+                None => Err("env vars are not allowed here: use {{env}} in the variables section and {{user}} elsewhere".into()),
+            }
+        }
+        "build_name" => ctx
+            .build_name
+            .clone()
+            .map(Val::S)
+            .ok_or_else(|| "build_name not available".into()),
+        "build_type" => ctx
+            .build_type
+            .clone()
+            .map(Val::S)
+            .ok_or_else(|| "build_type not available".into()),
+        "template_dir" => s(ctx.template_dir.clone()),
+        "pwd" => s(ctx.pwd.clone()),
+        "packer_version" => s(ctx.packer_version.clone()),
+        "timestamp" => s(now.unix_timestamp().to_string()),
+        "uuid" => s(uuid::Uuid::new_v4().to_string()),
+        "isotime" => {
+            let layout = args.first().map_or_else(
+                || "2006-01-02T15:04:05Z07:00".to_string(),
+                Val::text,
+            );
+            s(go_time_format(now, &layout))
+        }
+        "strftime" => s(strftime(now, &arg(&args, 0, name)?)),
+        "split" => {
+            let (text, sep) = (arg(&args, 0, name)?, arg(&args, 1, name)?);
+            let i = match args.get(2) {
+                Some(Val::N(n)) => usize::try_from(*n).map_err(|_| "split: negative index")?,
+                Some(Val::S(x)) => x.parse().map_err(|_| format!("split: bad index {x:?}"))?,
+                None => return Err("split: wrong number of arguments".into()),
+            };
+            let parts: Vec<&str> = text.split(sep.as_str()).collect();
+            parts.get(i).map(|p| Val::S((*p).to_string())).ok_or_else(|| {
+                format!(
+                    "the substring {i} was unavailable using the separator value, {sep}, only {} values were found",
+                    parts.len()
+                )
+            })
+        }
+        "replace" => {
+            let (old, new) = (arg(&args, 0, name)?, arg(&args, 1, name)?);
+            let n = match args.get(2) {
+                Some(Val::N(n)) => *n,
+                Some(Val::S(x)) => x.parse().map_err(|_| format!("replace: bad count {x:?}"))?,
+                None => return Err("replace: wrong number of arguments".into()),
+            };
+            let src = arg(&args, 3, name)?;
+            s(if n < 0 {
+                src.replace(&old, &new)
+            } else {
+                src.replacen(&old, &new, usize::try_from(n).unwrap_or(0))
+            })
+        }
+        "replace_all" => {
+            let (old, new, src) = (arg(&args, 0, name)?, arg(&args, 1, name)?, arg(&args, 2, name)?);
+            s(src.replace(&old, &new))
+        }
+        "upper" => s(arg(&args, 0, name)?.to_uppercase()),
+        "lower" => s(arg(&args, 0, name)?.to_lowercase()),
+        "clean_resource_name" => {
+            let cleaned: String = arg(&args, 0, name)?
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+                .take(63)
+                .collect();
+            s(cleaned)
+        }
+        "build" => {
+            let k = arg(&args, 0, name)?;
+            match &ctx.generated {
+                Some(g) => g
+                    .get(&k)
+                    .cloned()
+                    .map(Val::S)
+                    .ok_or_else(|| format!("the build variable {k} is not provided by this builder")),
+                // Not known before the build: a placeholder the plugin will not mistake.
+                None => s(format!("{{{{ .{k} }}}}")),
+            }
+        }
+        "sed" => Err("template function `sed` is deprecated; use `replace` or `replace_all` instead".into()),
+        "consul_key" | "vault" | "aws_secretsmanager" | "aws_secretsmanager_raw" => Err(format!(
+            "the {name} function is not available in Kiln: no secret store is configured; pass the value with -var instead"
+        )),
+        other => {
+            let mut m = format!("function {other:?} not defined");
+            if let Some(sugg) = kiln_core::config::suggest(other, FUNCTIONS.iter().copied()) {
+                m.push_str(&format!("; did you mean {sugg:?}?"));
+            }
+            Err(m)
+        }
+    }
+}
+
+/// Renders `text`. Actions that use the data dot are kept for the plugin to render.
+///
+/// # Errors
+/// A malformed action or a failing function, with the action's text.
+pub fn render(text: &str, ctx: &Ctx) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(format!("unclosed action in {text:?}"));
+        };
+        let mut pre = &rest[..start];
+        let mut inner = &after[..end];
+        let mut tail = &after[end + 2..];
+        if let Some(x) = inner
+            .strip_prefix('-')
+            .filter(|x| x.starts_with(char::is_whitespace))
+        {
+            pre = pre.trim_end();
+            inner = x;
+        }
+        if let Some(x) = inner
+            .strip_suffix('-')
+            .filter(|x| x.ends_with(char::is_whitespace))
+        {
+            tail = tail.trim_start();
+            inner = x;
+        }
+        out.push_str(pre);
+        let toks = lex(inner).map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
+        if toks.iter().any(|t| matches!(t, Tok::Field(_))) || inner.trim().starts_with("/*") {
+            out.push_str(&rest[start..start + 2 + end + 2]);
+        } else {
+            let mut p = Parser {
+                toks: &toks,
+                pos: 0,
+                ctx,
+            };
+            let v = p
+                .pipeline()
+                .map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
+            if p.pos != toks.len() {
+                return Err(format!(
+                    "template: {{{{{inner}}}}}: unexpected {:?}",
+                    toks[p.pos]
+                ));
+            }
+            out.push_str(&v.text());
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The names of the functions an action calls (for checks before a build has values).
+#[must_use]
+pub fn functions_used(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        if let Ok(toks) = lex(after[..end].trim_matches('-')) {
+            for t in toks {
+                if let Tok::Ident(n) = t {
+                    out.push(n);
+                }
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+/// Formats a time with a Go layout (`2006-01-02T15:04:05Z07:00`).
+#[must_use]
+pub fn go_time_format(t: OffsetDateTime, layout: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let month = usize::from(u8::from(t.month())) - 1;
+    let wd = usize::from(t.weekday().number_days_from_monday());
+    let h12 = match t.hour() % 12 {
+        0 => 12,
+        h => h,
+    };
+    let off = t.offset();
+    let (oh, om) = (off.whole_hours(), off.minutes_past_hour().abs());
+    let sign = if off.is_negative() { '-' } else { '+' };
+    let tokens: Vec<(&str, String)> = vec![
+        ("January", MONTHS[month].to_string()),
+        ("Monday", DAYS[wd].to_string()),
+        ("2006", format!("{:04}", t.year())),
+        (
+            "Z07:00",
+            if off.is_utc() {
+                "Z".into()
+            } else {
+                format!("{sign}{:02}:{om:02}", oh.abs())
+            },
+        ),
+        ("-07:00", format!("{sign}{:02}:{om:02}", oh.abs())),
+        ("-0700", format!("{sign}{:02}{om:02}", oh.abs())),
+        (
+            "Z0700",
+            if off.is_utc() {
+                "Z".into()
+            } else {
+                format!("{sign}{:02}{om:02}", oh.abs())
+            },
+        ),
+        ("-07", format!("{sign}{:02}", oh.abs())),
+        (
+            "MST",
+            if off.is_utc() {
+                "UTC".into()
+            } else {
+                format!("{sign}{:02}{om:02}", oh.abs())
+            },
+        ),
+        ("Jan", MONTHS[month][..3].to_string()),
+        ("Mon", DAYS[wd][..3].to_string()),
+        (".000000000", format!(".{:09}", t.nanosecond())),
+        (".000000", format!(".{:06}", t.microsecond())),
+        (".000", format!(".{:03}", t.millisecond())),
+        ("_2", format!("{:>2}", t.day())),
+        ("01", format!("{:02}", month + 1)),
+        ("02", format!("{:02}", t.day())),
+        ("03", format!("{h12:02}")),
+        ("04", format!("{:02}", t.minute())),
+        ("05", format!("{:02}", t.second())),
+        ("06", format!("{:02}", t.year() % 100)),
+        ("15", format!("{:02}", t.hour())),
+        (
+            "PM",
+            if t.hour() >= 12 {
+                "PM".into()
+            } else {
+                "AM".into()
+            },
+        ),
+        (
+            "pm",
+            if t.hour() >= 12 {
+                "pm".into()
+            } else {
+                "am".into()
+            },
+        ),
+        ("1", (month + 1).to_string()),
+        ("2", t.day().to_string()),
+        ("3", h12.to_string()),
+        ("4", t.minute().to_string()),
+        ("5", t.second().to_string()),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (tok, val) in &tokens {
+            if let Some(r) = rest.strip_prefix(tok) {
+                out.push_str(val);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// C `strftime` conversions.
+#[must_use]
+pub fn strftime(t: OffsetDateTime, fmt: &str) -> String {
+    let mut out = String::new();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let Some(f) = chars.next() else {
+            out.push('%');
+            break;
+        };
+        let go = match f {
+            'Y' => "2006",
+            'y' => "06",
+            'm' => "01",
+            'd' => "02",
+            'e' => "_2",
+            'H' => "15",
+            'I' => "03",
+            'M' => "04",
+            'S' => "05",
+            'p' => "PM",
+            'b' | 'h' => "Jan",
+            'B' => "January",
+            'a' => "Mon",
+            'A' => "Monday",
+            'z' => "-0700",
+            'Z' => "MST",
+            'F' => "2006-01-02",
+            'T' => "15:04:05",
+            'D' => "01/02/06",
+            's' => {
+                out.push_str(&t.unix_timestamp().to_string());
+                continue;
+            }
+            'j' => {
+                out.push_str(&format!("{:03}", t.ordinal()));
+                continue;
+            }
+            '%' => {
+                out.push('%');
+                continue;
+            }
+            other => {
+                out.push('%');
+                out.push(other);
+                continue;
+            }
+        };
+        out.push_str(&go_time_format(t, go));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn ctx() -> Ctx {
+        let mut user = BTreeMap::new();
+        user.insert("name".to_string(), "Web Server".to_string());
+        user.insert("csv".to_string(), "a,b,c".to_string());
+        Ctx {
+            user,
+            build_name: Some("base".into()),
+            build_type: Some("null".into()),
+            now: Some(datetime!(2024-03-05 07:08:09.123 UTC)),
+            template_dir: "/t".into(),
+            ..Ctx::default()
+        }
+    }
+
+    #[test]
+    fn packer_functions() {
+        let c = ctx();
+        let r = |t: &str| render(t, &c).unwrap();
+        assert_eq!(r("img-{{user `name`}}"), "img-Web Server");
+        assert_eq!(
+            r("{{ user \"name\" | lower | clean_resource_name }}"),
+            "web-server"
+        );
+        assert_eq!(r("{{build_name}}-{{build_type}}"), "base-null");
+        assert_eq!(r("{{timestamp}}"), "1709622489");
+        assert_eq!(r("{{isotime}}"), "2024-03-05T07:08:09Z");
+        assert_eq!(
+            r("{{isotime \"2006-01-02 03:04PM Jan Mon\"}}"),
+            "2024-03-05 07:08AM Mar Tue"
+        );
+        assert_eq!(r("{{strftime \"%Y%m%d-%H%M\"}}"), "20240305-0708");
+        assert_eq!(r("{{split (user `csv`) \",\" 1}}"), "b");
+        assert_eq!(r("{{replace_all \"-\" \"_\" \"a-b-c\"}}"), "a_b_c");
+        assert_eq!(r("{{replace \"-\" \"_\" 1 \"a-b-c\"}}"), "a_b-c");
+        assert_eq!(r("{{upper `x`}}"), "X");
+        assert_eq!(r("{{template_dir}}"), "/t");
+        assert_eq!(r("{{build `Host`}}"), "{{ .Host }}");
+        // The plugin's own placeholders stay.
+        assert_eq!(
+            r("chmod +x {{.Path}}; {{ .Vars }} {{.Path}}"),
+            "chmod +x {{.Path}}; {{ .Vars }} {{.Path}}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_action() {
+        let c = ctx();
+        assert_eq!(
+            render("{{user `nope`}}", &c).unwrap_err(),
+            "template: {{user `nope`}}: variable not set: nope"
+        );
+        assert!(render("{{env `HOME`}}", &c)
+            .unwrap_err()
+            .contains("env vars are not allowed here"));
+        assert!(render("{{isotim}}", &c)
+            .unwrap_err()
+            .contains("did you mean \"isotime\""));
+        assert!(render("{{vault `a` `b`}}", &c)
+            .unwrap_err()
+            .contains("not available in Kiln"));
+    }
+}
