@@ -94,7 +94,8 @@ impl Visit for RefCheck<'_> {
             EExpr::FuncCall(call) => {
                 let name = call.name.name.as_str();
                 let known = |n: &str| {
-                    crate::functions::NAMES.contains(&n)
+                    (crate::functions::NAMES.contains(&n)
+                        || crate::functions_ext::NAMES.contains(&n))
                         || [
                             "vault",
                             "consul_key",
@@ -116,7 +117,13 @@ impl Visit for RefCheck<'_> {
                     let mut detail = format!("There is no function named \"{name}\".");
                     if name == "env" {
                         detail = "The \"env\" function may only be used in the default value of a variable, as in Packer. Declare a variable with `default = env(\"NAME\")` and use the variable.".into();
-                    } else if let Some(s) = suggest(name, crate::functions::NAMES.iter().copied()) {
+                    } else if let Some(s) = suggest(
+                        name,
+                        crate::functions::NAMES
+                            .iter()
+                            .chain(crate::functions_ext::NAMES)
+                            .copied(),
+                    ) {
                         detail.push_str(&format!(" Did you mean \"{s}\"?"));
                     }
                     self.diags.push(
@@ -152,6 +159,13 @@ pub fn eval(
         return Err(check.diags);
     }
     let e: hcl::Expression = expr.clone().into();
+    let e = crate::lazy::prepare(e, ctx).map_err(|m| {
+        vec![
+            Diagnostic::error("Error in function call", format!("{m}.")).at(expr
+                .span()
+                .map(|s| Location::from_span(&file.name, &file.text, s))),
+        ]
+    })?;
     e.evaluate(ctx).map_err(|err| {
         let msg = err.kind().to_string();
         let (summary, detail) = match err.kind() {

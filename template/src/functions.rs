@@ -11,7 +11,7 @@ use sha2::Digest as _;
 
 type R = Result<Value, String>;
 
-fn s(v: &Value) -> Result<String, String> {
+pub(crate) fn s(v: &Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
@@ -21,7 +21,7 @@ fn s(v: &Value) -> Result<String, String> {
     }
 }
 
-fn n(v: &Value) -> Result<f64, String> {
+pub(crate) fn n(v: &Value) -> Result<f64, String> {
     match v {
         Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".into()),
         Value::String(s) => s
@@ -32,7 +32,7 @@ fn n(v: &Value) -> Result<f64, String> {
     }
 }
 
-fn num(f: f64) -> Value {
+pub(crate) fn num(f: f64) -> Value {
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
         #[allow(clippy::cast_possible_truncation)]
         Value::from(f as i64)
@@ -54,25 +54,25 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn list(v: &Value) -> Result<Vec<Value>, String> {
+pub(crate) fn list(v: &Value) -> Result<Vec<Value>, String> {
     match v {
         Value::Array(a) => Ok(a.clone()),
         other => Err(format!("a list is required, got {}", type_name(other))),
     }
 }
 
-fn obj(v: &Value) -> Result<Map<String, Value>, String> {
+pub(crate) fn obj(v: &Value) -> Result<Map<String, Value>, String> {
     match v {
         Value::Object(o) => Ok(o.clone()),
         other => Err(format!("a map is required, got {}", type_name(other))),
     }
 }
 
-fn to_json(v: &Value) -> serde_json::Value {
+pub(crate) fn to_json(v: &Value) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
-fn from_json(v: serde_json::Value) -> Value {
+pub(crate) fn from_json(v: serde_json::Value) -> Value {
     hcl::to_value(v).unwrap_or(Value::Null)
 }
 
@@ -991,6 +991,7 @@ pub fn declare(ctx: &mut Context, with_env: bool) {
     if with_env {
         ctx.declare_func("env", f(vec![Str], env));
     }
+    crate::functions_ext::declare(ctx);
 }
 
 #[cfg(test)]

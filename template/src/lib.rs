@@ -12,7 +12,9 @@
 pub mod body;
 pub mod eval;
 pub mod functions;
+pub mod functions_ext;
 pub mod gotmpl;
+pub mod lazy;
 pub mod legacy;
 pub mod types;
 

@@ -1,0 +1,826 @@
+//! More of the function library: the rest of Terraform's standard functions that Packer offers
+//! (YAML and CSV, gzip, IP networks, sets, `timeadd`, `bcrypt`, file digests) and Packer's
+//! `legacy_isotime` / `legacy_strftime`. `try` and `can` are in `lazy.rs`, because their
+//! arguments must not be evaluated before the call.
+
+use crate::functions::{list, n, num, obj, s, type_name};
+use base64::Engine as _;
+use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+use hcl::{Map, Value};
+use sha2::Digest as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+type R = Result<Value, String>;
+
+/// Names this module declares.
+pub const NAMES: &[&str] = &[
+    "indent",
+    "regexall",
+    "formatlist",
+    "textencodebase64",
+    "textdecodebase64",
+    "setintersection",
+    "setproduct",
+    "setsubtract",
+    "transpose",
+    "one",
+    "matchkeys",
+    "log",
+    "base64gzip",
+    "csvdecode",
+    "yamlencode",
+    "yamldecode",
+    "base64sha256",
+    "base64sha512",
+    "filemd5",
+    "filesha1",
+    "filesha512",
+    "filebase64sha256",
+    "filebase64sha512",
+    "timeadd",
+    "legacy_isotime",
+    "legacy_strftime",
+    "bcrypt",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
+    "try",
+    "can",
+    "trimleft",
+    "lookup",
+];
+
+fn indent(a: FuncArgs) -> R {
+    let spaces = " ".repeat(n(&a[0])?.max(0.0) as usize);
+    let text = s(&a[1])?;
+    let mut out = String::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&spaces);
+            }
+        }
+        out.push_str(line);
+    }
+    Ok(out.into())
+}
+
+fn regexall(a: FuncArgs) -> R {
+    let re = regex::Regex::new(&s(&a[0])?).map_err(|e| format!("invalid pattern: {e}"))?;
+    let text = s(&a[1])?;
+    let names: Vec<Option<&str>> = re.capture_names().collect();
+    let named = names.iter().skip(1).any(Option::is_some);
+    let mut out = Vec::new();
+    for c in re.captures_iter(&text) {
+        if re.captures_len() == 1 {
+            out.push(Value::from(c.get(0).map_or("", |m| m.as_str())));
+        } else if named {
+            let mut m = Map::new();
+            for name in names.iter().flatten() {
+                m.insert(
+                    (*name).to_string(),
+                    Value::from(c.name(name).map_or("", |x| x.as_str())),
+                );
+            }
+            out.push(Value::Object(m));
+        } else {
+            out.push(Value::Array(
+                (1..re.captures_len())
+                    .map(|i| Value::from(c.get(i).map_or("", |x| x.as_str())))
+                    .collect(),
+            ));
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+fn formatlist(a: FuncArgs) -> R {
+    let fmt = s(&a[0])?;
+    let rest: Vec<Value> = a.iter().skip(1).cloned().collect();
+    let len = rest
+        .iter()
+        .filter_map(|v| match v {
+            Value::Array(x) => Some(x.len()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1);
+    for v in &rest {
+        if let Value::Array(x) = v {
+            if x.len() != len {
+                return Err("all list arguments must have the same length".into());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for i in 0..len {
+        let mut args = vec![Value::from(fmt.clone())];
+        for v in &rest {
+            args.push(match v {
+                Value::Array(x) => x[i].clone(),
+                other => other.clone(),
+            });
+        }
+        let mut ctx = Context::new();
+        crate::functions::declare(&mut ctx, false);
+        let call = hcl::expr::FuncCall::builder("format");
+        let call = args
+            .into_iter()
+            .fold(call, |c, v| c.arg(hcl::Expression::from(v)));
+        let e = hcl::Expression::from(call.build());
+        out.push(hcl::eval::Evaluate::evaluate(&e, &ctx).map_err(|e| e.to_string())?);
+    }
+    Ok(Value::Array(out))
+}
+
+fn textencodebase64(a: FuncArgs) -> R {
+    let enc = s(&a[1])?.to_uppercase();
+    if !["UTF-8", "UTF8"].contains(&enc.as_str()) {
+        return Err(format!("encoding {enc:?} is not supported; use \"UTF-8\""));
+    }
+    Ok(base64::engine::general_purpose::STANDARD
+        .encode(s(&a[0])?)
+        .into())
+}
+
+fn textdecodebase64(a: FuncArgs) -> R {
+    let enc = s(&a[1])?.to_uppercase();
+    if !["UTF-8", "UTF8"].contains(&enc.as_str()) {
+        return Err(format!("encoding {enc:?} is not supported; use \"UTF-8\""));
+    }
+    let b = base64::engine::general_purpose::STANDARD
+        .decode(s(&a[0])?)
+        .map_err(|e| format!("invalid base64: {e}"))?;
+    String::from_utf8(b)
+        .map(Value::from)
+        .map_err(|_| "the decoded bytes are not UTF-8".into())
+}
+
+fn dedup(v: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for x in v {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+fn setintersection(a: FuncArgs) -> R {
+    let mut sets = a.iter().map(list);
+    let mut acc = dedup(sets.next().ok_or("at least one set is required")??);
+    for s2 in sets {
+        let s2 = s2?;
+        acc.retain(|x| s2.contains(x));
+    }
+    Ok(Value::Array(acc))
+}
+
+fn setsubtract(a: FuncArgs) -> R {
+    let b = list(&a[1])?;
+    Ok(Value::Array(
+        dedup(list(&a[0])?)
+            .into_iter()
+            .filter(|x| !b.contains(x))
+            .collect(),
+    ))
+}
+
+fn setproduct(a: FuncArgs) -> R {
+    let mut acc: Vec<Vec<Value>> = vec![Vec::new()];
+    for l in a.iter() {
+        let l = list(l)?;
+        acc = acc
+            .into_iter()
+            .flat_map(|prefix| {
+                l.iter().map(move |x| {
+                    let mut p = prefix.clone();
+                    p.push(x.clone());
+                    p
+                })
+            })
+            .collect();
+    }
+    if a.is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    Ok(Value::Array(acc.into_iter().map(Value::Array).collect()))
+}
+
+fn transpose(a: FuncArgs) -> R {
+    let mut out: std::collections::BTreeMap<String, Vec<Value>> = std::collections::BTreeMap::new();
+    for (k, v) in obj(&a[0])? {
+        for x in list(&v)? {
+            out.entry(s(&x)?).or_default().push(Value::from(k.clone()));
+        }
+    }
+    Ok(Value::Object(
+        out.into_iter().map(|(k, v)| (k, Value::Array(v))).collect(),
+    ))
+}
+
+fn one(a: FuncArgs) -> R {
+    let l = list(&a[0])?;
+    match l.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(l[0].clone()),
+        n => Err(format!(
+            "must be a list, set, or tuple value with either zero or one elements, got {n}"
+        )),
+    }
+}
+
+fn matchkeys(a: FuncArgs) -> R {
+    let (vals, keys, search) = (list(&a[0])?, list(&a[1])?, list(&a[2])?);
+    if vals.len() != keys.len() {
+        return Err("length of keys and values should be equal".into());
+    }
+    Ok(Value::Array(
+        vals.into_iter()
+            .zip(keys)
+            .filter(|(_, k)| search.contains(k))
+            .map(|(v, _)| v)
+            .collect(),
+    ))
+}
+
+fn log(a: FuncArgs) -> R {
+    Ok(num(n(&a[0])?.ln() / n(&a[1])?.ln()))
+}
+
+fn base64gzip(a: FuncArgs) -> R {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(s(&a[0])?.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let b = e.finish().map_err(|e| e.to_string())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(b).into())
+}
+
+/// Parses RFC 4180 CSV into rows of fields.
+fn csv_rows(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                other => field.push(other),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                at_start = true;
+            }
+            '\r' => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                at_start = true;
+            }
+            other => {
+                field.push(other);
+                at_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err("unterminated quoted field".into());
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn csvdecode(a: FuncArgs) -> R {
+    let rows = csv_rows(&s(&a[0])?)?;
+    let mut it = rows.into_iter();
+    let header = it.next().ok_or("missing header line")?;
+    let mut out = Vec::new();
+    for (i, r) in it.enumerate() {
+        if r.len() != header.len() {
+            return Err(format!(
+                "line {}: wrong number of fields (expected {}, got {})",
+                i + 2,
+                header.len(),
+                r.len()
+            ));
+        }
+        out.push(Value::Object(
+            header
+                .iter()
+                .cloned()
+                .zip(r.into_iter().map(Value::from))
+                .collect(),
+        ));
+    }
+    Ok(Value::Array(out))
+}
+
+fn yaml_scalar(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        Value::Array(a) if a.is_empty() => "[]".into(),
+        Value::Object(o) if o.is_empty() => "{}".into(),
+        _ => return None,
+    })
+}
+
+/// YAML in the style of Terraform's `yamlencode`: quoted strings, block collections.
+fn yaml(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Array(a) if !a.is_empty() => {
+            for x in a {
+                out.push_str(&pad);
+                out.push_str("- ");
+                match yaml_scalar(x) {
+                    Some(sc) => {
+                        out.push_str(&sc);
+                        out.push('\n');
+                    }
+                    None => {
+                        let mut inner = String::new();
+                        yaml(x, indent + 2, &mut inner);
+                        out.push_str(inner.trim_start());
+                    }
+                }
+            }
+        }
+        Value::Object(o) if !o.is_empty() => {
+            let mut entries: Vec<(&String, &Value)> = o.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, x) in entries {
+                out.push_str(&pad);
+                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                out.push(':');
+                match yaml_scalar(x) {
+                    Some(sc) => {
+                        out.push(' ');
+                        out.push_str(&sc);
+                        out.push('\n');
+                    }
+                    None => {
+                        out.push('\n');
+                        let child = if matches!(x, Value::Array(_)) {
+                            indent
+                        } else {
+                            indent + 2
+                        };
+                        yaml(x, child, out);
+                    }
+                }
+            }
+        }
+        other => {
+            out.push_str(&pad);
+            out.push_str(&yaml_scalar(other).unwrap_or_default());
+            out.push('\n');
+        }
+    }
+}
+
+fn yamlencode(a: FuncArgs) -> R {
+    let mut out = String::new();
+    yaml(&a[0], 0, &mut out);
+    Ok(out.into())
+}
+
+fn yamldecode(a: FuncArgs) -> R {
+    let v: serde_json::Value =
+        serde_yaml::from_str(&s(&a[0])?).map_err(|e| format!("invalid YAML: {e}"))?;
+    Ok(crate::functions::from_json(v))
+}
+
+fn b64<D: sha2::Digest>(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(D::digest(data))
+}
+
+fn read(a: &Value) -> Result<Vec<u8>, String> {
+    let p = s(a)?;
+    std::fs::read(&p).map_err(|e| format!("cannot read {p:?}: {e}"))
+}
+
+fn base64sha256(a: FuncArgs) -> R {
+    Ok(b64::<sha2::Sha256>(s(&a[0])?.as_bytes()).into())
+}
+fn base64sha512(a: FuncArgs) -> R {
+    Ok(b64::<sha2::Sha512>(s(&a[0])?.as_bytes()).into())
+}
+fn filemd5(a: FuncArgs) -> R {
+    Ok(hex::encode(md5::Md5::digest(read(&a[0])?)).into())
+}
+fn filesha1(a: FuncArgs) -> R {
+    Ok(hex::encode(sha1::Sha1::digest(read(&a[0])?)).into())
+}
+fn filesha512(a: FuncArgs) -> R {
+    Ok(hex::encode(sha2::Sha512::digest(read(&a[0])?)).into())
+}
+fn filebase64sha256(a: FuncArgs) -> R {
+    Ok(b64::<sha2::Sha256>(&read(&a[0])?).into())
+}
+fn filebase64sha512(a: FuncArgs) -> R {
+    Ok(b64::<sha2::Sha512>(&read(&a[0])?).into())
+}
+
+/// Parses a Go duration that may be negative (`-1h30m`).
+fn signed_duration(text: &str) -> Result<time::Duration, String> {
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let d = kiln_core::duration::parse(body)?;
+    let d = time::Duration::try_from(d).map_err(|e| e.to_string())?;
+    Ok(if neg { -d } else { d })
+}
+
+fn timeadd(a: FuncArgs) -> R {
+    use time::format_description::well_known::Rfc3339;
+    let ts = s(&a[0])?;
+    let t = time::OffsetDateTime::parse(&ts, &Rfc3339)
+        .map_err(|e| format!("invalid RFC 3339 timestamp {ts:?}: {e}"))?;
+    let t = t + signed_duration(&s(&a[1])?)?;
+    Ok(t.format(&Rfc3339).map_err(|e| e.to_string())?.into())
+}
+
+fn legacy_isotime(a: FuncArgs) -> R {
+    let layout = s(&a[0])?;
+    Ok(crate::gotmpl::go_time_format(time::OffsetDateTime::now_utc(), &layout).into())
+}
+
+fn legacy_strftime(a: FuncArgs) -> R {
+    Ok(crate::gotmpl::strftime(time::OffsetDateTime::now_utc(), &s(&a[0])?).into())
+}
+
+fn bcrypt_fn(a: FuncArgs) -> R {
+    let cost = match a.get(1) {
+        Some(c) => n(c)? as u32,
+        None => 10,
+    };
+    bcrypt::hash(s(&a[0])?, cost)
+        .map(Value::from)
+        .map_err(|e| e.to_string())
+}
+
+/// An IP network as (address as u128, prefix length, bits in the family, is v4).
+fn parse_cidr(text: &str) -> Result<(u128, u32, u32, bool), String> {
+    let (addr, len) = text
+        .split_once('/')
+        .ok_or_else(|| format!("invalid CIDR address {text:?}"))?;
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("invalid CIDR address {text:?}"))?;
+    let len: u32 = len
+        .parse()
+        .map_err(|_| format!("invalid CIDR address {text:?}"))?;
+    let (v, bits, v4) = match ip {
+        IpAddr::V4(x) => (u128::from(u32::from(x)), 32, true),
+        IpAddr::V6(x) => (u128::from(x), 128, false),
+    };
+    if len > bits {
+        return Err(format!("invalid CIDR address {text:?}: prefix too long"));
+    }
+    let mask = if len == 0 {
+        0
+    } else {
+        (!0u128 << (bits - len)) & ones(bits)
+    };
+    Ok((v & mask, len, bits, v4))
+}
+
+fn ones(bits: u32) -> u128 {
+    if bits == 128 {
+        !0
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+fn show_ip(v: u128, v4: bool) -> String {
+    if v4 {
+        Ipv4Addr::from(v as u32).to_string()
+    } else {
+        Ipv6Addr::from(v).to_string()
+    }
+}
+
+fn cidrhost(a: FuncArgs) -> R {
+    let (base, len, bits, v4) = parse_cidr(&s(&a[0])?)?;
+    let host = n(&a[1])? as i128;
+    let size = 1i128 << (bits - len).min(126);
+    let idx = if host < 0 { size + host } else { host };
+    if idx < 0 || idx >= size {
+        return Err(format!(
+            "prefix of {len} does not accommodate a host numbered {host}"
+        ));
+    }
+    Ok(show_ip(base + idx as u128, v4).into())
+}
+
+fn cidrnetmask(a: FuncArgs) -> R {
+    let (_, len, bits, v4) = parse_cidr(&s(&a[0])?)?;
+    if !v4 {
+        return Err("only IPv4 networks have a netmask".into());
+    }
+    let mask = if len == 0 {
+        0
+    } else {
+        (!0u128 << (bits - len)) & ones(bits)
+    };
+    Ok(show_ip(mask, true).into())
+}
+
+fn subnet(prefix: &str, newbits: u32, num_: u128) -> Result<String, String> {
+    let (base, len, bits, v4) = parse_cidr(prefix)?;
+    let new_len = len + newbits;
+    if new_len > bits {
+        return Err(format!(
+            "insufficient address space to extend prefix of {len} by {newbits}"
+        ));
+    }
+    if newbits < 127 && num_ >= (1u128 << newbits) {
+        return Err(format!(
+            "prefix extension of {newbits} does not accommodate a subnet numbered {num_}"
+        ));
+    }
+    let v = base | (num_ << (bits - new_len));
+    Ok(format!("{}/{new_len}", show_ip(v, v4)))
+}
+
+fn cidrsubnet(a: FuncArgs) -> R {
+    subnet(&s(&a[0])?, n(&a[1])? as u32, n(&a[2])? as u128).map(Value::from)
+}
+
+fn cidrsubnets(a: FuncArgs) -> R {
+    let prefix = s(&a[0])?;
+    let (base, len, bits, v4) = parse_cidr(&prefix)?;
+    let mut next = base;
+    let mut out = Vec::new();
+    for nb in a.iter().skip(1) {
+        let nb = n(nb)? as u32;
+        let new_len = len + nb;
+        if new_len > bits {
+            return Err(format!(
+                "would extend prefix to {new_len} bits, which is too long"
+            ));
+        }
+        let size = 1u128 << (bits - new_len);
+        // Align up to the subnet size.
+        let start = next.div_ceil(size) * size;
+        if start + size - 1 > base + ones(bits - len) {
+            return Err(format!(
+                "not enough remaining address space for a subnet with a prefix of {new_len} bits"
+            ));
+        }
+        out.push(Value::from(format!("{}/{new_len}", show_ip(start, v4))));
+        next = start + size;
+    }
+    Ok(Value::Array(out))
+}
+
+fn trimleft(a: FuncArgs) -> R {
+    let cut = s(&a[1])?;
+    Ok(s(&a[0])?
+        .trim_start_matches(|c| cut.contains(c))
+        .to_string()
+        .into())
+}
+
+/// Eager stand-ins for `try` and `can`, used where `lazy.rs` cannot intercept the call (inside a
+/// `for` expression): reaching them means every argument evaluated.
+fn try_eager(a: FuncArgs) -> R {
+    a.iter()
+        .next()
+        .cloned()
+        .ok_or_else(|| "at least one argument is required".into())
+}
+fn can_eager(_: FuncArgs) -> R {
+    Ok(Value::Bool(true))
+}
+
+/// Declares this module's functions.
+pub fn declare(ctx: &mut Context) {
+    use ParamType::Any;
+    let f = |count: usize, func: hcl::eval::Func| {
+        FuncDef::builder().params(vec![Any; count]).build(func)
+    };
+    let v = |fixed: usize, func: hcl::eval::Func| {
+        FuncDef::builder()
+            .params(vec![Any; fixed])
+            .variadic_param(Any)
+            .build(func)
+    };
+    for (name, count, func) in [
+        ("indent", 2, indent as hcl::eval::Func),
+        ("regexall", 2, regexall),
+        ("textencodebase64", 2, textencodebase64),
+        ("textdecodebase64", 2, textdecodebase64),
+        ("setsubtract", 2, setsubtract),
+        ("transpose", 1, transpose),
+        ("one", 1, one),
+        ("matchkeys", 3, matchkeys),
+        ("log", 2, log),
+        ("base64gzip", 1, base64gzip),
+        ("csvdecode", 1, csvdecode),
+        ("yamlencode", 1, yamlencode),
+        ("yamldecode", 1, yamldecode),
+        ("base64sha256", 1, base64sha256),
+        ("base64sha512", 1, base64sha512),
+        ("filemd5", 1, filemd5),
+        ("filesha1", 1, filesha1),
+        ("filesha512", 1, filesha512),
+        ("filebase64sha256", 1, filebase64sha256),
+        ("filebase64sha512", 1, filebase64sha512),
+        ("timeadd", 2, timeadd),
+        ("legacy_isotime", 1, legacy_isotime),
+        ("legacy_strftime", 1, legacy_strftime),
+        ("cidrhost", 2, cidrhost),
+        ("cidrnetmask", 1, cidrnetmask),
+        ("cidrsubnet", 3, cidrsubnet),
+        ("trimleft", 2, trimleft),
+        ("can", 1, can_eager),
+    ] {
+        ctx.declare_func(name, f(count, func));
+    }
+    for (name, fixed, func) in [
+        ("formatlist", 1, formatlist as hcl::eval::Func),
+        ("setintersection", 1, setintersection),
+        ("setproduct", 0, setproduct),
+        ("bcrypt", 1, bcrypt_fn),
+        ("cidrsubnets", 1, cidrsubnets),
+        ("try", 0, try_eager),
+    ] {
+        ctx.declare_func(name, v(fixed, func));
+    }
+    let _ = type_name;
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use hcl::Value;
+
+    fn eval(expr: &str) -> Value {
+        let mut ctx = hcl::eval::Context::new();
+        crate::functions::declare(&mut ctx, false);
+        let e: hcl::Expression = expr.parse().unwrap();
+        let e = crate::lazy::prepare(e, &ctx).unwrap();
+        hcl::eval::Evaluate::evaluate(&e, &ctx).unwrap()
+    }
+
+    fn j(v: &Value) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    #[test]
+    fn documented_values() {
+        // The examples in Packer's function documentation.
+        assert_eq!(
+            j(&eval(r#"indent(2, "[\n  foo,\n  bar,\n]\n")"#)),
+            r#""[\n    foo,\n    bar,\n  ]\n""#
+        );
+        assert_eq!(
+            j(&eval(r#"regexall("[a-z]+", "1234abcd5678efgh9")"#)),
+            r#"["abcd","efgh"]"#
+        );
+        assert_eq!(
+            j(&eval(r#"formatlist("Hello, %s!", ["Valentina", "Ander"])"#)),
+            r#"["Hello, Valentina!","Hello, Ander!"]"#
+        );
+        assert_eq!(
+            j(&eval(
+                r#"setintersection(["a", "b"], ["b", "c"], ["b", "d"])"#
+            )),
+            r#"["b"]"#
+        );
+        assert_eq!(
+            j(&eval(
+                r#"setproduct(["development", "staging"], ["app1", "app2"])"#
+            )),
+            r#"[["development","app1"],["development","app2"],["staging","app1"],["staging","app2"]]"#
+        );
+        assert_eq!(
+            j(&eval(r#"setsubtract(["a", "b", "c"], ["a", "c"])"#)),
+            r#"["b"]"#
+        );
+        assert_eq!(
+            j(&eval(r#"transpose({"a" = ["1", "2"], "b" = ["2", "3"]})"#)),
+            r#"{"1":["a"],"2":["a","b"],"3":["b"]}"#
+        );
+        assert_eq!(j(&eval(r#"one([])"#)), "null");
+        assert_eq!(j(&eval(r#"one(["hello"])"#)), r#""hello""#);
+        assert_eq!(
+            j(&eval(
+                r#"matchkeys(["i-123", "i-abc", "i-def"], ["us-west", "us-east", "us-east"], ["us-east"])"#
+            )),
+            r#"["i-abc","i-def"]"#
+        );
+        assert_eq!(j(&eval(r#"log(16, 2)"#)), "4");
+        assert_eq!(
+            j(&eval(r#"csvdecode("a,b,c\n1,2,3\n4,5,6")"#)),
+            r#"[{"a":"1","b":"2","c":"3"},{"a":"4","b":"5","c":"6"}]"#
+        );
+        assert_eq!(
+            j(&eval(r#"yamlencode({"a":"b", "c":"d"})"#)),
+            r#""\"a\": \"b\"\n\"c\": \"d\"\n""#
+        );
+        assert_eq!(
+            j(&eval(r#"yamlencode({"foo":[1, 2, 3], "bar": "baz"})"#)),
+            r#""\"bar\": \"baz\"\n\"foo\":\n- 1\n- 2\n- 3\n""#
+        );
+        assert_eq!(
+            j(&eval(r#"yamldecode("hello: world")"#)),
+            r#"{"hello":"world"}"#
+        );
+        assert_eq!(j(&eval(r#"yamldecode("- a\n- b")"#)), r#"["a","b"]"#);
+        assert_eq!(
+            j(&eval(r#"base64sha256("hello world")"#)),
+            r#""uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=""#
+        );
+        assert_eq!(
+            j(&eval(r#"timeadd("2017-11-22T00:00:00Z", "10m")"#)),
+            r#""2017-11-22T00:10:00Z""#
+        );
+        assert_eq!(
+            j(&eval(r#"timeadd("2017-11-22T00:00:00Z", "-1h")"#)),
+            r#""2017-11-21T23:00:00Z""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrhost("10.12.112.0/20", 16)"#)),
+            r#""10.12.112.16""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrhost("10.12.112.0/20", 268)"#)),
+            r#""10.12.113.12""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrhost("fd00:fd12:3456:7890:00a2::/72", 34)"#)),
+            r#""fd00:fd12:3456:7890::22""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrnetmask("172.16.0.0/12")"#)),
+            r#""255.240.0.0""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrsubnet("172.16.0.0/12", 4, 2)"#)),
+            r#""172.18.0.0/16""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrsubnet("10.1.2.0/24", 4, 15)"#)),
+            r#""10.1.2.240/28""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrsubnet("fd00:fd12:3456:7890::/56", 16, 162)"#)),
+            r#""fd00:fd12:3456:7800:a200::/72""#
+        );
+        assert_eq!(
+            j(&eval(r#"cidrsubnets("10.1.0.0/16", 4, 4, 8, 4)"#)),
+            r#"["10.1.0.0/20","10.1.16.0/20","10.1.32.0/24","10.1.48.0/20"]"#
+        );
+        assert_eq!(j(&eval(r#"try(tonumber("no"), 5)"#)), "5");
+        assert_eq!(j(&eval(r#"try({a = 1}.b, "fallback")"#)), r#""fallback""#);
+        assert_eq!(j(&eval(r#"can(tonumber("12"))"#)), "true");
+        assert_eq!(j(&eval(r#"can(tonumber("x"))"#)), "false");
+        assert_eq!(
+            j(&eval(r#"[for x in ["1", "b"]: can(tonumber(x))]"#)),
+            "[true,false]"
+        );
+        let h = eval(r#"bcrypt("hello", 4)"#);
+        assert!(bcrypt::verify("hello", h.as_str().unwrap()).unwrap());
+        assert_eq!(
+            j(&eval(
+                r#"textdecodebase64(textencodebase64("Hello", "UTF-8"), "UTF-8")"#
+            )),
+            r#""Hello""#
+        );
+        let gz = eval(r#"base64gzip("hello")"#);
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(gz.as_str().unwrap())
+            .unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text)
+            .unwrap();
+        assert_eq!(text, "hello");
+    }
+}
