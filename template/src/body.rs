@@ -5,7 +5,7 @@ use crate::{Shared, SourceFile};
 use hcl::edit::expr::Expression as EExpr;
 use hcl::edit::structure::{Body as EBody, Structure};
 use hcl::Value;
-use kiln_core::config::{Config, Diagnostics, Location};
+use kiln_core::config::{Config, Diagnostic, Diagnostics, Location};
 use kiln_core::plan::Body;
 use kiln_core::plugin::{BuildInfo, GeneratedData};
 use std::collections::BTreeMap;
@@ -92,6 +92,89 @@ struct Eval<'a> {
 }
 
 impl Eval<'_> {
+    /// `dynamic "name" { for_each = ..., iterator = it, content { ... } }`: one `name` block per
+    /// element, with `it.key` and `it.value` (the iterator defaults to the block's name).
+    fn dynamic(
+        &mut self,
+        file: &Arc<SourceFile>,
+        prefix: &str,
+        b: &hcl::edit::structure::Block,
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        let here = loc_of(file, &b.ident);
+        let err = |summary: &str, detail: String| {
+            kiln_core::config::Diagnostic::error(summary, detail).at(here.clone())
+        };
+        let Some(name) = crate::label(b, 0).map(String::from) else {
+            self.diags.push(err("Missing block label", "A dynamic block needs the type of block it makes: `dynamic \"name\" { ... }`.".into()));
+            return;
+        };
+        let Some(for_each) = b.body.get_attribute("for_each") else {
+            self.diags.push(err("Missing for_each", format!("dynamic \"{name}\" needs `for_each`, a list or map to make one block per element of.")));
+            return;
+        };
+        let iter = match b.body.get_attribute("iterator").map(|a| &a.value) {
+            None => name.clone(),
+            Some(EExpr::Variable(v)) => v.as_str().to_string(),
+            Some(_) => {
+                self.diags.push(err("Invalid iterator", "`iterator` must be a bare name, such as `iterator = disk`.".into()));
+                return;
+            }
+        };
+        let Some(content) = b.body.get_blocks("content").next() else {
+            self.diags.push(err("Missing content block", format!("dynamic \"{name}\" needs a `content {{ ... }}` block: the body of each generated block.")));
+            return;
+        };
+        let Some(coll) = self.expr(file, &format!("{prefix}{name}"), &for_each.value) else {
+            return;
+        };
+        let items: Vec<(Value, Value)> = match coll {
+            serde_json::Value::Array(a) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i), hcl::to_value(v).unwrap_or(Value::Null)))
+                .collect(),
+            serde_json::Value::Object(o) => o
+                .into_iter()
+                .map(|(k, v)| (Value::from(k), hcl::to_value(v).unwrap_or(Value::Null)))
+                .collect(),
+            other => {
+                self.diags.push(err("Invalid for_each", format!("for_each must be a list, set or map, not {other}.")));
+                return;
+            }
+        };
+        let mut scope = self.scope.clone();
+        scope.roots.push((iter.clone(), Some(["key".to_string(), "value".to_string()].into_iter().collect())));
+        for (k, v) in items {
+            let mut ctx = self.ctx.clone();
+            let mut it = hcl::Map::new();
+            it.insert("key".to_string(), k);
+            it.insert("value".to_string(), v);
+            ctx.declare_var(iter.clone(), Value::Object(it));
+            let mut child = Eval {
+                scope: &scope,
+                ctx: &ctx,
+                spans: std::mem::take(&mut self.spans),
+                diags: std::mem::take(&mut self.diags),
+            };
+            let list = out
+                .entry(name.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            let idx = list.as_array().map_or(0, Vec::len);
+            let path = format!("{prefix}{name}[{idx}]");
+            if let Some(l) = here.clone() {
+                child.spans.insert(path.clone(), l);
+            }
+            let mut inner = serde_json::Map::new();
+            child.body(file, &format!("{path}."), &content.body, &[], &mut inner);
+            self.spans = child.spans;
+            self.diags = child.diags;
+            if let Some(serde_json::Value::Array(l)) = out.get_mut(&name) {
+                l.push(serde_json::Value::Object(inner));
+            }
+        }
+    }
+
     fn expr(&mut self, file: &Arc<SourceFile>, path: &str, e: &EExpr) -> Option<serde_json::Value> {
         if let Some(l) = loc_of(file, e) {
             self.spans.insert(path.to_string(), l);
@@ -134,6 +217,9 @@ impl Eval<'_> {
                     if let Some(v) = self.expr(file, &path, &a.value) {
                         out.insert(key.to_string(), v);
                     }
+                }
+                Structure::Block(b) if b.ident.as_str() == "dynamic" => {
+                    self.dynamic(file, prefix, b, out);
                 }
                 Structure::Block(b) => {
                     let key = b.ident.as_str().to_string();
@@ -237,6 +323,38 @@ impl Body for HclBody {
         cfg.spans = ev.spans;
         if self.block.is_some() {
             cfg.block.clone_from(&self.block);
+        }
+        // Go-template functions in plugin fields (`{{ build_name }}`, `{{ timestamp }}`), as
+        // Packer's plugins interpolate them; `{{ .Field }}` placeholders stay for the plugin.
+        let path_of = |k: &str| {
+            self.shared
+                .path
+                .as_object()
+                .and_then(|o| o.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let tctx = crate::gotmpl::Ctx {
+            build_name: Some(info.source_name.clone()),
+            build_type: Some(info.source_type.clone()),
+            template_dir: path_of("root"),
+            pwd: path_of("cwd"),
+            packer_version: crate::PACKER_COMPAT_VERSION.into(),
+            generated: generated.cloned(),
+            ..crate::gotmpl::Ctx::default()
+        };
+        let mut errs = Vec::new();
+        cfg.value = crate::legacy::render_tree(&cfg.value, &tctx, "", &mut errs);
+        if !errs.is_empty() {
+            return Err(Diagnostics(
+                errs.into_iter()
+                    .map(|(p, e)| {
+                        Diagnostic::error("Error in template function", e)
+                            .at(cfg.location_of(&p))
+                    })
+                    .collect(),
+            ));
         }
         Ok(cfg)
     }

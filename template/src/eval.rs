@@ -45,6 +45,14 @@ impl Visit for RefCheck<'_> {
         visit::visit_for_expr(self, node);
     }
 
+    fn visit_for_template_expr(&mut self, node: &hcl::edit::template::ForTemplateExpr) {
+        if let Some(k) = &node.key_var {
+            self.iter_vars.insert(k.as_str().to_string());
+        }
+        self.iter_vars.insert(node.value_var.as_str().to_string());
+        visit::visit_for_template_expr(self, node);
+    }
+
     fn visit_expr(&mut self, node: &EExpr) {
         match node {
             EExpr::Variable(v) => {
@@ -158,7 +166,7 @@ pub fn eval(
     if !check.diags.is_empty() {
         return Err(check.diags);
     }
-    let e: hcl::Expression = expr.clone().into();
+    let e: hcl::Expression = fix_heredocs(expr, file).into();
     let e = crate::lazy::prepare(e, ctx).map_err(|m| {
         vec![
             Diagnostic::error("Error in function call", format!("{m}.")).at(expr
@@ -190,6 +198,57 @@ pub fn eval(
             .span()
             .map(|s| Location::from_span(&file.name, &file.text, s)))]
     })
+}
+
+/// Re-reads `<<-` heredocs from the source with the indentation removed from every line, as the
+/// HCL spec says; the parser only dedents the text outside `%{ }` directives.
+fn fix_heredocs(expr: &EExpr, file: &SourceFile) -> EExpr {
+    struct Fix<'a>(&'a SourceFile);
+    impl hcl::edit::visit_mut::VisitMut for Fix<'_> {
+        fn visit_expr_mut(&mut self, node: &mut EExpr) {
+            if let EExpr::HeredocTemplate(h) = node {
+                if h.indent().is_some() {
+                    if let Some(fixed) = dedent_heredoc(h, self.0) {
+                        *node = EExpr::HeredocTemplate(Box::new(fixed));
+                        return;
+                    }
+                }
+            }
+            hcl::edit::visit_mut::visit_expr_mut(self, node);
+        }
+    }
+    let mut e = expr.clone();
+    if file.text.contains("<<-") {
+        hcl::edit::visit_mut::VisitMut::visit_expr_mut(&mut Fix(file), &mut e);
+    }
+    e
+}
+
+fn dedent_heredoc(
+    h: &hcl::edit::template::HeredocTemplate,
+    file: &SourceFile,
+) -> Option<hcl::edit::template::HeredocTemplate> {
+    let raw = file.text.get(h.span()?)?;
+    let body = &raw[raw.find('\n')? + 1..];
+    let body = &body[..body.rfind('\n').map_or(0, |i| i + 1)];
+    let indent = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    let dedented: String = body
+        .split_inclusive('\n')
+        .map(|l| {
+            let cut = l.len() - l.trim_start_matches([' ', '\t']).len();
+            &l[cut.min(indent)..]
+        })
+        .collect();
+    let template: hcl::edit::template::Template = dedented.parse().ok()?;
+    Some(hcl::edit::template::HeredocTemplate::new(
+        h.delimiter.clone(),
+        template,
+    ))
 }
 
 fn upper_first(s: &str) -> String {

@@ -177,7 +177,8 @@ pub struct JsonBody {
     block: Option<Location>,
 }
 
-fn render_tree(v: &J, ctx: &Ctx, path: &str, errs: &mut Vec<(String, String)>) -> J {
+/// Renders every string in `v`; errors are collected as `(path, message)`.
+pub(crate) fn render_tree(v: &J, ctx: &Ctx, path: &str, errs: &mut Vec<(String, String)>) -> J {
     match v {
         J::String(s) => match gotmpl::render(s, ctx) {
             Ok(r) => J::String(r),

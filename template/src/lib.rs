@@ -504,7 +504,7 @@ fn version_req(req: &str) -> Result<semver::VersionReq, String> {
     semver::VersionReq::parse(&parts.join(", ")).map_err(|e| e.to_string())
 }
 
-fn label(b: &Block, i: usize) -> Option<&str> {
+pub(crate) fn label(b: &Block, i: usize) -> Option<&str> {
     b.labels
         .get(i)
         .map(hcl::edit::structure::BlockLabel::as_str)

@@ -20,8 +20,8 @@ pub enum Type {
     Set(Box<Type>),
     /// `map(T)`.
     Map(Box<Type>),
-    /// `object({ k = T })`.
-    Object(Vec<(String, Type)>),
+    /// `object({ k = T, o = optional(T, default) })`.
+    Object(Vec<Field>),
     /// `tuple([T, ...])`.
     Tuple(Vec<Type>),
 }
@@ -38,8 +38,13 @@ impl std::fmt::Display for Type {
             Type::Map(t) => write!(f, "map({t})"),
             Type::Object(fields) => {
                 write!(f, "object({{")?;
-                for (i, (k, t)) in fields.iter().enumerate() {
-                    write!(f, "{}{k}={t}", if i > 0 { ", " } else { "" })?;
+                for (i, fl) in fields.iter().enumerate() {
+                    let sep = if i > 0 { ", " } else { "" };
+                    if fl.optional {
+                        write!(f, "{sep}{}=optional({})", fl.name, fl.ty)?;
+                    } else {
+                        write!(f, "{sep}{}={}", fl.name, fl.ty)?;
+                    }
                 }
                 write!(f, "}})")
             }
@@ -52,6 +57,19 @@ impl std::fmt::Display for Type {
             }
         }
     }
+}
+
+/// An attribute of an object type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// `optional(...)`: may be absent.
+    pub optional: bool,
+    /// `optional(T, default)`: the value used when absent.
+    pub default: Option<Value>,
 }
 
 /// Reads a type expression.
@@ -89,13 +107,26 @@ pub fn parse(expr: &Expression) -> Result<Type, String> {
                                 hcl::ObjectKey::Expression(Expression::String(s)) => s.clone(),
                                 _ => return Err("object type keys must be names".to_string()),
                             };
-                            let v = match v {
+                            let (v, optional, default) = match v {
                                 Expression::FuncCall(c) if c.name.name.as_str() == "optional" => {
-                                    c.args.first().ok_or("optional needs a type")?
+                                    let t = c.args.first().ok_or("optional needs a type")?;
+                                    let d = match c.args.get(1) {
+                                        Some(d) => Some(
+                                            hcl::eval::Evaluate::evaluate(d, &hcl::eval::Context::new())
+                                                .map_err(|e| format!("the default of optional attribute {key:?}: {e}"))?,
+                                        ),
+                                        None => None,
+                                    };
+                                    (t, true, d)
                                 }
-                                v => v,
+                                v => (v, false, None),
                             };
-                            Ok((key, parse(v)?))
+                            let ty = parse(v)?;
+                            let default = match default {
+                                Some(d) => Some(convert(d, &ty).map_err(|m| format!("the default of optional attribute {key:?}: {m}"))?),
+                                None => None,
+                            };
+                            Ok(Field { name: key, ty, optional, default })
                         })
                         .collect::<Result<_, _>>()
                         .map(Type::Object),
@@ -212,11 +243,19 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
         Type::Object(fields) => match v {
             Value::Object(mut o) => {
                 let mut out = hcl::Map::new();
-                for (k, t) in fields {
-                    let x = o.shift_remove(k).unwrap_or(Value::Null);
+                for f in fields {
+                    let k = &f.name;
+                    let x = match o.shift_remove(k) {
+                        Some(Value::Null) | None if f.default.is_some() => {
+                            f.default.clone().unwrap_or(Value::Null)
+                        }
+                        Some(x) => x,
+                        None if f.optional => Value::Null,
+                        None => return Err(format!("attribute {k:?} is required")),
+                    };
                     out.insert(
                         k.clone(),
-                        convert(x, t).map_err(|m| format!("attribute {k:?}: {m}"))?,
+                        convert(x, &f.ty).map_err(|m| format!("attribute {k:?}: {m}"))?,
                     );
                 }
                 Ok(Value::Object(out))
