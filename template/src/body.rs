@@ -106,7 +106,11 @@ impl Eval<'_> {
             kiln_core::config::Diagnostic::error(summary, detail).at(here.clone())
         };
         let Some(name) = crate::label(b, 0).map(String::from) else {
-            self.diags.push(err("Missing block label", "A dynamic block needs the type of block it makes: `dynamic \"name\" { ... }`.".into()));
+            self.diags.push(err(
+                "Missing block label",
+                "A dynamic block needs the type of block it makes: `dynamic \"name\" { ... }`."
+                    .into(),
+            ));
             return;
         };
         let Some(for_each) = b.body.get_attribute("for_each") else {
@@ -117,7 +121,10 @@ impl Eval<'_> {
             None => name.clone(),
             Some(EExpr::Variable(v)) => v.as_str().to_string(),
             Some(_) => {
-                self.diags.push(err("Invalid iterator", "`iterator` must be a bare name, such as `iterator = disk`.".into()));
+                self.diags.push(err(
+                    "Invalid iterator",
+                    "`iterator` must be a bare name, such as `iterator = disk`.".into(),
+                ));
                 return;
             }
         };
@@ -139,12 +146,22 @@ impl Eval<'_> {
                 .map(|(k, v)| (Value::from(k), hcl::to_value(v).unwrap_or(Value::Null)))
                 .collect(),
             other => {
-                self.diags.push(err("Invalid for_each", format!("for_each must be a list, set or map, not {other}.")));
+                self.diags.push(err(
+                    "Invalid for_each",
+                    format!("for_each must be a list, set or map, not {other}."),
+                ));
                 return;
             }
         };
         let mut scope = self.scope.clone();
-        scope.roots.push((iter.clone(), Some(["key".to_string(), "value".to_string()].into_iter().collect())));
+        scope.roots.push((
+            iter.clone(),
+            Some(
+                ["key".to_string(), "value".to_string()]
+                    .into_iter()
+                    .collect(),
+            ),
+        ));
         for (k, v) in items {
             let mut ctx = self.ctx.clone();
             let mut it = hcl::Map::new();
@@ -350,8 +367,7 @@ impl Body for HclBody {
             return Err(Diagnostics(
                 errs.into_iter()
                     .map(|(p, e)| {
-                        Diagnostic::error("Error in template function", e)
-                            .at(cfg.location_of(&p))
+                        Diagnostic::error("Error in template function", e).at(cfg.location_of(&p))
                     })
                     .collect(),
             ));

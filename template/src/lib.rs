@@ -10,6 +10,7 @@
 //! Start at [`load`].
 
 pub mod body;
+pub mod data;
 pub mod eval;
 pub mod functions;
 pub mod functions_ext;
@@ -150,6 +151,7 @@ pub struct Shared {
     pub(crate) var: Value,
     pub(crate) local: Value,
     pub(crate) path: Value,
+    pub(crate) data: Value,
     pub(crate) var_names: BTreeSet<String>,
     pub(crate) local_names: BTreeSet<String>,
 }
@@ -161,6 +163,7 @@ impl Shared {
         ctx.declare_var("var", self.var.clone());
         ctx.declare_var("local", self.local.clone());
         ctx.declare_var("path", self.path.clone());
+        ctx.declare_var("data", self.data.clone());
         let mut packer = hcl::Map::new();
         packer.insert("version".to_string(), Value::from(PACKER_COMPAT_VERSION));
         ctx.declare_var("packer", Value::Object(packer));
@@ -174,6 +177,10 @@ impl Shared {
             ("local".to_string(), Some(self.local_names.clone())),
             ("path".to_string(), set(&["root", "cwd"])),
             ("packer".to_string(), set(&["version"])),
+            (
+                "data".to_string(),
+                Some(data::TYPES.iter().map(|t| (*t).to_string()).collect()),
+            ),
         ];
         for (name, attrs) in extra {
             roots.push(((*name).to_string(), attrs.map(set).unwrap_or(None)));
@@ -295,8 +302,8 @@ fn collect_files(
     (templates, auto_vars, root)
 }
 
-struct Parsed {
-    files: Vec<(Arc<SourceFile>, EBody)>,
+pub(crate) struct Parsed {
+    pub(crate) files: Vec<(Arc<SourceFile>, EBody)>,
 }
 
 const TOP_BLOCKS: &[&str] = &[
@@ -360,10 +367,6 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
                     }
                     diags.push(Diagnostic::error("Unsupported block type", detail).at(loc_of(file, &b.ident)));
                 }
-                Structure::Block(b) if b.ident.as_str() == "data" => diags.push(
-                    Diagnostic::error("Data sources are not supported yet", "`data` blocks come in a later Kiln release; compute the value with a variable or local for now.")
-                        .at(loc_of(file, &b.ident)),
-                ),
                 Structure::Block(_) => {}
             }
         }
@@ -402,8 +405,29 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
             diags.push(Diagnostic::error("Unset variable", format!("A used variable must be set or have a default value; see https://packer.io/docs/templates/hcl_templates/syntax for details. Set \"{}\" with -var {}=..., a var file, or PKR_VAR_{}.", v.name, v.name, v.name)).at(v.location.clone()));
         }
     }
-    let (locals, sensitive_locals) =
-        evaluate_locals(&parsed, &var_value, &variables, &path, &mut diags);
+    let data_value = data::evaluate(
+        &parsed,
+        &Shared {
+            var: var_value.clone(),
+            local: Value::Null,
+            path: path.clone(),
+            data: Value::Null,
+            var_names: variables.keys().cloned().collect(),
+            local_names: BTreeSet::new(),
+        },
+        &mut diags,
+    );
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let (locals, sensitive_locals) = evaluate_locals(
+        &parsed,
+        &var_value,
+        &variables,
+        &path,
+        &data_value,
+        &mut diags,
+    );
     if diags.has_errors() {
         return Err(diags);
     }
@@ -411,6 +435,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         var: var_value,
         local: Value::Object(locals.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         path,
+        data: data_value,
         var_names: variables.keys().cloned().collect(),
         local_names: locals.keys().cloned().collect(),
     });
@@ -437,7 +462,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
     Ok(t)
 }
 
-fn attr_value(
+pub(crate) fn attr_value(
     file: &Arc<SourceFile>,
     expr: &EExpr,
     scope: &Scope,
@@ -857,6 +882,7 @@ fn evaluate_locals(
     var_value: &Value,
     vars: &IndexMap<String, Variable>,
     path: &Value,
+    data: &Value,
     diags: &mut Diagnostics,
 ) -> (IndexMap<String, Value>, BTreeSet<String>) {
     let mut defs: IndexMap<String, (Arc<SourceFile>, EExpr, Option<Location>)> = IndexMap::new();
@@ -909,6 +935,7 @@ fn evaluate_locals(
         var: var_value.clone(),
         local: Value::Null,
         path: path.clone(),
+        data: data.clone(),
         var_names: vars.keys().cloned().collect(),
         local_names: names,
     };

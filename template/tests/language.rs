@@ -112,3 +112,58 @@ build { sources = ["source.null.a"] }
     assert_eq!(x["label"], "many");
     assert_eq!(x["tpl"], "a-null keeps {{ .Path }}");
 }
+
+/// One HTTP response on a free port; returns the URL.
+fn serve_once(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/versions.json")
+}
+
+#[test]
+fn null_and_http_data_sources_feed_locals() {
+    let url = serve_once(r#"{"latest": "1.2.3"}"#);
+    let v = body(&format!(
+        r#"
+variable "suffix" {{ default = "x" }}
+data "null" "name" {{
+  input = "image-${{var.suffix}}"
+}}
+data "http" "versions" {{
+  url             = "{url}"
+  request_headers = {{ Accept = "application/json" }}
+}}
+data "null" "chained" {{
+  input = upper(data.null.name.output)
+}}
+locals {{
+  version = jsondecode(data.http.versions.body).latest
+}}
+source "null" "a" {{
+  communicator = "none"
+  x = {{
+    name    = data.null.chained.output
+    version = local.version
+    ctype   = data.http.versions.response_headers["content-type"]
+  }}
+}}
+build {{ sources = ["source.null.a"] }}
+"#
+    ));
+    assert_eq!(
+        v["x"],
+        serde_json::json!({ "name": "IMAGE-X", "version": "1.2.3", "ctype": "application/json" })
+    );
+}
