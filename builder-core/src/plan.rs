@@ -88,6 +88,10 @@ pub struct PlannedBuild {
     pub source_name: String,
     /// The build block's name.
     pub build_block_name: Option<String>,
+    /// The build block's position among the template's build blocks (for `inspect`).
+    pub build_block: usize,
+    /// The build block's `description`.
+    pub build_description: Option<String>,
     /// The builder.
     pub builder: PluginSpec,
     /// Provisioners in order.

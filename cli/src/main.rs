@@ -292,13 +292,60 @@ fn validate(a: &ValidateArgs) -> i32 {
     }
 }
 
+/// A value as `packer inspect` shows it: its HCL rendering (a string as itself), quoted.
 fn show(v: &hcl::Value) -> String {
-    serde_json::to_string(&serde_json::to_value(v).unwrap_or_default()).unwrap_or_default()
+    fn hcl_text(v: &hcl::Value, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent + 2);
+        match v {
+            hcl::Value::String(s) => out.push_str(&quote(s)),
+            hcl::Value::Array(a) if a.is_empty() => out.push_str("[]"),
+            hcl::Value::Array(a) => {
+                out.push_str("[\n");
+                for x in a {
+                    out.push_str(&pad);
+                    hcl_text(x, indent + 2, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push(']');
+            }
+            hcl::Value::Object(o) if o.is_empty() => out.push_str("{}"),
+            hcl::Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                out.push_str("{\n");
+                for k in keys {
+                    out.push_str(&pad);
+                    out.push_str(&quote(k));
+                    out.push_str(" = ");
+                    hcl_text(&o[k], indent + 2, out);
+                    out.push('\n');
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    fn quote(s: &str) -> String {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+    match v {
+        hcl::Value::String(s) => quote(s),
+        other => {
+            let mut text = String::new();
+            hcl_text(other, 0, &mut text);
+            quote(&text)
+        }
+    }
 }
 
 /// `inspect` of a legacy JSON template, in Packer's JSON-mode layout.
 fn inspect_legacy(s: &kiln_template::legacy::Summary) {
     println!("Packer Inspect: JSON mode");
+    if let Some(d) = s.description.as_deref().filter(|d| !d.is_empty()) {
+        println!("Description:\n\n{d}\n");
+    }
     if s.variables.is_empty() {
         println!("Variables:\n\n  <No variables>");
     } else {
@@ -356,59 +403,73 @@ fn inspect(a: &VarArgs) -> i32 {
     }
     println!("Packer Inspect: HCL2 mode\n");
     println!("> input-variables:\n");
-    for v in t.variables.values() {
+    let mut vars: Vec<&kiln_template::Variable> = t.variables.values().collect();
+    vars.sort_by(|a, b| a.name.cmp(&b.name));
+    for v in vars {
         let val = match (&v.value, v.sensitive) {
-            (_, true) => "<sensitive>".to_string(),
+            (_, true) => "\"<sensitive>\"".to_string(),
             (Some(x), false) => show(x),
-            (None, false) => "<unknown>".to_string(),
+            (None, false) => "\"<unknown>\"".to_string(),
         };
-        let desc = if v.description.is_empty() {
-            String::new()
-        } else {
-            format!("  # {}", v.description)
-        };
-        println!("var.{}: {val}{desc}", v.name);
+        println!("var.{}: {val}", v.name);
     }
     println!("\n> local-variables:\n");
-    for (k, v) in &t.locals {
+    let mut locals: Vec<(&String, &hcl::Value)> = t.locals.iter().collect();
+    locals.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in locals {
         let val = if t.sensitive_locals.contains(k) {
-            "<sensitive>".to_string()
+            "\"<sensitive>\"".to_string()
         } else {
             show(v)
         };
         println!("local.{k}: {val}");
     }
-    println!("\n> builds:\n");
-    let mut blocks: indexmap::IndexMap<String, Vec<&kiln_core::plan::PlannedBuild>> =
+    println!("\n> builds:");
+    // One entry per build block, in template order.
+    let mut blocks: indexmap::IndexMap<usize, Vec<&kiln_core::plan::PlannedBuild>> =
         indexmap::IndexMap::new();
     for b in &t.plan.builds {
-        let key = b
+        blocks.entry(b.build_block).or_default().push(b);
+    }
+    let named = |kind: &str, name: &Option<String>| match name {
+        Some(n) => format!("{kind}.{n}"),
+        None => kind.to_string(),
+    };
+    for (i, builds) in blocks {
+        let Some(first) = builds.first() else {
+            continue;
+        };
+        let name = first
             .build_block_name
             .clone()
-            .unwrap_or_else(|| "<unnamed build>".into());
-        blocks.entry(key).or_default().push(b);
-    }
-    for (name, builds) in blocks {
-        println!("  > {name}:\n");
-        println!("    sources:\n");
+            .unwrap_or_else(|| format!("<unnamed build {i}>"));
+        println!("\n  > {name}:");
+        if let Some(d) = &first.build_description {
+            println!("\n  > Description: {d}");
+        }
+        println!("\n    sources:");
         for b in &builds {
-            println!("      {}", b.source_ref());
+            println!("\n      {}", b.source_ref());
         }
-        if let Some(first) = builds.first() {
-            println!("\n    provisioners:\n");
-            for p in &first.provisioners {
-                println!("      {}", p.plugin.kind);
-            }
-            println!("\n    post-processors:\n");
-            for (i, chain) in first.post_processors.iter().enumerate() {
-                println!("      {i}:");
-                for p in chain {
-                    println!("        {}", p.plugin.kind);
-                }
+        println!("\n    provisioners:\n");
+        if first.provisioners.is_empty() {
+            println!("      <no provisioner>");
+        }
+        for p in &first.provisioners {
+            println!("      {}", named(&p.plugin.kind, &p.name));
+        }
+        println!("\n    post-processors:");
+        if first.post_processors.is_empty() {
+            println!("\n      <no post-processor>");
+        }
+        for (i, chain) in first.post_processors.iter().enumerate() {
+            println!("\n      {i}:");
+            for p in chain {
+                println!("        {}", named(&p.plugin.kind, &p.name));
             }
         }
-        println!();
     }
+    println!();
     0
 }
 

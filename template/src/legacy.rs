@@ -21,6 +21,8 @@ use std::time::Duration;
 /// What `inspect` shows of a legacy template, in the template's own words.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
+    /// `description`.
+    pub description: Option<String>,
     /// Variables and their raw defaults (`None`: required), sorted by name.
     pub variables: Vec<(String, Option<String>)>,
     /// Sensitive variable names.
@@ -895,6 +897,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Template, Diagnostics> {
             source_type: kind,
             source_name: bname,
             build_block_name: None,
+            build_block: 0,
+            build_description: None,
             builder: spec,
             provisioners,
             error_cleanup: error_cleanup.clone(),
@@ -920,6 +924,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Template, Diagnostics> {
         let _ = def;
     }
     let mut summary = Summary {
+        description: top.get("description").and_then(J::as_str).map(String::from),
         variables: declared
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))

@@ -1056,6 +1056,7 @@ fn plan_builds(
     diags: &mut Diagnostics,
 ) -> Vec<PlannedBuild> {
     let mut out = Vec::new();
+    let mut next_block = 0;
     let scope = shared.scope(&[]);
     let ctx = shared.context();
     let unknown_source = |r: &str, loc: Option<Location>, diags: &mut Diagnostics| {
@@ -1067,6 +1068,9 @@ fn plan_builds(
     };
     for (file, body) in &parsed.files {
         for b in body.get_blocks("build") {
+            let block_index = next_block;
+            next_block += 1;
+            let mut description = None;
             let mut build_name = None;
             // (source def, addition layer, renamed)
             let mut refs: Vec<(SourceDef, Option<Layer>, Option<String>)> = Vec::new();
@@ -1076,7 +1080,10 @@ fn plan_builds(
                         build_name = attr_value(file, &a.value, &scope, &ctx, diags)
                             .and_then(|v| v.as_str().map(String::from))
                     }
-                    "description" => {}
+                    "description" => {
+                        description = attr_value(file, &a.value, &scope, &ctx, diags)
+                            .and_then(|v| v.as_str().map(String::from));
+                    }
                     "sources" => {
                         let items: Vec<(String, Option<Location>)> = match &a.value {
                             EExpr::Array(arr) => arr
@@ -1199,6 +1206,8 @@ fn plan_builds(
                     source_type: src.kind.clone(),
                     source_name,
                     build_block_name: build_name.clone(),
+                    build_block: block_index,
+                    build_description: description.clone(),
                     builder: PluginSpec {
                         kind: src.kind.clone(),
                         body: Arc::new(body),
