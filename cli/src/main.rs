@@ -49,6 +49,9 @@ struct VarArgs {
     /// Load variables from a file (HCL or JSON).
     #[arg(long = "var-file", value_name = "FILE")]
     var_files: Vec<PathBuf>,
+    /// Make undeclared variables and var-file entries that set no declared variable errors.
+    #[arg(long)]
+    strict: bool,
     /// Template files or directories.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -59,6 +62,12 @@ struct ValidateArgs {
     /// Only check syntax; do not evaluate.
     #[arg(long = "syntax-only")]
     syntax_only: bool,
+    /// Accepted for compatibility: Kiln always evaluates data sources when validating.
+    #[arg(long = "evaluate-datasources")]
+    evaluate_datasources: bool,
+    /// Do not warn about var-file entries for undeclared variables.
+    #[arg(long = "no-warn-undeclared-var")]
+    no_warn_undeclared_var: bool,
     /// Build only these builds (globs, comma separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -98,6 +107,9 @@ struct BuildArgs {
     /// Accepted for compatibility; steps are not paused.
     #[arg(long)]
     debug: bool,
+    /// Warn about var-file entries for undeclared variables (silent by default, as Packer).
+    #[arg(long = "warn-on-undeclared-var")]
+    warn_on_undeclared_var: bool,
     #[command(flatten)]
     common: VarArgs,
 }
@@ -155,17 +167,46 @@ fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
         env: std::env::vars().collect(),
         cwd: std::env::current_dir().unwrap_or_default(),
         allow_unset,
+        inline: Vec::new(),
     })
 }
 
 /// Loads the templates, printing errors (and warnings) to stderr.
-fn load_reporting(common: &VarArgs) -> Option<Template> {
-    load_reporting_with(common, false)
+fn load_reporting(common: &VarArgs, undeclared_warnings: bool) -> Option<Template> {
+    load_reporting_with(common, false, undeclared_warnings)
 }
 
-fn load_reporting_with(common: &VarArgs, allow_unset: bool) -> Option<Template> {
+/// The summary of the warning a var file gets for setting an undeclared variable.
+const UNDECLARED: &str = "Undefined variable";
+
+fn load_reporting_with(
+    common: &VarArgs,
+    allow_unset: bool,
+    undeclared_warnings: bool,
+) -> Option<Template> {
     match load(common, allow_unset) {
-        Ok(t) => {
+        Ok(mut t) => {
+            if common.strict {
+                let undeclared: Vec<kiln_core::Diagnostic> = t
+                    .warnings
+                    .0
+                    .iter()
+                    .filter(|w| w.summary == UNDECLARED)
+                    .map(|w| {
+                        let mut e = w.clone();
+                        e.severity = kiln_core::config::Severity::Error;
+                        e.detail.push_str(" (--strict makes this an error.)");
+                        e
+                    })
+                    .collect();
+                if !undeclared.is_empty() {
+                    print_diags(&Diagnostics(undeclared));
+                    return None;
+                }
+            }
+            if !undeclared_warnings {
+                t.warnings.0.retain(|w| w.summary != UNDECLARED);
+            }
             print_warnings(&t);
             Some(t)
         }
@@ -267,7 +308,7 @@ fn validate(a: &ValidateArgs) -> i32 {
         println!("Syntax-only check passed. Everything looks okay.");
         return 0;
     }
-    let Some(t) = load_reporting(&a.common) else {
+    let Some(t) = load_reporting(&a.common, !a.no_warn_undeclared_var) else {
         return 1;
     };
     let (events, _rx) = Events::channel();
@@ -394,7 +435,7 @@ fn inspect_legacy(s: &kiln_template::legacy::Summary) {
 }
 
 fn inspect(a: &VarArgs) -> i32 {
-    let Some(t) = load_reporting_with(a, true) else {
+    let Some(t) = load_reporting_with(a, true, true) else {
         return 1;
     };
     if let Some(s) = &t.legacy_json {
@@ -483,7 +524,7 @@ async fn build(a: BuildArgs) -> i32 {
             return 1;
         }
     };
-    let Some(t) = load_reporting(&a.common) else {
+    let Some(t) = load_reporting(&a.common, a.warn_on_undeclared_var) else {
         return 1;
     };
     let style = Style {

@@ -296,3 +296,58 @@ fn legacy_json_errors_are_located() {
     assert_eq!(r.code, 1, "{}", r.all());
     insta::assert_snapshot!("legacy_errors", normalize(&r.stderr, dir.path()));
 }
+
+#[test]
+fn undeclared_var_file_entries_warn_hide_or_fail_with_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "t.pkr.hcl", "variable \"region\" {}\nsource \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.a\"]\n}\n");
+    write(d, "v.pkrvars.hcl", "region = \"eu\"\nregoin = \"typo\"\n");
+    let r = run(
+        KILN,
+        d,
+        &["validate", "-var-file", "v.pkrvars.hcl", "t.pkr.hcl"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("Warning: Undefined variable\n --> v.pkrvars.hcl:2:10"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        KILN,
+        d,
+        &[
+            "validate",
+            "-no-warn-undeclared-var",
+            "-var-file",
+            "v.pkrvars.hcl",
+            "t.pkr.hcl",
+        ],
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let r = run(
+        KILN,
+        d,
+        &[
+            "validate",
+            "--strict",
+            "-var-file",
+            "v.pkrvars.hcl",
+            "t.pkr.hcl",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    insta::assert_snapshot!("strict_undeclared", normalize(&r.stderr, d));
+}
+
+#[test]
+fn data_source_errors_are_located() {
+    let out = diagnostics(
+        "data",
+        "data \"htpp\" \"x\" {\n  url = \"http://127.0.0.1:1/\"\n}\nsource \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.a\"]\n}\n",
+        &[],
+    );
+    insta::assert_snapshot!("data_unknown_type", out);
+}

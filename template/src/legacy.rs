@@ -527,6 +527,24 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Template, Diagnostics> {
             format!("Reading {name}: {e}."),
         ))
     })?;
+    let root_dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| std::path::PathBuf::from("."), Path::to_path_buf);
+    load_text(&name, text, &root_dir, opts)
+}
+
+/// Loads a legacy JSON template from text; `root_dir` is its directory (`template_dir`).
+///
+/// # Errors
+/// Every problem found, located in the text.
+pub fn load_text(
+    name: &str,
+    text: String,
+    root_dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Template, Diagnostics> {
+    let name = name.to_string();
     let root: J = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => {
@@ -591,10 +609,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Template, Diagnostics> {
             }
         }
     }
-    let root_dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| std::path::PathBuf::from("."), Path::to_path_buf);
+    let root_dir = root_dir.to_path_buf();
     let abs_dir = if root_dir.is_absolute() {
         root_dir.clone()
     } else {

@@ -61,6 +61,9 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// Inspecting only: required variables may stay unset (legacy JSON templates).
     pub allow_unset: bool,
+    /// Templates given as text, `(file name, content)`, after those in `paths` (library users,
+    /// tests, fuzzing). A name ending in `.json` is a legacy JSON template.
+    pub inline: Vec<(String, String)>,
 }
 
 /// A declared variable and its resolved value.
@@ -293,7 +296,7 @@ fn collect_files(
             ));
         }
     }
-    if templates.is_empty() && !diags.has_errors() {
+    if templates.is_empty() && opts.inline.is_empty() && !diags.has_errors() {
         diags.push(Diagnostic::error(
             "No template files",
             "No *.pkr.hcl files were found in the given paths.",
@@ -339,6 +342,13 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         }
         return legacy::load(p, opts);
     }
+    if let Some((name, text)) = opts
+        .inline
+        .iter()
+        .find(|(n, _)| n.ends_with(".json") && !n.ends_with(".pkr.json"))
+    {
+        return legacy::load_text(name, text.clone(), Path::new("."), opts);
+    }
     let mut diags = Diagnostics::default();
     let (template_paths, auto_var_paths, root) = collect_files(opts, &mut diags);
     let mut parsed = Parsed { files: Vec::new() };
@@ -347,6 +357,11 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
             if let Some(f) = parse_file(&p.display().to_string(), text, &mut diags) {
                 parsed.files.push(f);
             }
+        }
+    }
+    for (name, text) in &opts.inline {
+        if let Some(f) = parse_file(name, text.clone(), &mut diags) {
+            parsed.files.push(f);
         }
     }
     if diags.has_errors() {
@@ -779,12 +794,29 @@ fn set_from_file(
     match vars.get_mut(k) {
         Some(v) => match types::convert(val, &v.ty) {
             Ok(val) => v.value = Some(val),
-            Err(e) => diags.push(Diagnostic::error("Invalid value for variable", format!("The value of \"{k}\" is not valid for its type {}: {e}.", v.ty)).at(loc)),
-        },
-        None => diags.push(
-            Diagnostic::warning("Undefined variable", format!("The variable \"{k}\" set in {file} was not declared; the value is ignored. Declare it with a `variable \"{k}\" {{}}` block."))
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    "Invalid value for variable",
+                    format!(
+                        "The value of \"{k}\" is not valid for its type {}: {e}.",
+                        v.ty
+                    ),
+                )
                 .at(loc),
-        ),
+            ),
+        },
+        None => {
+            let mut detail = format!(
+                "The variable \"{k}\" set in {file} was not declared; the value is ignored."
+            );
+            match suggest(k, vars.keys().map(String::as_str)) {
+                Some(s) => detail.push_str(&format!(" Did you mean \"{s}\"?")),
+                None => detail.push_str(&format!(
+                    " Declare it with a `variable \"{k}\" {{}}` block."
+                )),
+            }
+            diags.push(Diagnostic::warning("Undefined variable", detail).at(loc));
+        }
     }
 }
 
