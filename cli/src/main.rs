@@ -37,8 +37,26 @@ enum Command {
     Validate(ValidateArgs),
     /// Show a template's variables, locals, sources and builds.
     Inspect(VarArgs),
+    /// Evaluate expressions against a template's variables and locals (reads standard input
+    /// when it is not a terminal).
+    Console(ConsoleArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(Args, Debug)]
+struct ConsoleArgs {
+    /// Set a variable: -var 'name=value'.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Load variables from a file (HCL or JSON).
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_files: Vec<PathBuf>,
+    /// Accepted for compatibility: the template's own type decides (HCL2 or JSON).
+    #[arg(long = "config-type")]
+    config_type: Option<String>,
+    /// The template file or directory (none: functions only).
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -236,6 +254,7 @@ fn main() {
         }
     };
     let code = match cli.command {
+        Command::Console(a) => console(&a),
         Command::Version => {
             println!(
                 "Kiln v{} (Packer template language {})",
@@ -335,50 +354,74 @@ fn validate(a: &ValidateArgs) -> i32 {
 
 /// A value as `packer inspect` shows it: its HCL rendering (a string as itself), quoted.
 fn show(v: &hcl::Value) -> String {
-    fn hcl_text(v: &hcl::Value, indent: usize, out: &mut String) {
-        let pad = " ".repeat(indent + 2);
-        match v {
-            hcl::Value::String(s) => out.push_str(&quote(s)),
-            hcl::Value::Array(a) if a.is_empty() => out.push_str("[]"),
-            hcl::Value::Array(a) => {
-                out.push_str("[\n");
-                for x in a {
-                    out.push_str(&pad);
-                    hcl_text(x, indent + 2, out);
-                    out.push_str(",\n");
-                }
-                out.push_str(&" ".repeat(indent));
-                out.push(']');
-            }
-            hcl::Value::Object(o) if o.is_empty() => out.push_str("{}"),
-            hcl::Value::Object(o) => {
-                let mut keys: Vec<&String> = o.keys().collect();
-                keys.sort();
-                out.push_str("{\n");
-                for k in keys {
-                    out.push_str(&pad);
-                    out.push_str(&quote(k));
-                    out.push_str(" = ");
-                    hcl_text(&o[k], indent + 2, out);
-                    out.push('\n');
-                }
-                out.push_str(&" ".repeat(indent));
-                out.push('}');
-            }
-            other => out.push_str(&other.to_string()),
+    let text = match v {
+        hcl::Value::String(s) => s.clone(),
+        other => kiln_template::format_value(other),
+    };
+    serde_json::to_string(&text).unwrap_or_default()
+}
+
+/// `kiln console`: one expression per line; `variables`, `help` and `exit` as in Packer.
+fn console(a: &ConsoleArgs) -> i32 {
+    use std::io::BufRead;
+    let common = VarArgs {
+        vars: a.vars.clone(),
+        var_files: a.var_files.clone(),
+        strict: false,
+        paths: a.paths.clone(),
+    };
+    let loaded = if a.paths.is_empty() {
+        kiln_template::load(&LoadOptions {
+            inline: vec![("console.pkr.hcl".into(), String::new())],
+            cwd: std::env::current_dir().unwrap_or_default(),
+            ..LoadOptions::default()
+        })
+    } else {
+        load(&common, true)
+    };
+    let t = match loaded {
+        Ok(t) => t,
+        Err(d) => {
+            print_diags(&d);
+            return 1;
         }
-    }
-    fn quote(s: &str) -> String {
-        serde_json::to_string(s).unwrap_or_default()
-    }
-    match v {
-        hcl::Value::String(s) => quote(s),
-        other => {
-            let mut text = String::new();
-            hcl_text(other, 0, &mut text);
-            quote(&text)
+    };
+    let interactive = std::io::stdin().is_terminal();
+    let mut failed = false;
+    let prompt = || {
+        if interactive {
+            eprint!("> ");
         }
+    };
+    prompt();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let input = line.trim();
+        match input {
+            "" => {}
+            "exit" => break,
+            "help" => println!("Type an expression (var.x, local.y, upper(\"a\") ...) and press Enter to see its value.\n`variables` lists the variables; `exit` or Ctrl-D leaves."),
+            "variables" => {
+                for v in t.variables.values() {
+                    let shown = match (&v.value, v.sensitive) {
+                        (_, true) => "<sensitive>".to_string(),
+                        (Some(x), false) => kiln_template::format_value(x),
+                        (None, false) => "<unknown>".to_string(),
+                    };
+                    println!("var.{}: {shown}", v.name);
+                }
+            }
+            expr => match t.console_eval(expr) {
+                Ok(out) => println!("{out}"),
+                Err(d) => {
+                    failed = true;
+                    eprintln!("{d}\n");
+                }
+            },
+        }
+        prompt();
     }
+    i32::from(failed && !interactive)
 }
 
 /// `inspect` of a legacy JSON template, in Packer's JSON-mode layout.

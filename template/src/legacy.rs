@@ -974,6 +974,7 @@ pub fn load_text(
         },
         warnings: Diagnostics(diags.0),
         legacy_json: Some(summary),
+        console: crate::Console::Legacy(base),
     })
 }
 

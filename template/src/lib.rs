@@ -113,6 +113,97 @@ pub struct Template {
     pub warnings: Diagnostics,
     /// What `inspect` shows of a legacy JSON template, when it came from one.
     pub legacy_json: Option<legacy::Summary>,
+    /// What expressions see (`kiln console`): HCL2 values, or the legacy template engine.
+    pub(crate) console: Console,
+}
+
+/// The evaluation context `kiln console` uses.
+#[derive(Debug, Clone)]
+pub(crate) enum Console {
+    Hcl(Arc<Shared>),
+    Legacy(Arc<gotmpl::Ctx>),
+}
+
+/// A value in HCL syntax, as `kiln console` and `kiln inspect` show it (strings quoted; lists and
+/// maps over several lines, map keys sorted).
+#[must_use]
+pub fn format_value(v: &Value) -> String {
+    fn quote(s: &str) -> String {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+    fn go(v: &Value, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent + 2);
+        match v {
+            Value::String(s) => out.push_str(&quote(s)),
+            Value::Array(a) if a.is_empty() => out.push_str("[]"),
+            Value::Array(a) => {
+                out.push_str("[\n");
+                for x in a {
+                    out.push_str(&pad);
+                    go(x, indent + 2, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push(']');
+            }
+            Value::Object(o) if o.is_empty() => out.push_str("{}"),
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                out.push_str("{\n");
+                for k in keys {
+                    out.push_str(&pad);
+                    out.push_str(&quote(k));
+                    out.push_str(" = ");
+                    go(&o[k], indent + 2, out);
+                    out.push('\n');
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    go(v, 0, &mut out);
+    out
+}
+
+impl Template {
+    /// Evaluates one `kiln console` input: an HCL2 expression against the template's variables,
+    /// locals and data sources, or, for a legacy JSON template, a template-engine string.
+    ///
+    /// # Errors
+    /// A parse or evaluation error, located in the input.
+    pub fn console_eval(&self, input: &str) -> Result<String, Diagnostics> {
+        match &self.console {
+            Console::Legacy(ctx) => gotmpl::render(input, ctx)
+                .map_err(|e| Diagnostic::error("Error in template", e).into()),
+            Console::Hcl(shared) => {
+                let file = Arc::new(SourceFile {
+                    name: "<console-input>".into(),
+                    text: input.to_string(),
+                });
+                let expr = hcl::edit::parser::parse_expr(input).map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error("Invalid expression", format!("{}.", e.message())).at(
+                            Some(Location {
+                                file: file.name.clone(),
+                                line: e.location().line(),
+                                column: e.location().column(),
+                                width: 1,
+                                source_line: e.line().to_string(),
+                            }),
+                        ),
+                    )
+                })?;
+                let ctx = shared.context();
+                eval::eval(&expr, &file, &shared.scope(&[]), &ctx)
+                    .map(|v| format_value(&v))
+                    .map_err(Diagnostics)
+            }
+        }
+    }
 }
 
 impl Template {
@@ -472,6 +563,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         },
         warnings,
         legacy_json: None,
+        console: Console::Hcl(shared.clone()),
     };
     t.plan.secrets = t.secrets();
     Ok(t)
