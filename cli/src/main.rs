@@ -40,8 +40,28 @@ enum Command {
     /// Evaluate expressions against a template's variables and locals (reads standard input
     /// when it is not a terminal).
     Console(ConsoleArgs),
+    /// Rewrite templates and var files in HCL's canonical format.
+    Fmt(FmtArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(Args, Debug)]
+struct FmtArgs {
+    /// Only check: exit 3 when a file is not formatted; write nothing.
+    #[arg(long)]
+    check: bool,
+    /// Print the changes as a diff.
+    #[arg(long)]
+    diff: bool,
+    /// Write the result back to the files (-write=false to not).
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    write: String,
+    /// Also process files in subdirectories.
+    #[arg(long)]
+    recursive: bool,
+    /// Files or directories (default: the current directory); `-` reads standard input.
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -255,6 +275,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Console(a) => console(&a),
+        Command::Fmt(a) => fmt(&a),
         Command::Version => {
             println!(
                 "Kiln v{} (Packer template language {})",
@@ -359,6 +380,129 @@ fn show(v: &hcl::Value) -> String {
         other => kiln_template::format_value(other),
     };
     serde_json::to_string(&text).unwrap_or_default()
+}
+
+fn fmt_files(dir: &std::path::Path, recursive: bool, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    for e in entries {
+        let n = e.to_string_lossy();
+        if e.is_dir() {
+            if recursive {
+                fmt_files(&e, recursive, out);
+            }
+        } else if n.ends_with(".pkr.hcl") || n.ends_with(".pkrvars.hcl") {
+            out.push(e);
+        }
+    }
+}
+
+/// A unified diff of two texts, for `fmt -diff`.
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("old/{name}"), &format!("new/{name}"))
+        .to_string()
+}
+
+/// `kiln fmt`: exit 0, 3 when `-check` finds unformatted files, 1 on errors.
+fn fmt(a: &FmtArgs) -> i32 {
+    use std::io::Read;
+    let write = a.write != "false" && !a.check;
+    let paths = if a.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        a.paths.clone()
+    };
+    if paths.len() == 1 && paths[0].as_os_str() == "-" {
+        let mut text = String::new();
+        if std::io::stdin().read_to_string(&mut text).is_err() {
+            eprintln!("Error: cannot read standard input");
+            return 1;
+        }
+        if let Err(d) = kiln_template::check_syntax("<stdin>", &text) {
+            print_diags(&d);
+            return 1;
+        }
+        return match kiln_template::fmt::format(&text) {
+            Ok(f) => {
+                if a.check {
+                    return if f == text { 0 } else { 3 };
+                }
+                print!("{f}");
+                0
+            }
+            Err(e) => {
+                eprintln!("Error: <stdin>: {e}");
+                1
+            }
+        };
+    }
+    let mut files = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            fmt_files(p, a.recursive, &mut files);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            eprintln!("Error: {} does not exist", p.display());
+            return 1;
+        }
+    }
+    let (mut changed, mut failed) = (false, false);
+    for f in files {
+        // As Go's filepath.Join prints it: `./a.pkr.hcl` is `a.pkr.hcl`.
+        let shown = f.display().to_string();
+        let name = shown.strip_prefix("./").unwrap_or(&shown).to_string();
+        let text = match std::fs::read_to_string(&f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("Error: reading {name}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        if let Err(d) = kiln_template::check_syntax(&name, &text) {
+            print_diags(&d);
+            failed = true;
+            continue;
+        }
+        let formatted = match kiln_template::fmt::format(&text) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("Error: {name}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        changed = true;
+        println!("{name}");
+        if a.diff {
+            print!("{}", unified_diff(&name, &text, &formatted));
+        }
+        if write {
+            let tmp = f.with_extension("kiln-fmt-tmp");
+            let r = std::fs::write(&tmp, &formatted).and_then(|()| std::fs::rename(&tmp, &f));
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                eprintln!("Error: writing {name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        1
+    } else if a.check && changed {
+        3
+    } else {
+        0
+    }
 }
 
 /// `kiln console`: one expression per line; `variables`, `help` and `exit` as in Packer.

@@ -383,3 +383,48 @@ fn console_evaluates_expressions_from_stdin() {
         )
     );
 }
+
+#[test]
+fn fmt_check_diff_write_and_recursive() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let messy = "source \"null\"   \"a\"{\ncommunicator=\"none\"\n  x = [1,2]\n}\n";
+    let tidy = "source \"null\" \"a\" {\n  communicator = \"none\"\n  x            = [1, 2]\n}\n";
+    write(d, "a.pkr.hcl", messy);
+    std::fs::create_dir(d.join("sub")).unwrap();
+    write(&d.join("sub"), "b.pkr.hcl", messy);
+    write(d, "ok.pkr.hcl", tidy);
+    // -check: exit 3, names the file, writes nothing.
+    let r = run(KILN, d, &["fmt", "-check", "."]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (3, "a.pkr.hcl\n"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(std::fs::read_to_string(d.join("a.pkr.hcl")).unwrap(), messy);
+    // -diff -write=false: shows the change, still writes nothing.
+    let r = run(KILN, d, &["fmt", "-diff", "-write=false", "a.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    insta::assert_snapshot!("fmt_diff", r.stdout);
+    assert_eq!(std::fs::read_to_string(d.join("a.pkr.hcl")).unwrap(), messy);
+    // -recursive writes both; a second run finds nothing to do.
+    let r = run(KILN, d, &["fmt", "-recursive", "."]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "a.pkr.hcl\nsub/b.pkr.hcl\n"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("sub/b.pkr.hcl")).unwrap(),
+        tidy
+    );
+    let r = run(KILN, d, &["fmt", "-check", "-recursive", "."]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+    // A syntax error is reported, located, with exit 1.
+    write(d, "bad.pkr.hcl", "source \"null\" \"a\" {\n");
+    let r = run(KILN, d, &["fmt", "bad.pkr.hcl"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains(" --> bad.pkr.hcl:"), "{}", r.stderr);
+}

@@ -1,5 +1,5 @@
-//! Any text as an HCL2 template and as a legacy JSON template: loading may fail with
-//! diagnostics, but must never panic.
+//! Any text as an HCL2 template, as a legacy JSON template, and through `kiln fmt`: loading
+//! may fail with diagnostics, but nothing may panic.
 #![no_main]
 
 use kiln_core::plan::PlannedBuild;
@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    // The formatter takes any text.
+    let _ = kiln_template::fmt::format(text);
     for name in ["fuzz.pkr.hcl", "fuzz.json"] {
         let opts = LoadOptions {
             inline: vec![(name.to_string(), text.to_string())],

@@ -12,6 +12,7 @@
 pub mod body;
 pub mod data;
 pub mod eval;
+pub mod fmt;
 pub mod functions;
 pub mod functions_ext;
 pub mod gotmpl;
@@ -284,6 +285,18 @@ impl Shared {
             functions: true,
             extra_functions: vec![],
         }
+    }
+}
+
+/// Checks that `text` parses as HCL (for `fmt` and `validate -syntax-only`).
+///
+/// # Errors
+/// The syntax error, located.
+pub fn check_syntax(name: &str, text: &str) -> Result<(), Diagnostics> {
+    let mut diags = Diagnostics::default();
+    match parse_file(name, text.to_string(), &mut diags) {
+        Some(_) => Ok(()),
+        None => Err(diags),
     }
 }
 
