@@ -52,7 +52,13 @@ pub const NAMES: &[&str] = &[
 ];
 
 fn indent(a: FuncArgs) -> R {
-    let spaces = " ".repeat(n(&a[0])?.max(0.0) as usize);
+    let count = n(&a[0])?;
+    if !(0.0..=1024.0).contains(&count) {
+        return Err(format!(
+            "the number of spaces must be between 0 and 1024, got {count}"
+        ));
+    }
+    let spaces = " ".repeat(count as usize);
     let text = s(&a[1])?;
     let mut out = String::new();
     for (i, line) in text.split('\n').enumerate() {
@@ -460,7 +466,9 @@ fn timeadd(a: FuncArgs) -> R {
     let ts = s(&a[0])?;
     let t = time::OffsetDateTime::parse(&ts, &Rfc3339)
         .map_err(|e| format!("invalid RFC 3339 timestamp {ts:?}: {e}"))?;
-    let t = t + signed_duration(&s(&a[1])?)?;
+    let t = t
+        .checked_add(signed_duration(&s(&a[1])?)?)
+        .ok_or("the resulting time is out of range")?;
     Ok(t.format(&Rfc3339).map_err(|e| e.to_string())?.into())
 }
 
@@ -564,7 +572,7 @@ fn subnet(prefix: &str, newbits: u32, num_: u128) -> Result<String, String> {
             "prefix extension of {newbits} does not accommodate a subnet numbered {num_}"
         ));
     }
-    let v = base | (num_ << (bits - new_len));
+    let v = base | num_.checked_shl(bits - new_len).unwrap_or(0);
     Ok(format!("{}/{new_len}", show_ip(v, v4)))
 }
 
@@ -585,16 +593,22 @@ fn cidrsubnets(a: FuncArgs) -> R {
                 "would extend prefix to {new_len} bits, which is too long"
             ));
         }
-        let size = 1u128 << (bits - new_len);
+        let Some(size) = 1u128.checked_shl(bits - new_len) else {
+            return Err("a subnet cannot span the whole address space".into());
+        };
         // Align up to the subnet size.
-        let start = next.div_ceil(size) * size;
-        if start + size - 1 > base + ones(bits - len) {
+        let start = next
+            .div_ceil(size)
+            .checked_mul(size)
+            .ok_or("not enough remaining address space")?;
+        let last = base.saturating_add(ones(bits - len));
+        if start.checked_add(size - 1).is_none_or(|end| end > last) {
             return Err(format!(
                 "not enough remaining address space for a subnet with a prefix of {new_len} bits"
             ));
         }
         out.push(Value::from(format!("{}/{new_len}", show_ip(start, v4))));
-        next = start + size;
+        next = start.saturating_add(size);
     }
     Ok(Value::Array(out))
 }

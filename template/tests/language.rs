@@ -1,7 +1,6 @@
 //! The HCL2 language as templates use it: dynamic blocks, for expressions, splats, conditionals,
 //! heredocs, template directives, typed variables, and Go-template functions in plugin fields.
 
-use kiln_core::plan::Body;
 use kiln_core::BuildInfo;
 use kiln_template::{load, LoadOptions};
 
