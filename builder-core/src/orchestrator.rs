@@ -266,8 +266,10 @@ impl Orchestrator {
             let (plan, sem, this, cancel) =
                 (plan.clone(), sem.clone(), self.clone(), cancel.clone());
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
+            // Taken here, in plan order, so that -parallel-builds=1 runs builds in template order.
+            let permit = sem.acquire_owned().await;
             handles.push(tokio::spawn(async move {
-                let _permit = sem.acquire_owned().await;
+                let _permit = permit;
                 let build = &plan.builds[i];
                 let ctx = BuildContext {
                     info,

@@ -198,14 +198,33 @@ fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
     if diags.has_errors() {
         return Err(diags);
     }
+    // `-` reads the template from standard input (JSON, or HCL2 when it does not start with `{`).
+    let mut paths = common.paths.clone();
+    let mut inline = Vec::new();
+    if paths.len() == 1 && paths[0].as_os_str() == "-" {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            return Err(
+                kiln_core::Diagnostic::error("Cannot read standard input", e.to_string()).into(),
+            );
+        }
+        let name = if text.trim_start().starts_with('{') {
+            "stdin.json"
+        } else {
+            "stdin.pkr.hcl"
+        };
+        inline.push((name.to_string(), text));
+        paths.clear();
+    }
     kiln_template::load(&LoadOptions {
-        paths: common.paths.clone(),
+        paths,
         vars,
         var_files: common.var_files.clone(),
         env: std::env::vars().collect(),
         cwd: std::env::current_dir().unwrap_or_default(),
         allow_unset,
-        inline: Vec::new(),
+        inline,
     })
 }
 

@@ -1237,10 +1237,18 @@ fn plan_builds(
                                     text.map(|t| (t, loc_of(file, e)))
                                 })
                                 .collect(),
-                            other => {
-                                diags.push(Diagnostic::error("Invalid sources", "`sources` must be a list such as [\"source.null.example\"].").at(loc_of(file, other)));
-                                Vec::new()
-                            }
+                            other => match attr_value(file, other, &scope, &ctx, diags) {
+                                // A computed list, e.g. [for n in local.names : "source.null.${n}"].
+                                Some(Value::Array(vals)) if vals.iter().all(|v| v.as_str().is_some()) => vals
+                                    .iter()
+                                    .filter_map(|v| v.as_str().map(|s| (s.to_string(), loc_of(file, other))))
+                                    .collect(),
+                                Some(_) => {
+                                    diags.push(Diagnostic::error("Invalid sources", "`sources` must be a list such as [\"source.null.example\"].").at(loc_of(file, other)));
+                                    Vec::new()
+                                }
+                                None => Vec::new(),
+                            },
                         };
                         for (r, loc) in items {
                             match sources.get(&source_ref(&r)) {
