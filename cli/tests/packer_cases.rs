@@ -1,7 +1,8 @@
 //! Our own equivalents of the cases in Packer's `command/build_test.go` (`TestBuild`,
-#![allow(clippy::print_stderr)]
 //! `Test_build_output`, the -only/-except and stdin tests): the same behaviour, written from the
 //! descriptions, with templates of our own. Each build writes marker files with shell-local.
+
+#![allow(clippy::print_stderr)]
 
 use kiln_tests::run;
 use std::path::Path;
