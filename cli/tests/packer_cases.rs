@@ -671,3 +671,70 @@ fn a_template_on_standard_input() {
         assert!(exists(d, f), "expected {f}");
     }
 }
+
+#[test]
+fn dynamic_source_and_provisioner_blocks_in_a_build_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "build.pkr.hcl",
+        r#"source "file" "base" {
+}
+
+variables {
+  images = {
+    dummy = {
+      image  = "dummy"
+      layers = ["base/main"]
+    }
+    postgres = {
+      image  = "postgres/13"
+      layers = ["base/main", "base/init", "postgres"]
+    }
+  }
+}
+
+locals {
+  files = {
+    foo = { destination = "fooo" }
+    bar = { destination = "baar" }
+  }
+}
+
+build {
+  dynamic "source" {
+    for_each = var.images
+    labels   = ["file.base"]
+    content {
+      name    = source.key
+      target  = "${source.value.image}.txt"
+      content = join("\n", formatlist("layers/%s/files", var.images[source.key].layers))
+    }
+  }
+
+  dynamic "provisioner" {
+    for_each = local.files
+    labels   = ["shell-local"]
+    content {
+      inline = ["echo 1 > ${var.images[source.name].image}-${provisioner.value.destination}.txt"]
+    }
+  }
+}
+"#,
+    );
+    assert_eq!(build(d, &["build.pkr.hcl"]), 0);
+    assert_eq!(read(d, "dummy.txt"), "layers/base/main/files");
+    assert_eq!(
+        read(d, "postgres/13.txt"),
+        "layers/base/main/files\nlayers/base/init/files\nlayers/postgres/files"
+    );
+    for f in [
+        "dummy-fooo.txt",
+        "dummy-baar.txt",
+        "postgres/13-fooo.txt",
+        "postgres/13-baar.txt",
+    ] {
+        assert!(exists(d, f), "expected {f}");
+    }
+}

@@ -63,7 +63,7 @@ impl Builder for FileBuilder {
     async fn run(
         &self,
         ctx: &BuildContext,
-        _hook: &dyn Hook,
+        hook: &dyn Hook,
     ) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
         let target = &self.cfg.target;
         if let Some(parent) = std::path::Path::new(target)
@@ -92,6 +92,17 @@ impl Builder for FileBuilder {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(BuildError::io(format!("writing {target}"), e));
         }
+        // Provisioners run as in Packer, with no machine to talk to: local ones (shell-local)
+        // work, remote ones fail with "no communicator".
+        let mut data = kiln_core::GeneratedData::new();
+        data.insert("ConnType".into(), "none".into());
+        data.insert("PackerRunUUID".into(), ctx.info.run_uuid.clone());
+        hook.provision(
+            ctx,
+            Arc::new(kiln_communicator::none::NoneCommunicator),
+            &data,
+        )
+        .await?;
         Ok(Some(Arc::new(FileArtifact {
             source: self.cfg.source.clone().unwrap_or_default(),
             filename: target.clone(),
