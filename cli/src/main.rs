@@ -42,8 +42,23 @@ enum Command {
     Console(ConsoleArgs),
     /// Rewrite templates and var files in HCL's canonical format.
     Fmt(FmtArgs),
+    /// Rewrite a legacy JSON template as an HCL2 template.
+    #[command(name = "hcl2_upgrade")]
+    Hcl2Upgrade(UpgradeArgs),
     /// Print the version.
     Version,
+}
+
+#[derive(Args, Debug)]
+struct UpgradeArgs {
+    /// Where to write the HCL2 template (default: TEMPLATE.pkr.hcl).
+    #[arg(long = "output-file", short = 'o')]
+    output_file: Option<PathBuf>,
+    /// Accepted for compatibility; the output has brief comments.
+    #[arg(long = "with-annotations")]
+    with_annotations: bool,
+    /// The JSON template.
+    template: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -295,6 +310,7 @@ fn main() {
     let code = match cli.command {
         Command::Console(a) => console(&a),
         Command::Fmt(a) => fmt(&a),
+        Command::Hcl2Upgrade(a) => hcl2_upgrade(&a),
         Command::Version => {
             println!(
                 "Kiln v{} (Packer template language {})",
@@ -522,6 +538,35 @@ fn fmt(a: &FmtArgs) -> i32 {
     } else {
         0
     }
+}
+
+/// `kiln hcl2_upgrade`: writes TEMPLATE.pkr.hcl (or -output-file).
+fn hcl2_upgrade(a: &UpgradeArgs) -> i32 {
+    let name = a.template.display().to_string();
+    let text = match std::fs::read_to_string(&a.template) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("Error: reading {name}: {e}");
+            return 1;
+        }
+    };
+    let hcl = match kiln_template::upgrade::hcl2_upgrade(&name, &text) {
+        Ok(h) => h,
+        Err(d) => {
+            print_diags(&d);
+            return 1;
+        }
+    };
+    let out = a
+        .output_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.pkr.hcl")));
+    if let Err(e) = std::fs::write(&out, hcl) {
+        eprintln!("Error: writing {}: {e}", out.display());
+        return 1;
+    }
+    println!("Successfully created {}", out.display());
+    0
 }
 
 /// `kiln console`: one expression per line; `variables`, `help` and `exit` as in Packer.

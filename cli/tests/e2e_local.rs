@@ -428,3 +428,24 @@ fn fmt_check_diff_write_and_recursive() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains(" --> bad.pkr.hcl:"), "{}", r.stderr);
 }
+
+#[test]
+fn hcl2_upgrade_writes_a_template_that_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/differential/legacy-full.json"),
+    )
+    .unwrap();
+    write(d, "legacy-full.json", &src);
+    let r = run(KILN, d, &["hcl2_upgrade", "legacy-full.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout, "Successfully created legacy-full.json.pkr.hcl\n");
+    let hcl = std::fs::read_to_string(d.join("legacy-full.json.pkr.hcl")).unwrap();
+    insta::assert_snapshot!("hcl2_upgrade", hcl);
+    let r = run(KILN, d, &["validate", "legacy-full.json.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    // Already formatted.
+    let r = run(KILN, d, &["fmt", "-check", "legacy-full.json.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}

@@ -675,3 +675,211 @@ mod tests {
             .contains("not available in Kiln"));
     }
 }
+
+/// Translates one template string into the body of an HCL2 quoted string for `hcl2_upgrade`:
+/// `{{user `x`}}` becomes `${var.x}`, `{{timestamp}}` `${local.timestamp}` (the second value
+/// says the local is needed), and so on. Actions that cannot be translated (and `{{ .Field }}`
+/// placeholders, which plugins render) stay as they are.
+#[must_use]
+pub fn to_hcl(text: &str) -> (String, bool) {
+    to_hcl_with(text, &[], false)
+}
+
+/// As [`to_hcl`], with the user variables that became locals (`{{user `x`}}` → `${local.x}`).
+/// In a source block (`in_source`), `{{build_name}}` and `{{build_type}}` stay Go templates:
+/// HCL2 has no `source.name` there, and Kiln expands them in plugin fields.
+#[must_use]
+pub fn to_hcl_with(text: &str, locals: &[String], in_source: bool) -> (String, bool) {
+    let mut out = String::new();
+    let mut uses_timestamp = false;
+    let mut rest = text;
+    let literal = |s: &str, out: &mut String| {
+        let q = serde_json::to_string(s).unwrap_or_default();
+        out.push_str(&q[1..q.len() - 1].replace("${", "$${").replace("%{", "%%{"));
+    };
+    while let Some(start) = rest.find("{{") {
+        literal(&rest[..start], &mut out);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            literal(&rest[start..], &mut out);
+            return (out, uses_timestamp);
+        };
+        let action = &rest[start..start + 2 + end + 2];
+        let inner = after[..end]
+            .trim()
+            .trim_start_matches('-')
+            .trim_end_matches('-')
+            .trim();
+        match lex(inner).and_then(|toks| {
+            let mut t = Translator {
+                toks: &toks,
+                pos: 0,
+                ts: false,
+                locals,
+                in_source,
+            };
+            let e = t.pipeline()?;
+            if t.pos != toks.len() {
+                return Err("trailing tokens".to_string());
+            }
+            Ok((e, t.ts))
+        }) {
+            Ok((e, ts)) => {
+                uses_timestamp |= ts;
+                out.push_str("${");
+                out.push_str(&e);
+                out.push('}');
+            }
+            Err(_) => literal(action, &mut out),
+        }
+        rest = &after[end + 2..];
+    }
+    literal(rest, &mut out);
+    (out, uses_timestamp)
+}
+
+struct Translator<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    ts: bool,
+    locals: &'a [String],
+    in_source: bool,
+}
+
+impl Translator<'_> {
+    fn pipeline(&mut self) -> Result<String, String> {
+        let mut v = self.command(None)?;
+        while self.toks.get(self.pos) == Some(&Tok::Pipe) {
+            self.pos += 1;
+            v = self.command(Some(v))?;
+        }
+        Ok(v)
+    }
+    fn operand(&mut self) -> Result<Option<String>, String> {
+        let Some(t) = self.toks.get(self.pos).cloned() else {
+            return Ok(None);
+        };
+        Ok(match t {
+            Tok::Str(s) => {
+                self.pos += 1;
+                Some(serde_json::to_string(&s).unwrap_or_default())
+            }
+            Tok::Num(n) => {
+                self.pos += 1;
+                Some(n.to_string())
+            }
+            Tok::Open => {
+                self.pos += 1;
+                let v = self.pipeline()?;
+                if self.toks.get(self.pos) != Some(&Tok::Close) {
+                    return Err("missing )".into());
+                }
+                self.pos += 1;
+                Some(v)
+            }
+            Tok::Ident(name) => {
+                self.pos += 1;
+                Some(self.call(&name, Vec::new())?)
+            }
+            Tok::Field(_) => return Err("a data field".into()),
+            Tok::Pipe | Tok::Close => None,
+        })
+    }
+    fn command(&mut self, piped: Option<String>) -> Result<String, String> {
+        match self.toks.get(self.pos).cloned() {
+            Some(Tok::Ident(name)) => {
+                self.pos += 1;
+                let mut args = Vec::new();
+                while let Some(v) = self.operand()? {
+                    args.push(v);
+                }
+                args.extend(piped);
+                self.call(&name, args)
+            }
+            _ => self.operand()?.ok_or_else(|| "empty".into()),
+        }
+    }
+    fn call(&mut self, name: &str, a: Vec<String>) -> Result<String, String> {
+        let arg = |i: usize| {
+            a.get(i)
+                .cloned()
+                .ok_or_else(|| format!("{name}: missing argument"))
+        };
+        let bare = |s: &str| -> Result<String, String> {
+            serde_json::from_str::<String>(s)
+                .ok()
+                .filter(|n| {
+                    n.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                })
+                .ok_or_else(|| "needs a literal name".to_string())
+        };
+        Ok(match name {
+            "user" => {
+                let n = bare(&arg(0)?)?;
+                if self.locals.contains(&n) {
+                    format!("local.{n}")
+                } else {
+                    format!("var.{n}")
+                }
+            }
+            "build" => format!("build.{}", bare(&arg(0)?)?),
+            "env" => format!("env({})", arg(0)?),
+            "timestamp" => {
+                self.ts = true;
+                "local.timestamp".into()
+            }
+            "isotime" => match a.first() {
+                Some(f) => format!("legacy_isotime({f})"),
+                None => "legacy_isotime(\"2006-01-02T15:04:05Z07:00\")".into(),
+            },
+            "strftime" => format!("legacy_strftime({})", arg(0)?),
+            "uuid" => "uuidv4()".into(),
+            "build_name" | "build_type" if self.in_source => {
+                return Err("kept for the plugin".into())
+            }
+            "build_name" => "source.name".into(),
+            "build_type" => "source.type".into(),
+            "template_dir" => "path.root".into(),
+            "pwd" => "path.cwd".into(),
+            "packer_version" => "packer.version".into(),
+            "split" => format!("split({}, {})[{}]", arg(1)?, arg(0)?, arg(2)?),
+            "replace" if a.get(2).map(String::as_str) == Some("-1") => {
+                format!("replace({}, {}, {})", arg(3)?, arg(0)?, arg(1)?)
+            }
+            "replace_all" => format!("replace({}, {}, {})", arg(2)?, arg(0)?, arg(1)?),
+            "upper" | "lower" => format!("{name}({})", arg(0)?),
+            other => return Err(format!("{other} has no HCL2 equivalent")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::to_hcl;
+
+    #[test]
+    fn template_strings_become_hcl() {
+        assert_eq!(
+            to_hcl("ami-{{user `name`}}-{{timestamp}}"),
+            ("ami-${var.name}-${local.timestamp}".into(), true)
+        );
+        assert_eq!(
+            to_hcl("{{isotime \"2006\" | upper}}").0,
+            "${upper(legacy_isotime(\"2006\"))}"
+        );
+        assert_eq!(
+            to_hcl("{{build_name}} {{build `Host`}} {{ .Path }}").0,
+            "${source.name} ${build.Host} {{ .Path }}"
+        );
+        assert_eq!(to_hcl("a \"q\" ${b}").0, "a \\\"q\\\" $${b}");
+        assert_eq!(
+            to_hcl("{{split `a,b` `,` 1}}").0,
+            "${split(\",\", \"a,b\")[1]}"
+        );
+        assert_eq!(
+            to_hcl("{{ clean_resource_name `x` }}").0,
+            "{{ clean_resource_name `x` }}"
+        );
+    }
+}

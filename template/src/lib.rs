@@ -19,6 +19,7 @@ pub mod gotmpl;
 pub mod lazy;
 pub mod legacy;
 pub mod types;
+pub mod upgrade;
 
 use body::{HclBody, Layer};
 use eval::{loc_of, Scope};
