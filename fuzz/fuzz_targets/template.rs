@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // The formatter takes any text.
     let _ = kiln_template::fmt::format(text);
-    for name in ["fuzz.pkr.hcl", "fuzz.json"] {
+    for name in ["fuzz.pkr.hcl", "fuzz.json", "fuzz.pkr.json"] {
         let opts = LoadOptions {
             inline: vec![(name.to_string(), text.to_string())],
             cwd: std::env::temp_dir(),

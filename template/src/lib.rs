@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod functions;
 pub mod functions_ext;
 pub mod gotmpl;
+pub mod hcljson;
 pub mod lazy;
 pub mod legacy;
 pub mod types;
@@ -378,7 +379,7 @@ fn collect_files(
                 } else if n.ends_with(".auto.pkrvars.hcl") {
                     auto_vars.push(e);
                 } else if n.ends_with(".pkr.json") {
-                    diags.push(Diagnostic::error("HCL JSON templates are not supported yet", format!("{} is an HCL2 template in JSON syntax; Kiln reads HCL2 native syntax (*.pkr.hcl) and legacy JSON templates in this release.", e.display())));
+                    templates.push(e);
                 }
             }
         } else if p.exists() {
@@ -390,7 +391,7 @@ fn collect_files(
             }
             let n = p.to_string_lossy();
             if n.ends_with(".pkr.json") {
-                diags.push(Diagnostic::error("HCL JSON templates are not supported yet", format!("{n} is an HCL2 template in JSON syntax; Kiln reads HCL2 native syntax (*.pkr.hcl) and legacy JSON templates in this release.")));
+                templates.push(p.clone());
             } else {
                 templates.push(p.clone());
             }
@@ -457,17 +458,33 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
     let mut diags = Diagnostics::default();
     let (template_paths, auto_var_paths, root) = collect_files(opts, &mut diags);
     let mut parsed = Parsed { files: Vec::new() };
+    let mut add = |name: &str, text: String, diags: &mut Diagnostics| {
+        // HCL2 in JSON syntax is translated into native syntax first.
+        let text = if name.ends_with(".pkr.json") || name.ends_with(".pkrvars.json") {
+            match hcljson::to_native(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(Diagnostic::error(
+                        "Invalid HCL JSON template",
+                        format!("{name}: {e}."),
+                    ));
+                    return;
+                }
+            }
+        } else {
+            text
+        };
+        if let Some(f) = parse_file(name, text, diags) {
+            parsed.files.push(f);
+        }
+    };
     for p in &template_paths {
         if let Some(text) = read(p, &mut diags) {
-            if let Some(f) = parse_file(&p.display().to_string(), text, &mut diags) {
-                parsed.files.push(f);
-            }
+            add(&p.display().to_string(), text, &mut diags);
         }
     }
     for (name, text) in &opts.inline {
-        if let Some(f) = parse_file(name, text.clone(), &mut diags) {
-            parsed.files.push(f);
-        }
+        add(name, text.clone(), &mut diags);
     }
     if diags.has_errors() {
         return Err(diags);
