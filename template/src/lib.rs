@@ -389,12 +389,7 @@ fn collect_files(
                     .filter(|d| !d.as_os_str().is_empty())
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             }
-            let n = p.to_string_lossy();
-            if n.ends_with(".pkr.json") {
-                templates.push(p.clone());
-            } else {
-                templates.push(p.clone());
-            }
+            templates.push(p.clone());
         } else {
             diags.push(Diagnostic::error(
                 "Template not found",
