@@ -402,6 +402,34 @@ fn set_spaces(ts: &mut [Tok], first_is_assign: bool) {
     }
 }
 
+/// Pads the first token of a cell so that the cell starts in the same column on every line of a
+/// chain: consecutive lines for which `width` (the columns before the cell) is known.
+fn align(
+    lines: &mut [Line],
+    width: impl Fn(&Line) -> Option<usize>,
+    cell: impl Fn(&mut Line) -> &mut Vec<Tok>,
+) {
+    let mut i = 0;
+    while i < lines.len() {
+        if width(&lines[i]).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut max = 0;
+        while let Some(w) = lines.get(i).and_then(&width) {
+            max = max.max(w);
+            i += 1;
+        }
+        for l in &mut lines[start..i] {
+            let w = width(l).unwrap_or(max);
+            if let Some(t) = cell(l).first_mut() {
+                t.sp = max - w + 1;
+            }
+        }
+    }
+}
+
 /// Formats HCL text. Only syntax that cannot be tokenised (an unterminated string or heredoc)
 /// is an error; parse the file first to report real syntax errors.
 ///
@@ -502,55 +530,16 @@ pub fn format(src: &str) -> Result<String, String> {
         set_spaces(&mut line.assign, true);
     }
     // Align `=` in chains of one-line attributes, then trailing comments.
-    let mut start: Option<usize> = None;
-    let mut max = 0;
-    let close_assign = |lines: &mut [Line], from: usize, to: usize, max: usize| {
-        for l in &mut lines[from..to] {
-            let c = columns(&l.lead);
-            if let Some(t) = l.assign.first_mut() {
-                t.sp = max - c + 1;
-            }
-        }
-    };
-    for i in 0..lines.len() {
-        if lines[i].assign.is_empty() {
-            if let Some(s) = start.take() {
-                close_assign(&mut lines, s, i, max);
-                max = 0;
-            }
-        } else {
-            start.get_or_insert(i);
-            max = max.max(columns(&lines[i].lead));
-        }
-    }
-    if let Some(s) = start.take() {
-        let n = lines.len();
-        close_assign(&mut lines, s, n, max);
-    }
-    max = 0;
-    let close_comment = |lines: &mut [Line], from: usize, to: usize, max: usize| {
-        for l in &mut lines[from..to] {
-            let c = columns(&l.lead) + columns(&l.assign);
-            if let Some(t) = l.comment.first_mut() {
-                t.sp = max - c + 1;
-            }
-        }
-    };
-    for i in 0..lines.len() {
-        if lines[i].comment.is_empty() {
-            if let Some(s) = start.take() {
-                close_comment(&mut lines, s, i, max);
-                max = 0;
-            }
-        } else {
-            start.get_or_insert(i);
-            max = max.max(columns(&lines[i].lead) + columns(&lines[i].assign));
-        }
-    }
-    if let Some(s) = start.take() {
-        let n = lines.len();
-        close_comment(&mut lines, s, n, max);
-    }
+    align(
+        &mut lines,
+        |l| (!l.assign.is_empty()).then(|| columns(&l.lead)),
+        |l| &mut l.assign,
+    );
+    align(
+        &mut lines,
+        |l| (!l.comment.is_empty()).then(|| columns(&l.lead) + columns(&l.assign)),
+        |l| &mut l.comment,
+    );
     let mut out = String::with_capacity(src.len());
     for l in &lines {
         for t in l.lead.iter().chain(&l.assign).chain(&l.comment) {
@@ -560,11 +549,10 @@ pub fn format(src: &str) -> Result<String, String> {
             out.push_str(&t.text);
         }
     }
-    // Whitespace after the last line's end belongs to no token; hclwrite keeps it.
-    let tail = src.rsplit('\n').next().unwrap_or_default();
-    if !tail.is_empty() && tail.trim().is_empty() {
-        out.push_str(&" ".repeat(tail.chars().count()));
-    }
+    // Whitespace at the very end (with no newline after it) is the end-of-file token's spacing,
+    // which hclwrite writes back unchanged.
+    let trailing = src.len() - src.trim_end_matches([' ', '\t']).len();
+    out.push_str(&" ".repeat(trailing));
     Ok(out)
 }
 

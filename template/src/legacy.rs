@@ -289,7 +289,14 @@ fn plugin_body(
     }
 }
 
-fn strings(doc: &Doc, path: &str, v: Option<&J>, diags: &mut Diagnostics) -> Vec<String> {
+/// A list of strings at `path`; anything else is an error saying it should be a list of `what`.
+fn strings(
+    doc: &Doc,
+    path: &str,
+    v: Option<&J>,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
     match v {
         None => Vec::new(),
         Some(J::Array(a)) => a
@@ -297,13 +304,11 @@ fn strings(doc: &Doc, path: &str, v: Option<&J>, diags: &mut Diagnostics) -> Vec
             .filter_map(|x| x.as_str().map(String::from))
             .collect(),
         Some(_) => {
+            let key = path.rsplit('.').next().unwrap_or(path);
             diags.push(doc.err(
                 path,
                 "Invalid value",
-                format!(
-                    "{} must be a list of build names.",
-                    path.rsplit('.').next().unwrap_or(path)
-                ),
+                format!("\"{key}\" is a list of {what}."),
             ));
             Vec::new()
         }
@@ -367,8 +372,20 @@ fn provisioner(
         ));
         return None;
     };
-    let only = strings(doc, &format!("{path}.only"), obj.get("only"), diags);
-    let except = strings(doc, &format!("{path}.except"), obj.get("except"), diags);
+    let only = strings(
+        doc,
+        &format!("{path}.only"),
+        obj.get("only"),
+        "build names",
+        diags,
+    );
+    let except = strings(
+        doc,
+        &format!("{path}.except"),
+        obj.get("except"),
+        "build names",
+        diags,
+    );
     for (field, list) in [("only", &only), ("except", &except)] {
         for (i, n) in list.iter().enumerate() {
             if !builder_names.contains(n) {
@@ -499,8 +516,20 @@ fn post_processor(
             base,
         ),
         name: obj.get("name").and_then(J::as_str).map(String::from),
-        only: strings(doc, &format!("{path}.only"), obj.get("only"), diags),
-        except: strings(doc, &format!("{path}.except"), obj.get("except"), diags),
+        only: strings(
+            doc,
+            &format!("{path}.only"),
+            obj.get("only"),
+            "build names",
+            diags,
+        ),
+        except: strings(
+            doc,
+            &format!("{path}.except"),
+            obj.get("except"),
+            "build names",
+            diags,
+        ),
         keep_input_artifact: keep,
     })
 }
@@ -513,6 +542,18 @@ fn var_string(v: &J) -> Option<String> {
         J::Number(n) => Some(n.to_string()),
         other => Some(other.to_string()),
     }
+}
+
+/// A JSON syntax error at its line and column.
+pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -> Diagnostic {
+    let line = e.line().max(1);
+    Diagnostic::error("Invalid JSON", format!("{e}.")).at(Some(Location {
+        file: name.to_string(),
+        line,
+        column: e.column().max(1),
+        source_line: text.lines().nth(line - 1).unwrap_or_default().to_string(),
+        width: 1,
+    }))
 }
 
 /// Loads a legacy JSON template.
@@ -547,19 +588,7 @@ pub fn load_text(
     let name = name.to_string();
     let root: J = match serde_json::from_str(&text) {
         Ok(v) => v,
-        Err(e) => {
-            let line = e.line().max(1);
-            let src = text.lines().nth(line - 1).unwrap_or_default().to_string();
-            return Err(Diagnostic::error("Invalid JSON", format!("{e}."))
-                .at(Some(Location {
-                    file: name,
-                    line,
-                    column: e.column().max(1),
-                    source_line: src,
-                    width: 1,
-                }))
-                .into());
-        }
+        Err(e) => return Err(json_syntax_error(&name, &text, &e).into()),
     };
     let mut scan = Scan {
         b: text.as_bytes(),
@@ -638,21 +667,13 @@ pub fn load_text(
             "\"variables\" maps names to default values.",
         )),
     }
-    let sensitive: Vec<String> = match top.get("sensitive-variables") {
-        None => Vec::new(),
-        Some(J::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect(),
-        Some(_) => {
-            diags.push(doc.err(
-                "sensitive-variables",
-                "Invalid value",
-                "\"sensitive-variables\" is a list of variable names.",
-            ));
-            Vec::new()
-        }
-    };
+    let sensitive = strings(
+        &doc,
+        "sensitive-variables",
+        top.get("sensitive-variables"),
+        "variable names",
+        &mut diags,
+    );
     for (i, s) in sensitive.iter().enumerate() {
         if !declared.contains_key(s) {
             diags.push(doc.err(

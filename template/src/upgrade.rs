@@ -3,7 +3,7 @@
 //! block; template-engine calls become HCL2 expressions (`{{user `x`}}` → `${var.x}`).
 
 use crate::gotmpl::to_hcl_with;
-use kiln_core::config::{Diagnostic, Diagnostics, Location};
+use kiln_core::config::{Diagnostic, Diagnostics};
 use serde_json::{Map, Value as J};
 
 struct Out {
@@ -82,18 +82,9 @@ impl Out {
 /// # Errors
 /// The JSON does not parse, or is not a template.
 pub fn hcl2_upgrade(name: &str, text: &str) -> Result<String, Diagnostics> {
-    let root: J = serde_json::from_str(text).map_err(|e| {
-        let line = e.line().max(1);
-        Diagnostics::from(
-            Diagnostic::error("Invalid JSON", format!("{e}.")).at(Some(Location {
-                file: name.to_string(),
-                line,
-                column: e.column().max(1),
-                source_line: text.lines().nth(line - 1).unwrap_or_default().to_string(),
-                width: 1,
-            })),
-        )
-    })?;
+    let root: J = serde_json::from_str(text)
+        .map_err(|e| Diagnostics::from(crate::legacy::json_syntax_error(name, text, &e)))?;
+
     let top = root.as_object().ok_or_else(|| {
         Diagnostics::from(Diagnostic::error(
             "Invalid template",

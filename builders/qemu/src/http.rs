@@ -50,11 +50,15 @@ pub async fn start(content: Content, bind: &str, ports: (u16, u16)) -> Result<Ht
     Ok(HttpServer { port, task })
 }
 
-async fn bind_in_range(bind: &str, (min, max): (u16, u16)) -> Result<TcpListener, String> {
-    let span = u32::from(max - min) + 1;
+/// Every port of `min..=max` once, starting at a random one (as Packer picks ports).
+pub fn ports_from_random(min: u16, max: u16) -> impl Iterator<Item = u16> {
+    let span = u32::from(max.saturating_sub(min)) + 1;
     let start = rand::random::<u32>() % span;
-    for i in 0..span {
-        let port = min + u16::try_from((start + i) % span).unwrap_or(0);
+    (0..span).map(move |i| min + u16::try_from((start + i) % span).unwrap_or(0))
+}
+
+async fn bind_in_range(bind: &str, (min, max): (u16, u16)) -> Result<TcpListener, String> {
+    for port in ports_from_random(min, max) {
         if let Ok(l) = TcpListener::bind((bind, port)).await {
             return Ok(l);
         }

@@ -503,10 +503,7 @@ impl<'h> Step<State<'h>> for PortForward {
         ctx.ui.say(format!(
             "Looking for available communicator (SSH, WinRM, etc) port between {min} and {max}"
         ));
-        let span = u32::from(max - min) + 1;
-        let start = rand::random::<u32>() % span;
-        for i in 0..span {
-            let port = min + u16::try_from((start + i) % span).unwrap_or(0);
+        for port in http::ports_from_random(min, max) {
             if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
                 ctx.ui.say(format!(
                     "Found port for communicator (SSH, WinRM, etc): {port}."
