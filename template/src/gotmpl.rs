@@ -168,14 +168,31 @@ pub const FUNCTIONS: &[&str] = &[
     "clean_resource_name",
 ];
 
+/// An action's pipeline as a tree: `{{ f a (g b) | h }}` is `h(f(a, g(b)))`.
+#[derive(Debug, Clone)]
+enum Node {
+    Str(String),
+    Num(i64),
+    Call(String, Vec<Node>),
+}
+
 struct Parser<'a> {
     toks: &'a [Tok],
     pos: usize,
-    ctx: &'a Ctx,
 }
 
 impl Parser<'_> {
-    fn pipeline(&mut self) -> Result<Val, String> {
+    /// Parses a whole action.
+    fn parse(toks: &[Tok]) -> Result<Node, String> {
+        let mut p = Parser { toks, pos: 0 };
+        let n = p.pipeline()?;
+        match toks.get(p.pos) {
+            None => Ok(n),
+            Some(t) => Err(format!("unexpected {t:?}")),
+        }
+    }
+
+    fn pipeline(&mut self) -> Result<Node, String> {
         let mut v = self.command(None)?;
         while self.toks.get(self.pos) == Some(&Tok::Pipe) {
             self.pos += 1;
@@ -184,18 +201,18 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    fn operand(&mut self) -> Result<Option<Val>, String> {
+    fn operand(&mut self) -> Result<Option<Node>, String> {
         let Some(t) = self.toks.get(self.pos).cloned() else {
             return Ok(None);
         };
         Ok(match t {
             Tok::Str(s) => {
                 self.pos += 1;
-                Some(Val::S(s))
+                Some(Node::Str(s))
             }
             Tok::Num(n) => {
                 self.pos += 1;
-                Some(Val::N(n))
+                Some(Node::Num(n))
             }
             Tok::Open => {
                 self.pos += 1;
@@ -209,14 +226,14 @@ impl Parser<'_> {
             Tok::Ident(name) => {
                 // A nested function call without parentheses takes no arguments.
                 self.pos += 1;
-                Some(call(&name, Vec::new(), self.ctx)?)
+                Some(Node::Call(name, Vec::new()))
             }
             Tok::Field(f) => return Err(format!("the data field .{f} is not available here")),
             Tok::Pipe | Tok::Close => None,
         })
     }
 
-    fn command(&mut self, piped: Option<Val>) -> Result<Val, String> {
+    fn command(&mut self, piped: Option<Node>) -> Result<Node, String> {
         match self.toks.get(self.pos).cloned() {
             Some(Tok::Ident(name)) => {
                 self.pos += 1;
@@ -224,10 +241,8 @@ impl Parser<'_> {
                 while let Some(v) = self.operand()? {
                     args.push(v);
                 }
-                if let Some(p) = piped {
-                    args.push(p);
-                }
-                call(&name, args, self.ctx)
+                args.extend(piped);
+                Ok(Node::Call(name, args))
             }
             _ => {
                 let v = self.operand()?.ok_or("empty command")?;
@@ -236,6 +251,20 @@ impl Parser<'_> {
                 }
                 Ok(v)
             }
+        }
+    }
+}
+
+fn eval(n: &Node, ctx: &Ctx) -> Result<Val, String> {
+    match n {
+        Node::Str(s) => Ok(Val::S(s.clone())),
+        Node::Num(x) => Ok(Val::N(*x)),
+        Node::Call(name, args) => {
+            let args = args
+                .iter()
+                .map(|a| eval(a, ctx))
+                .collect::<Result<Vec<_>, _>>()?;
+            call(name, args, ctx)
         }
     }
 }
@@ -391,20 +420,9 @@ pub fn render(text: &str, ctx: &Ctx) -> Result<String, String> {
         if toks.iter().any(|t| matches!(t, Tok::Field(_))) || inner.trim().starts_with("/*") {
             out.push_str(&rest[start..start + 2 + end + 2]);
         } else {
-            let mut p = Parser {
-                toks: &toks,
-                pos: 0,
-                ctx,
-            };
-            let v = p
-                .pipeline()
+            let v = Parser::parse(&toks)
+                .and_then(|n| eval(&n, ctx))
                 .map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
-            if p.pos != toks.len() {
-                return Err(format!(
-                    "template: {{{{{inner}}}}}: unexpected {:?}",
-                    toks[p.pos]
-                ));
-            }
             out.push_str(&v.text());
         }
         rest = tail;
@@ -711,18 +729,13 @@ pub fn to_hcl_with(text: &str, locals: &[String], in_source: bool) -> (String, b
             .trim_end_matches('-')
             .trim();
         match lex(inner).and_then(|toks| {
+            let tree = Parser::parse(&toks)?;
             let mut t = Translator {
-                toks: &toks,
-                pos: 0,
                 ts: false,
                 locals,
                 in_source,
             };
-            let e = t.pipeline()?;
-            if t.pos != toks.len() {
-                return Err("trailing tokens".to_string());
-            }
-            Ok((e, t.ts))
+            Ok((t.node(&tree)?, t.ts))
         }) {
             Ok((e, ts)) => {
                 uses_timestamp |= ts;
@@ -738,68 +751,29 @@ pub fn to_hcl_with(text: &str, locals: &[String], in_source: bool) -> (String, b
     (out, uses_timestamp)
 }
 
+/// Writes a pipeline tree as an HCL2 expression.
 struct Translator<'a> {
-    toks: &'a [Tok],
-    pos: usize,
     ts: bool,
     locals: &'a [String],
     in_source: bool,
 }
 
 impl Translator<'_> {
-    fn pipeline(&mut self) -> Result<String, String> {
-        let mut v = self.command(None)?;
-        while self.toks.get(self.pos) == Some(&Tok::Pipe) {
-            self.pos += 1;
-            v = self.command(Some(v))?;
-        }
-        Ok(v)
-    }
-    fn operand(&mut self) -> Result<Option<String>, String> {
-        let Some(t) = self.toks.get(self.pos).cloned() else {
-            return Ok(None);
-        };
-        Ok(match t {
-            Tok::Str(s) => {
-                self.pos += 1;
-                Some(serde_json::to_string(&s).unwrap_or_default())
+    fn node(&mut self, n: &Node) -> Result<String, String> {
+        match n {
+            Node::Str(s) => Ok(serde_json::to_string(s).unwrap_or_default()),
+            Node::Num(x) => Ok(x.to_string()),
+            Node::Call(name, args) => {
+                let a = args
+                    .iter()
+                    .map(|x| self.node(x))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.call(name, &a)
             }
-            Tok::Num(n) => {
-                self.pos += 1;
-                Some(n.to_string())
-            }
-            Tok::Open => {
-                self.pos += 1;
-                let v = self.pipeline()?;
-                if self.toks.get(self.pos) != Some(&Tok::Close) {
-                    return Err("missing )".into());
-                }
-                self.pos += 1;
-                Some(v)
-            }
-            Tok::Ident(name) => {
-                self.pos += 1;
-                Some(self.call(&name, Vec::new())?)
-            }
-            Tok::Field(_) => return Err("a data field".into()),
-            Tok::Pipe | Tok::Close => None,
-        })
-    }
-    fn command(&mut self, piped: Option<String>) -> Result<String, String> {
-        match self.toks.get(self.pos).cloned() {
-            Some(Tok::Ident(name)) => {
-                self.pos += 1;
-                let mut args = Vec::new();
-                while let Some(v) = self.operand()? {
-                    args.push(v);
-                }
-                args.extend(piped);
-                self.call(&name, args)
-            }
-            _ => self.operand()?.ok_or_else(|| "empty".into()),
         }
     }
-    fn call(&mut self, name: &str, a: Vec<String>) -> Result<String, String> {
+
+    fn call(&mut self, name: &str, a: &[String]) -> Result<String, String> {
         let arg = |i: usize| {
             a.get(i)
                 .cloned()
