@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""Kiln's benchmark suite: the same templates built by Kiln and by Packer, alternately
+(A B A B ...), against a real OpenSSH sshd and real QEMU VMs on this machine.
+
+For every scenario: one warm-up run of each tool, then N pairs; per run the wall time, the CPU
+time (user + system) and the peak RSS (the largest process of the tool's process tree, from
+wait4); the report gives medians and the median of the per-pair ratios Kiln/Packer.
+
+Used by bench/run (which installs what is needed and builds Kiln in release mode) and
+bench/check (which compares with the results committed in bench/results.json).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KILN = os.path.join(ROOT, "target", "release", "kiln")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Sshd:
+    """OpenSSH on 127.0.0.1 with a private config and an authorized ed25519 key."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "sshd")
+        os.makedirs(self.dir)
+        for k in ("host_ed25519", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                            os.path.join(self.dir, k)], check=True)
+        shutil.copy(os.path.join(self.dir, "client_key.pub"), os.path.join(self.dir, "authorized_keys"))
+        os.makedirs("/run/sshd", exist_ok=True)
+        self.user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+        if os.geteuid() == 0:
+            # A plain user with /bin/sh: root's login shell here sources a heavy ~/.bashrc for
+            # every SSH command (~90 ms), which would hide what the tools themselves cost.
+            self.user = "kilnbench"
+            if subprocess.run(["id", self.user], capture_output=True).returncode != 0:
+                subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", self.user], check=True)
+            # Without PAM, sshd refuses a locked account ("!") even for keys; "*" only has no password.
+            subprocess.run(["usermod", "-p", "*", self.user], check=True)
+            os.chmod(work, 0o755)
+        self.port = free_port()
+        cfg = os.path.join(self.dir, "sshd_config")
+        with open(cfg, "w") as f:
+            f.write(f"""Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {self.dir}/host_ed25519
+PidFile {self.dir}/sshd.pid
+AuthorizedKeysFile {self.dir}/authorized_keys
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+Subsystem sftp /usr/lib/openssh/sftp-server
+MaxStartups 100
+MaxSessions 100
+LogLevel ERROR
+""")
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", cfg],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    if s.recv(4) == b"SSH-":
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("sshd did not start (apt-get install openssh-server)")
+
+    @property
+    def key(self):
+        return os.path.join(self.dir, "client_key")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def run(cmd, cwd, env=None, marks=()):
+    """Runs cmd; returns wall, cpu, peak RSS (KiB), stdout, and when each `marks` text first
+    appeared on stdout (seconds from the start)."""
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    seen = {}
+    out = []
+    for raw in iter(p.stdout.readline, b""):
+        line = raw.decode(errors="replace")
+        out.append(line)
+        for m in marks:
+            if m not in seen and m in line:
+                seen[m] = time.monotonic() - start
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - start
+    p.returncode = os.waitstatus_to_exitcode(status)
+    text = "".join(out)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}) in {cwd}:\n{text[-3000:]}")
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss, "out": text, "marks": seen}
+
+
+def tool_cmd(tool, args):
+    if tool == "kiln":
+        return [KILN] + args
+    return ["packer"] + args
+
+
+def env_for(tool, work):
+    env = dict(os.environ)
+    env["CHECKPOINT_DISABLE"] = "1"
+    env["PACKER_CACHE_DIR"] = os.path.join(work, "packer_cache")
+    env["KILN_CACHE_DIR"] = os.path.join(work, "packer_cache")
+    env["PACKER_CONFIG_DIR"] = os.path.join(work, "packer_config")
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates. Every one is accepted unchanged by Packer 1.6.6 and by Kiln.
+
+def null_source(sshd, name="remote"):
+    return f'''source "null" "{name}" {{
+  ssh_host             = "127.0.0.1"
+  ssh_port             = {sshd.port}
+  ssh_username         = "{sshd.user}"
+  ssh_private_key_file = "{sshd.key}"
+}}
+'''
+
+
+def shell_template(sshd, provisioners, commands):
+    provs = ""
+    for p in range(provisioners):
+        cmds = ", ".join(f'"echo provisioner {p} command {c}"' for c in range(commands))
+        provs += f'''  provisioner "shell" {{
+    inline = [{cmds}]
+  }}
+'''
+    return null_source(sshd) + f'''build {{
+  sources = ["source.null.remote"]
+{provs}}}
+'''
+
+
+def parallel_template(sshd, builds, provisioners, commands):
+    srcs = "".join(null_source(sshd, f"b{i}") for i in range(builds))
+    provs = ""
+    for p in range(provisioners):
+        cmds = ", ".join(f'"echo provisioner {p} command {c}"' for c in range(commands))
+        provs += f'''  provisioner "shell" {{
+    inline = [{cmds}]
+  }}
+'''
+    names = ", ".join(f'"source.null.b{i}"' for i in range(builds))
+    return srcs + f'''build {{
+  sources = [{names}]
+{provs}}}
+'''
+
+
+def file_template(sshd, source, destination, direction):
+    return null_source(sshd) + f'''build {{
+  sources = ["source.null.remote"]
+  provisioner "file" {{
+    source      = "{source}"
+    destination = "{destination}"
+    direction   = "{direction}"
+  }}
+}}
+'''
+
+
+def validate_template(n):
+    srcs = "".join(f'''source "null" "s{i}" {{
+  communicator = "none"
+}}
+''' for i in range(n))
+    provs = "".join(f'''  provisioner "shell-local" {{
+    inline = ["echo {i}"]
+  }}
+''' for i in range(n))
+    names = ", ".join(f'"source.null.s{i}"' for i in range(n))
+    return srcs + f'''build {{
+  sources = [{names}]
+{provs}}}
+'''
+
+
+def qemu_template(image, out):
+    return f'''source "qemu" "bench" {{
+  iso_url          = "{image}"
+  iso_checksum     = "none"
+  disk_image       = true
+  skip_resize_disk = true
+  format           = "qcow2"
+  accelerator      = "tcg"
+  headless         = true
+  boot_wait        = "1s"
+  memory           = 512
+  ssh_username     = "root"
+  ssh_password     = "kilnroot"
+  ssh_timeout      = "3m"
+  shutdown_command = "poweroff"
+  output_directory = "{out}"
+  vm_name          = "bench.qcow2"
+}}
+build {{
+  sources = ["source.qemu.bench"]
+  provisioner "shell" {{
+    inline = ["echo built > /etc/bench", "uname -a"]
+  }}
+  provisioner "file" {{
+    source      = "qemu.pkr.hcl"
+    destination = "/root/template.pkr.hcl"
+  }}
+}}
+'''
+
+
+# ---------------------------------------------------------------------------------------------
+
+def give(path, user):
+    """Lets the SSH user write into `path` (a directory the tools transfer to or from)."""
+    if os.geteuid() == 0:
+        shutil.chown(path, user, user)
+
+
+def make_file(path, mib):
+    with open(path, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(mib):
+            f.write(chunk)
+
+
+def make_tree(path, files, size=1024):
+    for i in range(files):
+        d = os.path.join(path, f"d{i // 100:02d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"f{i:04d}.txt"), "wb") as f:
+            f.write(os.urandom(size))
+
+
+def scenario(name, tools, prepare, args, pairs, reset=None, marks=(), extra=None):
+    """Runs one scenario: a warm-up per tool, then `pairs` alternating pairs."""
+    results = {t: [] for t in tools}
+    print(f"== {name}", flush=True)
+    for rnd in range(pairs + 1):
+        for tool in tools:
+            if reset:
+                reset(tool)
+            cwd, env = prepare(tool)
+            r = run(tool_cmd(tool, args(tool)), cwd, env, marks)
+            if extra:
+                extra(tool, r)
+            if rnd > 0:
+                results[tool].append(r)
+            print(f"   {tool:6} {'warm-up' if rnd == 0 else 'pair ' + str(rnd)}: {r['wall']:.3f} s, cpu {r['cpu']:.3f} s, rss {r['rss'] // 1024} MiB", flush=True)
+    return summarize(name, results)
+
+
+def summarize(name, results):
+    s = {"name": name}
+    for tool, rs in results.items():
+        s[tool] = {
+            "wall": statistics.median(r["wall"] for r in rs),
+            "cpu": statistics.median(r["cpu"] for r in rs),
+            "rss_mib": statistics.median(r["rss"] for r in rs) / 1024,
+        }
+        for key in ("ssh_ready", "throughput_mbs"):
+            vals = [r[key] for r in rs if key in r]
+            if vals:
+                s[tool][key] = statistics.median(vals)
+    if "kiln" in results and "packer" in results:
+        ratios = [k["wall"] / p["wall"] for k, p in zip(results["kiln"], results["packer"])]
+        s["ratio"] = statistics.median(ratios)
+        rss = [k["rss"] / p["rss"] for k, p in zip(results["kiln"], results["packer"])]
+        s["rss_ratio"] = statistics.median(rss)
+    return s
+
+
+def scp_baseline(sshd, src, dst_dir, pairs, download=False):
+    """OpenSSH scp of the same file, for the transfer scenarios."""
+    walls = []
+    for _ in range(pairs + 1):
+        target = os.path.join(dst_dir, "scp.bin")
+        if download:
+            cmd = ["scp", "-q", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                   "-i", sshd.key, "-P", str(sshd.port), f"{sshd.user}@127.0.0.1:{src}", target]
+        else:
+            cmd = ["scp", "-q", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                   "-i", sshd.key, "-P", str(sshd.port), src, f"{sshd.user}@127.0.0.1:{target}"]
+        t = time.monotonic()
+        subprocess.run(cmd, check=True)
+        walls.append(time.monotonic() - t)
+        os.remove(target)
+    return statistics.median(walls[1:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
+    ap.add_argument("--scaling", action="store_true", help="also run the scaling series")
+    ap.add_argument("--json", help="write the results here")
+    a = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="kiln-bench-")
+    sshd = Sshd(work)
+    tools = ["kiln", "packer"]
+    out = []
+
+    def want(n):
+        return not a.only or any(o in n for o in a.only)
+
+    def dir_for(name):
+        def prepare(tool):
+            d = os.path.join(work, name, tool)
+            os.makedirs(d, exist_ok=True)
+            return d, env_for(tool, work)
+        return prepare
+
+    def write_all(name, text, fname="t.pkr.hcl"):
+        for t in tools:
+            d = os.path.join(work, name, t)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, fname), "w") as f:
+                f.write(text)
+
+    try:
+        # 1. Shell provisioners over SSH.
+        if want("shell 5x10"):
+            write_all("shell", shell_template(sshd, 5, 10))
+            out.append(scenario("shell 5x10", tools, dir_for("shell"), lambda t: ["build", "t.pkr.hcl"], a.pairs))
+        if a.scaling:
+            for n in (10, 100, 1000):
+                nm = f"shell 1x{n}"
+                if want(nm):
+                    write_all(nm, shell_template(sshd, 1, n))
+                    out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], max(3, a.pairs // 2)))
+
+        # 2 and 3. Files up and down.
+        data = os.path.join(work, "data")
+        os.makedirs(data)
+        os.chmod(data, 0o755)
+        sizes = [256] + ([16, 64, 1024] if a.scaling else [])
+        for mib in sizes:
+            src = os.path.join(data, f"file-{mib}.bin")
+            nm = f"upload {mib} MiB"
+            if want(nm) or want(f"download {mib} MiB"):
+                make_file(src, mib)
+            remote = os.path.join(work, "remote")
+            os.makedirs(remote, exist_ok=True)
+            give(remote, sshd.user)
+            dst = os.path.join(remote, f"up-{mib}.bin")
+            if want(nm):
+                write_all(nm, file_template(sshd, src, dst, "upload"))
+
+                def tput(tool, r, mib=mib):
+                    r["throughput_mbs"] = mib * 1.048576 / r["wall"]
+                s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"],
+                             a.pairs if mib <= 256 else 3, extra=tput)
+                s["scp"] = {"wall": scp_baseline(sshd, src, remote, a.pairs if mib <= 256 else 3)}
+                s["scp"]["throughput_mbs"] = mib * 1.048576 / s["scp"]["wall"]
+                out.append(s)
+            nm = f"download {mib} MiB"
+            if want(nm):
+                local = os.path.join(work, "down")
+                os.makedirs(local, exist_ok=True)
+                write_all(nm, file_template(sshd, src, os.path.join(local, f"down-{mib}.bin"), "download"))
+
+                def tput(tool, r, mib=mib):
+                    r["throughput_mbs"] = mib * 1.048576 / r["wall"]
+                s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"],
+                             a.pairs if mib <= 256 else 3, extra=tput)
+                s["scp"] = {"wall": scp_baseline(sshd, src, local, a.pairs if mib <= 256 else 3, download=True)}
+                s["scp"]["throughput_mbs"] = mib * 1.048576 / s["scp"]["wall"]
+                out.append(s)
+
+        tree = os.path.join(data, "tree")
+        if want("upload 2000 files") or want("download 2000 files"):
+            make_tree(tree, 2000)
+        if want("upload 2000 files"):
+            nm = "upload 2000 files"
+            remote = os.path.join(work, "remote-tree")
+            write_all(nm, file_template(sshd, tree + "/", remote, "upload"))
+
+            def reset(tool):
+                shutil.rmtree(remote, ignore_errors=True)
+                os.makedirs(remote)
+                give(remote, sshd.user)
+            out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], a.pairs, reset=reset))
+        if want("download 2000 files"):
+            nm = "download 2000 files"
+            local = os.path.join(work, "down-tree")
+            write_all(nm, file_template(sshd, tree + "/", local, "download"))
+
+            def reset(tool):
+                shutil.rmtree(local, ignore_errors=True)
+                os.makedirs(local)
+            out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], a.pairs, reset=reset))
+
+        # 4. validate of a large template.
+        if want("validate 20x20"):
+            write_all("validate", validate_template(20))
+            out.append(scenario("validate 20x20", tools, dir_for("validate"), lambda t: ["validate", "t.pkr.hcl"], a.pairs))
+
+        # 6. Parallel builds.
+        if want("4 parallel builds"):
+            write_all("parallel", parallel_template(sshd, 4, 5, 10))
+            out.append(scenario("4 parallel builds", tools, dir_for("parallel"), lambda t: ["build", "t.pkr.hcl"], a.pairs))
+
+        # 5. qemu.
+        if want("qemu"):
+            image = subprocess.run([os.path.join(ROOT, "scripts", "make-base-image")], capture_output=True,
+                                   text=True, check=True).stdout.strip()
+            nm = "qemu"
+            for t in tools:
+                d = os.path.join(work, nm, t)
+                os.makedirs(d, exist_ok=True)
+                with open(os.path.join(d, "qemu.pkr.hcl"), "w") as f:
+                    f.write(qemu_template(image, "output"))
+
+            def reset(tool):
+                shutil.rmtree(os.path.join(work, nm, tool, "output"), ignore_errors=True)
+
+            def ssh_ready(tool, r):
+                m = r["marks"]
+                if "Starting VM" in m and "Connected to SSH" in m:
+                    r["ssh_ready"] = m["Connected to SSH"] - m["Starting VM"]
+            out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "qemu.pkr.hcl"],
+                                max(3, a.pairs // 2 + 1), reset=reset,
+                                marks=("Starting VM", "Connected to SSH"), extra=ssh_ready))
+    finally:
+        sshd.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "kiln": subprocess.run([KILN, "version"], capture_output=True, text=True).stdout.strip(),
+        "packer": subprocess.run(["packer", "version"], capture_output=True, text=True).stdout.strip().splitlines()[0],
+        "openssh": subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip(),
+        "qemu": subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
+        "pairs": a.pairs,
+    }
+    result = {"meta": meta, "scenarios": out}
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=2)
+    print(report(result))
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} {platform.release()}"
+
+
+def report(result):
+    m = result["meta"]
+    lines = [
+        f"Run {m['date']} on {m['machine']}.",
+        f"{m['kiln']}; {m['packer']}; {m['openssh']}; {m['qemu']}. {m['pairs']} pairs per scenario after a warm-up (fewer for the long ones).",
+        "",
+        "| scenario | Kiln wall | Packer wall | Kiln/Packer (median of pairs) | Kiln CPU | Packer CPU | Kiln RSS | Packer RSS | RSS ratio | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in result["scenarios"]:
+        k, p = s["kiln"], s["packer"]
+        notes = []
+        if "throughput_mbs" in k:
+            notes.append(f"Kiln {k['throughput_mbs']:.0f} MB/s, Packer {p['throughput_mbs']:.0f} MB/s")
+        if "scp" in s:
+            notes.append(f"scp {s['scp']['throughput_mbs']:.0f} MB/s (Kiln = {k['throughput_mbs'] / s['scp']['throughput_mbs']:.2f} x scp)")
+        if "ssh_ready" in k and "ssh_ready" in p:
+            notes.append(f"QEMU start to SSH: Kiln {k['ssh_ready']:.1f} s, Packer {p['ssh_ready']:.1f} s")
+        lines.append(
+            f"| {s['name']} | {k['wall']:.3f} s | {p['wall']:.3f} s | {s['ratio']:.3f} | {k['cpu']:.3f} s | {p['cpu']:.3f} s | "
+            f"{k['rss_mib']:.1f} MiB | {p['rss_mib']:.1f} MiB | {s['rss_ratio']:.2f} | {'; '.join(notes)} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
