@@ -332,8 +332,26 @@ impl ChanReader {
         w: &mut (dyn AsyncWrite + Send + Unpin),
     ) -> Result<(), String> {
         while n > 0 {
-            if self.buf.is_empty() && !self.pump().await {
-                return Err("the connection closed during the transfer".into());
+            if self.buf.is_empty() {
+                // Straight from the channel's message to the writer, without the byte queue.
+                if self.closed {
+                    return Err("the connection closed during the transfer".into());
+                }
+                match self.rx.wait().await {
+                    Some(ChannelMsg::Data { data }) => {
+                        let take = usize::try_from(n).unwrap_or(usize::MAX).min(data.len());
+                        w.write_all(&data[..take]).await.map_err(|e| e.to_string())?;
+                        n -= take as u64;
+                        self.buf.extend(data[take..].iter());
+                    }
+                    Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        self.stderr.extend_from_slice(&data);
+                    }
+                    Some(ChannelMsg::ExitStatus { exit_status }) => self.exit = Some(exit_status),
+                    Some(ChannelMsg::Close) | None => self.closed = true,
+                    Some(_) => {}
+                }
+                continue;
             }
             let (a, _) = self.buf.as_slices();
             let take = usize::try_from(n).unwrap_or(usize::MAX).min(a.len());

@@ -239,9 +239,11 @@ async fn download(
     }
     // Download beside the target and rename, so a failed transfer leaves no partial file.
     let part = format!("{target}.kiln-part");
-    let mut f = tokio::fs::File::create(&part)
+    let f = tokio::fs::File::create(&part)
         .await
         .map_err(|e| BuildError::io(format!("creating {part}"), e))?;
+    // Large writes: each write to a tokio File is a trip to the blocking pool.
+    let mut f = tokio::io::BufWriter::with_capacity(1 << 20, f);
     let r = comm.download(src, &mut f).await;
     drop(f);
     match r {
