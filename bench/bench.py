@@ -95,12 +95,42 @@ LogLevel ERROR
         self.proc.wait()
 
 
-def run(cmd, cwd, env=None, marks=()):
+def tree_rss(root, exe):
+    """The summed RSS (KiB) of the processes under `root` (itself included) running `exe`."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") == exe:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for t in os.listdir(f"/proc/{pid}/task"):
+                todo += [int(c) for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+        except OSError:
+            pass
+    return total
+
+
+def run(cmd, cwd, env=None, marks=(), own_rss=False):
     """Runs cmd; returns wall, cpu, peak RSS (KiB), stdout, and when each `marks` text first
-    appeared on stdout (seconds from the start)."""
+    appeared on stdout (seconds from the start). Peak RSS is the largest process of the tree
+    (wait4), or with `own_rss` the sampled sum of the tool's own processes (so that a QEMU child
+    does not count as the tool's memory)."""
+    import threading
     start = time.monotonic()
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL)
+    peak = [0]
+    done = threading.Event()
+    if own_rss:
+        exe = os.path.realpath(shutil.which(cmd[0]) or cmd[0])
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], tree_rss(p.pid, exe))
+                time.sleep(0.05)
+        threading.Thread(target=sample, daemon=True).start()
     seen = {}
     out = []
     for raw in iter(p.stdout.readline, b""):
@@ -110,12 +140,14 @@ def run(cmd, cwd, env=None, marks=()):
             if m not in seen and m in line:
                 seen[m] = time.monotonic() - start
     _, status, ru = os.wait4(p.pid, 0)
+    done.set()
     wall = time.monotonic() - start
     p.returncode = os.waitstatus_to_exitcode(status)
     text = "".join(out)
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}) in {cwd}:\n{text[-3000:]}")
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss, "out": text, "marks": seen}
+    rss = peak[0] if own_rss and peak[0] else ru.ru_maxrss
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": rss, "out": text, "marks": seen}
 
 
 def tool_cmd(tool, args):
@@ -258,7 +290,7 @@ def make_tree(path, files, size=1024):
             f.write(os.urandom(size))
 
 
-def scenario(name, tools, prepare, args, pairs, reset=None, marks=(), extra=None):
+def scenario(name, tools, prepare, args, pairs, reset=None, marks=(), extra=None, own_rss=False):
     """Runs one scenario: a warm-up per tool, then `pairs` alternating pairs."""
     results = {t: [] for t in tools}
     print(f"== {name}", flush=True)
@@ -267,7 +299,7 @@ def scenario(name, tools, prepare, args, pairs, reset=None, marks=(), extra=None
             if reset:
                 reset(tool)
             cwd, env = prepare(tool)
-            r = run(tool_cmd(tool, args(tool)), cwd, env, marks)
+            r = run(tool_cmd(tool, args(tool)), cwd, env, marks, own_rss)
             if extra:
                 extra(tool, r)
             if rnd > 0:
@@ -447,7 +479,7 @@ def main():
                     r["ssh_ready"] = m["Connected to SSH"] - m["Starting VM"]
             out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "qemu.pkr.hcl"],
                                 max(3, a.pairs // 2 + 1), reset=reset,
-                                marks=("Starting VM", "Connected to SSH"), extra=ssh_ready))
+                                marks=("Starting VM", "Connected to SSH"), extra=ssh_ready, own_rss=True))
     finally:
         sshd.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -15,10 +15,12 @@ pub struct Location {
     pub line: usize,
     /// One-based column (in characters).
     pub column: usize,
-    /// The whole source line.
+    /// The source line (on a very long line, a window around the column, marked with `…`).
     pub source_line: String,
     /// How many characters to underline, at least one.
     pub width: usize,
+    /// How many characters of the line precede `source_line` (zero unless it was cut).
+    pub line_start: usize,
 }
 
 impl Location {
@@ -35,14 +37,35 @@ impl Location {
         let column = source[line_start..start].chars().count() + 1;
         let end = span.end.clamp(start, line_end);
         let width = source[start..end].chars().count().max(1);
+        let full = source[line_start..line_end].trim_end_matches('\r');
+        // Keep a window around the column on long lines: a location is made for every element of
+        // a list, and a 1,000-element list on one line must not copy that line 1,000 times.
+        const BEFORE: usize = 100;
+        const AFTER: usize = 140;
+        let count = full.chars().count();
+        let (source_line, cut) = if count > BEFORE + AFTER {
+            let from = column.saturating_sub(1).saturating_sub(BEFORE);
+            let window: String = full.chars().skip(from).take(BEFORE + AFTER).collect();
+            let tail = if from + BEFORE + AFTER < count {
+                "…"
+            } else {
+                ""
+            };
+            if from > 0 {
+                (format!("…{window}{tail}"), from)
+            } else {
+                (format!("{window}{tail}"), 0)
+            }
+        } else {
+            (full.to_string(), 0)
+        };
         Location {
             file: file.to_string(),
             line,
             column,
-            source_line: source[line_start..line_end]
-                .trim_end_matches('\r')
-                .to_string(),
+            source_line,
             width,
+            line_start: cut,
         }
     }
 }
@@ -117,10 +140,11 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{pad}--> {loc}")?;
             writeln!(f, "{pad} |")?;
             writeln!(f, "{num} | {}", loc.source_line)?;
+            let marker = usize::from(loc.line_start > 0);
             let lead: String = loc
                 .source_line
                 .chars()
-                .take(loc.column - 1)
+                .take((loc.column - 1).saturating_sub(loc.line_start) + marker)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             writeln!(f, "{pad} | {lead}{}", "^".repeat(loc.width))?;
@@ -393,6 +417,30 @@ mod tests {
             d.detail.starts_with("Invalid value for \"ssh_port\""),
             "{}",
             d.detail
+        );
+    }
+}
+
+#[cfg(test)]
+mod long_line_tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_keep_a_window_and_the_caret_stays_put() {
+        let line = format!("x = [{}\"bad\"]", "\"a\", ".repeat(100));
+        let at = line.find("\"bad\"").unwrap();
+        let loc = Location::from_span("t.pkr.hcl", &line, at..at + 5);
+        assert_eq!(loc.column, at + 1);
+        assert!(loc.source_line.chars().count() < 250, "{}", loc.source_line);
+        let shown = Diagnostic::error("Bad", "").at(Some(loc)).to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let code = lines[3].split_once("| ").unwrap().1;
+        let caret = lines[4].split_once("| ").unwrap().1;
+        let pos = caret.find('^').unwrap();
+        assert_eq!(
+            &code[code.char_indices().nth(pos).unwrap().0..][..5],
+            "\"bad\"",
+            "{shown}"
         );
     }
 }

@@ -340,7 +340,9 @@ impl ChanReader {
                 match self.rx.wait().await {
                     Some(ChannelMsg::Data { data }) => {
                         let take = usize::try_from(n).unwrap_or(usize::MAX).min(data.len());
-                        w.write_all(&data[..take]).await.map_err(|e| e.to_string())?;
+                        w.write_all(&data[..take])
+                            .await
+                            .map_err(|e| e.to_string())?;
                         n -= take as u64;
                         self.buf.extend(data[take..].iter());
                     }

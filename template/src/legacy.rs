@@ -548,6 +548,7 @@ fn var_string(v: &J) -> Option<String> {
 pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -> Diagnostic {
     let line = e.line().max(1);
     Diagnostic::error("Invalid JSON", format!("{e}.")).at(Some(Location {
+        line_start: 0,
         file: name.to_string(),
         line,
         column: e.column().max(1),

@@ -191,6 +191,7 @@ impl Template {
                     Diagnostics::from(
                         Diagnostic::error("Invalid expression", format!("{}.", e.message())).at(
                             Some(Location {
+                                line_start: 0,
                                 file: file.name.clone(),
                                 line: e.location().line(),
                                 column: e.location().column(),
@@ -324,6 +325,7 @@ fn parse_file(
                     format!("{}.", e.message().trim_end_matches('.')),
                 )
                 .at(Some(Location {
+                    line_start: 0,
                     file: name.to_string(),
                     line: l.line(),
                     column: l.column(),
