@@ -121,7 +121,7 @@ impl Provisioner for Shell {
         let remote_file = c
             .remote_file
             .clone()
-            .unwrap_or_else(|| format!("script_{}.sh", rand::random_range(1000..10000)));
+            .unwrap_or_else(|| format!("script_{}.sh", rand::random_range(1000..100_000_000)));
         let remote_path = c
             .remote_path
             .clone()
@@ -175,7 +175,7 @@ impl Provisioner for Shell {
                 let env_path = format!(
                     "{}/varfile_{}.sh",
                     remote_folder.trim_end_matches('/'),
-                    rand::random_range(1000..10000)
+                    rand::random_range(1000..100_000_000)
                 );
                 let text: String = env
                     .iter()
