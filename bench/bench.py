@@ -354,10 +354,20 @@ def main():
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
 
+    def save():
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"meta": meta(a), "scenarios": out}, f, indent=2)
+
+    class Results(list):
+        def append(self, x):
+            super().append(x)
+            save()
+
     work = tempfile.mkdtemp(prefix="kiln-bench-")
     sshd = Sshd(work)
     tools = ["kiln", "packer"]
-    out = []
+    out = Results()
 
     def want(n):
         return not a.only or any(o in n for o in a.only)
@@ -484,7 +494,12 @@ def main():
         sshd.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    meta = {
+    save()
+    print(report({"meta": meta(a), "scenarios": list(out)}))
+
+
+def meta(a):
+    return {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
         "kiln": subprocess.run([KILN, "version"], capture_output=True, text=True).stdout.strip(),
@@ -493,11 +508,6 @@ def main():
         "qemu": subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
         "pairs": a.pairs,
     }
-    result = {"meta": meta, "scenarios": out}
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(result, f, indent=2)
-    print(report(result))
 
 
 def machine():
