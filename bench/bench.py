@@ -352,7 +352,11 @@ def main():
     ap.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
     ap.add_argument("--scaling", action="store_true", help="also run the scaling series")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--report", help="only print the report of this results file")
     a = ap.parse_args()
+    if a.report:
+        print_report(json.load(open(a.report)))
+        return 0
 
     def save():
         if a.json:
@@ -495,7 +499,16 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     save()
-    print(report({"meta": meta(a), "scenarios": list(out)}))
+    print_report({"meta": meta(a), "scenarios": list(out)})
+
+
+def print_report(result):
+    print(report(result))
+    print()
+    print("| # | target | measured | met |")
+    print("|---|---|---|---|")
+    for n, t, m, ok in targets(result):
+        print(f"| {n} | {t} | {m} | {'yes' if ok else 'no'} |")
 
 
 def meta(a):
@@ -545,6 +558,46 @@ def report(result):
             f"| {s['name']} | {k['wall']:.3f} s | {p['wall']:.3f} s | {s['ratio']:.3f} | {k['cpu']:.3f} s | {p['cpu']:.3f} s | "
             f"{k['rss_mib']:.1f} MiB | {p['rss_mib']:.1f} MiB | {s['rss_ratio']:.2f} | {'; '.join(notes)} |")
     return "\n".join(lines)
+
+
+def targets(result):
+    """The issue's targets against the results: (number, target, measured, met)."""
+    by = {s["name"]: s for s in result["scenarios"]}
+    rows = []
+
+    def get(name):
+        return by.get(name)
+
+    s = get("shell 5x10")
+    if s:
+        rows.append(("1", "null + sshd, 5 shell provisioners x 10 commands: Kiln wall <= 0.2 x Packer",
+                     f"{s['ratio']:.3f} x", s["ratio"] <= 0.2))
+    for d in ("upload", "download"):
+        s = get(f"{d} 256 MiB")
+        if s:
+            k = s["kiln"]["throughput_mbs"]
+            rows.append(("2" if d == "upload" else "3", f"{d} 256 MiB: >= 0.9 x scp and >= 2 x Packer throughput",
+                         f"{k / s['scp']['throughput_mbs']:.2f} x scp, {k / s['packer']['throughput_mbs']:.2f} x Packer",
+                         k >= 0.9 * s["scp"]["throughput_mbs"] and k >= 2 * s["packer"]["throughput_mbs"]))
+        s = get(f"{d} 2000 files")
+        if s:
+            rows.append(("2" if d == "upload" else "3", f"{d} 2,000 small files: Kiln wall <= 0.1 x Packer",
+                         f"{s['ratio']:.3f} x", s["ratio"] <= 0.1))
+    s = get("validate 20x20")
+    if s:
+        rows.append(("4", "validate, 20 sources x 20 provisioners: <= 0.2 x Packer", f"{s['ratio']:.4f} x", s["ratio"] <= 0.2))
+    s = get("qemu")
+    if s:
+        k, p = s["kiln"].get("ssh_ready"), s["packer"].get("ssh_ready")
+        rows.append(("5", "qemu, same image and provisioners: wall <= 1.0 x Packer; QEMU start to SSH no worse",
+                     f"{s['ratio']:.3f} x; {k:.1f} s vs {p:.1f} s" if k and p else f"{s['ratio']:.3f} x",
+                     s["ratio"] <= 1.0 and (k is None or p is None or k <= p)))
+    s = get("4 parallel builds")
+    if s:
+        rows.append(("6", "4 null builds in parallel: <= 0.3 x Packer", f"{s['ratio']:.3f} x", s["ratio"] <= 0.3))
+    worst = max((x["rss_ratio"] for x in result["scenarios"]), default=0)
+    rows.append(("7", "peak RSS of Kiln <= 0.5 x Packer's in every scenario", f"worst {worst:.2f} x", worst <= 0.5))
+    return rows
 
 
 if __name__ == "__main__":
