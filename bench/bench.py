@@ -409,35 +409,25 @@ def main():
         sizes = [256] + ([16, 64, 1024] if a.scaling else [])
         for mib in sizes:
             src = os.path.join(data, f"file-{mib}.bin")
-            nm = f"upload {mib} MiB"
-            if want(nm) or want(f"download {mib} MiB"):
+            if want(f"upload {mib} MiB") or want(f"download {mib} MiB"):
                 make_file(src, mib)
             remote = os.path.join(work, "remote")
             os.makedirs(remote, exist_ok=True)
             give(remote, sshd.user)
-            dst = os.path.join(remote, f"up-{mib}.bin")
-            if want(nm):
-                write_all(nm, file_template(sshd, src, dst, "upload"))
+            local = os.path.join(work, "down")
+            os.makedirs(local, exist_ok=True)
+            for direction, target_dir in (("upload", remote), ("download", local)):
+                nm = f"{direction} {mib} MiB"
+                if not want(nm):
+                    continue
+                write_all(nm, file_template(sshd, src, os.path.join(target_dir, f"{direction}-{mib}.bin"), direction))
+                n = a.pairs if mib <= 256 else 3
 
                 def tput(tool, r, mib=mib):
                     r["throughput_mbs"] = mib * 1.048576 / r["wall"]
-                s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"],
-                             a.pairs if mib <= 256 else 3, extra=tput)
-                s["scp"] = {"wall": scp_baseline(sshd, src, remote, a.pairs if mib <= 256 else 3)}
-                s["scp"]["throughput_mbs"] = mib * 1.048576 / s["scp"]["wall"]
-                out.append(s)
-            nm = f"download {mib} MiB"
-            if want(nm):
-                local = os.path.join(work, "down")
-                os.makedirs(local, exist_ok=True)
-                write_all(nm, file_template(sshd, src, os.path.join(local, f"down-{mib}.bin"), "download"))
-
-                def tput(tool, r, mib=mib):
-                    r["throughput_mbs"] = mib * 1.048576 / r["wall"]
-                s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"],
-                             a.pairs if mib <= 256 else 3, extra=tput)
-                s["scp"] = {"wall": scp_baseline(sshd, src, local, a.pairs if mib <= 256 else 3, download=True)}
-                s["scp"]["throughput_mbs"] = mib * 1.048576 / s["scp"]["wall"]
+                s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], n, extra=tput)
+                wall = scp_baseline(sshd, src, target_dir, n, download=direction == "download")
+                s["scp"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
                 out.append(s)
 
         tree = os.path.join(data, "tree")

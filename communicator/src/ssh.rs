@@ -48,60 +48,6 @@ impl std::fmt::Debug for SshCommunicator {
     }
 }
 
-/// A TCP stream that acknowledges what it receives at once. OpenSSH's server leaves Nagle's
-/// algorithm on for sessions without a terminal, so each of its small messages (exit status,
-/// EOF, close, the SCP protocol's replies) waits for the previous one's ACK; with the kernel's
-/// delayed ACKs that costs ~40 ms per message, ~90 ms per command. Quick ACKs remove the wait.
-struct QuickAck(tokio::net::TcpStream);
-
-impl AsyncRead for QuickAck {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let r = std::pin::Pin::new(&mut self.0).poll_read(cx, buf);
-        if r.is_ready() {
-            // Not permanent in the kernel: set again after every read.
-            #[cfg(target_os = "linux")]
-            let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
-        }
-        r
-    }
-}
-
-impl AsyncWrite for QuickAck {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-}
-
 /// Why one connection attempt failed, and whether another may help.
 enum Attempt {
     Retry(String),
@@ -147,7 +93,7 @@ async fn try_connect(
         Err(_) => return Err(Attempt::Retry("no SSH banner yet".into())),
     }
     let _ = stream.set_nodelay(true);
-    let connect = client::connect_stream(config, QuickAck(stream), Client);
+    let connect = client::connect_stream(config, stream, Client);
     let mut handle = match tokio::time::timeout(Duration::from_secs(30), connect).await {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),

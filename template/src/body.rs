@@ -362,7 +362,7 @@ impl Body for HclBody {
             ..crate::gotmpl::Ctx::default()
         };
         let mut errs = Vec::new();
-        cfg.value = crate::legacy::render_tree(&cfg.value, &tctx, "", &mut errs);
+        cfg.value = crate::gotmpl::render_tree(&cfg.value, &tctx, "", &mut errs);
         if !errs.is_empty() {
             return Err(Diagnostics(
                 errs.into_iter()

@@ -431,6 +431,43 @@ pub fn render(text: &str, ctx: &Ctx) -> Result<String, String> {
     Ok(out)
 }
 
+/// Renders every string in `v`; errors are collected as `(path, message)`.
+pub(crate) fn render_tree(
+    v: &serde_json::Value,
+    ctx: &Ctx,
+    path: &str,
+    errs: &mut Vec<(String, String)>,
+) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(s) => match render(s, ctx) {
+            Ok(r) => serde_json::Value::String(r),
+            Err(e) => {
+                errs.push((path.to_string(), e));
+                v.clone()
+            }
+        },
+        serde_json::Value::Array(a) => serde_json::Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| render_tree(x, ctx, &format!("{path}[{i}]"), errs))
+                .collect(),
+        ),
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    (k.clone(), render_tree(x, ctx, &p, errs))
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// The names of the functions an action calls (for checks before a build has values).
 #[must_use]
 pub fn functions_used(text: &str) -> Vec<String> {

@@ -179,38 +179,6 @@ pub struct JsonBody {
     block: Option<Location>,
 }
 
-/// Renders every string in `v`; errors are collected as `(path, message)`.
-pub(crate) fn render_tree(v: &J, ctx: &Ctx, path: &str, errs: &mut Vec<(String, String)>) -> J {
-    match v {
-        J::String(s) => match gotmpl::render(s, ctx) {
-            Ok(r) => J::String(r),
-            Err(e) => {
-                errs.push((path.to_string(), e));
-                v.clone()
-            }
-        },
-        J::Array(a) => J::Array(
-            a.iter()
-                .enumerate()
-                .map(|(i, x)| render_tree(x, ctx, &format!("{path}[{i}]"), errs))
-                .collect(),
-        ),
-        J::Object(m) => J::Object(
-            m.iter()
-                .map(|(k, x)| {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    (k.clone(), render_tree(x, ctx, &p, errs))
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
 impl Body for JsonBody {
     fn evaluate(
         &self,
@@ -222,7 +190,7 @@ impl Body for JsonBody {
         ctx.build_type = Some(info.source_type.clone());
         ctx.generated = generated.cloned();
         let mut errs = Vec::new();
-        let value = render_tree(&self.value, &ctx, "", &mut errs);
+        let value = gotmpl::render_tree(&self.value, &ctx, "", &mut errs);
         if !errs.is_empty() {
             return Err(Diagnostics(
                 errs.into_iter()

@@ -213,6 +213,8 @@ impl<'h> Step<State<'h>> for Download {
                     .map_err(|e| BuildError::step(e.to_string()))?
                     .map_err(BuildError::step)?
             };
+            // A cached download that already matched its digest is not hashed a second time.
+            let mut verified = false;
             let path = if let Some(p) = download::local_path(url) {
                 if !p.is_file() {
                     last = format!("{} does not exist or is not a file", p.display());
@@ -238,6 +240,7 @@ impl<'h> Step<State<'h>> for Download {
                 let cached = dest.is_file()
                     && want.is_some()
                     && download::verify(&dest, want.as_ref()).await.is_ok();
+                verified = cached;
                 if !cached {
                     if let Err(e) = download::download(ctx, url, &dest).await {
                         if matches!(e, BuildError::Cancelled) {
@@ -250,7 +253,9 @@ impl<'h> Step<State<'h>> for Download {
                 }
                 dest
             };
-            download::verify(&path, want.as_ref()).await?;
+            if !verified {
+                download::verify(&path, want.as_ref()).await?;
+            }
             ctx.ui.say(format!("{url} => {}", path.display()));
             s.source = Some(path);
             return Ok(());
