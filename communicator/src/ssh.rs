@@ -48,6 +48,63 @@ impl std::fmt::Debug for SshCommunicator {
     }
 }
 
+/// A TCP stream that acknowledges what it receives at once. OpenSSH's server leaves Nagle's
+/// algorithm on for sessions without a terminal, so a small message it sends (the reply to a
+/// channel open, an exit status, an SCP acknowledgement) waits in its kernel until the previous
+/// one is acknowledged, and the client's kernel delays that ACK by up to 40 ms. Measured with
+/// `perf trace` against OpenSSH 9.2 on loopback: a 42 ms stall between authentication and the
+/// first channel, on every connection; a null build with one shell command went from 80 ms to
+/// 30 ms with quick ACKs (BENCHMARKS.md, "Profiling").
+struct QuickAck(tokio::net::TcpStream);
+
+impl AsyncRead for QuickAck {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let r = std::pin::Pin::new(&mut self.0).poll_read(cx, buf);
+        if r.is_ready() {
+            // Not permanent in the kernel: set again after every read.
+            #[cfg(target_os = "linux")]
+            let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for QuickAck {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+}
+
 /// Why one connection attempt failed, and whether another may help.
 enum Attempt {
     Retry(String),
@@ -66,6 +123,10 @@ async fn try_connect(
         window_size: 16 * 1024 * 1024,
         maximum_packet_size: 65535,
         nodelay: true,
+        preferred: russh::Preferred {
+            cipher: std::borrow::Cow::Borrowed(cipher_order()),
+            ..russh::Preferred::default()
+        },
         ..client::Config::default()
     });
     // Wait for the server's banner before starting the handshake: a port forward (QEMU's user
@@ -93,7 +154,7 @@ async fn try_connect(
         Err(_) => return Err(Attempt::Retry("no SSH banner yet".into())),
     }
     let _ = stream.set_nodelay(true);
-    let connect = client::connect_stream(config, stream, Client);
+    let connect = client::connect_stream(config, QuickAck(stream), Client);
     let mut handle = match tokio::time::timeout(Duration::from_secs(30), connect).await {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),
@@ -138,6 +199,50 @@ async fn try_connect(
         pty: cfg.ssh_pty,
         target,
     })
+}
+
+/// The ciphers offered, best first. With AES and carry-less multiply in hardware (nearly every
+/// x86-64 and ARMv8 server) AES-GCM encrypts several times faster than ChaCha20-Poly1305, which
+/// stays first elsewhere because it is fast and constant-time in software. Measured on loopback
+/// here: a 256 MiB download 0.80 s with ChaCha20, 0.62 s with AES-256-GCM (BENCHMARKS.md).
+fn cipher_order() -> &'static [russh::cipher::Name] {
+    use russh::cipher::{AES_128_CTR, AES_192_CTR, AES_256_CTR, AES_256_GCM, CHACHA20_POLY1305};
+    const AES_FIRST: &[russh::cipher::Name] = &[
+        AES_256_GCM,
+        CHACHA20_POLY1305,
+        AES_256_CTR,
+        AES_192_CTR,
+        AES_128_CTR,
+    ];
+    const CHACHA_FIRST: &[russh::cipher::Name] = &[
+        CHACHA20_POLY1305,
+        AES_256_GCM,
+        AES_256_CTR,
+        AES_192_CTR,
+        AES_128_CTR,
+    ];
+    if aes_in_hardware() {
+        AES_FIRST
+    } else {
+        CHACHA_FIRST
+    }
+}
+
+fn aes_in_hardware() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        std::arch::is_x86_feature_detected!("aes")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("aes")
+            && std::arch::is_aarch64_feature_detected!("pmull")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
 }
 
 /// Connects as Packer does: "Waiting for SSH to become available...", retrying with backoff until
