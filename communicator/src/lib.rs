@@ -12,6 +12,7 @@ pub mod config;
 pub mod keys;
 pub mod none;
 pub mod ssh;
+mod untar;
 
 pub use config::{SshConfig, TransferMethod};
 pub use ssh::SshCommunicator;

@@ -830,9 +830,7 @@ impl Communicator for SshCommunicator {
         let dst_owned = dst.to_path_buf();
         let consumer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             let r = tokio_util::io::SyncIoBridge::new(pipe_r);
-            let mut a = tar::Archive::new(std::io::BufReader::with_capacity(CHUNK, r));
-            a.set_preserve_permissions(true);
-            a.unpack(&dst_owned)
+            crate::untar::unpack(std::io::BufReader::with_capacity(CHUNK, r), &dst_owned)
         });
         while reader.pump().await {
             if !reader.buf.is_empty() {
