@@ -184,13 +184,14 @@ def env_for(tool, work):
 # ---------------------------------------------------------------------------------------------
 # Templates. Every one is accepted unchanged by Packer 1.6.6 and by Kiln.
 
-def null_source(sshd, name="remote"):
+def null_source(sshd, name="remote", method=None):
+    extra = f'  ssh_file_transfer_method = "{method}"\n' if method else ""
     return f'''source "null" "{name}" {{
   ssh_host             = "127.0.0.1"
   ssh_port             = {sshd.port}
   ssh_username         = "{sshd.user}"
   ssh_private_key_file = "{sshd.key}"
-}}
+{extra}}}
 '''
 
 
@@ -224,8 +225,8 @@ def parallel_template(sshd, builds, provisioners, commands):
 '''
 
 
-def file_template(sshd, source, destination, direction):
-    return null_source(sshd) + f'''build {{
+def file_template(sshd, source, destination, direction, method=None):
+    return null_source(sshd, method=method) + f'''build {{
   sources = ["source.null.remote"]
   provisioner "file" {{
     source      = "{source}"
@@ -428,7 +429,7 @@ def main():
         sizes = [256] + ([16, 64, 1024] if a.scaling else [])
         for mib in sizes:
             src = os.path.join(data, f"file-{mib}.bin")
-            if want(f"upload {mib} MiB") or want(f"download {mib} MiB"):
+            if any(want(f"{d} {mib} MiB{m}") for d in ("upload", "download") for m in ("", " sftp")):
                 make_file(src, mib)
             remote = os.path.join(work, "remote")
             os.makedirs(remote, exist_ok=True)
@@ -436,21 +437,27 @@ def main():
             local = os.path.join(work, "down")
             os.makedirs(local, exist_ok=True)
             for direction, target_dir in (("upload", remote), ("download", local)):
-                nm = f"{direction} {mib} MiB"
-                if not want(nm):
-                    continue
-                write_all(nm, file_template(sshd, src, os.path.join(target_dir, f"{direction}-{mib}.bin"), direction))
                 n = a.pairs if mib <= 256 else 3
 
                 def tput(tool, r, mib=mib):
                     r["throughput_mbs"] = mib * 1.048576 / r["wall"]
-                s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], n, extra=tput)
-                wall = scp_baseline(sshd, src, target_dir, n, download=direction == "download")
-                s["scp"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
-                wall = scp_baseline(sshd, src, target_dir, n, download=direction == "download",
-                                    cipher="aes256-gcm@openssh.com")
-                s["scp_aes"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
-                out.append(s)
+                # SCP (the default) at every size; SFTP (ssh_file_transfer_method) at 256 MiB.
+                for method in ("scp", "sftp") if mib == 256 else ("scp",):
+                    nm = f"{direction} {mib} MiB" + (" sftp" if method == "sftp" else "")
+                    if not want(nm):
+                        continue
+                    dst = os.path.join(target_dir, f"{direction}-{mib}-{method}.bin")
+                    write_all(nm, file_template(sshd, src, dst, direction,
+                                                method="sftp" if method == "sftp" else None))
+                    s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], n, extra=tput)
+                    if method == "scp":
+                        down = direction == "download"
+                        wall = scp_baseline(sshd, src, target_dir, n, download=down)
+                        s["scp"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
+                        wall = scp_baseline(sshd, src, target_dir, n, download=down,
+                                            cipher="aes256-gcm@openssh.com")
+                        s["scp_aes"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
+                    out.append(s)
 
         tree = os.path.join(data, "tree")
         if want("upload 2000 files") or want("download 2000 files"):
