@@ -27,6 +27,7 @@ pub mod orchestrator;
 pub mod plan;
 pub mod plugin;
 pub mod registry;
+pub mod staged;
 pub mod step;
 
 pub use artifact::Artifact;

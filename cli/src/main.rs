@@ -522,10 +522,9 @@ fn fmt(a: &FmtArgs) -> i32 {
             print!("{}", unified_diff(&name, &text, &formatted));
         }
         if write {
-            let tmp = f.with_extension("kiln-fmt-tmp");
-            let r = std::fs::write(&tmp, &formatted).and_then(|()| std::fs::rename(&tmp, &f));
+            let staged = kiln_core::staged::StagedFile::new(&f);
+            let r = std::fs::write(staged.path(), &formatted).and_then(|()| staged.commit());
             if let Err(e) = r {
-                let _ = std::fs::remove_file(&tmp);
                 eprintln!("Error: writing {name}: {e}");
                 failed = true;
             }

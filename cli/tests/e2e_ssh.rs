@@ -346,3 +346,51 @@ fn legacy_json_template_over_ssh_with_build_values() {
         r.stdout
     );
 }
+
+#[test]
+fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    // 64 GiB, sparse on the server: far longer to move than the test waits.
+    let huge = std::fs::File::create(remote.join("huge.img")).unwrap();
+    huge.set_len(64 << 30).unwrap();
+    std::fs::create_dir(d.join("down")).unwrap();
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"file\" {{\n    direction = \"download\"\n    source = \"{}\"\n    destination = \"down/huge.img\"\n  }}\n}}\n",
+        null_source(&sshd, ""),
+        remote.join("huge.img").display()
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let mut child = Command::new(KILN)
+        .args(["build", "t.pkr.hcl"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Signal once the download is under way: its partial file beside the target has data.
+    let partial = d.join("down/huge.img.kiln-tmp");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+        assert!(Instant::now() < deadline, "the download never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let left: Vec<_> = std::fs::read_dir(d.join("down"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

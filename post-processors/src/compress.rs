@@ -191,18 +191,13 @@ impl PostProcessor for Compress {
             files.len()
         ));
         crate::ensure_parent("compress", &out)?;
-        let tmp = format!("{out}.kiln-tmp");
-        let (tmp2, files2) = (tmp.clone(), files.clone());
-        let r = tokio::task::spawn_blocking(move || {
-            write_archive(format, level, &files2, Path::new(&tmp2))
-        })
-        .await
-        .map_err(|e| BuildError::step(e.to_string()))?
-        .and_then(|()| std::fs::rename(&tmp, &out));
-        if let Err(e) = r {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(crate::io_err("compress", &format!("writing {out}"), e));
-        }
+        let staged = kiln_core::staged::StagedFile::new(&out);
+        let (tmp, files2) = (staged.path().to_path_buf(), files.clone());
+        tokio::task::spawn_blocking(move || write_archive(format, level, &files2, &tmp))
+            .await
+            .map_err(|e| BuildError::step(e.to_string()))?
+            .and_then(|()| staged.commit())
+            .map_err(|e| crate::io_err("compress", &format!("writing {out}"), e))?;
         let new = FileArtifact {
             builder_id: BUILDER_ID.into(),
             id: out.clone(),

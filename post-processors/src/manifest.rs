@@ -139,13 +139,10 @@ impl PostProcessor for Manifest {
         doc.builds.push(entry);
         doc.last_run_uuid.clone_from(&ctx.info.run_uuid);
         crate::ensure_parent("manifest", &output)?;
-        let tmp = format!("{output}.kiln-tmp");
-        std::fs::write(&tmp, go_json(&doc))
-            .and_then(|()| std::fs::rename(&tmp, &output))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                crate::io_err("manifest", &format!("writing {output}"), e)
-            })?;
+        let staged = kiln_core::staged::StagedFile::new(&output);
+        std::fs::write(staged.path(), go_json(&doc))
+            .and_then(|()| staged.commit())
+            .map_err(|e| crate::io_err("manifest", &format!("writing {output}"), e))?;
         Ok(PostProcessed {
             artifact,
             keep_input: true,

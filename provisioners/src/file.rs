@@ -237,24 +237,20 @@ async fn download(
             .await
             .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
     }
-    // Download beside the target and rename, so a failed transfer leaves no partial file.
-    let part = format!("{target}.kiln-part");
-    let f = tokio::fs::File::create(&part)
+    // Download beside the target and rename, so a failed or cancelled transfer (this future
+    // dropped) leaves no partial file.
+    let staged = kiln_core::staged::StagedFile::new(&target);
+    let f = tokio::fs::File::create(staged.path())
         .await
-        .map_err(|e| BuildError::io(format!("creating {part}"), e))?;
+        .map_err(|e| BuildError::io(format!("creating {}", staged.path().display()), e))?;
     // Large writes: each write to a tokio File is a trip to the blocking pool.
     let mut f = tokio::io::BufWriter::with_capacity(1 << 20, f);
     let r = comm.download(src, &mut f).await;
     drop(f);
-    match r {
-        Ok(()) => tokio::fs::rename(&part, &target)
-            .await
-            .map_err(|e| BuildError::io(format!("renaming {part}"), e)),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&part).await;
-            Err(fail(e.to_string()))
-        }
-    }
+    r.map_err(|e| fail(e.to_string()))?;
+    staged
+        .commit()
+        .map_err(|e| BuildError::io(format!("moving the download into {target}"), e))
 }
 
 /// Reports read progress as events, at most every 4 MiB.

@@ -75,23 +75,25 @@ impl Builder for FileBuilder {
                 .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
         }
         // Write beside the target and rename, so a failure never leaves half a file.
-        let tmp = format!("{target}.kiln-tmp");
+        let staged = kiln_core::staged::StagedFile::new(target);
         let r = match &self.cfg.source {
             Some(src) => {
                 ctx.ui.say(format!("Copying {src} to {target}"));
-                tokio::fs::copy(src, &tmp)
+                tokio::fs::copy(src, staged.path())
                     .await
                     .map(|n| ctx.ui.say(format!("Copied {n} bytes")))
             }
             None => {
                 ctx.ui.say(format!("Writing content to {target}"));
-                write_private(&tmp, self.cfg.content.as_deref().unwrap_or_default()).await
+                write_private(
+                    staged.path(),
+                    self.cfg.content.as_deref().unwrap_or_default(),
+                )
+                .await
             }
         };
-        if let Err(e) = r.and(tokio::fs::rename(&tmp, target).await) {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(BuildError::io(format!("writing {target}"), e));
-        }
+        r.and_then(|()| staged.commit())
+            .map_err(|e| BuildError::io(format!("writing {target}"), e))?;
         // Provisioners run as in Packer, with no machine to talk to: local ones (shell-local)
         // work, remote ones fail with "no communicator".
         let mut data = kiln_core::GeneratedData::new();
@@ -139,7 +141,7 @@ impl Artifact for FileArtifact {
 }
 
 /// Writes `content` with mode 0600, as Packer's file builder does.
-async fn write_private(path: &str, content: &str) -> std::io::Result<()> {
+async fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
     let mut opts = tokio::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

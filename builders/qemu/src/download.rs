@@ -146,18 +146,19 @@ pub async fn verify(path: &Path, want: Option<&(String, String)>) -> Result<(), 
     Ok(())
 }
 
-/// Downloads `url` to `dest` (through `dest.part`, renamed when complete), reporting progress.
+/// Downloads `url` to `dest` (through a file beside it, renamed when complete), reporting
+/// progress.
 ///
 /// # Errors
 /// The download failed or was cancelled; the partial file is removed.
 pub async fn download(ctx: &BuildContext, url: &str, dest: &Path) -> Result<(), BuildError> {
-    let part = dest.with_extension("part");
+    let staged = kiln_core::staged::StagedFile::new(dest);
     if let Some(parent) = dest.parent() {
         tokio::fs::create_dir_all(parent)
             .await
             .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
     }
-    let (u, p, ui) = (url.to_string(), part.clone(), ctx.ui.clone());
+    let (u, p, ui) = (url.to_string(), staged.path().to_path_buf(), ctx.ui.clone());
     let cancel = ctx.cancel.clone();
     let label = format!("Downloading {}", url.rsplit('/').next().unwrap_or(url));
     let l2 = label.clone();
@@ -192,11 +193,11 @@ pub async fn download(ctx: &BuildContext, url: &str, dest: &Path) -> Result<(), 
     .map_err(|e| BuildError::step(e.to_string()))?;
     ctx.ui.progress_done(&label);
     match r {
-        Ok(()) => tokio::fs::rename(&part, dest)
-            .await
+        Ok(()) => staged
+            .commit()
             .map_err(|e| BuildError::io(format!("moving {} into place", dest.display()), e)),
         Err(m) => {
-            let _ = tokio::fs::remove_file(&part).await;
+            drop(staged);
             if ctx.cancel.is_cancelled() {
                 Err(BuildError::Cancelled)
             } else {
