@@ -180,6 +180,22 @@ fn file_upload_and_download_of_a_large_file_and_a_tree() {
         std::fs::create_dir_all(d.join(p).parent().unwrap()).unwrap();
         std::fs::write(d.join(p), c).unwrap();
     }
+    // A link and an executable travel as such, both ways.
+    std::os::unix::fs::symlink("a.txt", d.join("tree/link")).unwrap();
+    std::fs::write(
+        d.join("tree/sub/run.sh"),
+        "#!/bin/sh
+",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            d.join("tree/sub/run.sh"),
+            std::fs::Permissions::from_mode(0o750),
+        )
+        .unwrap();
+    }
     let remote = d.join("remote");
     std::fs::create_dir(&remote).unwrap();
     let r = remote.display();
@@ -215,6 +231,20 @@ fn file_upload_and_download_of_a_large_file_and_a_tree() {
             std::fs::read_to_string(d.join(format!("down/{method}-tree/tree/a.txt"))).unwrap(),
             "A"
         );
+        let down = d.join(format!("down/{method}-tree/tree"));
+        assert_eq!(
+            std::fs::read_link(down.join("link")).unwrap(),
+            Path::new("a.txt")
+        );
+        assert_eq!(std::fs::read_to_string(down.join("link")).unwrap(), "A");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(down.join("sub/run.sh"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o750, "{method}");
+        }
     }
 }
 
