@@ -424,3 +424,68 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Runs kiln with a deadline: a transfer whose remote side gave up must fail, not hang.
+fn run_within(d: &Path, args: &[&str], limit: std::time::Duration) -> (i32, String) {
+    use std::process::{Command, Stdio};
+    let log = d.join("kiln-output.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(KILN)
+        .args(args)
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "kiln still running after {limit:?}:\n{}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (code, std::fs::read_to_string(&log).unwrap())
+}
+
+#[test]
+fn uploads_the_remote_side_refuses_fail_with_its_reason_and_do_not_hang() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    // A regular file where a directory is needed: refused even for root.
+    std::fs::write(remote.join("a-file"), "").unwrap();
+    // More than OpenSSH's 2 MB channel window, so the sender must notice the closed channel.
+    std::fs::create_dir_all(d.join("tree/sub")).unwrap();
+    std::fs::write(d.join("tree/sub/big.bin"), vec![7u8; 5 << 20]).unwrap();
+    for (source, what) in [("tree/", "directory"), ("tree/sub/big.bin", "file")] {
+        let tpl = format!(
+            "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"file\" {{\n    source = \"{source}\"\n    destination = \"{}/a-file/x/y\"\n  }}\n}}\n",
+            null_source(&sshd, ""),
+            remote.display()
+        );
+        write(d, "t.pkr.hcl", &tpl);
+        let (code, out) = run_within(
+            d,
+            &["build", "t.pkr.hcl"],
+            std::time::Duration::from_secs(60),
+        );
+        assert_eq!(code, 1, "{what}: {out}");
+        let reason = if what == "directory" {
+            "the remote command exited with status 1: mkdir: cannot create directory"
+        } else {
+            "Not a directory"
+        };
+        assert!(out.contains(reason), "{what}: {out}");
+    }
+}

@@ -399,7 +399,7 @@ impl ChanReader {
         tx: &russh::ChannelWriteHalf<client::Msg>,
         data: Bytes,
         pace: &mut Pace,
-    ) -> Result<(), russh::Error> {
+    ) -> Result<(), String> {
         while self.unconsumed() >= pace.limit && !self.closed {
             if tokio::time::timeout(pace.patience, self.pump())
                 .await
@@ -411,7 +411,21 @@ impl ChanReader {
             }
         }
         let n = data.len() as u64;
-        tx.data_bytes(data).await?;
+        // While russh waits for window, watch the channel: a remote command that exits without
+        // reading everything closes it, and no more window will ever come.
+        let mut sending = std::pin::pin!(tx.data_bytes(data));
+        loop {
+            if self.closed {
+                return Err("the remote command stopped reading its input".into());
+            }
+            tokio::select! {
+                r = &mut sending => {
+                    r.map_err(|e| e.to_string())?;
+                    break;
+                }
+                _ = self.pump() => {}
+            }
+        }
         self.sent_since_adjust += n;
         self.pump_ready();
         Ok(())
@@ -519,8 +533,20 @@ impl ChanReader {
         self.exit
     }
 
+    /// The remote command's stderr for an error message: the first lines, which name the cause
+    /// (a tar that cannot write prints one line per file after that).
     fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).trim().to_string()
+        const SHOWN: usize = 5;
+        let text = String::from_utf8_lossy(&self.stderr);
+        let lines: Vec<&str> = text.trim().lines().collect();
+        if lines.len() <= SHOWN {
+            return lines.join("\n");
+        }
+        format!(
+            "{}\n(and {} more lines)",
+            lines[..SHOWN].join("\n"),
+            lines.len() - SHOWN
+        )
     }
 }
 
@@ -595,9 +621,14 @@ impl SshCommunicator {
             if n == 0 {
                 return Err("the local file is shorter than its size".into());
             }
-            r.send(&tx, Bytes::copy_from_slice(&buf[..n]), &mut pace)
+            if let Err(e) = r
+                .send(&tx, Bytes::copy_from_slice(&buf[..n]), &mut pace)
                 .await
-                .map_err(|e| e.to_string())?;
+            {
+                // scp says why it stopped reading (an error acknowledgement) before it exits.
+                scp_ack(&mut r).await?;
+                return Err(e);
+            }
             left -= n as u64;
         }
         tx.data_bytes(Bytes::from_static(&[0]))
@@ -866,6 +897,7 @@ impl Communicator for SshCommunicator {
         });
         let mut pipe_r = pipe_r;
         let mut buf = vec![0u8; CHUNK];
+        let mut sent = Ok(());
         loop {
             let n = pipe_r
                 .read(&mut buf)
@@ -874,23 +906,29 @@ impl Communicator for SshCommunicator {
             if n == 0 {
                 break;
             }
-            reader
+            sent = reader
                 .send(&tx, Bytes::copy_from_slice(&buf[..n]), &mut pace)
-                .await
-                .map_err(|e| err(e.to_string()))?;
+                .await;
+            if sent.is_err() {
+                break;
+            }
         }
-        producer
-            .await
-            .map_err(|e| err(e.to_string()))?
-            .map_err(|e| err(format!("reading {}: {e}", dst)))?;
-        tx.eof().await.map_err(|e| err(e.to_string()))?;
-        match reader.finish().await {
-            Some(0) => Ok(()),
-            Some(c) => Err(err(format!(
-                "tar exited with status {c}: {}",
+        if sent.is_ok() {
+            producer
+                .await
+                .map_err(|e| err(e.to_string()))?
+                .map_err(|e| err(format!("reading {}: {e}", dst)))?;
+            tx.eof().await.map_err(|e| err(e.to_string()))?;
+        }
+        // The remote side's own account (exit status, stderr) explains a failure best.
+        match (reader.finish().await, sent) {
+            (Some(0), Ok(())) => Ok(()),
+            (Some(c), _) if c != 0 => Err(err(format!(
+                "the remote command exited with status {c}: {}",
                 reader.stderr_text()
             ))),
-            None => Err(err("the connection closed before tar finished".into())),
+            (_, Err(e)) => Err(err(e)),
+            (_, Ok(())) => Err(err("the connection closed before tar finished".into())),
         }
     }
 
