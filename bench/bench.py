@@ -457,35 +457,27 @@ def main():
                     s = scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], n, extra=tput,
                                  reset=fresh)
                     if method == "scp":
-                        down = direction == "download"
-                        wall = scp_baseline(sshd, src, target_dir, n, download=down)
-                        s["scp"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
-                        wall = scp_baseline(sshd, src, target_dir, n, download=down,
-                                            cipher="aes256-gcm@openssh.com")
-                        s["scp_aes"] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
+                        for key, cipher in (("scp", None), ("scp_aes", "aes256-gcm@openssh.com")):
+                            wall = scp_baseline(sshd, src, target_dir, n, download=direction == "download",
+                                                cipher=cipher)
+                            s[key] = {"wall": wall, "throughput_mbs": mib * 1.048576 / wall}
                     out.append(s)
 
         tree = os.path.join(data, "tree")
         if want("upload 2000 files") or want("download 2000 files"):
             make_tree(tree, 2000)
-        if want("upload 2000 files"):
-            nm = "upload 2000 files"
-            remote = os.path.join(work, "remote-tree")
-            write_all(nm, file_template(sshd, tree + "/", remote, "upload"))
+        for direction, target in (("upload", "remote-tree"), ("download", "down-tree")):
+            nm = f"{direction} 2000 files"
+            if not want(nm):
+                continue
+            target = os.path.join(work, target)
+            write_all(nm, file_template(sshd, tree + "/", target, direction))
 
-            def reset(tool):
-                shutil.rmtree(remote, ignore_errors=True)
-                os.makedirs(remote)
-                give(remote, sshd.user)
-            out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], a.pairs, reset=reset))
-        if want("download 2000 files"):
-            nm = "download 2000 files"
-            local = os.path.join(work, "down-tree")
-            write_all(nm, file_template(sshd, tree + "/", local, "download"))
-
-            def reset(tool):
-                shutil.rmtree(local, ignore_errors=True)
-                os.makedirs(local)
+            def reset(tool, target=target):
+                # An empty target each run, writable by the SSH user for uploads.
+                shutil.rmtree(target, ignore_errors=True)
+                os.makedirs(target)
+                give(target, sshd.user)
             out.append(scenario(nm, tools, dir_for(nm), lambda t: ["build", "t.pkr.hcl"], a.pairs, reset=reset))
 
         # 4. validate of a large template.

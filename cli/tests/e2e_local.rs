@@ -1,7 +1,7 @@
 //! End-to-end tests of the `kiln` binary that need no SSH server: the file builder, local
 //! provisioning, post-processor outputs, and template diagnostics (snapshotted).
 
-use kiln_tests::{normalize, run};
+use kiln_tests::{normalize, run, run_with_input};
 use std::path::Path;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
@@ -354,34 +354,12 @@ fn data_source_errors_are_located() {
 
 #[test]
 fn console_evaluates_expressions_from_stdin() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "t.pkr.hcl", "variable \"zones\" {\n  default = [\"a\", \"b\"]\n}\nlocals {\n  first = upper(var.zones[0])\n}\nsource \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.a\"]\n}\n");
-    let mut child = std::process::Command::new(KILN)
-        .args(["console", "t.pkr.hcl"])
-        .current_dir(d)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"local.first\nvar.zones\n{ for z in var.zones : z => length(z) }\ncidrsubnet(\"10.0.0.0/16\", 8, 2)\nvar.zone\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!(
-        "console",
-        format!(
-            "{}---\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    );
+    let out = run_with_input(KILN, d, &["console", "t.pkr.hcl"], b"local.first\nvar.zones\n{ for z in var.zones : z => length(z) }\ncidrsubnet(\"10.0.0.0/16\", 8, 2)\nvar.zone\n");
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!("console", format!("{}---\n{}", out.stdout, out.stderr));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 #![allow(clippy::print_stderr)]
 
-use kiln_tests::run;
+use kiln_tests::{run, run_with_input};
 use std::path::Path;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
@@ -637,30 +637,15 @@ fn only_with_comma_separated_names() {
 
 #[test]
 fn a_template_on_standard_input() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut child = std::process::Command::new(KILN)
-        .args(["build", "-parallel-builds=1", "-"])
-        .current_dir(d)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(BUILD_ONLY_JSON.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_with_input(
+        KILN,
+        d,
+        &["build", "-parallel-builds=1", "-"],
+        BUILD_ONLY_JSON.as_bytes(),
     );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     for f in [
         "vanilla.txt",
         "cherry.txt",

@@ -508,12 +508,7 @@ impl ChanReader {
                         n -= take as u64;
                         self.buf.extend(data[take..].iter());
                     }
-                    Some(ChannelMsg::ExtendedData { data, .. }) => {
-                        self.stderr.extend_from_slice(&data);
-                    }
-                    Some(ChannelMsg::ExitStatus { exit_status }) => self.exit = Some(exit_status),
-                    Some(ChannelMsg::Close) | None => self.closed = true,
-                    Some(_) => {}
+                    other => self.take(other),
                 }
                 continue;
             }

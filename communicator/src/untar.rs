@@ -57,9 +57,7 @@ pub fn unpack<R: io::Read>(archive: R, dst: &Path) -> io::Result<()> {
             let mut f = create(&path).map_err(ctx)?;
             io::copy(&mut entry, &mut f).map_err(ctx)?;
             set_mode(&f, mode).map_err(ctx)?;
-            if let Some(t) = mtime {
-                let _ = f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t));
-            }
+            set_mtime(&f, mtime);
         } else if kind.is_symlink() || kind.is_hard_link() {
             let target = entry
                 .link_name()?
@@ -98,9 +96,9 @@ pub fn unpack<R: io::Read>(archive: R, dst: &Path) -> io::Result<()> {
     // Deepest first, so that a read-only directory is closed only after its contents exist.
     for (path, mode, mtime) in dirs.into_iter().rev() {
         set_dir_mode(&path, mode)?;
-        if let Some(t) = mtime {
+        if mtime.is_some() {
             if let Ok(f) = fs::File::open(&path) {
-                let _ = f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t));
+                set_mtime(&f, mtime);
             }
         }
     }
@@ -123,6 +121,13 @@ fn relative(p: &Path) -> io::Result<PathBuf> {
         }
     }
     Ok(out)
+}
+
+/// Best effort, as tar does: a time the file system refuses is not worth failing over.
+fn set_mtime(f: &fs::File, mtime: Option<u64>) {
+    if let Some(t) = mtime {
+        let _ = f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t));
+    }
 }
 
 fn invalid(message: String) -> io::Error {

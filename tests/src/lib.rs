@@ -170,14 +170,44 @@ impl Run {
 /// When the binary cannot be started.
 #[must_use]
 pub fn run(bin: &str, dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = command(bin, dir, args);
+    cmd.stdin(Stdio::null());
+    finished(cmd.output().expect("run kiln"))
+}
+
+/// Like [`run`], with `input` on standard input (`kiln build -`, `kiln console`).
+///
+/// # Panics
+/// When the binary cannot be started or its input cannot be written.
+#[must_use]
+pub fn run_with_input(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut cmd = command(bin, dir, args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run kiln");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write kiln's input");
+    finished(child.wait_with_output().expect("run kiln"))
+}
+
+fn command(bin: &str, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    cmd.args(args).current_dir(dir);
     for (k, _) in std::env::vars() {
         if k.starts_with("PKR_VAR_") {
             cmd.env_remove(k);
         }
     }
-    let out = cmd.output().expect("run kiln");
+    cmd
+}
+
+fn finished(out: std::process::Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into(),
