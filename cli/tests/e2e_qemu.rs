@@ -457,3 +457,95 @@ fn a_wrong_checksum_fails_before_qemu_starts() {
         leftovers(d, &[])
     );
 }
+
+/// A guest that panics (here a boot sector that writes to QEMU's pvpanic port) stops the VM
+/// in QEMU's `guest-panicked` state: the build fails at once, saying so, instead of waiting
+/// its whole `ssh_timeout` for SSH.
+#[test]
+fn a_guest_that_panics_fails_the_build_at_once() {
+    let _ = base_image(false); // QEMU is installed.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // mov dx, 0x505; mov al, 1; out dx, al; hlt; jmp $-1
+    let mut sector = vec![0xba, 0x05, 0x05, 0xb0, 0x01, 0xee, 0xf4, 0xeb, 0xfd];
+    sector.resize(510, 0);
+    sector.extend([0x55, 0xaa]);
+    std::fs::write(d.join("panic.img"), &sector).unwrap();
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  sources = [\"source.qemu.vm\"]\n}}\n",
+            source(
+                "vm",
+                &d.join("panic.img"),
+                "  format = \"raw\"\n  disk_interface = \"ide\"\n  ssh_password = \"kilnroot\"\n  skip_resize_disk = true\n  qemuargs = [[\"-device\", \"pvpanic\"]]\n"
+            )
+            .replace("ssh_timeout      = \"120s\"", "ssh_timeout      = \"10m\"")
+        ),
+    );
+    let start = Instant::now();
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}\n{}",
+        start.elapsed(),
+        r.all()
+    );
+    assert!(
+        r.all()
+            .contains("--> qemu.vm: The guest panicked before SSH became available (QEMU run state guest-panicked)."),
+        "{}",
+        r.all()
+    );
+    assert!(
+        leftovers(d, &["t.pkr.hcl", "panic.img"]).is_empty(),
+        "{:?}",
+        leftovers(d, &[])
+    );
+}
+
+/// With `accelerator = "kvm"` set, a KVM that cannot run the guest (the `/dev/kvm` of our
+/// machines) fails the build at once with QEMU's reason and what to do; where KVM works, the
+/// build succeeds. Either way the build never waits out its `ssh_timeout`.
+#[test]
+fn an_explicit_kvm_that_cannot_run_the_guest_fails_at_once_with_qemus_reason() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = source("vm", &base, "  ssh_password = \"kilnroot\"\n")
+        .replace("accelerator      = \"tcg\"", "accelerator      = \"kvm\"")
+        .replace("ssh_timeout      = \"120s\"", "ssh_timeout      = \"10m\"");
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!("{src}build {{\n  sources = [\"source.qemu.vm\"]\n}}\n"),
+    );
+    let start = Instant::now();
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        start.elapsed()
+    );
+    if r.code == 0 {
+        assert!(r.all().contains("Connected to SSH!"), "{}", r.all());
+        return;
+    }
+    let all = r.all();
+    let stopped = all.contains(
+        "--> qemu.vm: QEMU stopped the VM before SSH became available (internal-error: KVM internal error. Suberror: 1).\nKVM cannot run this guest here: set accelerator = \"tcg\", or leave it unset to let Kiln choose.",
+    );
+    let exited = all.contains("--> qemu.vm: Error launching VM: QEMU exited at once");
+    assert!(stopped || exited, "{all}");
+    assert!(
+        !all.contains("EAX="),
+        "the register dump is left out:\n{all}"
+    );
+    assert!(
+        leftovers(d, &["t.pkr.hcl"]).is_empty(),
+        "{:?}",
+        leftovers(d, &[])
+    );
+}

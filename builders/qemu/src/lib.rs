@@ -9,6 +9,7 @@ pub mod config;
 pub mod download;
 pub mod http;
 pub mod keys;
+mod kvm;
 pub mod qmp;
 pub mod steps;
 
@@ -140,6 +141,7 @@ impl Builder for QemuBuilder {
             Box::new(steps::Finish),
         ];
         let mut state = State::new(cfg.clone(), ssh, hook);
+        state.start_kvm_probe();
         let result = run_steps(ctx, &steps, &mut state).await;
         if result.is_err()
             && !matches!(result, Err(BuildError::Cancelled))

@@ -12,6 +12,8 @@ use tokio::net::UnixStream;
 pub struct Qmp {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
+    /// Names of the asynchronous events read so far (`STOP`, `GUEST_PANICKED` ...).
+    events: Vec<String>,
 }
 
 impl std::fmt::Debug for Qmp {
@@ -40,6 +42,7 @@ impl Qmp {
         let mut q = Qmp {
             reader: BufReader::new(r),
             writer: w,
+            events: Vec::new(),
         };
         let greeting = q.read().await?;
         if greeting.get("QMP").is_none() {
@@ -79,7 +82,8 @@ impl Qmp {
             .map_err(|e| format!("writing to QMP: {e}"))?;
         loop {
             let v = self.read().await?;
-            if v.get("event").is_some() {
+            if let Some(e) = v.get("event").and_then(Value::as_str) {
+                self.events.push(e.to_string());
                 continue;
             }
             if let Some(r) = v.get("return") {
@@ -92,6 +96,20 @@ impl Qmp {
                 ));
             }
         }
+    }
+
+    /// Whether QEMU has sent `event`, reading what it sent and has not been read yet (QEMU
+    /// may have exited since: what it wrote before is still there to read) for up to `wait`.
+    pub async fn saw_event(&mut self, event: &str, wait: Duration) -> bool {
+        let _ = tokio::time::timeout(wait, async {
+            while let Ok(v) = self.read().await {
+                if let Some(e) = v.get("event").and_then(Value::as_str) {
+                    self.events.push(e.to_string());
+                }
+            }
+        })
+        .await;
+        self.events.iter().any(|e| e == event)
     }
 
     /// Presses (`down`) or releases a key given as a qcode.

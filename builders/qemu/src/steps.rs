@@ -42,6 +42,12 @@ pub struct State<'h> {
     pub(crate) http: Option<HttpServer>,
     pub(crate) host_port: u16,
     pub(crate) accelerator: String,
+    /// KVM was chosen because `accelerator` was unset: a VM that fails under it boots again
+    /// under TCG.
+    pub(crate) kvm_auto: bool,
+    /// Whether KVM runs guest code, asked at the start of the build so the answer is ready when
+    /// QEMU starts.
+    pub(crate) kvm_probe: Option<crate::kvm::Probe>,
     pub(crate) qemu: Option<Child>,
     pub(crate) qemu_started: Option<Instant>,
     pub(crate) qemu_stderr: Arc<Mutex<String>>,
@@ -66,12 +72,25 @@ impl<'h> State<'h> {
             http: None,
             host_port: 0,
             accelerator: String::new(),
+            kvm_auto: false,
+            kvm_probe: None,
             qemu: None,
             qemu_started: None,
             qemu_stderr: Arc::default(),
             qmp: None,
             comm: None,
             output: Vec::new(),
+        }
+    }
+
+    /// Starts the KVM probe when `accelerator` is unset and `/dev/kvm` can be opened.
+    pub(crate) fn start_kvm_probe(&mut self) {
+        let cfg = &self.cfg;
+        if (cfg.accelerator.is_empty() || cfg.accelerator == "none") && kvm_device_opens() {
+            self.kvm_probe = Some(crate::kvm::Probe::start(
+                &cfg.qemu_binary,
+                cfg.cpu_model.as_deref(),
+            ));
         }
     }
 
@@ -121,7 +140,12 @@ impl<'h> State<'h> {
             .map(|s| s.clone())
             .unwrap_or_default();
         if !err.trim().is_empty() {
-            out.push_str(&format!("\nQEMU said:\n{}", tail(&err, 10)));
+            let said: String = err
+                .lines()
+                .filter(|l| !is_register_dump(l))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            out.push_str(&format!("\nQEMU said:\n{}", tail(&said, 10)));
         }
         if let Ok(serial) = std::fs::read(self.serial_log()) {
             let s = String::from_utf8_lossy(&serial);
@@ -154,6 +178,27 @@ impl<'h> State<'h> {
         d.insert("Name", self.cfg.vm_name.clone());
         d.insert("SSHHostPort", self.host_port.to_string());
         d
+    }
+}
+
+/// A line of the CPU state QEMU dumps after a KVM internal error (`EAX=...`, `CS =0000 ...`,
+/// `Code=...`, `extra data[0]: ...`): no help to a reader of the build's error.
+fn is_register_dump(line: &str) -> bool {
+    let l = line.trim();
+    if l.starts_with("extra data[") {
+        return true;
+    }
+    match l.split_once('=') {
+        Some((name, _)) => {
+            let name = name.trim_end();
+            !name.is_empty()
+                && name.len() <= 6
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                || name.ends_with("Code")
+        }
+        None => false,
     }
 }
 
@@ -688,74 +733,46 @@ impl RunQemu {
         out
     }
 
-    async fn accelerator(ctx: &BuildContext, cfg: &QemuConfig) -> String {
+    /// The accelerator to use: the configured one, or (when unset) KVM if it really runs guest
+    /// code here, else TCG. Sets `s.kvm_auto` when KVM was chosen for the user.
+    async fn accelerator(ctx: &BuildContext, s: &mut State<'_>) -> String {
+        let cfg = s.cfg.clone();
+        s.kvm_auto = false;
         if !cfg.accelerator.is_empty() && cfg.accelerator != "none" {
             return cfg.accelerator.clone();
         }
-        if std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/kvm")
-            .is_err()
-        {
+        if !kvm_device_opens() {
             ctx.ui.message(
                 "KVM is not available here; using TCG (software emulation), which is slower.",
             );
             return "tcg".into();
         }
-        // /dev/kvm can exist and still not run guests (nested or paravirtual KVM): start a paused
-        // VM with the same CPU model and see whether it survives.
-        let mut cmd = Command::new(&cfg.qemu_binary);
-        cmd.args(["-machine", &format!("type={},accel=kvm", cfg.machine_type)]);
-        cmd.args(["-cpu", cfg.cpu_model.as_deref().unwrap_or("host")]);
-        cmd.args([
-            "-nodefaults",
-            "-display",
-            "none",
-            "-S",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-        let usable = match cmd.spawn() {
-            Ok(mut c) => {
-                let r = tokio::time::timeout(Duration::from_millis(500), c.wait()).await;
-                let _ = c.kill().await;
-                r.is_err()
-            }
-            Err(_) => false,
-        };
-        if usable {
-            "kvm".into()
-        } else {
-            ctx.ui.message("KVM is present but cannot run this VM; using TCG (software emulation), which is slower.");
-            "tcg".into()
-        }
-    }
-}
-
-#[async_trait]
-impl<'h> Step<State<'h>> for RunQemu {
-    fn name(&self) -> &'static str {
-        "run"
-    }
-    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
-        s.accelerator = Self::accelerator(ctx, &s.cfg).await;
-        let args = Self::args(s);
-        if !s.cfg.qemuargs.is_empty() {
-            ctx.ui
-                .say("Overriding default Qemu arguments with qemuargs template option...");
-        }
-        ctx.ui.say(if s.cfg.disk_image {
-            "Starting VM, booting disk image"
-        } else {
-            "Starting VM, booting from CD-ROM"
+        let probe = s.kvm_probe.take().unwrap_or_else(|| {
+            crate::kvm::Probe::start(&cfg.qemu_binary, cfg.cpu_model.as_deref())
         });
+        match probe.answer().await {
+            Ok(()) => {
+                s.kvm_auto = true;
+                "kvm".into()
+            }
+            Err(why) => {
+                ctx.ui.message(format!(
+                    "KVM is present but cannot run guest code ({why}); using TCG (software emulation), which is slower."
+                ));
+                "tcg".into()
+            }
+        }
+    }
+
+    /// Starts QEMU with [`RunQemu::args`] and connects to its QMP socket. `Err` when QEMU
+    /// exited at once (the message carries QEMU's last words).
+    async fn launch(ctx: &BuildContext, s: &mut State<'_>) -> Result<(), BuildError> {
+        let args = Self::args(s);
+        if let Ok(mut b) = s.qemu_stderr.lock() {
+            b.clear();
+        }
+        let qmp_path = s.qmp_path();
+        let _ = std::fs::remove_file(&qmp_path);
         let mut cmd = Command::new(&s.cfg.qemu_binary);
         cmd.args(&args)
             .stdin(Stdio::null())
@@ -788,7 +805,6 @@ impl<'h> Step<State<'h>> for RunQemu {
         }
         s.qemu = Some(child);
         s.qemu_started = Some(Instant::now());
-        let qmp_path = s.qmp_path();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(st) = s.qemu.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
@@ -825,6 +841,168 @@ impl<'h> Step<State<'h>> for RunQemu {
         }
         Ok(())
     }
+
+    /// Stops the VM that failed under the KVM chosen for the user, says so in one line, and
+    /// starts it again under TCG (the caller types the boot command again). When KVM was not
+    /// our choice, the failure is the build's error.
+    async fn restart_under_tcg(
+        ctx: &BuildContext,
+        s: &mut State<'_>,
+        failure: VmFailure,
+    ) -> Result<(), BuildError> {
+        if !s.kvm_auto {
+            return Err(failure.into_error(s));
+        }
+        ctx.ui.message(format!(
+            "The VM failed under KVM ({}); booting it again under TCG (software emulation), which is slower.",
+            failure.reason(s)
+        ));
+        s.kvm_auto = false;
+        s.accelerator = "tcg".into();
+        s.qmp = None;
+        if let Some(mut c) = s.qemu.take() {
+            let _ = c.kill().await;
+            let _ = c.wait().await;
+        }
+        Self::launch(ctx, s).await
+    }
+}
+
+fn kvm_device_opens() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+}
+
+/// How a running VM stopped making progress.
+#[derive(Debug)]
+pub(crate) enum VmFailure {
+    /// The QEMU process ended.
+    Exited(std::process::ExitStatus),
+    /// QEMU stopped the VM in this run state (`internal-error`, `guest-panicked`, `io-error`).
+    Stopped(String),
+}
+
+impl VmFailure {
+    /// QEMU's own words for it, in one line.
+    fn reason(&self, s: &State<'_>) -> String {
+        let said = s.qemu_stderr.lock().ok().and_then(|e| qemu_reason(&e));
+        match (self, said) {
+            (VmFailure::Stopped(st), Some(r)) => format!("{st}: {r}"),
+            (VmFailure::Stopped(st), None) => format!("QEMU run state {st}"),
+            (VmFailure::Exited(code), Some(r)) => format!("QEMU exited ({code}): {r}"),
+            (VmFailure::Exited(code), None) => format!("QEMU exited ({code})"),
+        }
+    }
+
+    fn into_error(self, s: &State<'_>) -> BuildError {
+        let what = match &self {
+            VmFailure::Stopped(st) if st == "guest-panicked" => "The guest panicked".to_string(),
+            VmFailure::Stopped(_) => "QEMU stopped the VM".to_string(),
+            VmFailure::Exited(_) => "QEMU exited".to_string(),
+        };
+        let hint = if s.accelerator == "kvm"
+            && matches!(&self, VmFailure::Stopped(st) if st == "internal-error")
+        {
+            "\nKVM cannot run this guest here: set accelerator = \"tcg\", or leave it unset to let Kiln choose."
+        } else {
+            ""
+        };
+        BuildError::step(format!(
+            "{what} before SSH became available ({}).{hint}{}",
+            self.reason(s),
+            s.diagnostics()
+        ))
+    }
+}
+
+/// The first line of QEMU's stderr that says what went wrong (warnings skipped), without the
+/// program-name prefix.
+pub(crate) fn qemu_reason(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.contains("warning:") && !l.contains("terminating on signal")
+        })
+        .map(|l| {
+            let l = l.strip_prefix("qemu-system-x86_64: ").unwrap_or(l);
+            l.strip_prefix("error: ").unwrap_or(l).to_string()
+        })
+        .next()
+}
+
+/// Resolves when the VM stops making progress: its QEMU exits, or QMP's `query-status` shows a
+/// run state the guest cannot leave by itself. Polls every 200 ms; pending forever without a
+/// process to watch.
+pub(crate) async fn vm_failure(qemu: Option<&mut Child>, mut qmp: Option<&mut Qmp>) -> VmFailure {
+    let Some(child) = qemu else {
+        return std::future::pending().await;
+    };
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            // QEMU's default panic action powers the VM off: its QMP event tells why.
+            if let Some(q) = qmp.as_deref_mut() {
+                if q.saw_event("GUEST_PANICKED", Duration::from_millis(200))
+                    .await
+                {
+                    return VmFailure::Stopped("guest-panicked".into());
+                }
+            }
+            return VmFailure::Exited(st);
+        }
+        if let Some(q) = qmp.as_deref_mut() {
+            if let Ok(v) = q.execute("query-status", None).await {
+                let st = v
+                    .get("status")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("");
+                if matches!(st, "internal-error" | "guest-panicked" | "io-error") {
+                    return VmFailure::Stopped(st.to_string());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[async_trait]
+impl<'h> Step<State<'h>> for RunQemu {
+    fn name(&self) -> &'static str {
+        "run"
+    }
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        s.accelerator = Self::accelerator(ctx, s).await;
+        if !s.cfg.qemuargs.is_empty() {
+            ctx.ui
+                .say("Overriding default Qemu arguments with qemuargs template option...");
+        }
+        ctx.ui.say(if s.cfg.disk_image {
+            "Starting VM, booting disk image"
+        } else {
+            "Starting VM, booting from CD-ROM"
+        });
+        match Self::launch(ctx, s).await {
+            Err(e) if s.kvm_auto && !matches!(e, BuildError::Cancelled) => {
+                let reason = s
+                    .qemu_stderr
+                    .lock()
+                    .ok()
+                    .and_then(|e| qemu_reason(&e))
+                    .unwrap_or_else(|| "QEMU exited at once".into());
+                ctx.ui.message(format!(
+                    "The VM failed under KVM ({reason}); starting it again under TCG (software emulation), which is slower."
+                ));
+                s.kvm_auto = false;
+                s.accelerator = "tcg".into();
+                s.qemu = None;
+                Self::launch(ctx, s).await
+            }
+            r => r,
+        }
+    }
     async fn cleanup(&self, ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
         s.qmp = None;
         if let Some(mut c) = s.qemu.take() {
@@ -846,12 +1024,27 @@ impl<'h> Step<State<'h>> for BootCommand {
         "boot command"
     }
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        Self::type_command(ctx, s).await
+    }
+}
+
+impl BootCommand {
+    /// Waits `boot_wait` (watching the VM: one that fails under the KVM Kiln chose starts again
+    /// under TCG), then types the boot command.
+    async fn type_command(ctx: &BuildContext, s: &mut State<'_>) -> Result<(), BuildError> {
         if !s.cfg.boot_wait.is_zero() {
             ctx.ui.say(format!(
                 "Waiting {} for boot...",
                 kiln_core::duration::human(s.cfg.boot_wait)
             ));
-            ctx.sleep(s.cfg.boot_wait).await?;
+            let wait = s.cfg.boot_wait;
+            loop {
+                let failure = tokio::select! {
+                    r = ctx.sleep(wait) => { r?; break; }
+                    f = vm_failure(s.qemu.as_mut(), s.qmp.as_mut()) => f,
+                };
+                RunQemu::restart_under_tcg(ctx, s, failure).await?;
+            }
         }
         if s.cfg.boot_steps.is_empty() {
             return Ok(());
@@ -940,26 +1133,13 @@ impl<'h> Step<State<'h>> for Provision {
             "Using SSH communicator to connect: {}",
             ssh.ssh_host
         ));
-        let qemu = s.qemu.as_mut();
-        let exited = async {
-            match qemu {
-                Some(c) => loop {
-                    if let Ok(Some(st)) = c.try_wait() {
-                        return st;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                },
-                None => std::future::pending().await,
-            }
-        };
-        let comm = tokio::select! {
-            c = ssh::connect(ctx, &ssh) => c,
-            st = exited => {
-                return Err(BuildError::step(format!(
-                    "QEMU exited ({st}) before SSH became available.{}",
-                    s.diagnostics()
-                )));
-            }
+        let comm = loop {
+            let failure = tokio::select! {
+                c = ssh::connect(ctx, &ssh) => break c,
+                f = vm_failure(s.qemu.as_mut(), s.qmp.as_mut()) => f,
+            };
+            RunQemu::restart_under_tcg(ctx, s, failure).await?;
+            BootCommand::type_command(ctx, s).await?;
         };
         let comm = match comm {
             Ok(c) => Arc::new(c),
@@ -1181,6 +1361,59 @@ mod tests {
             .filter(|w| w[0] == switch)
             .map(|w| w[1].as_str())
             .collect()
+    }
+
+    /// The KVM Kiln chose for the user fails on machines of our kind (a `/dev/kvm` that cannot
+    /// run guests): the VM is noticed in QEMU's `internal-error` state during the boot wait,
+    /// said so in one line, and started again under TCG, where it runs. Elsewhere the same test
+    /// sees KVM run the VM, or (no KVM at all) QEMU exit at once and TCG take over.
+    #[tokio::test]
+    async fn a_vm_that_fails_under_the_chosen_kvm_runs_again_under_tcg() {
+        let base = kiln_tests::qemu::base_image(false);
+        let work = tempfile::tempdir().unwrap();
+        let disk = work.path().join("disk.qcow2");
+        std::fs::copy(&base, &disk).unwrap();
+        let hook = NoHook;
+        let c =
+            cfg(serde_json::json!({"headless": true, "boot_wait": "8s", "memory": 256})).unwrap();
+        let mut s = State::new(Arc::new(c), SshConfig::default(), &hook);
+        s.tmp = Some(tempfile::tempdir().unwrap());
+        s.disks.push(disk);
+        // As if the probe had said yes.
+        s.kvm_probe = Some(crate::kvm::Probe(tokio::spawn(async { Ok(()) })));
+        let (events, mut rx) = kiln_core::Events::channel();
+        let ctx = BuildContext {
+            info: Arc::default(),
+            ui: events.ui("qemu.vm"),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        };
+        RunQemu.run(&ctx, &mut s).await.unwrap();
+        BootCommand.run(&ctx, &mut s).await.unwrap();
+        let status = s
+            .qmp
+            .as_mut()
+            .unwrap()
+            .execute("query-status", None)
+            .await
+            .unwrap();
+        assert_eq!(status["status"], "running", "{status}");
+        let mut said = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            said.push(format!("{:?}", e.kind));
+        }
+        let said = said.join("\n");
+        let failed = said.contains("The VM failed under KVM");
+        if s.accelerator == "tcg" {
+            assert!(failed, "{said}");
+            assert!(
+                said.contains("KVM internal error") || said.contains("QEMU exited"),
+                "{said}"
+            );
+        } else {
+            assert_eq!(s.accelerator, "kvm");
+            assert!(!failed, "{said}");
+        }
+        RunQemu.cleanup(&ctx, &mut s, Outcome::Success).await;
     }
 
     #[test]
