@@ -296,12 +296,39 @@ fn only_except_and_parallel_builds() {
     let d = dir.path();
     let remote = d.join("remote");
     std::fs::create_dir(&remote).unwrap();
+    // Each build leaves a marker, then waits up to var.polls x 0.1 s for the other's: builds
+    // that run at once each see the other's marker however loaded the machine is, and builds
+    // run one after the other never can.
     let tpl = format!(
-        "{}build {{\n  source \"source.null.remote\" {{\n    name = \"one\"\n  }}\n  source \"source.null.remote\" {{\n    name = \"two\"\n  }}\n  provisioner \"shell\" {{\n    inline = [\"date +%s.%N > {r}/${{source.name}}.start\", \"sleep 1\", \"date +%s.%N > {r}/${{source.name}}.end\"]\n  }}\n}}\n",
+        r#"variable "polls" {{
+  type    = number
+  default = 10
+}}
+{}build {{
+  source "source.null.remote" {{
+    name = "one"
+  }}
+  source "source.null.remote" {{
+    name = "two"
+  }}
+  provisioner "shell" {{
+    inline = [
+      "touch {r}/${{source.name}}.here",
+      "i=0; while [ ! -e {r}/${{source.name == "one" ? "two" : "one"}}.here ] && [ $i -lt ${{var.polls}} ]; do sleep 0.1; i=$((i+1)); done",
+      "if [ -e {r}/${{source.name == "one" ? "two" : "one"}}.here ]; then echo saw-other; else echo alone; fi",
+    ]
+  }}
+}}
+"#,
         null_source(&sshd, ""),
         r = remote.display()
     );
     write(d, "t.pkr.hcl", &tpl);
+    let clear = || {
+        for f in ["one.here", "two.here"] {
+            let _ = std::fs::remove_file(remote.join(f));
+        }
+    };
     let out = run(KILN, d, &["build", "-only=null.one", "t.pkr.hcl"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
@@ -309,34 +336,42 @@ fn only_except_and_parallel_builds() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stdout.contains("    null.one: alone\n"),
+        "{}",
+        out.stdout
+    );
+    clear();
     let out = run(KILN, d, &["build", "-except=null.one", "t.pkr.hcl"]);
     assert!(
         out.stdout.contains("Build 'null.two' finished") && !out.stdout.contains("null.one:"),
         "{}",
         out.stdout
     );
-    for f in ["one.start", "two.start"] {
-        let _ = std::fs::remove_file(remote.join(f));
-    }
-    let out = run(KILN, d, &["build", "t.pkr.hcl"]);
+    clear();
+    // Both builds ran at once: each saw the other's marker (up to 60 s to appear).
+    let out = run(KILN, d, &["build", "-var", "polls=600", "t.pkr.hcl"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    let t = |n: &str| {
-        std::fs::read_to_string(remote.join(n))
-            .unwrap()
-            .trim()
-            .parse::<f64>()
-            .unwrap()
-    };
-    // Both builds ran at once: each started before the other ended.
-    assert!(
-        t("one.start") < t("two.end") && t("two.start") < t("one.end"),
-        "builds did not overlap"
-    );
+    for n in ["one", "two"] {
+        assert!(
+            out.stdout.contains(&format!("    null.{n}: saw-other\n")),
+            "builds did not overlap:\n{}",
+            out.stdout
+        );
+    }
+    clear();
     let out = run(KILN, d, &["build", "-parallel-builds=1", "t.pkr.hcl"]);
     assert_eq!(out.code, 0, "{}", out.all());
+    // One after the other: the first never saw the second's marker.
+    let first = if out.stdout.find("null.one: ") < out.stdout.find("null.two: ") {
+        "one"
+    } else {
+        "two"
+    };
     assert!(
-        t("one.end") <= t("two.start") || t("two.end") <= t("one.start"),
-        "-parallel-builds=1 must serialise"
+        out.stdout.contains(&format!("    null.{first}: alone\n")),
+        "-parallel-builds=1 must serialise:\n{}",
+        out.stdout
     );
 }
 
