@@ -80,6 +80,20 @@ pub trait Communicator: Send + Sync {
     /// Runs `command` through the remote shell, streaming output lines to `output`.
     async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError>;
 
+    /// Like [`Communicator::exec`], with `input` on the command's standard input (then end of
+    /// file). Lets a provisioner upload, run and remove a script in one remote command.
+    /// Communicators that cannot do it binary-safe (a pty echoes and translates) say
+    /// [`CommError::Unsupported`], and the caller does it in separate steps.
+    async fn exec_with_input(
+        &self,
+        command: &str,
+        input: &[u8],
+        output: OutputSink<'_>,
+    ) -> Result<ExitStatus, CommError> {
+        let _ = (command, input, output);
+        Err(CommError::Unsupported("commands with input"))
+    }
+
     /// Streams `src` to the remote file `dst` (created or truncated), with `mode` when given.
     async fn upload(
         &self,

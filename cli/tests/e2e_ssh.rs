@@ -524,3 +524,131 @@ fn uploads_the_remote_side_refuses_fail_with_its_reason_and_do_not_hang() {
         assert!(out.contains(reason), "{what}: {out}");
     }
 }
+
+/// Each script is uploaded, run and removed in one SSH session (a login shell's rc file is paid
+/// once per script), with Packer's `remote_path`, `execute_command`, `skip_clean`,
+/// `valid_exit_codes`, environment and `expect_disconnect` semantics.
+#[test]
+fn shell_scripts_run_in_one_session_each_with_packers_semantics() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    let r = remote.display();
+    let tpl = format!(
+        r#"{src}build {{
+  sources = ["source.null.remote"]
+  provisioner "shell" {{
+    remote_path = "{r}/custom.sh"
+    inline      = ["echo running=$0", "ls -l {r}/custom.sh | cut -c1-10", "read -r line || echo stdin-at-eof"]
+  }}
+  provisioner "shell" {{
+    remote_path = "{r}/kept.sh"
+    skip_clean  = true
+    inline      = ["echo kept"]
+  }}
+  provisioner "shell" {{
+    environment_vars = ["BAR=b a'r"]
+    execute_command  = "FOO=from-exec {{{{.Vars}}}} sh {{{{.Path}}}}"
+    inline           = ["echo FOO=$FOO BAR=$BAR"]
+  }}
+  provisioner "shell" {{
+    remote_path      = "{r}/exits.sh"
+    execute_command  = "{{{{.Vars}}}} {{{{.Path}}}}; exit 3"
+    valid_exit_codes = [3]
+    inline           = ["echo before-exit"]
+  }}
+  provisioner "shell" {{
+    valid_exit_codes = [0, 7]
+    inline           = ["exit 7"]
+  }}
+}}
+"#,
+        src = null_source(&sshd, "")
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let before = sshd.sessions();
+    let out = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    for line in [
+        format!("    null.remote: running={r}/custom.sh\n"),
+        "    null.remote: -rwxr-xr-x\n".to_string(),
+        "    null.remote: stdin-at-eof\n".to_string(),
+        "    null.remote: kept\n".to_string(),
+        "    null.remote: FOO=from-exec BAR=b a'r\n".to_string(),
+        "    null.remote: before-exit\n".to_string(),
+    ] {
+        assert!(
+            out.stdout.contains(&line),
+            "{line:?} missing:\n{}",
+            out.stdout
+        );
+    }
+    assert!(!out.all().contains("kiln-upload-failed"), "{}", out.all());
+    // One session per script, nothing else.
+    assert_eq!(sshd.sessions() - before, 5, "{}", out.all());
+    // Removed after running (also when execute_command exits), except with skip_clean.
+    let mut left: Vec<String> = std::fs::read_dir(&remote)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["kept.sh"]);
+    assert!(std::fs::read_to_string(remote.join("kept.sh"))
+        .unwrap()
+        .contains("echo kept"));
+
+    // An exit code outside valid_exit_codes, a remote_path that cannot be written, and a
+    // script that drops its own connection without and with expect_disconnect.
+    let fail = |body: &str| {
+        let tpl = format!(
+            "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n{body}\n  }}\n}}\n",
+            null_source(&sshd, "")
+        );
+        write(d, "f.pkr.hcl", &tpl);
+        run(KILN, d, &["build", "f.pkr.hcl"])
+    };
+    let o = fail("    inline = [\"exit 7\"]");
+    assert_eq!(o.code, 1);
+    assert!(
+        o.all()
+            .contains("Script exited with non-zero exit status: 7. Allowed exit codes are: [0]"),
+        "{}",
+        o.all()
+    );
+    let o = fail(&format!(
+        "    remote_path = \"{r}/missing/x.sh\"\n    inline = [\"echo never\"]"
+    ));
+    assert_eq!(o.code, 1);
+    assert!(o.all().contains("Error uploading script: "), "{}", o.all());
+    assert!(
+        o.all().contains(&format!("{r}/missing/x.sh")),
+        "{}",
+        o.all()
+    );
+    assert!(
+        !o.all().contains("never") && !o.all().contains("kiln-upload-failed"),
+        "{}",
+        o.all()
+    );
+    // Kill this session's sshd process: the connection ends without an exit status.
+    let drop_conn = "kill -9 $(ps -o ppid= -p $PPID)";
+    let o = fail(&format!("    inline = [\"{drop_conn}\"]"));
+    assert_eq!(o.code, 1);
+    assert!(
+        o.all().contains("Script disconnected unexpectedly."),
+        "{}",
+        o.all()
+    );
+    let o = fail(&format!(
+        "    expect_disconnect = true\n    inline = [\"{drop_conn}\"]"
+    ));
+    assert_eq!(o.code, 0, "{}", o.all());
+    assert!(
+        o.stdout
+            .contains("Remote end disconnected as expected (expect_disconnect = true)"),
+        "{}",
+        o.stdout
+    );
+}

@@ -771,10 +771,40 @@ fn lines(
     }
 }
 
+/// Streams a started command's output lines to `output` until the channel closes.
+async fn wait_for_exit(mut ch: russh::Channel<client::Msg>, output: OutputSink<'_>) -> ExitStatus {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut code = None;
+    while let Some(msg) = ch.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => lines(&mut out, &data, OutputStream::Stdout, output),
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                lines(&mut err, &data, OutputStream::Stderr, output)
+            }
+            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+            ChannelMsg::ExitSignal { .. } => code = code.or(Some(255)),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    for (rest, stream) in [(out, OutputStream::Stdout), (err, OutputStream::Stderr)] {
+        if !rest.is_empty() {
+            output(
+                stream,
+                String::from_utf8_lossy(&rest).trim_end_matches('\r'),
+            );
+        }
+    }
+    match code {
+        Some(c) => ExitStatus::Code(i32::try_from(c).unwrap_or(255)),
+        None => ExitStatus::Disconnected,
+    }
+}
+
 #[async_trait]
 impl Communicator for SshCommunicator {
     async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
-        let mut ch = self.session().await?;
+        let ch = self.session().await?;
         if self.pty {
             ch.request_pty(true, "xterm", 80, 40, 0, 0, &[])
                 .await
@@ -783,32 +813,30 @@ impl Communicator for SshCommunicator {
         ch.exec(true, command)
             .await
             .map_err(|e| CommError::Exec(e.to_string()))?;
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut code = None;
-        while let Some(msg) = ch.wait().await {
-            match msg {
-                ChannelMsg::Data { data } => lines(&mut out, &data, OutputStream::Stdout, output),
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    lines(&mut err, &data, OutputStream::Stderr, output)
-                }
-                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-                ChannelMsg::ExitSignal { .. } => code = code.or(Some(255)),
-                ChannelMsg::Close => break,
-                _ => {}
-            }
+        Ok(wait_for_exit(ch, output).await)
+    }
+
+    async fn exec_with_input(
+        &self,
+        command: &str,
+        input: &[u8],
+        output: OutputSink<'_>,
+    ) -> Result<ExitStatus, CommError> {
+        if self.pty {
+            // A pty is not binary-safe: it would echo the input and translate line endings.
+            return Err(CommError::Unsupported("commands with input over a pty"));
         }
-        for (rest, stream) in [(out, OutputStream::Stdout), (err, OutputStream::Stderr)] {
-            if !rest.is_empty() {
-                output(
-                    stream,
-                    String::from_utf8_lossy(&rest).trim_end_matches('\r'),
-                );
-            }
-        }
-        Ok(match code {
-            Some(c) => ExitStatus::Code(i32::try_from(c).unwrap_or(255)),
-            None => ExitStatus::Disconnected,
-        })
+        let ch = self.session().await?;
+        ch.exec(true, command)
+            .await
+            .map_err(|e| CommError::Exec(e.to_string()))?;
+        ch.data(input)
+            .await
+            .map_err(|e| CommError::Exec(format!("sending the command's input: {e}")))?;
+        ch.eof()
+            .await
+            .map_err(|e| CommError::Exec(format!("sending the command's input: {e}")))?;
+        Ok(wait_for_exit(ch, output).await)
     }
 
     async fn upload(

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -190,9 +191,6 @@ impl Provisioner for Shell {
                 .await?;
                 vars = format!(". {env_path} && ");
             }
-            comm.upload(&remote_path, &mut file, size, Some(0o755))
-                .await
-                .map_err(|e| fail(format!("Error uploading script: {e}")))?;
             let mut tdata = BTreeMap::new();
             tdata.insert("Vars", vars);
             tdata.insert("Path", remote_path.clone());
@@ -203,9 +201,46 @@ impl Provisioner for Shell {
                 .map_err(|e| fail(format!("Error processing execute_command: {e}")))?;
             let ui = ctx.ui.clone();
             let mut sink = move |s: OutputStream, l: &str| ui.output(s, l);
-            let status = tokio::select! {
-                r = comm.exec(&command, &mut sink) => r?,
-                () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+            // One remote command uploads, runs and removes the script where the communicator
+            // can pass it input: each SSH session costs the login shell's start-up (rc files).
+            let one = match size {
+                Some(n) if n <= ONE_SHOT_MAX => {
+                    let mut text = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+                    file.read_to_end(&mut text)
+                        .await
+                        .map_err(|e| BuildError::io(format!("reading {}", script.display()), e))?;
+                    let r = tokio::select! {
+                        r = run_uploaded(&*comm, &remote_path, &command, &text, !c.skip_clean, &mut sink) => r,
+                        () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+                    };
+                    match r {
+                        Err(kiln_core::communicator::CommError::Unsupported(_)) => {
+                            file = tokio::fs::File::open(script).await.map_err(|e| {
+                                BuildError::io(format!("opening {}", script.display()), e)
+                            })?;
+                            None
+                        }
+                        r => Some(r?),
+                    }
+                }
+                _ => None,
+            };
+            let (status, cleaned) = if let Some(r) = one {
+                match r {
+                    OneShot::Ran(status) => (status, !c.skip_clean),
+                    OneShot::UploadFailed(why) => {
+                        return Err(fail(format!("Error uploading script: {why}")));
+                    }
+                }
+            } else {
+                comm.upload(&remote_path, &mut file, size, Some(0o755))
+                    .await
+                    .map_err(|e| fail(format!("Error uploading script: {e}")))?;
+                let status = tokio::select! {
+                    r = comm.exec(&command, &mut sink) => r?,
+                    () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+                };
+                (status, false)
             };
             match status {
                 ExitStatus::Disconnected if c.expect_disconnect => {
@@ -220,7 +255,9 @@ impl Provisioner for Shell {
                 }
                 ExitStatus::Code(_) => {}
             }
-            if !c.skip_clean {
+            // A disconnect (a reboot) ends the remote command before it removes the script.
+            let cleaned = cleaned && status != ExitStatus::Disconnected;
+            if !c.skip_clean && !cleaned {
                 let mut quiet = |_: OutputStream, _: &str| {};
                 let cleanup = format!("rm -f {}", shell_quote(&remote_path));
                 match comm.exec(&cleanup, &mut quiet).await {
@@ -249,4 +286,66 @@ impl Provisioner for Shell {
         }
         Ok(())
     }
+}
+
+/// Scripts up to this size go up in the command that runs them; larger ones are uploaded first.
+const ONE_SHOT_MAX: u64 = 8 << 20;
+
+/// How [`run_uploaded`] went.
+enum OneShot {
+    /// The script was written and ran (to this status).
+    Ran(ExitStatus),
+    /// The remote shell could not write the script: its words.
+    UploadFailed(String),
+}
+
+/// Writes `script` (sent on standard input) to `remote_path`, makes it executable, runs
+/// `command` (the rendered `execute_command`) and, with `clean`, removes the script again: one
+/// remote command, run by the login shell as a separate `execute_command` would be. An EXIT trap
+/// removes the script even when `command` calls `exit`. A unique line on stderr tells a failed
+/// write apart from the script's own exit status; it is not shown.
+async fn run_uploaded(
+    comm: &dyn Communicator,
+    remote_path: &str,
+    command: &str,
+    script: &[u8],
+    clean: bool,
+    sink: &mut (dyn FnMut(OutputStream, &str) + Send),
+) -> Result<OneShot, kiln_core::communicator::CommError> {
+    let path = shell_quote(remote_path);
+    let token = format!("kiln-upload-failed-{:016x}", rand::random::<u64>());
+    let mut remote = String::new();
+    if clean {
+        remote.push_str(&format!(
+            "trap 'rm -f {}' EXIT\n",
+            path.replace('\'', "'\\''")
+        ));
+    }
+    remote.push_str(&format!(
+        "{{ cat > {path} && chmod 0755 {path}; }} || {{ echo {token} >&2; exit 1; }}\n{command}\n"
+    ));
+    let mut failed = false;
+    let mut last_err = String::new();
+    let status = {
+        let mut watch = |s: OutputStream, l: &str| {
+            if s == OutputStream::Stderr && l == token {
+                failed = true;
+                return;
+            }
+            if s == OutputStream::Stderr && !failed {
+                last_err = l.to_string();
+            }
+            sink(s, l);
+        };
+        comm.exec_with_input(&remote, script, &mut watch).await?
+    };
+    Ok(if failed {
+        OneShot::UploadFailed(if last_err.is_empty() {
+            format!("the remote shell could not write {remote_path}")
+        } else {
+            last_err
+        })
+    } else {
+        OneShot::Ran(status)
+    })
 }

@@ -84,12 +84,15 @@ impl Sshd {
         for _ in 0..5 {
             let port = free_port();
             let config = format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nSubsystem sftp /usr/lib/openssh/sftp-server\nMaxStartups 100\nMaxSessions 100\nLogLevel ERROR\n",
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nSubsystem sftp /usr/lib/openssh/sftp-server\nMaxStartups 100\nMaxSessions 100\nLogLevel VERBOSE\n",
                 d = d.display()
             );
             std::fs::write(d.join("sshd_config"), config).expect("sshd_config");
             let mut child = Command::new(bin)
-                .args(["-D", "-e", "-f"])
+                .arg("-D")
+                .arg("-E")
+                .arg(d.join("sshd.log"))
+                .arg("-f")
                 .arg(d.join("sshd_config"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -98,7 +101,7 @@ impl Sshd {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(st)) = child.try_wait() {
-                    let mut e = String::new();
+                    let mut e = std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default();
                     if let Some(mut s) = child.stderr.take() {
                         let _ = std::io::Read::read_to_string(&mut s, &mut e);
                     }
@@ -119,6 +122,16 @@ impl Sshd {
             let _ = child.wait();
         }
         panic!("sshd did not start: {last_err}");
+    }
+
+    /// How many sessions (commands, subsystems, shells) clients have started so far, from
+    /// sshd's log (`LogLevel VERBOSE`): each costs the login shell's start-up.
+    #[must_use]
+    pub fn sessions(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("sshd.log"))
+            .unwrap_or_default()
+            .matches("Starting session: ")
+            .count()
     }
 
     /// The authorized private key's path.
