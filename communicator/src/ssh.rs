@@ -113,9 +113,121 @@ enum Attempt {
     Auth(String),
 }
 
+/// How often a new TCP connection may start while waiting for the SSH banner.
+const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+/// At most this many probes wait at once, so that a server that accepts but answers slowly (an
+/// OpenSSH guest booting under emulation) never sees more than a few unauthenticated
+/// connections (OpenSSH throttles from 10, MaxStartups).
+const MAX_PROBES: usize = 4;
+/// How long the patient probe waits for the banner on an open connection: a slow server (sshd
+/// re-executing itself in a guest under emulation) is answered on it.
+const BANNER_WAIT: Duration = Duration::from_secs(5);
+/// How long the other probes wait: a forward to a guest whose network is down holds a
+/// connection silently, and a fresh connection gets through sooner than a held one.
+const QUICK_BANNER_WAIT: Duration = Duration::from_millis(400);
+
+/// One TCP connection that has shown the SSH banner (peeked, still unread), with its connect
+/// time; or why not, and whether the host refused outright. It waits up to `wait` for the banner.
+async fn probe(
+    host: String,
+    port: u16,
+    wait: Duration,
+) -> Result<(tokio::net::TcpStream, Duration), (String, bool)> {
+    let started = Instant::now();
+    let stream = match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            let refused = e.kind() == std::io::ErrorKind::ConnectionRefused;
+            return Err((e.to_string(), refused));
+        }
+        Err(_) => return Err(("TCP connect timed out".into(), false)),
+    };
+    // One round trip (SYN, SYN-ACK), measured before anything else is sent.
+    let rtt = started.elapsed();
+    let mut peek = [0u8; 4];
+    match tokio::time::timeout(wait, stream.peek(&mut peek)).await {
+        Ok(Ok(n)) if n > 0 => Ok((stream, rtt)),
+        Ok(Ok(_)) => Err(("connection closed before the SSH banner".into(), false)),
+        Ok(Err(e)) => Err((e.to_string(), false)),
+        Err(_) => Err(("no SSH banner yet".into(), false)),
+    }
+}
+
+/// Waits until the server at `host:port` sends its SSH banner, or `deadline`.
+///
+/// A port forward (QEMU's user networking, a NAT) accepts connections before the guest's SSH
+/// server listens, and holds them while the guest's network is down: such a connection shows
+/// the banner late or never, so waiting on one connection at a time loses seconds. Instead a
+/// new connection starts every [`PROBE_INTERVAL`] (at most [`MAX_PROBES`] waiting at once: one
+/// patient, the others giving up after [`QUICK_BANNER_WAIT`]), and the first to show a banner
+/// wins; the rest are closed at once. A host that refuses outright is asked again with backoff
+/// up to a second.
+async fn wait_for_banner(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<(tokio::net::TcpStream, Duration), String> {
+    let mut probes = tokio::task::JoinSet::new();
+    let mut patient = false;
+    let mut next = Instant::now();
+    let mut refused_delay = PROBE_INTERVAL;
+    let mut last = String::from("no connection attempted");
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(last);
+        }
+        if now >= next && probes.len() < MAX_PROBES {
+            let (wait, is_patient) = if patient {
+                (QUICK_BANNER_WAIT, false)
+            } else {
+                (BANNER_WAIT, true)
+            };
+            patient = true;
+            let host = host.to_string();
+            probes.spawn(async move { (probe(host, port, wait).await, is_patient) });
+            next = now + PROBE_INTERVAL;
+        }
+        let wake = if probes.len() < MAX_PROBES {
+            next.min(deadline)
+        } else {
+            deadline
+        };
+        tokio::select! {
+            Some(r) = probes.join_next() => match r {
+                Ok((Ok(found), _)) => return Ok(found),
+                Ok((Err((m, refused)), was_patient)) => {
+                    patient &= !was_patient;
+                    if refused {
+                        next = Instant::now() + refused_delay;
+                        refused_delay = (refused_delay * 2).min(Duration::from_secs(1));
+                    } else {
+                        refused_delay = PROBE_INTERVAL;
+                    }
+                    last = m;
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    patient = false;
+                }
+            },
+            () = tokio::time::sleep_until(wake.into()) => {}
+        }
+    }
+}
+
+/// Makes the SSH connection on `stream`, whose server has sent its banner; `rtt` is the TCP
+/// connect time.
 async fn try_connect(
     cfg: &SshConfig,
     key: Option<&russh::keys::PrivateKey>,
+    stream: tokio::net::TcpStream,
+    rtt: Duration,
 ) -> Result<SshCommunicator, Attempt> {
     let target = format!("{}:{}", cfg.ssh_host, cfg.ssh_port);
     let config = Arc::new(client::Config {
@@ -131,33 +243,6 @@ async fn try_connect(
         },
         ..client::Config::default()
     });
-    // Wait for the server's banner before starting the handshake: a port forward (QEMU's user
-    // networking, a NAT) accepts connections before the guest's SSH server listens, and a
-    // handshake on such a connection only times out.
-    let started = Instant::now();
-    let stream = match tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio::net::TcpStream::connect((cfg.ssh_host.as_str(), cfg.ssh_port)),
-    )
-    .await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),
-        Err(_) => return Err(Attempt::Retry("TCP connect timed out".into())),
-    };
-    // One round trip (SYN, SYN-ACK), measured before anything else is sent.
-    let rtt = started.elapsed();
-    let mut peek = [0u8; 4];
-    match tokio::time::timeout(Duration::from_secs(5), stream.peek(&mut peek)).await {
-        Ok(Ok(n)) if n > 0 => {}
-        Ok(Ok(_)) => {
-            return Err(Attempt::Retry(
-                "connection closed before the SSH banner".into(),
-            ))
-        }
-        Ok(Err(e)) => return Err(Attempt::Retry(e.to_string())),
-        Err(_) => return Err(Attempt::Retry("no SSH banner yet".into())),
-    }
     let _ = stream.set_nodelay(true);
     let connect = client::connect_stream(config, QuickAck(stream), Client);
     let mut handle = match tokio::time::timeout(Duration::from_secs(30), connect).await {
@@ -289,7 +374,12 @@ pub async fn connect(ctx: &BuildContext, cfg: &SshConfig) -> Result<SshCommunica
     let mut auth_failures = 0;
     loop {
         let attempt = tokio::select! {
-            r = try_connect(cfg, key.as_ref()) => r,
+            r = async {
+                let (stream, rtt) = wait_for_banner(&cfg.ssh_host, cfg.ssh_port, deadline)
+                    .await
+                    .map_err(Attempt::Retry)?;
+                try_connect(cfg, key.as_ref(), stream, rtt).await
+            } => r,
             () = ctx.cancel.cancelled() => return Err(CommError::Cancelled),
         };
         let last = match attempt {
@@ -1038,5 +1128,85 @@ mod tests {
         let far = Pace::new(Duration::from_millis(50));
         assert_eq!(far.limit, 50_000_000);
         assert_eq!(far.patience, Duration::from_millis(210));
+    }
+
+    /// A stand-in for QEMU's user networking while the guest boots: it accepts every
+    /// connection, holds those made before the "guest" is up without a word (as a forward to a
+    /// guest whose network is down does), and answers later ones with a banner. The banner is
+    /// seen within a probe interval or two of the guest coming up, and never more than
+    /// MAX_PROBES connections wait at once.
+    #[tokio::test]
+    async fn the_banner_is_seen_soon_after_a_silent_forwarder_starts_answering() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up_at = Instant::now() + Duration::from_millis(1500);
+        let open = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (o, m) = (open.clone(), most.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let (o, m) = (o.clone(), m.clone());
+                tokio::spawn(async move {
+                    let n = o.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(n, Ordering::SeqCst);
+                    if Instant::now() >= up_at {
+                        let _ = sock.write_all(b"SSH-2.0-test\r\n").await;
+                    }
+                    // Hold it until the client goes away.
+                    let mut b = [0u8; 64];
+                    while matches!(tokio::io::AsyncReadExt::read(&mut sock, &mut b).await, Ok(n) if n > 0)
+                    {
+                    }
+                    o.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        let (stream, _) =
+            wait_for_banner("127.0.0.1", port, Instant::now() + Duration::from_secs(20))
+                .await
+                .unwrap();
+        let late = Instant::now().saturating_duration_since(up_at);
+        let mut peek = [0u8; 4];
+        assert_eq!(stream.peek(&mut peek).await.unwrap(), 4);
+        assert_eq!(&peek, b"SSH-");
+        assert!(
+            late <= Duration::from_millis(300),
+            "banner seen {late:?} after the server answered"
+        );
+        assert!(
+            most.load(Ordering::SeqCst) <= MAX_PROBES + 1,
+            "{} connections at once",
+            most.load(Ordering::SeqCst)
+        );
+    }
+
+    /// A server that is slow to greet on every connection (sshd re-executing itself in a guest
+    /// under emulation) is still reached: one probe waits for it patiently.
+    #[tokio::test]
+    async fn a_server_slow_to_send_its_banner_is_reached_by_the_patient_probe() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    let _ = sock.write_all(b"SSH-2.0-slow\r\n").await;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                });
+            }
+        });
+        let start = Instant::now();
+        let r = wait_for_banner("127.0.0.1", port, start + Duration::from_secs(20)).await;
+        assert!(r.is_ok(), "{:?}", r.err());
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
