@@ -1417,6 +1417,32 @@ mod tests {
     }
 
     #[test]
+    fn qemus_reason_skips_warnings_and_the_register_dump_is_left_out() {
+        let err = "qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]\nKVM internal error. Suberror: 1\nextra data[0]: 0x0000000000000001\nemulation failure\nEAX=00000000 EBX=00000000 ECX=00000000 EDX=00000663\nES =0000 00000000 0000ffff 00009300\nCR0=00000011 CR2=00000000 CR3=00000000 CR4=00000000\nCode=eb de ff 0d <cf> c3 90\n";
+        assert_eq!(
+            qemu_reason(err).as_deref(),
+            Some("KVM internal error. Suberror: 1")
+        );
+        assert_eq!(
+            qemu_reason("qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\n").as_deref(),
+            Some("failed to set MSR 0x10a to 0x69")
+        );
+        assert_eq!(
+            qemu_reason("qemu-system-x86_64: terminating on signal 15 from pid 1\n"),
+            None
+        );
+        let kept: Vec<&str> = err.lines().filter(|l| !is_register_dump(l)).collect();
+        assert_eq!(
+            kept,
+            [
+                "qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]",
+                "KVM internal error. Suberror: 1",
+                "emulation failure"
+            ]
+        );
+    }
+
+    #[test]
     fn packer_defaults() {
         let a = args(serde_json::json!({}));
         assert_eq!(values(&a, "-machine"), ["type=pc,accel=tcg"]);
