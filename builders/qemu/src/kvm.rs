@@ -36,7 +36,7 @@ const EXPECTED_STATUS: i32 = (0x2a << 1) | 1;
 
 /// Under TCG the probe's guest runs to its end in ~0.15 s here (QEMU's start included), under
 /// a working KVM faster; a KVM that cannot run it leaves QEMU waiting or hanging.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A probe started ahead of time (it takes up to [`PROBE_TIMEOUT`]); dropping it stops it.
 pub(crate) struct Probe(pub(crate) tokio::task::JoinHandle<Result<(), String>>);
