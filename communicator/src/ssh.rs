@@ -9,7 +9,7 @@ use kiln_core::{BuildContext, Communicator, ExitStatus, OutputStream};
 use russh::client::{self, Handle};
 use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelMsg, ChannelReadHalf};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -126,13 +126,28 @@ const BANNER_WAIT: Duration = Duration::from_secs(5);
 /// connection silently, and a fresh connection gets through sooner than a held one.
 const QUICK_BANNER_WAIT: Duration = Duration::from_millis(400);
 
+/// How long a probe may stay open, once the guest's network answers, before no more start.
+const HELD: Duration = Duration::from_millis(150);
+
+/// Why a probe ended without a banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProbeEnd {
+    /// The host refused the connection.
+    Refused,
+    /// The far end closed it before sending anything (behind a port forward: the guest's
+    /// network is up, its SSH server not yet listening).
+    Closed,
+    /// Anything else: a timeout, an error.
+    Other,
+}
+
 /// One TCP connection that has shown the SSH banner (peeked, still unread), with its connect
 /// time; or why not, and whether the host refused outright. It waits up to `wait` for the banner.
 async fn probe(
     host: String,
     port: u16,
     wait: Duration,
-) -> Result<(tokio::net::TcpStream, Duration), (String, bool)> {
+) -> Result<(tokio::net::TcpStream, Duration), (String, ProbeEnd)> {
     let started = Instant::now();
     let stream = match tokio::time::timeout(
         Duration::from_secs(10),
@@ -142,19 +157,26 @@ async fn probe(
     {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            let refused = e.kind() == std::io::ErrorKind::ConnectionRefused;
-            return Err((e.to_string(), refused));
+            let end = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                ProbeEnd::Refused
+            } else {
+                ProbeEnd::Other
+            };
+            return Err((e.to_string(), end));
         }
-        Err(_) => return Err(("TCP connect timed out".into(), false)),
+        Err(_) => return Err(("TCP connect timed out".into(), ProbeEnd::Other)),
     };
     // One round trip (SYN, SYN-ACK), measured before anything else is sent.
     let rtt = started.elapsed();
     let mut peek = [0u8; 4];
     match tokio::time::timeout(wait, stream.peek(&mut peek)).await {
         Ok(Ok(n)) if n > 0 => Ok((stream, rtt)),
-        Ok(Ok(_)) => Err(("connection closed before the SSH banner".into(), false)),
-        Ok(Err(e)) => Err((e.to_string(), false)),
-        Err(_) => Err(("no SSH banner yet".into(), false)),
+        Ok(Ok(_)) => Err((
+            "connection closed before the SSH banner".into(),
+            ProbeEnd::Closed,
+        )),
+        Ok(Err(e)) => Err((e.to_string(), ProbeEnd::Other)),
+        Err(_) => Err(("no SSH banner yet".into(), ProbeEnd::Other)),
     }
 }
 
@@ -173,7 +195,14 @@ async fn wait_for_banner(
     deadline: Instant,
 ) -> Result<(tokio::net::TcpStream, Duration), String> {
     let mut probes = tokio::task::JoinSet::new();
+    // When each waiting probe started, by task id.
+    let mut started: HashMap<tokio::task::Id, Instant> = HashMap::new();
     let mut patient = false;
+    // Once a connection has been closed by the far end before a banner, the guest's network
+    // answers: from then on a connection that stays open has been accepted by its SSH server,
+    // which is only slow to greet (dropbear under emulation: ~0.6 s), so every probe waits
+    // patiently and no new one starts while one has been open for HELD.
+    let mut answering = false;
     let mut next = Instant::now();
     let mut refused_delay = PROBE_INTERVAL;
     let mut last = String::from("no connection attempted");
@@ -182,15 +211,17 @@ async fn wait_for_banner(
         if now >= deadline {
             return Err(last);
         }
-        if now >= next && probes.len() < MAX_PROBES {
-            let (wait, is_patient) = if patient {
+        let held = answering && started.values().any(|t| now.duration_since(*t) >= HELD);
+        if now >= next && probes.len() < MAX_PROBES && !held {
+            let (wait, is_patient) = if patient && !answering {
                 (QUICK_BANNER_WAIT, false)
             } else {
                 (BANNER_WAIT, true)
             };
             patient = true;
             let host = host.to_string();
-            probes.spawn(async move { (probe(host, port, wait).await, is_patient) });
+            let task = probes.spawn(async move { (probe(host, port, wait).await, is_patient) });
+            started.insert(task.id(), now);
             next = now + PROBE_INTERVAL;
         }
         let wake = if probes.len() < MAX_PROBES {
@@ -198,20 +229,33 @@ async fn wait_for_banner(
         } else {
             deadline
         };
+        let wake = if answering {
+            // Look again when the youngest probe has been open for HELD.
+            wake.min(now + HELD)
+        } else {
+            wake
+        };
         tokio::select! {
-            Some(r) = probes.join_next() => match r {
-                Ok((Ok(found), _)) => return Ok(found),
-                Ok((Err((m, refused)), was_patient)) => {
+            Some(r) = probes.join_next_with_id() => match r {
+                Ok((_, (Ok(found), _))) => return Ok(found),
+                Ok((id, (Err((m, end)), was_patient))) => {
+                    started.remove(&id);
                     patient &= !was_patient;
-                    if refused {
-                        next = Instant::now() + refused_delay;
-                        refused_delay = (refused_delay * 2).min(Duration::from_secs(1));
-                    } else {
-                        refused_delay = PROBE_INTERVAL;
+                    match end {
+                        ProbeEnd::Refused => {
+                            next = Instant::now() + refused_delay;
+                            refused_delay = (refused_delay * 2).min(Duration::from_secs(1));
+                        }
+                        ProbeEnd::Closed => {
+                            answering = true;
+                            refused_delay = PROBE_INTERVAL;
+                        }
+                        ProbeEnd::Other => refused_delay = PROBE_INTERVAL,
                     }
                     last = m;
                 }
                 Err(e) => {
+                    started.remove(&e.id());
                     last = e.to_string();
                     patient = false;
                 }
@@ -1207,6 +1251,46 @@ mod tests {
             start.elapsed() < Duration::from_secs(3),
             "{:?}",
             start.elapsed()
+        );
+    }
+
+    /// Behind a port forward whose guest network is up: connections are closed at once until
+    /// the SSH server listens, then each is answered slowly (dropbear under emulation forks for
+    /// every connection and greets ~0.6 s later). Once the server has accepted a connection, no
+    /// more are started: the guest pays for few connections it never serves.
+    #[tokio::test]
+    async fn once_the_guest_answers_an_accepted_connection_is_waited_for_not_multiplied() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let listening_at = Instant::now() + Duration::from_millis(800);
+        let served = Arc::new(AtomicUsize::new(0));
+        let s2 = served.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                if Instant::now() < listening_at {
+                    drop(sock);
+                    continue;
+                }
+                s2.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(600)).await;
+                    let _ = sock.write_all(b"SSH-2.0-slow\r\n").await;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                });
+            }
+        });
+        wait_for_banner("127.0.0.1", port, Instant::now() + Duration::from_secs(20))
+            .await
+            .unwrap();
+        let late = Instant::now().saturating_duration_since(listening_at);
+        assert!(late < Duration::from_millis(600 + 300), "{late:?}");
+        assert!(
+            served.load(Ordering::SeqCst) <= 2,
+            "{} connections served",
+            served.load(Ordering::SeqCst)
         );
     }
 }
