@@ -101,13 +101,10 @@ pub(crate) async fn probe(qemu: &str, cpu_model: Option<&str>) -> Result<(), Str
     r
 }
 
-async fn run_probe(qemu: &str, cpu_model: Option<&str>, scratch: &Path) -> Result<(), String> {
-    let img = scratch.join("kvm-probe.img");
-    std::fs::write(&img, boot_sector()).map_err(|e| format!("writing {}: {e}", img.display()))?;
+/// QEMU running the boot sector image `img` under `accel`, with the exit port.
+fn probe_command(qemu: &str, accel: &str, cpu_model: Option<&str>, img: &Path) -> Command {
     let mut cmd = Command::new(qemu);
-    cmd.args([
-        "-machine",
-        "pc,accel=kvm",
+    cmd.args(["-machine", &format!("pc,accel={accel}")]).args([
         "-nodefaults",
         "-no-reboot",
         "-m",
@@ -116,22 +113,24 @@ async fn run_probe(qemu: &str, cpu_model: Option<&str>, scratch: &Path) -> Resul
     if let Some(c) = cpu_model {
         cmd.args(["-cpu", c]);
     }
-    cmd.args([
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-        "-device",
-        "isa-debug-exit,iobase=0xf4,iosize=0x04",
-    ])
-    .arg("-drive")
-    .arg(format!("file={},format=raw,if=floppy", img.display()))
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .kill_on_drop(true);
+    cmd.args(["-display", "none", "-monitor", "none", "-serial", "none"])
+        .args([
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive",
+        ])
+        .arg(format!("file={},format=raw,if=floppy", img.display()));
+    cmd
+}
+
+async fn run_probe(qemu: &str, cpu_model: Option<&str>, scratch: &Path) -> Result<(), String> {
+    let img = scratch.join("kvm-probe.img");
+    std::fs::write(&img, boot_sector()).map_err(|e| format!("writing {}: {e}", img.display()))?;
+    let mut cmd = probe_command(qemu, "kvm", cpu_model, &img);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| format!("cannot run {qemu}: {e}"))?;
     let stderr = child.stderr.take();
     let r =
@@ -189,22 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let img = dir.path().join("boot.img");
         std::fs::write(&img, boot_sector()).unwrap();
-        let run = Command::new("qemu-system-x86_64")
-            .args([
-                "-machine",
-                "pc,accel=tcg",
-                "-nodefaults",
-                "-no-reboot",
-                "-m",
-                "16",
-            ])
-            .args(["-display", "none", "-monitor", "none", "-serial", "none"])
-            .args([
-                "-device",
-                "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-drive",
-            ])
-            .arg(format!("file={},format=raw,if=floppy", img.display()))
+        let run = probe_command("qemu-system-x86_64", "tcg", None, &img)
             .kill_on_drop(true)
             .output();
         let out = tokio::time::timeout(Duration::from_secs(60), run)

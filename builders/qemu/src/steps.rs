@@ -985,20 +985,12 @@ impl<'h> Step<State<'h>> for RunQemu {
             "Starting VM, booting from CD-ROM"
         });
         match Self::launch(ctx, s).await {
+            // QEMU exited at once under the KVM Kiln chose: the same as failing later.
             Err(e) if s.kvm_auto && !matches!(e, BuildError::Cancelled) => {
-                let reason = s
-                    .qemu_stderr
-                    .lock()
-                    .ok()
-                    .and_then(|e| qemu_reason(&e))
-                    .unwrap_or_else(|| "QEMU exited at once".into());
-                ctx.ui.message(format!(
-                    "The VM failed under KVM ({reason}); starting it again under TCG (software emulation), which is slower."
-                ));
-                s.kvm_auto = false;
-                s.accelerator = "tcg".into();
-                s.qemu = None;
-                Self::launch(ctx, s).await
+                match s.qemu.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                    Some(st) => Self::restart_under_tcg(ctx, s, VmFailure::Exited(st)).await,
+                    None => Err(e),
+                }
             }
             r => r,
         }
