@@ -131,7 +131,12 @@ pub async fn run(
             text.push_str(l);
             text.push('\n');
         }
-        std::fs::write(&p, text).map_err(|e| BuildError::io("writing the script", e))?;
+        {
+            let _no_fork = SCRIPT_FILES
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::fs::write(&p, text).map_err(|e| BuildError::io("writing the script", e))?;
+        }
         make_executable(&p)?;
         let s = p.to_string_lossy().to_string();
         tmp = Some(dir);
@@ -166,15 +171,22 @@ pub async fn run(
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| fail("execute_command is empty".into()))?;
-        let mut child = tokio::process::Command::new(prog)
-            .args(args)
-            .envs(&env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| fail(format!("Error running local command {prog}: {e}")))?;
+        let spawned = {
+            // `spawn` returns once the child has exec'd, closing what it inherited.
+            let _no_script_open = SCRIPT_FILES
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            tokio::process::Command::new(prog)
+                .args(args)
+                .envs(&env)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+        };
+        let mut child =
+            spawned.map_err(|e| fail(format!("Error running local command {prog}: {e}")))?;
         let (out, err) = (child.stdout.take(), child.stderr.take());
         let ui = ctx.ui.clone();
         let ui2 = ctx.ui.clone();
@@ -210,6 +222,13 @@ pub async fn run(
     drop(tmp);
     Ok(())
 }
+
+/// Script files are written, and local commands started, under this lock. A fork while a
+/// script file is open for writing (another build starting its command) hands the child a
+/// writable descriptor of it until the child execs, and executing the script in that moment
+/// fails with "Text file busy" (ETXTBSY): seen with two parallel builds' shell-local
+/// post-processors.
+static SCRIPT_FILES: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 fn make_executable(p: &std::path::Path) -> Result<(), BuildError> {
     #[cfg(unix)]
