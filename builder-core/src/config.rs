@@ -219,6 +219,9 @@ pub struct Config {
     pub block: Option<Location>,
     /// The block's description for messages, e.g. `provisioner "shell"`.
     pub what: String,
+    /// Decode with legacy JSON's weak typing (mapstructure's): a single value where a list is
+    /// wanted is a list of one, `"0x10"` is 16, `"t"` is true. Otherwise cty's conversions apply.
+    pub weak: bool,
 }
 
 impl Config {
@@ -253,13 +256,56 @@ impl Config {
     /// An "Unsupported argument" diagnostic (with a "did you mean") for unknown attributes, or an
     /// "Invalid value" diagnostic naming the expected type, each at the attribute's location.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Diagnostics> {
-        let value = if self.value.is_null() {
+        use crate::convert::{coerce, remove, Step};
+        let mut value = if self.value.is_null() {
             serde_json::json!({})
         } else {
             self.value.clone()
         };
-        serde_path_to_error::deserialize::<_, T>(value)
-            .map_err(|e| Diagnostics::from(self.decode_error(&e)))
+        let mut diags = Diagnostics::default();
+        let mut reported: Vec<String> = Vec::new();
+        // Each round converts one value the way Packer would, or reports it and takes it out,
+        // so that every bad value of the block is reported, not only the first.
+        for _ in 0..256 {
+            let e = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(t) if diags.0.is_empty() => return Ok(t),
+                Ok(_) => return Err(diags),
+                Err(e) => e,
+            };
+            let path: Vec<Step> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
+                    serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
+                    _ => None,
+                })
+                .collect();
+            let msg = e.inner().to_string();
+            if coerce(&mut value, &path, &msg, self.weak) {
+                continue;
+            }
+            let mut at = path.clone();
+            if let Some(rest) = msg.strip_prefix("unknown field `") {
+                at.push(Step::Key(rest.split('`').next().unwrap_or_default().into()));
+            }
+            if let Some(rest) = msg.strip_prefix("missing field `") {
+                // A required field taken out above was reported already.
+                let field = rest.split('`').next().unwrap_or_default();
+                let mut full = path.clone();
+                full.push(Step::Key(field.into()));
+                if !reported.contains(&key_path(&full)) {
+                    diags.push(self.decode_error(&e));
+                }
+                return Err(diags);
+            }
+            reported.push(key_path(&at));
+            diags.push(self.decode_error(&e));
+            if !remove(&mut value, &at) {
+                return Err(diags);
+            }
+        }
+        Err(diags)
     }
 
     fn decode_error(&self, e: &serde_path_to_error::Error<serde_json::Error>) -> Diagnostic {
@@ -352,6 +398,18 @@ impl Config {
     pub fn error_at(&self, path: &str, summary: &str, detail: impl Into<String>) -> Diagnostic {
         Diagnostic::error(summary, detail).at(self.location_of(path))
     }
+}
+
+/// The map keys of `path` up to its last key, dotted: what a removed value is known by.
+fn key_path(path: &[crate::convert::Step]) -> String {
+    let keys: Vec<&str> = path
+        .iter()
+        .filter_map(|p| match p {
+            crate::convert::Step::Key(k) => Some(k.as_str()),
+            crate::convert::Step::Index(_) => None,
+        })
+        .collect();
+    keys.join(".")
 }
 
 /// The candidate nearest to `word`, if it is close enough to be a likely typo.

@@ -19,6 +19,7 @@
 pub mod artifact;
 pub mod communicator;
 pub mod config;
+pub mod convert;
 pub mod duration;
 pub mod error;
 pub mod event;

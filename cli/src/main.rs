@@ -340,40 +340,68 @@ fn validate(a: &ValidateArgs) -> i32 {
         let mut bad = false;
         for p in &a.common.paths {
             let files: Vec<PathBuf> = if p.is_dir() {
-                std::fs::read_dir(p)
+                let mut fs: Vec<PathBuf> = std::fs::read_dir(p)
                     .map(|rd| {
                         rd.flatten()
                             .map(|e| e.path())
-                            .filter(|f| f.to_string_lossy().ends_with(".pkr.hcl"))
+                            .filter(|f| {
+                                let n = f.to_string_lossy();
+                                n.ends_with(".pkr.hcl") || n.ends_with(".pkr.json")
+                            })
                             .collect()
                     })
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                fs.sort();
+                fs
             } else {
                 vec![p.clone()]
             };
             for f in files {
-                match std::fs::read_to_string(&f) {
-                    Ok(text) => {
-                        if let Err(e) = hcl::edit::parser::parse_body(&text) {
-                            bad = true;
-                            let l = e.location();
-                            eprintln!(
-                                "Error: Invalid HCL syntax\n  --> {}:{}:{}\n   |\n   | {}\n\n{}\n",
-                                f.display(),
-                                l.line(),
-                                l.column(),
-                                e.line(),
-                                e.message()
-                            );
-                        }
-                    }
+                let text = match std::fs::read_to_string(&f) {
+                    Ok(text) => text,
                     Err(e) => {
                         bad = true;
                         eprintln!(
                             "Error: Cannot read template\n\nReading {}: {e}.\n",
                             f.display()
                         );
+                        continue;
                     }
+                };
+                let name = f.display().to_string();
+                if name.ends_with(".pkr.json") {
+                    // HCL2 in JSON syntax: valid JSON in the template schema, then valid HCL.
+                    let checked = kiln_template::hcljson::to_native(&text)
+                        .map_err(|e| {
+                            kiln_core::config::Diagnostics::from(
+                                kiln_core::config::Diagnostic::error(
+                                    "Invalid HCL JSON",
+                                    format!("{name}: {e}."),
+                                ),
+                            )
+                        })
+                        .and_then(|native| kiln_template::check_syntax(&name, &native));
+                    if let Err(d) = checked {
+                        bad = true;
+                        print_diags(&d);
+                    }
+                } else if name.ends_with(".json") {
+                    // A legacy JSON template: parsed as JSON, as Packer does, never as HCL.
+                    if let Err(d) = kiln_template::legacy::check_syntax(&name, &text) {
+                        bad = true;
+                        print_diags(&d);
+                    }
+                } else if let Err(e) = hcl::edit::parser::parse_body(&text) {
+                    bad = true;
+                    let l = e.location();
+                    eprintln!(
+                        "Error: Invalid HCL syntax\n  --> {}:{}:{}\n   |\n   | {}\n\n{}\n",
+                        f.display(),
+                        l.line(),
+                        l.column(),
+                        e.line(),
+                        e.message()
+                    );
                 }
             }
         }

@@ -336,6 +336,7 @@ impl Body for HclBody {
             spans: BTreeMap::new(),
             block,
             what: self.what.clone(),
+            weak: false,
         };
         cfg.spans = ev.spans;
         if self.block.is_some() {

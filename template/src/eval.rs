@@ -166,7 +166,7 @@ pub fn eval(
     if !check.diags.is_empty() {
         return Err(check.diags);
     }
-    let e: hcl::Expression = fix_heredocs(expr, file).into();
+    let e = crate::ordered::rewrite(fix_heredocs(expr, file).into());
     let e = crate::lazy::prepare(e, ctx).map_err(|m| {
         vec![
             Diagnostic::error("Error in function call", format!("{m}.")).at(expr
@@ -174,7 +174,7 @@ pub fn eval(
                 .map(|s| Location::from_span(&file.name, &file.text, s))),
         ]
     })?;
-    e.evaluate(ctx).map_err(|err| {
+    e.evaluate(ctx).map(crate::ordered::sorted).map_err(|err| {
         let msg = err.kind().to_string();
         let (summary, detail) = match err.kind() {
             hcl::eval::ErrorKind::FuncCall(name, m) => (

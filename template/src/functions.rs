@@ -992,6 +992,7 @@ pub fn declare(ctx: &mut Context, with_env: bool) {
         ctx.declare_func("env", f(vec![Str], env));
     }
     crate::functions_ext::declare(ctx);
+    crate::ordered::declare(ctx);
 }
 
 #[cfg(test)]

@@ -215,7 +215,7 @@ fn for_expr(f: hcl::expr::ForExpr, ctx: &Context) -> Result<Value, String> {
         }
     }
     Ok(if f.key_expr.is_some() {
-        Value::Object(map)
+        crate::ordered::sorted(Value::Object(map))
     } else {
         Value::Array(list)
     })

@@ -209,6 +209,7 @@ impl Body for JsonBody {
             spans: self.spans.clone(),
             block: self.block.clone(),
             what: self.what.clone(),
+            weak: true,
         })
     }
 }
@@ -523,6 +524,36 @@ pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -
         source_line: text.lines().nth(line - 1).unwrap_or_default().to_string(),
         width: 1,
     }))
+}
+
+/// Checks a legacy JSON template's syntax only, as `packer validate -syntax-only` does: valid
+/// JSON, an object, and no unknown root key. Nothing is evaluated.
+///
+/// # Errors
+/// The JSON syntax error, or each unknown root key, located.
+pub fn check_syntax(name: &str, text: &str) -> Result<(), Diagnostics> {
+    let root: J = serde_json::from_str(text).map_err(|e| json_syntax_error(name, text, &e))?;
+    let Some(top) = root.as_object() else {
+        return Err(Diagnostic::error(
+            "Invalid template",
+            "A JSON template is an object with \"builders\".",
+        )
+        .into());
+    };
+    let mut diags = Diagnostics::default();
+    for k in top.keys() {
+        if !k.starts_with('_') && !ROOT_KEYS.contains(&k.as_str()) {
+            diags.push(Diagnostic::error(
+                "Unknown key",
+                format!("Unknown root level key in template: {k:?}."),
+            ));
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
 }
 
 /// Loads a legacy JSON template.

@@ -19,6 +19,7 @@ pub mod gotmpl;
 pub mod hcljson;
 pub mod lazy;
 pub mod legacy;
+pub mod ordered;
 pub mod types;
 pub mod upgrade;
 
@@ -815,7 +816,7 @@ fn cli_value(raw: &str, ty: &Type) -> Result<Value, String> {
             hcl::eval::Evaluate::evaluate(&e, &Context::new()).map_err(|e| e.to_string())?
         }
     };
-    types::convert(v, ty)
+    types::convert(ordered::sorted(v), ty)
 }
 
 fn assign_variables(
@@ -912,7 +913,7 @@ fn set_from_file(
     diags: &mut Diagnostics,
 ) {
     match vars.get_mut(k) {
-        Some(v) => match types::convert(val, &v.ty) {
+        Some(v) => match types::convert(ordered::sorted(val), &v.ty) {
             Ok(val) => v.value = Some(val),
             Err(e) => diags.push(
                 Diagnostic::error(

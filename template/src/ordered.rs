@@ -1,0 +1,185 @@
+//! Maps and objects are ordered by key, as in Packer: cty's maps and objects have no insertion
+//! order, so `keys`, `values`, `for` over a map, `merge`, `jsonencode` and `%{ for k, v in m }`
+//! all see their keys in lexical (byte) order. hcl-rs keeps insertion order, so before evaluation
+//! object literals are put in key order (or, when a key is computed, wrapped in a call that sorts
+//! the result), `for` expressions that make objects are wrapped the same way, and every value an
+//! expression produces is sorted through before it is stored.
+
+use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+use hcl::expr::{Expression, FuncCall, ObjectKey, Operation, TraversalOperator};
+use hcl::{Identifier, Value};
+
+/// The internal function that sorts a value's maps (never written by users: the name is not an
+/// HCL identifier a template could reach, since reference checks run before the rewrite).
+pub(crate) const SORT_FN: &str = "__kiln_sorted";
+
+/// Declares the sorting function in `ctx`.
+pub(crate) fn declare(ctx: &mut Context) {
+    fn sorted_fn(args: FuncArgs) -> Result<Value, String> {
+        Ok(sorted(args[0].clone()))
+    }
+    ctx.declare_func(
+        SORT_FN,
+        FuncDef::builder().param(ParamType::Any).build(sorted_fn),
+    );
+}
+
+/// `v` with every map in it (at any depth) in key order.
+pub fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> =
+                m.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Sorts `v`'s maps in place (no-op when they already are).
+pub fn sort_in_place(v: &mut Value) {
+    if needs_sort(v) {
+        *v = sorted(std::mem::take(v));
+    }
+}
+
+fn needs_sort(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            m.keys().zip(m.keys().skip(1)).any(|(a, b)| a > b) || m.values().any(needs_sort)
+        }
+        Value::Array(a) => a.iter().any(needs_sort),
+        _ => false,
+    }
+}
+
+fn wrap(e: Expression) -> Expression {
+    Expression::from(
+        FuncCall::builder(Identifier::unchecked(SORT_FN))
+            .arg(e)
+            .build(),
+    )
+}
+
+fn literal_key(k: &ObjectKey) -> Option<String> {
+    match k {
+        ObjectKey::Identifier(i) => Some(i.as_str().to_string()),
+        ObjectKey::Expression(Expression::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Rewrites `e` so that hcl-rs evaluates its objects in key order.
+pub fn rewrite(e: Expression) -> Expression {
+    match e {
+        Expression::Object(o) => {
+            let mut entries: Vec<(ObjectKey, Expression)> = o
+                .into_iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        ObjectKey::Expression(x) => ObjectKey::Expression(rewrite(x)),
+                        other => other,
+                    };
+                    (k, rewrite(v))
+                })
+                .collect();
+            let keys: Option<Vec<String>> = entries.iter().map(|(k, _)| literal_key(k)).collect();
+            match keys {
+                Some(keys) => {
+                    let mut order: Vec<usize> = (0..entries.len()).collect();
+                    // Stable, so that of two equal keys the last still wins.
+                    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+                    let mut slots: Vec<Option<(ObjectKey, Expression)>> =
+                        entries.drain(..).map(Some).collect();
+                    let mut out = hcl::Object::new();
+                    for i in order {
+                        if let Some((k, v)) = slots[i].take() {
+                            out.insert(k, v);
+                        }
+                    }
+                    Expression::Object(out)
+                }
+                None => wrap(Expression::Object(entries.into_iter().collect())),
+            }
+        }
+        Expression::Array(a) => Expression::Array(a.into_iter().map(rewrite).collect()),
+        Expression::Parenthesis(p) => Expression::Parenthesis(Box::new(rewrite(*p))),
+        Expression::Conditional(mut c) => {
+            c.cond_expr = rewrite(c.cond_expr);
+            c.true_expr = rewrite(c.true_expr);
+            c.false_expr = rewrite(c.false_expr);
+            Expression::Conditional(c)
+        }
+        Expression::Operation(op) => Expression::Operation(Box::new(match *op {
+            Operation::Unary(mut u) => {
+                u.expr = rewrite(u.expr);
+                Operation::Unary(u)
+            }
+            Operation::Binary(mut b) => {
+                b.lhs_expr = rewrite(b.lhs_expr);
+                b.rhs_expr = rewrite(b.rhs_expr);
+                Operation::Binary(b)
+            }
+        })),
+        Expression::Traversal(mut t) => {
+            t.expr = rewrite(t.expr);
+            t.operators = t
+                .operators
+                .into_iter()
+                .map(|o| match o {
+                    TraversalOperator::Index(x) => TraversalOperator::Index(rewrite(x)),
+                    other => other,
+                })
+                .collect();
+            Expression::Traversal(t)
+        }
+        Expression::FuncCall(mut f) => {
+            f.args = f.args.into_iter().map(rewrite).collect();
+            wrap(Expression::FuncCall(f))
+        }
+        Expression::ForExpr(mut f) => {
+            f.collection_expr = rewrite(f.collection_expr);
+            f.value_expr = rewrite(f.value_expr);
+            f.key_expr = f.key_expr.map(rewrite);
+            f.cond_expr = f.cond_expr.map(rewrite);
+            if f.key_expr.is_some() {
+                wrap(Expression::ForExpr(f))
+            } else {
+                Expression::ForExpr(f)
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hcl::eval::Evaluate;
+
+    fn eval(src: &str) -> String {
+        let e: Expression = src.parse().unwrap_or_else(|e| panic!("{src}: {e}"));
+        let mut ctx = Context::new();
+        crate::functions::declare(&mut ctx, false);
+        let e = crate::lazy::prepare(rewrite(e), &ctx).unwrap();
+        let v = sorted(e.evaluate(&ctx).unwrap());
+        serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn objects_are_in_key_order() {
+        assert_eq!(
+            eval("{ b = 1, a = 2, \"A\" = 3 }"),
+            r#"{"A":3,"a":2,"b":1}"#
+        );
+        assert_eq!(eval("[for k, v in { b = 1, a = 2 } : k]"), r#"["a","b"]"#);
+        assert_eq!(
+            eval("{ for k in [\"z\", \"y\"] : k => upper(k) }"),
+            r#"{"y":"Y","z":"Z"}"#
+        );
+        assert_eq!(eval("keys({ (\"z\") = 1, y = 2 })"), r#"["y","z"]"#);
+        assert_eq!(eval("{ a = 1, b = 2, a = 3 }"), r#"{"a":3,"b":2}"#);
+    }
+}
