@@ -28,7 +28,7 @@ pub trait Artifact: Send + Sync + Debug {
 pub struct FileArtifact {
     /// The maker's id.
     pub builder_id: String,
-    /// Its id; the files joined with commas when empty.
+    /// Its id (empty for the artifacts of checksum, compress and artifice, as in Packer).
     pub id: String,
     /// The files.
     pub files: Vec<String>,
@@ -42,11 +42,7 @@ impl Artifact for FileArtifact {
         self.builder_id.clone()
     }
     fn id(&self) -> String {
-        if self.id.is_empty() {
-            self.files.join(", ")
-        } else {
-            self.id.clone()
-        }
+        self.id.clone()
     }
     fn files(&self) -> Vec<String> {
         self.files.clone()

@@ -195,6 +195,8 @@ pub fn coerce(root: &mut J, path: &[Step], msg: &str, weak: bool) -> bool {
     } else if want.contains("map") || want.contains("struct") {
         // mapstructure's weak decoding merges a list of maps into one map.
         match &mut *v {
+            // A nested block written once (`qemu_img_args { ... }`) where one object is wanted.
+            J::Array(items) if items.len() == 1 && items[0].is_object() => Some(items.remove(0)),
             J::Array(items) if weak && items.iter().all(J::is_object) => {
                 let mut m = serde_json::Map::new();
                 for it in items.drain(..) {
@@ -252,6 +254,10 @@ mod tests {
         assert_eq!(conv(json!(0), "a boolean", true), json!(false));
         assert_eq!(conv(json!(true), "a string", true), json!("1"));
         assert_eq!(conv(json!("a.iso"), "a sequence", true), json!(["a.iso"]));
+        assert_eq!(
+            conv(json!([{"a": 1}]), "struct QemuImgArgs", false),
+            json!({"a": 1})
+        );
         assert_eq!(
             conv(json!([{"a": 1}, {"b": 2}]), "a map", true),
             json!({"a": 1, "b": 2})

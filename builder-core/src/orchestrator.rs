@@ -70,7 +70,13 @@ fn selected(only: &[GlobMatcher], except: &[GlobMatcher], names: &[&str]) -> boo
 }
 
 fn matches_meta(list: &[String], build: &PlannedBuild) -> bool {
-    let names = [build.name.as_str(), &build.source_ref(), &build.source_name];
+    // As Packer: an HCL2 build's plugins match its source (`type.name`), never the build
+    // block's name; a legacy JSON build (named by its builder) matches that name.
+    let names = if build.name == build.source_name {
+        [build.name.clone()]
+    } else {
+        [build.source_ref()]
+    };
     list.iter().any(|p| {
         let p = p.strip_prefix("source.").unwrap_or(p);
         Glob::new(p).is_ok_and(|g| {
@@ -109,8 +115,28 @@ impl Orchestrator {
         Ok(plan
             .builds
             .iter()
-            .filter(|b| selected(&only, &except, &[b.name.as_str(), &b.source_ref()]))
+            .filter(|b| selected(&only, &except, &[b.name.as_str()]))
             .collect())
+    }
+
+    /// `build` as `-except` leaves it: a post-processor whose name (its `name`, or its type when
+    /// it has none) matches an `-except` pattern is skipped with the rest of its chain, as
+    /// Packer does.
+    fn without_excepted(build: &PlannedBuild, except: &[GlobMatcher]) -> PlannedBuild {
+        let mut b = build.clone();
+        if except.is_empty() {
+            return b;
+        }
+        for chain in &mut b.post_processors {
+            if let Some(cut) = chain.iter().position(|p| {
+                let name = p.name.as_deref().unwrap_or(&p.plugin.kind);
+                except.iter().any(|g| g.is_match(name))
+            }) {
+                chain.truncate(cut);
+            }
+        }
+        b.post_processors.retain(|c| !c.is_empty());
+        b
     }
 
     fn info(build: &PlannedBuild, plan: &BuildPlan, opts: &RunOptions) -> BuildInfo {
@@ -261,8 +287,10 @@ impl Orchestrator {
             opts.parallel_builds
         };
         let sem = Arc::new(tokio::sync::Semaphore::new(limit));
+        let except = globs(&opts.except)?;
         let mut handles = Vec::new();
         for i in selected {
+            let build = Self::without_excepted(&plan.builds[i], &except);
             let (plan, sem, this, cancel) =
                 (plan.clone(), sem.clone(), self.clone(), cancel.clone());
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
@@ -270,7 +298,7 @@ impl Orchestrator {
             let permit = sem.acquire_owned().await;
             handles.push(tokio::spawn(async move {
                 let _permit = permit;
-                let build = &plan.builds[i];
+                let build = &build;
                 let ctx = BuildContext {
                     info,
                     ui: this.events.ui(&build.name),

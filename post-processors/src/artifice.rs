@@ -51,23 +51,31 @@ impl PostProcessor for Artifice {
         ctx: &BuildContext,
         _artifact: Arc<dyn Artifact>,
     ) -> Result<PostProcessed, BuildError> {
-        for f in &self.cfg.files {
-            if !std::path::Path::new(f).exists() {
-                return Err(BuildError::PostProcessor {
-                    kind: "artifice".into(),
-                    message: format!("artifice file {f} does not exist"),
-                });
+        // As Packer: each entry is a glob (a plain name is one), and what it matches is the
+        // artifact; an entry that matches nothing adds nothing.
+        let mut files: Vec<String> = Vec::new();
+        for pattern in &self.cfg.files {
+            let matched: Vec<String> = glob::glob(pattern)
+                .map(|paths| {
+                    paths
+                        .flatten()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for m in matched {
+                if !files.contains(&m) {
+                    files.push(m);
+                }
             }
         }
-        ctx.ui.say(format!(
-            "Using these artifice files: {}",
-            self.cfg.files.join(", ")
-        ));
+        ctx.ui
+            .say(format!("Using these artifice files: {}", files.join(", ")));
         let new = FileArtifact {
             builder_id: BUILDER_ID.into(),
             id: String::new(),
-            description: format!("Created artifact from files: {}", self.cfg.files.join(", ")),
-            files: self.cfg.files.clone(),
+            description: format!("Created artifact from files: {}", files.join(", ")),
+            files,
         };
         Ok(PostProcessed {
             artifact: Arc::new(new),

@@ -144,11 +144,6 @@ impl PostProcessor for Compress {
         _info: &BuildInfo,
     ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
-        if let Some(o) = &self.cfg.output {
-            if format_of(o).is_none() {
-                return Err(config.error_at("output", "Invalid compress configuration", format!("Cannot tell the archive format of {o:?}: end it in .tar.gz, .tgz, .gz, .zip, .tar.zst, .tar.xz, .xz or .tar.")).into());
-            }
-        }
         if let Some(l) = self.cfg.compression_level {
             if !(-1..=22).contains(&l) {
                 return Err(config
@@ -172,7 +167,8 @@ impl PostProcessor for Compress {
             .cfg
             .output
             .clone()
-            .unwrap_or_else(|| "packer_{{.BuildName}}_{{.BuilderType}}.tar.gz".into());
+            .unwrap_or_else(|| "packer_{{.BuildName}}_{{.BuilderType}}".into());
+        // As Packer: the format comes from the extension, and is a gzipped tar without one.
         let out = crate::render_output("compress", &tpl, &ctx.info, &[])?;
         let format = format_of(&out).unwrap_or(Format::TarGz);
         let level = match self.cfg.compression_level {
@@ -200,7 +196,8 @@ impl PostProcessor for Compress {
             .map_err(|e| crate::io_err("compress", &format!("writing {out}"), e))?;
         let new = FileArtifact {
             builder_id: BUILDER_ID.into(),
-            id: out.clone(),
+            // Packer's compress artifact has no id.
+            id: String::new(),
             description: format!("compressed artifacts in: {out}"),
             files: vec![out],
         };

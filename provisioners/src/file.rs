@@ -81,12 +81,6 @@ impl Provisioner for FileProvisioner {
         if direction == "download" && c.content.is_some() {
             return Err(err("content", "content is only valid for uploads."));
         }
-        if c.sources.as_ref().is_some_and(|s| s.len() > 1) && !c.destination.ends_with('/') {
-            return Err(err(
-                "destination",
-                "Destination must be a directory (end with \"/\") when multiple sources are given.",
-            ));
-        }
         if direction == "upload" && !c.generated {
             for (i, s) in c
                 .source
@@ -137,9 +131,17 @@ impl Provisioner for FileProvisioner {
             .map_err(|e| fail(e.to_string()))?;
             return Ok(());
         }
+        // Several sources go into the destination as a directory, as current Packer does,
+        // whether or not it ends in "/".
+        let dest =
+            if c.sources.as_ref().is_some_and(|s| s.len() > 1) && !c.destination.ends_with('/') {
+                format!("{}/", c.destination)
+            } else {
+                c.destination.clone()
+            };
         for src in c.source.iter().chain(c.sources.iter().flatten()) {
             tokio::select! {
-                r = upload(ctx, &*comm, src, &c.destination) => r?,
+                r = upload(ctx, &*comm, src, &dest) => r?,
                 () = cancelled() => return Err(BuildError::Cancelled),
             }
         }

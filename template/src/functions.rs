@@ -85,12 +85,14 @@ macro_rules! f1 {
     };
 }
 
-f1!(upper, ParamType::String, |a| Ok(s(a)?
-    .to_uppercase()
-    .into()));
-f1!(lower, ParamType::String, |a| Ok(s(a)?
-    .to_lowercase()
-    .into()));
+f1!(upper, ParamType::String, |a| Ok(crate::gostr::upper(&s(
+    a
+)?)
+.into()));
+f1!(lower, ParamType::String, |a| Ok(crate::gostr::lower(&s(
+    a
+)?)
+.into()));
 f1!(trimspace, ParamType::String, |a| Ok(s(a)?
     .trim()
     .to_string()
@@ -99,25 +101,19 @@ f1!(chomp, ParamType::String, |a| Ok(s(a)?
     .trim_end_matches(['\n', '\r'])
     .to_string()
     .into()));
-f1!(title, ParamType::String, |a| {
-    let t: String = s(a)?
-        .split(' ')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    Ok(t.into())
-});
-f1!(strrev, ParamType::String, |a| Ok(s(a)?
-    .chars()
-    .rev()
-    .collect::<String>()
-    .into()));
+f1!(title, ParamType::String, |a| Ok(crate::gostr::title(&s(
+    a
+)?)
+.into()));
+f1!(strrev, ParamType::String, |a| Ok(crate::gostr::graphemes(
+    &s(a)?
+)
+.into_iter()
+.rev()
+.collect::<String>()
+.into()));
 f1!(length, ParamType::Any, |a| Ok(Value::from(match a {
-    Value::String(s) => s.chars().count(),
+    Value::String(s) => crate::gostr::graphemes(s).len(),
     Value::Array(v) => v.len(),
     Value::Object(o) => o.len(),
     other => return Err(format!("length of {} is not defined", type_name(other))),
@@ -125,7 +121,13 @@ f1!(length, ParamType::Any, |a| Ok(Value::from(match a {
 f1!(abs, ParamType::Number, |a| Ok(num(n(a)?.abs())));
 f1!(ceil, ParamType::Number, |a| Ok(num(n(a)?.ceil())));
 f1!(floor, ParamType::Number, |a| Ok(num(n(a)?.floor())));
-f1!(signum, ParamType::Number, |a| Ok(num(n(a)?.signum())));
+f1!(signum, ParamType::Number, |a| {
+    let x = n(a)?;
+    if x.fract() != 0.0 {
+        return Err(format!("invalid value {x}: a whole number is required"));
+    }
+    Ok(num(if x == 0.0 { 0.0 } else { x.signum() }))
+});
 f1!(keys, ParamType::Any, |a| Ok(Value::Array(
     sorted_keys(&obj(a)?).into_iter().map(Value::from).collect()
 )));
@@ -148,27 +150,18 @@ f1!(base64decode, ParamType::String, |a| {
         .map(Value::from)
         .map_err(|_| "the decoded bytes are not valid UTF-8".into())
 });
-f1!(jsonencode, ParamType::Any, |a| Ok(serde_json::to_string(
+f1!(jsonencode, ParamType::Any, |a| Ok(crate::gostr::json(
     &to_json(a)
 )
-.map_err(|e| e.to_string())?
 .into()));
 f1!(jsondecode, ParamType::String, |a| {
     let v: serde_json::Value =
         serde_json::from_str(&s(a)?).map_err(|e| format!("invalid JSON: {e}"))?;
     Ok(from_json(v))
 });
-f1!(urlencode, ParamType::String, |a| {
-    let mut out = String::new();
-    for b in s(a)?.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    Ok(out.into())
-});
+f1!(urlencode, ParamType::String, |a| Ok(
+    crate::gostr::query_escape(&s(a)?).into()
+));
 f1!(md5, ParamType::String, |a| Ok(hex::encode(
     md5::Md5::digest(s(a)?.as_bytes())
 )
@@ -191,11 +184,15 @@ f1!(file, ParamType::String, |a| {
         .map(Value::from)
         .map_err(|e| format!("cannot read {p:?}: {e}"))
 });
-f1!(fileexists, ParamType::String, |a| Ok(std::path::Path::new(
-    &s(a)?
-)
-.is_file()
-.into()));
+f1!(fileexists, ParamType::String, |a| {
+    let p = s(a)?;
+    match std::fs::metadata(&p) {
+        Ok(m) if m.is_dir() => Err(format!("{p:?} is a directory, not a file")),
+        Ok(_) => Ok(true.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false.into()),
+        Err(e) => Err(format!("cannot stat {p:?}: {e}")),
+    }
+});
 f1!(filebase64, ParamType::String, |a| {
     let p = s(a)?;
     let b = std::fs::read(&p).map_err(|e| format!("cannot read {p:?}: {e}"))?;
@@ -215,21 +212,14 @@ f1!(abspath, ParamType::String, |a| {
     };
     Ok(normalize(&abs).into())
 });
-f1!(basename, ParamType::String, |a| Ok(std::path::Path::new(
-    &s(a)?
-)
-.file_name()
-.map(|f| f.to_string_lossy().to_string())
-.unwrap_or_default()
+f1!(basename, ParamType::String, |a| Ok(crate::gostr::base(&s(
+    a
+)?)
 .into()));
-f1!(dirname, ParamType::String, |a| {
-    let p = s(a)?;
-    Ok(match std::path::Path::new(&p).parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_string_lossy().to_string(),
-        _ => ".".to_string(),
-    }
-    .into())
-});
+f1!(dirname, ParamType::String, |a| Ok(crate::gostr::dir(&s(
+    a
+)?)
+.into()));
 f1!(pathexpand, ParamType::String, |a| {
     let p = s(a)?;
     Ok(match p.strip_prefix('~') {
@@ -351,19 +341,19 @@ fn join(args: FuncArgs) -> R {
 }
 fn split(args: FuncArgs) -> R {
     let (sep, text) = (s(&args[0])?, s(&args[1])?);
+    // Go's strings.Split: an empty separator splits after each character.
+    if sep.is_empty() {
+        return Ok(Value::Array(
+            text.chars().map(|c| Value::from(c.to_string())).collect(),
+        ));
+    }
     Ok(Value::Array(
         text.split(sep.as_str()).map(Value::from).collect(),
     ))
 }
 fn replace(args: FuncArgs) -> R {
+    // Packer's replace is cty's: always a literal substring (regex_replace takes patterns).
     let (text, from, to) = (s(&args[0])?, s(&args[1])?, s(&args[2])?);
-    if from.len() > 2 && from.starts_with('/') && from.ends_with('/') {
-        let re = regex::Regex::new(&from[1..from.len() - 1]).map_err(|e| e.to_string())?;
-        return Ok(re
-            .replace_all(&text, to.replace("$", "$$").replace("$${", "${").as_str())
-            .to_string()
-            .into());
-    }
     Ok(text.replace(&from, &to).into())
 }
 fn regex_replace(args: FuncArgs) -> R {
@@ -417,9 +407,14 @@ fn strcontains(args: FuncArgs) -> R {
     Ok(s(&args[0])?.contains(&s(&args[1])?).into())
 }
 fn substr(args: FuncArgs) -> R {
-    let text: Vec<char> = s(&args[0])?.chars().collect();
+    let owned = s(&args[0])?;
+    let text = crate::gostr::graphemes(&owned);
+    let (off, len) = (n(&args[1])?, n(&args[2])?);
+    if off.fract() != 0.0 || len.fract() != 0.0 {
+        return Err("offset and length must be whole numbers".into());
+    }
     #[allow(clippy::cast_possible_truncation)]
-    let (off, len) = (n(&args[1])? as i64, n(&args[2])? as i64);
+    let (off, len) = (off as i64, len as i64);
     let len_total = i64::try_from(text.len()).unwrap_or(i64::MAX);
     let start = if off < 0 {
         (len_total + off).max(0)
@@ -432,10 +427,7 @@ fn substr(args: FuncArgs) -> R {
         (start + len).min(len_total)
     };
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-    Ok(text[start as usize..end as usize]
-        .iter()
-        .collect::<String>()
-        .into())
+    Ok(text[start as usize..end as usize].concat().into())
 }
 fn format(args: FuncArgs) -> R {
     let fmt = s(&args[0])?;
@@ -501,6 +493,9 @@ fn format(args: FuncArgs) -> R {
     Ok(out.into())
 }
 fn concat(args: FuncArgs) -> R {
+    if args.is_empty() {
+        return Err("at least one argument is required".into());
+    }
     let mut out = Vec::new();
     for l in args.iter() {
         out.extend(list(l)?);
@@ -515,8 +510,15 @@ fn element(args: FuncArgs) -> R {
     if l.is_empty() {
         return Err("cannot use element function with an empty list".into());
     }
+    let i = n(&args[1])?;
+    if i < 0.0 {
+        return Err("cannot use element function with a negative index".into());
+    }
+    if i.fract() != 0.0 {
+        return Err("the index must be a whole number".into());
+    }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let i = n(&args[1])? as usize;
+    let i = i as usize;
     Ok(l[i % l.len()].clone())
 }
 fn index_fn(args: FuncArgs) -> R {
@@ -558,6 +560,9 @@ fn coalescelist(args: FuncArgs) -> R {
         .unwrap_or(Value::Array(vec![])))
 }
 fn min(args: FuncArgs) -> R {
+    if args.is_empty() {
+        return Err("must pass at least one number".into());
+    }
     Ok(num(args
         .iter()
         .map(n)
@@ -566,6 +571,9 @@ fn min(args: FuncArgs) -> R {
         .fold(f64::INFINITY, f64::min)))
 }
 fn max(args: FuncArgs) -> R {
+    if args.is_empty() {
+        return Err("must pass at least one number".into());
+    }
     Ok(num(args
         .iter()
         .map(n)
@@ -585,7 +593,7 @@ fn parseint(args: FuncArgs) -> R {
 fn range(args: FuncArgs) -> R {
     let v: Vec<f64> = args.iter().map(n).collect::<Result<_, _>>()?;
     let (start, end, step) = match v.as_slice() {
-        [e] => (0.0, *e, 1.0),
+        [e] => (0.0, *e, if *e >= 0.0 { 1.0 } else { -1.0 }),
         [s, e] => (*s, *e, if e >= s { 1.0 } else { -1.0 }),
         [s, e, st] => (*s, *e, *st),
         _ => return Err("range takes one to three numbers".into()),
@@ -593,13 +601,20 @@ fn range(args: FuncArgs) -> R {
     if step == 0.0 {
         return Err("step must not be zero".into());
     }
+    if (end > start && step < 0.0) || (end < start && step > 0.0) {
+        return Err(if step < 0.0 {
+            "step must be positive when start is less than end".into()
+        } else {
+            "step must be negative when start is greater than end".into()
+        });
+    }
     let mut out = Vec::new();
     let mut x = start;
     while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
         out.push(num(x));
         x += step;
-        if out.len() > 1_000_000 {
-            return Err("range too large".into());
+        if out.len() > 1024 {
+            return Err("more than 1024 values were generated; either decrease the difference between start and end or use a smaller step".into());
         }
     }
     Ok(Value::Array(out))
@@ -632,8 +647,12 @@ fn zipmap(args: FuncArgs) -> R {
 }
 fn chunklist(args: FuncArgs) -> R {
     let l = list(&args[0])?;
+    let size = n(&args[1])?;
+    if size < 0.0 {
+        return Err("the size argument must be positive".into());
+    }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let size = n(&args[1])? as usize;
+    let size = size as usize;
     if size == 0 {
         return Ok(Value::Array(vec![Value::Array(l)]));
     }
@@ -1034,7 +1053,7 @@ mod tests {
         );
         assert_eq!(
             eval(r#"replace("hello world", "/w.*d/", "everybody")"#),
-            Value::from("hello everybody")
+            Value::from("hello world")
         );
         assert_eq!(
             eval(r#"trimprefix("helloworld", "hello")"#),

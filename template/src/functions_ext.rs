@@ -59,18 +59,9 @@ fn indent(a: FuncArgs) -> R {
         ));
     }
     let spaces = " ".repeat(count as usize);
+    // As cty: every newline is followed by the padding, blank and last lines included.
     let text = s(&a[1])?;
-    let mut out = String::new();
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-            if !line.is_empty() {
-                out.push_str(&spaces);
-            }
-        }
-        out.push_str(line);
-    }
-    Ok(out.into())
+    Ok(text.replace('\n', &format!("\n{spaces}")).into())
 }
 
 fn regexall(a: FuncArgs) -> R {
@@ -712,7 +703,7 @@ mod tests {
         // The examples in Packer's function documentation.
         assert_eq!(
             j(&eval(r#"indent(2, "[\n  foo,\n  bar,\n]\n")"#)),
-            r#""[\n    foo,\n    bar,\n  ]\n""#
+            r#""[\n    foo,\n    bar,\n  ]\n  ""#
         );
         assert_eq!(
             j(&eval(r#"regexall("[a-z]+", "1234abcd5678efgh9")"#)),

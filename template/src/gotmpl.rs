@@ -12,6 +12,9 @@ use time::OffsetDateTime;
 pub struct Ctx {
     /// User variables (`{{user `x`}}`).
     pub user: BTreeMap<String, String>,
+    /// Whether `{{user `x`}}` of a variable set nowhere is an error (in variable defaults, as
+    /// Packer); elsewhere it is `""`.
+    pub user_strict: bool,
     /// The environment, when `{{env}}` is allowed (only in the variables section).
     pub env: Option<BTreeMap<String, String>>,
     /// The build's name and builder type, once known.
@@ -283,7 +286,8 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             let k = arg(&args, 0, name)?;
             match ctx.user.get(&k) {
                 Some(v) => s(v.clone()),
-                None => Err(format!("variable not set: {k}")),
+                None if ctx.user_strict => Err(format!("variable not set: {k}")),
+                None => s(String::new()),
             }
         }
         "env" => {
@@ -323,8 +327,13 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
                 Some(Val::S(x)) => x.parse().map_err(|_| format!("split: bad index {x:?}"))?,
                 None => return Err("split: wrong number of arguments".into()),
             };
-            let parts: Vec<&str> = text.split(sep.as_str()).collect();
-            parts.get(i).map(|p| Val::S((*p).to_string())).ok_or_else(|| {
+            // Go's strings.Split: an empty separator splits after each character.
+            let parts: Vec<String> = if sep.is_empty() {
+                text.chars().map(String::from).collect()
+            } else {
+                text.split(sep.as_str()).map(String::from).collect()
+            };
+            parts.get(i).map(|p| Val::S(p.clone())).ok_or_else(|| {
                 format!(
                     "the substring {i} was unavailable using the separator value, {sep}, only {} values were found",
                     parts.len()
@@ -349,8 +358,8 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             let (old, new, src) = (arg(&args, 0, name)?, arg(&args, 1, name)?, arg(&args, 2, name)?);
             s(src.replace(&old, &new))
         }
-        "upper" => s(arg(&args, 0, name)?.to_uppercase()),
-        "lower" => s(arg(&args, 0, name)?.to_lowercase()),
+        "upper" => s(crate::gostr::upper(&arg(&args, 0, name)?)),
+        "lower" => s(crate::gostr::lower(&arg(&args, 0, name)?)),
         "clean_resource_name" => {
             let cleaned: String = arg(&args, 0, name)?
                 .to_lowercase()
@@ -715,8 +724,13 @@ mod tests {
     #[test]
     fn errors_name_the_action() {
         let c = ctx();
+        assert_eq!(render("{{user `nope`}}", &c).unwrap(), "");
+        let strict = Ctx {
+            user_strict: true,
+            ..ctx()
+        };
         assert_eq!(
-            render("{{user `nope`}}", &c).unwrap_err(),
+            render("{{user `nope`}}", &strict).unwrap_err(),
             "template: {{user `nope`}}: variable not set: nope"
         );
         assert!(render("{{env `HOME`}}", &c)

@@ -54,6 +54,8 @@ struct Scan<'a> {
     b: &'a [u8],
     i: usize,
     spans: Spans,
+    /// Keys given twice in one object, by path.
+    dups: Vec<String>,
 }
 
 impl Scan<'_> {
@@ -93,7 +95,14 @@ impl Scan<'_> {
                     } else {
                         format!("{path}.{key}")
                     };
-                    self.spans.0.insert(format!("{child}#key"), kstart..self.i);
+                    if self
+                        .spans
+                        .0
+                        .insert(format!("{child}#key"), kstart..self.i)
+                        .is_some()
+                    {
+                        self.dups.push(child.clone());
+                    }
                     self.ws();
                     self.i += 1; // ':'
                     self.value(&child);
@@ -224,7 +233,8 @@ fn plugin_body(
 ) -> PluginSpec {
     let mut value = Map::new();
     for (k, v) in obj {
-        if strip.contains(&k.as_str()) || k.starts_with('_') {
+        // `_comments` and, as Packer's builders decode them, `packer_*` keys are not settings.
+        if strip.contains(&k.as_str()) || k.starts_with('_') || k.starts_with("packer_") {
             continue;
         }
         value.insert(k.clone(), v.clone());
@@ -341,20 +351,32 @@ fn provisioner(
         ));
         return None;
     };
+    // mapstructure's weak decoding: a single name is a list of one.
+    let weak = |k: &str| match obj.get(k) {
+        Some(J::String(s)) => Some(J::Array(vec![J::String(s.clone())])),
+        other => other.cloned(),
+    };
     let only = strings(
         doc,
         &format!("{path}.only"),
-        obj.get("only"),
+        weak("only").as_ref(),
         "build names",
         diags,
     );
     let except = strings(
         doc,
         &format!("{path}.except"),
-        obj.get("except"),
+        weak("except").as_ref(),
         "build names",
         diags,
     );
+    if !only.is_empty() && !except.is_empty() {
+        diags.push(doc.err(
+            path,
+            "Invalid provisioner",
+            "A provisioner may have \"only\" or \"except\", not both.",
+        ));
+    }
     for (field, list) in [("only", &only), ("except", &except)] {
         for (i, n) in list.iter().enumerate() {
             if !builder_names.contains(n) {
@@ -503,6 +525,17 @@ fn post_processor(
     })
 }
 
+fn json_kind(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "bool",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "list",
+        J::Object(_) => "object",
+    }
+}
+
 fn var_string(v: &J) -> Option<String> {
     match v {
         J::Null => None,
@@ -594,8 +627,10 @@ pub fn load_text(
         b: text.as_bytes(),
         i: 0,
         spans: Spans::default(),
+        dups: Vec::new(),
     };
     scan.value("");
+    let dups = std::mem::take(&mut scan.dups);
     let doc = Doc {
         name: name.clone(),
         text: text.clone(),
@@ -611,8 +646,29 @@ pub fn load_text(
             )
             .into());
     };
+    for d in &dups {
+        let key = d.rsplit('.').next().unwrap_or(d);
+        diags.push(
+            Diagnostic::error(
+                "Duplicate key",
+                format!("The key {key:?} is given twice in the same object; remove one of them."),
+            )
+            .at(doc.key_loc(d)),
+        );
+    }
     for k in top.keys() {
-        if k.starts_with('_') || ROOT_KEYS.contains(&k.as_str()) {
+        if k.starts_with('_') {
+            // Packer reads root-level comments as strings.
+            if !top[k].is_string() {
+                diags.push(doc.err(
+                    k,
+                    "Invalid comment",
+                    format!("The root-level comment {k:?} must be a string."),
+                ));
+            }
+            continue;
+        }
+        if ROOT_KEYS.contains(&k.as_str()) {
             continue;
         }
         let mut d = format!("Unknown root level key in template: {k:?}.");
@@ -622,8 +678,25 @@ pub fn load_text(
         diags.push(Diagnostic::error("Unknown key", d).at(doc.key_loc(k)));
     }
     if let Some(v) = top.get("min_packer_version").and_then(J::as_str) {
+        // Go's version parser: one to three numbers, then an optional pre-release.
+        let padded = {
+            let t = v.trim_start_matches('v');
+            let (core, rest) = t.find(['-', '+']).map_or((t, ""), |i| t.split_at(i));
+            let mut parts: Vec<&str> = core.split('.').collect();
+            while parts.len() < 3 {
+                parts.push("0");
+            }
+            format!("{}{rest}", parts.join("."))
+        };
+        if semver::Version::parse(&padded).is_err() {
+            diags.push(doc.err(
+                "min_packer_version",
+                "Invalid min_packer_version",
+                format!("{v:?} is not a version; write one such as \"1.6.0\"."),
+            ));
+        }
         if let (Ok(min), Ok(have)) = (
-            semver::Version::parse(v.trim_start_matches('v')),
+            semver::Version::parse(&padded),
             semver::Version::parse(crate::PACKER_COMPAT_VERSION),
         ) {
             if min > have {
@@ -658,7 +731,27 @@ pub fn load_text(
         None => {}
         Some(J::Object(m)) => {
             for (k, v) in m {
-                declared.insert(k.clone(), var_string(v));
+                match v {
+                    J::String(s) => {
+                        declared.insert(k.clone(), Some(s.clone()));
+                    }
+                    J::Null => {
+                        declared.insert(k.clone(), None);
+                    }
+                    // Packer decodes the section into strings: a number or bool is an error.
+                    other => {
+                        diags.push(doc.err(
+                            &format!("variables.{k}"),
+                            "Invalid variable default",
+                            format!(
+                                "The default of {k:?} is a {}; a legacy JSON template's variable default is a string (quote it: \"{}\") or null for a required variable.",
+                                json_kind(other),
+                                other.to_string().trim_matches('"')
+                            ),
+                        ));
+                        declared.insert(k.clone(), var_string(other));
+                    }
+                }
             }
         }
         Some(_) => diags.push(doc.err(
@@ -674,15 +767,7 @@ pub fn load_text(
         "variable names",
         &mut diags,
     );
-    for (i, s) in sensitive.iter().enumerate() {
-        if !declared.contains_key(s) {
-            diags.push(doc.err(
-                &format!("sensitive-variables[{i}]"),
-                "Unknown variable",
-                format!("{s:?} is listed as sensitive but not declared in \"variables\"."),
-            ));
-        }
-    }
+    // Names in sensitive-variables that are not declared are ignored, as Packer does.
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     let mut overridden: BTreeMap<String, String> = BTreeMap::new();
     for f in &opts.var_files {
@@ -696,27 +781,44 @@ pub fn load_text(
                 continue;
             }
         };
-        match serde_json::from_str::<Map<String, J>>(&t) {
-            Ok(m) => {
+        // As Packer: the file's first JSON value, an object of strings; null is "" (set).
+        let first = serde_json::Deserializer::from_str(&t)
+            .into_iter::<Map<String, J>>()
+            .next();
+        match first {
+            Some(Ok(m)) => {
                 for (k, v) in m {
-                    if let Some(s) = var_string(&v) {
-                        overridden.insert(k, s);
+                    match v {
+                        J::String(s) => {
+                            overridden.insert(k, s);
+                        }
+                        J::Null => {
+                            overridden.insert(k, String::new());
+                        }
+                        other => diags.push(Diagnostic::error(
+                            "Invalid var file",
+                            format!(
+                                "{}: the value of {k:?} is a {}; a legacy JSON template's var file maps names to strings (quote it: \"{}\").",
+                                f.display(),
+                                json_kind(&other),
+                                other.to_string().trim_matches('"')
+                            ),
+                        )),
                     }
                 }
             }
-            Err(e) => diags.push(Diagnostic::error("Invalid var file", format!("{}: a legacy JSON template takes JSON var files ({{\"name\": \"value\"}}): {e}.", f.display()))),
+            Some(Err(e)) => diags.push(Diagnostic::error("Invalid var file", format!("{}: a legacy JSON template takes JSON var files ({{\"name\": \"value\"}}): {e}.", f.display()))),
+            None => diags.push(Diagnostic::error("Invalid var file", format!("{}: the file is empty; a legacy JSON template takes JSON var files ({{\"name\": \"value\"}}).", f.display()))),
         }
     }
     for (k, v) in &opts.vars {
         overridden.insert(k.clone(), v.clone());
     }
-    for k in overridden.keys() {
+    // Values for variables the template does not declare are still there for {{user}}, as in
+    // Packer.
+    for (k, v) in &overridden {
         if !declared.contains_key(k) {
-            let mut d = format!("A \"{k}\" variable was set but is not declared in the template's \"variables\"; it is ignored.");
-            if let Some(s) = suggest(k, declared.keys().map(String::as_str)) {
-                d.push_str(&format!(" Did you mean {s:?}?"));
-            }
-            diags.push(Diagnostic::warning("Undefined variable", d));
+            values.insert(k.clone(), v.clone());
         }
     }
     // Resolve defaults in dependency order: retry those that use variables not yet known.
@@ -730,6 +832,7 @@ pub fn load_text(
     }
     let env_ctx = |values: &BTreeMap<String, String>| Ctx {
         user: values.clone(),
+        user_strict: true,
         env: Some(opts.env.clone()),
         ..base.clone()
     };
@@ -810,9 +913,12 @@ pub fn load_text(
             ));
             continue;
         };
-        let bname = match obj.get("name").and_then(J::as_str) {
-            Some(n) => gotmpl::render(n, &base).unwrap_or_else(|_| n.to_string()),
-            None => kind.to_string(),
+        let bname = match obj.get("name") {
+            Some(J::String(n)) => gotmpl::render(n, &base).unwrap_or_else(|_| n.clone()),
+            // Weak decoding: a number or bool name is its text.
+            Some(J::Number(n)) => n.to_string(),
+            Some(J::Bool(b)) => if *b { "1" } else { "0" }.to_string(),
+            _ => kind.to_string(),
         };
         if names.contains(&bname) {
             diags.push(doc.err(&path, "Duplicate builder name", format!("builder {i}: the name {bname:?} is used by another builder; give each a unique \"name\".")));
@@ -1011,6 +1117,7 @@ mod tests {
             b: text.as_bytes(),
             i: 0,
             spans: Spans::default(),
+            dups: Vec::new(),
         };
         s.value("");
         let at = |p: &str| {

@@ -15,10 +15,12 @@ pub mod eval;
 pub mod fmt;
 pub mod functions;
 pub mod functions_ext;
+pub mod gostr;
 pub mod gotmpl;
 pub mod hcljson;
 pub mod lazy;
 pub mod legacy;
+pub mod ops;
 pub mod ordered;
 pub mod types;
 pub mod upgrade;
@@ -292,6 +294,19 @@ impl Shared {
     }
 }
 
+/// Whether loading stops here: on any error, except when inspecting, where (as Packer's inspect)
+/// errors after parsing (an unset variable, an unknown data source type) are left out and
+/// loading goes on with what could be evaluated.
+fn halt(diags: &mut Diagnostics, inspecting: bool) -> bool {
+    if inspecting {
+        diags
+            .0
+            .retain(|d| d.severity != kiln_core::config::Severity::Error);
+        return false;
+    }
+    diags.has_errors()
+}
+
 /// Checks that `text` parses as HCL (for `fmt` and `validate -syntax-only`).
 ///
 /// # Errors
@@ -525,7 +540,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
 
     let mut variables = declare_variables(&parsed, &mut diags);
     assign_variables(&mut variables, opts, &auto_var_paths, &mut diags);
-    if diags.has_errors() {
+    if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
     let var_value = Value::Object(
@@ -552,7 +567,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         },
         &mut diags,
     );
-    if diags.has_errors() {
+    if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
     let (locals, sensitive_locals) = evaluate_locals(
@@ -563,7 +578,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         &data_value,
         &mut diags,
     );
-    if diags.has_errors() {
+    if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
     let shared = Arc::new(Shared {
@@ -576,7 +591,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
     });
     let sources = collect_sources(&parsed, &mut diags);
     let builds = plan_builds(&parsed, &sources, &shared, &mut diags);
-    if diags.has_errors() {
+    if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
     let warnings = Diagnostics(diags.0.into_iter().collect());
@@ -1247,7 +1262,10 @@ fn plan_builds(
                                     let text = match e {
                                         EExpr::String(s) => Some(s.value().to_string()),
                                         EExpr::Traversal(_) => Some(hcl::Expression::from(e.clone()).to_string()),
-                                        _ => None,
+                                        // "source.${var.kind}.name": variables are allowed here
+                                        // (Packer 1.7.9 and later).
+                                        other => attr_value(file, other, &scope, &ctx, diags)
+                                            .and_then(|v| v.as_str().map(String::from)),
                                     };
                                     if text.is_none() {
                                         diags.push(Diagnostic::error("Invalid source reference", "Each element of `sources` must be a reference such as \"source.null.example\".").at(loc_of(file, e)));

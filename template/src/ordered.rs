@@ -22,14 +22,17 @@ pub(crate) fn declare(ctx: &mut Context) {
         SORT_FN,
         FuncDef::builder().param(ParamType::Any).build(sorted_fn),
     );
+    crate::ops::declare(ctx);
 }
 
-/// `v` with every map in it (at any depth) in key order.
+/// `v` with every map in it (at any depth) in key order, and every string in Unicode NFC, as
+/// cty keeps strings.
 pub fn sorted(v: Value) -> Value {
     match v {
+        Value::String(s) => Value::String(nfc(s)),
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> =
-                m.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                m.into_iter().map(|(k, v)| (nfc(k), sorted(v))).collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             Value::Object(entries.into_iter().collect())
         }
@@ -38,20 +41,13 @@ pub fn sorted(v: Value) -> Value {
     }
 }
 
-/// Sorts `v`'s maps in place (no-op when they already are).
-pub fn sort_in_place(v: &mut Value) {
-    if needs_sort(v) {
-        *v = sorted(std::mem::take(v));
-    }
-}
-
-fn needs_sort(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => {
-            m.keys().zip(m.keys().skip(1)).any(|(a, b)| a > b) || m.values().any(needs_sort)
-        }
-        Value::Array(a) => a.iter().any(needs_sort),
-        _ => false,
+/// `s` in Unicode normalization form C.
+pub fn nfc(s: String) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        s
+    } else {
+        s.nfc().collect()
     }
 }
 
@@ -71,9 +67,11 @@ fn literal_key(k: &ObjectKey) -> Option<String> {
     }
 }
 
-/// Rewrites `e` so that hcl-rs evaluates its objects in key order.
+/// Rewrites `e` so that hcl-rs evaluates its objects in key order (and cty's other rules: see
+/// `ops`; string literals in NFC).
 pub fn rewrite(e: Expression) -> Expression {
     match e {
+        Expression::String(s) => Expression::String(nfc(s)),
         Expression::Object(o) => {
             let mut entries: Vec<(ObjectKey, Expression)> = o
                 .into_iter()
@@ -120,6 +118,15 @@ pub fn rewrite(e: Expression) -> Expression {
             Operation::Binary(mut b) => {
                 b.lhs_expr = rewrite(b.lhs_expr);
                 b.rhs_expr = rewrite(b.rhs_expr);
+                // Arithmetic and ordering as cty does them (see `ops`).
+                if let Some(f) = crate::ops::function_for(b.operator) {
+                    return Expression::from(
+                        FuncCall::builder(Identifier::unchecked(f))
+                            .arg(b.lhs_expr)
+                            .arg(b.rhs_expr)
+                            .build(),
+                    );
+                }
                 Operation::Binary(b)
             }
         })),

@@ -1,0 +1,260 @@
+//! Arithmetic and ordering operators as cty defines them: operands are numbers, and a string
+//! operand is converted to one (`"5" + 1` is 6, `"10" > "9"` is true); integer results stay exact
+//! beyond 64 bits where they fit, and nothing overflows or panics (hcl-rs' own operators panic on
+//! `2^32 * 2^32` in debug builds). Before evaluation each such operation is
+//! rewritten into a call of one of the internal functions below.
+
+use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+use hcl::expr::BinaryOperator;
+use hcl::{Number, Value};
+
+/// The internal function for `op`, if Kiln implements it.
+pub(crate) fn function_for(op: BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Plus => "__kiln_add",
+        BinaryOperator::Minus => "__kiln_sub",
+        BinaryOperator::Mul => "__kiln_mul",
+        BinaryOperator::Div => "__kiln_div",
+        BinaryOperator::Mod => "__kiln_mod",
+        BinaryOperator::Less => "__kiln_lt",
+        BinaryOperator::LessEq => "__kiln_le",
+        BinaryOperator::Greater => "__kiln_gt",
+        BinaryOperator::GreaterEq => "__kiln_ge",
+        _ => return None,
+    })
+}
+
+/// A number operand: exact integer or float.
+#[derive(Clone, Copy)]
+enum N {
+    I(i128),
+    F(f64),
+}
+
+fn operand(v: &Value, op: &str) -> Result<N, String> {
+    let num = |n: &Number| {
+        if let Some(i) = n.as_i64() {
+            N::I(i128::from(i))
+        } else if let Some(u) = n.as_u64() {
+            N::I(i128::from(u))
+        } else {
+            let f = n.as_f64().unwrap_or_default();
+            whole(f)
+        }
+    };
+    match v {
+        Value::Number(n) => Ok(num(n)),
+        Value::String(s) => {
+            let t = s.as_str();
+            let ok = !t.is_empty()
+                && t.trim() == t
+                && t.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+            if ok {
+                if let Ok(i) = t.parse::<i128>() {
+                    return Ok(N::I(i));
+                }
+                if let Ok(f) = t.parse::<f64>() {
+                    if f.is_finite() {
+                        return Ok(whole(f));
+                    }
+                }
+            }
+            Err(format!(
+                "Unsuitable value for operand of `{op}`: a number is required, and {s:?} is not a number"
+            ))
+        }
+        Value::Null => Err(format!(
+            "Unsuitable value for operand of `{op}`: a number is required, not null"
+        )),
+        other => Err(format!(
+            "Unsuitable value for operand of `{op}`: a number is required, got {}",
+            crate::functions::type_name(other)
+        )),
+    }
+}
+
+/// A float that is a whole number within i128 as an exact integer.
+fn whole(f: f64) -> N {
+    if f.fract() == 0.0 && f.abs() < 1.7e38 && !(f == 0.0 && f.is_sign_negative()) {
+        #[allow(clippy::cast_possible_truncation)]
+        N::I(f as i128)
+    } else {
+        N::F(f)
+    }
+}
+
+fn to_f64(n: N) -> f64 {
+    match n {
+        #[allow(clippy::cast_precision_loss)]
+        N::I(i) => i as f64,
+        N::F(f) => f,
+    }
+}
+
+fn value(n: N) -> Result<Value, String> {
+    match n {
+        N::I(i) => {
+            if let Ok(v) = i64::try_from(i) {
+                Ok(Value::from(v))
+            } else if let Ok(v) = u64::try_from(i) {
+                Ok(Value::from(v))
+            } else {
+                #[allow(clippy::cast_precision_loss)]
+                float(i as f64)
+            }
+        }
+        N::F(f) => float(f),
+    }
+}
+
+fn float(f: f64) -> Result<Value, String> {
+    Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| "the result is not a finite number".to_string())
+}
+
+fn arith(args: &FuncArgs, op: &str) -> Result<Value, String> {
+    let (a, b) = (operand(&args[0], op)?, operand(&args[1], op)?);
+    match (op, a, b) {
+        ("+", N::I(x), N::I(y)) => x
+            .checked_add(y)
+            .map_or_else(|| float(to_f64(a) + to_f64(b)), |r| value(N::I(r))),
+        ("-", N::I(x), N::I(y)) => x
+            .checked_sub(y)
+            .map_or_else(|| float(to_f64(a) - to_f64(b)), |r| value(N::I(r))),
+        ("*", N::I(x), N::I(y)) => x
+            .checked_mul(y)
+            .map_or_else(|| float(to_f64(a) * to_f64(b)), |r| value(N::I(r))),
+        ("/", _, _) if to_f64(b) == 0.0 && to_f64(a) == 0.0 => {
+            Err("can't divide zero by zero".into())
+        }
+        // As cty (Go's big.Float): x / 0 is an infinity, written +Inf or -Inf.
+        ("/", _, _) if to_f64(b) == 0.0 => Ok(Value::Number(
+            Number::from(if to_f64(a) > 0.0 { 1 } else { -1 }) / Number::from(0),
+        )),
+        ("/", N::I(x), N::I(y)) if x % y == 0 => value(N::I(x / y)),
+        ("%", _, _) if to_f64(b) == 0.0 => Err("can't use modulo with zero".into()),
+        ("%", N::I(x), N::I(y)) => value(N::I(x % y)),
+        ("+", _, _) => float(to_f64(a) + to_f64(b)),
+        ("-", _, _) => float(to_f64(a) - to_f64(b)),
+        ("*", _, _) => float(to_f64(a) * to_f64(b)),
+        ("/", _, _) => float(to_f64(a) / to_f64(b)),
+        _ => float(to_f64(a) % to_f64(b)),
+    }
+}
+
+fn compare(args: &FuncArgs, op: &str) -> Result<Value, String> {
+    let (a, b) = (operand(&args[0], op)?, operand(&args[1], op)?);
+    let ord = match (a, b) {
+        (N::I(x), N::I(y)) => x.cmp(&y),
+        _ => to_f64(a)
+            .partial_cmp(&to_f64(b))
+            .ok_or("numbers cannot be compared")?,
+    };
+    Ok(Value::Bool(match op {
+        "<" => ord.is_lt(),
+        "<=" => ord.is_le(),
+        ">" => ord.is_gt(),
+        _ => ord.is_ge(),
+    }))
+}
+
+fn add(a: FuncArgs) -> Result<Value, String> {
+    arith(&a, "+")
+}
+fn sub(a: FuncArgs) -> Result<Value, String> {
+    arith(&a, "-")
+}
+fn mul(a: FuncArgs) -> Result<Value, String> {
+    arith(&a, "*")
+}
+fn div(a: FuncArgs) -> Result<Value, String> {
+    arith(&a, "/")
+}
+fn rem(a: FuncArgs) -> Result<Value, String> {
+    arith(&a, "%")
+}
+fn lt(a: FuncArgs) -> Result<Value, String> {
+    compare(&a, "<")
+}
+fn le(a: FuncArgs) -> Result<Value, String> {
+    compare(&a, "<=")
+}
+fn gt(a: FuncArgs) -> Result<Value, String> {
+    compare(&a, ">")
+}
+fn ge(a: FuncArgs) -> Result<Value, String> {
+    compare(&a, ">=")
+}
+
+/// Declares the operator functions in `ctx`.
+pub(crate) fn declare(ctx: &mut Context) {
+    let funcs: [(&str, hcl::eval::Func); 9] = [
+        ("__kiln_add", add),
+        ("__kiln_sub", sub),
+        ("__kiln_mul", mul),
+        ("__kiln_div", div),
+        ("__kiln_mod", rem),
+        ("__kiln_lt", lt),
+        ("__kiln_le", le),
+        ("__kiln_gt", gt),
+        ("__kiln_ge", ge),
+    ];
+    for (name, f) in funcs {
+        ctx.declare_func(
+            name,
+            FuncDef::builder()
+                .param(ParamType::Any)
+                .param(ParamType::Any)
+                .build(f),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hcl::eval::{Context, Evaluate};
+
+    fn eval(src: &str) -> Result<String, String> {
+        let e: hcl::Expression = src.parse().unwrap();
+        let mut ctx = Context::new();
+        crate::functions::declare(&mut ctx, false);
+        let e = crate::ordered::rewrite(e);
+        e.evaluate(&ctx)
+            .map(|v| serde_json::to_string(&v).unwrap())
+            .map_err(|e| e.to_string())
+    }
+
+    fn eval_value(src: &str) -> hcl::Value {
+        let e: hcl::Expression = src.parse().unwrap();
+        let mut ctx = Context::new();
+        crate::functions::declare(&mut ctx, false);
+        crate::ordered::rewrite(e).evaluate(&ctx).unwrap()
+    }
+
+    #[test]
+    fn operators_as_cty() {
+        assert_eq!(
+            eval("4294967296 * 4294967296").unwrap(),
+            "1.8446744073709552e+19"
+        );
+        assert_eq!(
+            eval("9223372036854775807 + 1").unwrap(),
+            "9223372036854775808"
+        );
+        assert_eq!(eval("\"5\" + 1").unwrap(), "6");
+        assert_eq!(eval("\"10\" > \"9\"").unwrap(), "true");
+        assert_eq!(eval("10 / 4").unwrap(), "2.5");
+        assert_eq!(eval("10 / 2").unwrap(), "5");
+        assert_eq!(eval("-7 % 3").unwrap(), "-1");
+        assert_eq!(
+            hcl::format::to_string(&eval_value("1 / 0")).unwrap(),
+            "+Inf"
+        );
+        assert!(eval("0 / 0").unwrap_err().contains("zero by zero"));
+        assert!(eval("\"x\" + 1")
+            .unwrap_err()
+            .contains("a number is required"));
+    }
+}

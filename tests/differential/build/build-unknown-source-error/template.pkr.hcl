@@ -1,0 +1,7 @@
+source "file" "base" {
+  content = "base content\n"
+  target  = "base.txt"
+}
+build {
+  sources = ["source.file.missing"]
+}

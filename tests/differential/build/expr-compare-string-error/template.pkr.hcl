@@ -1,0 +1,7 @@
+source "file" "out" {
+  content = "${"abc" < "abd"}"
+  target  = "out.txt"
+}
+build {
+  sources = ["source.file.out"]
+}

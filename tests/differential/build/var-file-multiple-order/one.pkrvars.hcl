@@ -1,0 +1,2 @@
+a = "one-a"
+b = "one-b"

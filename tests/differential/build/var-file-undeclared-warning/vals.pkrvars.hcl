@@ -1,0 +1,2 @@
+x = "set"
+undeclared = "ignored"

@@ -1,0 +1,17 @@
+variable "svc" {
+  type = object({
+    name = string
+    port = number
+  })
+  default = {
+    name = "default"
+    port = 1
+  }
+}
+source "file" "out" {
+  content = "${jsonencode(var.svc)}\n"
+  target  = "out.txt"
+}
+build {
+  sources = ["source.file.out"]
+}

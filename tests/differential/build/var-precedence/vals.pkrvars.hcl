@@ -1,0 +1,2 @@
+f = "file"
+c = "file"

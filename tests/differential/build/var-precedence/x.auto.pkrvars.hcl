@@ -1,0 +1,3 @@
+a = "auto"
+f = "auto"
+c = "auto"

@@ -1,0 +1,10 @@
+variable "x" {
+  default = "x"
+}
+source "file" "out" {
+  content = var.x
+  target  = "out.txt"
+}
+build {
+  sources = ["source.file.out"]
+}
