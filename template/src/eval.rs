@@ -101,6 +101,13 @@ impl Visit for RefCheck<'_> {
             }
             EExpr::FuncCall(call) => {
                 let name = call.name.name.as_str();
+                if name == "convert" && self.scope.functions {
+                    // The second argument is a type (`list(string)`), not a value.
+                    if let Some(first) = call.args.iter().next() {
+                        self.visit_expr(first);
+                    }
+                    return;
+                }
                 let known = |n: &str| {
                     (crate::functions::NAMES.contains(&n)
                         || crate::functions_ext::NAMES.contains(&n))

@@ -431,66 +431,8 @@ fn substr(args: FuncArgs) -> R {
 }
 fn format(args: FuncArgs) -> R {
     let fmt = s(&args[0])?;
-    let mut out = String::new();
-    let mut it = fmt.chars().peekable();
-    let mut i = 1;
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = String::new();
-        while let Some(&d) = it.peek() {
-            if d.is_ascii_digit() || d == '.' || d == '-' || d == '+' || d == '#' {
-                spec.push(d);
-                it.next();
-            } else {
-                break;
-            }
-        }
-        let verb = it.next().ok_or("format string ends with %")?;
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let arg = args
-            .get(i)
-            .ok_or_else(|| format!("not enough arguments for format string {fmt:?}"))?;
-        i += 1;
-        let text = match verb {
-            'd' => format!("{}", n(arg)?.trunc()),
-            'f' => {
-                let prec = spec
-                    .split('.')
-                    .nth(1)
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(6);
-                format!("{:.*}", prec, n(arg)?)
-            }
-            'q' => format!("{:?}", s(arg)?),
-            'v' | 's' => match arg {
-                Value::Array(_) | Value::Object(_) => {
-                    serde_json::to_string(&to_json(arg)).unwrap_or_default()
-                }
-                v => s(v)?,
-            },
-            't' => s(arg)?,
-            'x' => format!("{:x}", n(arg)? as i64),
-            other => return Err(format!("unsupported format verb %{other}")),
-        };
-        let width: usize = spec
-            .trim_start_matches(['-', '+', '#'])
-            .split('.')
-            .next()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0);
-        if spec.starts_with('-') {
-            out.push_str(&format!("{text:<width$}"));
-        } else {
-            out.push_str(&format!("{text:>width$}"));
-        }
-    }
-    Ok(out.into())
+    let rest: Vec<Value> = args.iter().skip(1).cloned().collect();
+    crate::gofmt::format(&fmt, &rest).map(Value::from)
 }
 fn concat(args: FuncArgs) -> R {
     if args.is_empty() {
@@ -669,22 +611,37 @@ fn setunion(args: FuncArgs) -> R {
             }
         }
     }
-    Ok(Value::Array(out))
+    Ok(Value::Array(crate::types::set_order(out)))
 }
 fn fileset(args: FuncArgs) -> R {
+    // As Packer (doublestar): `*` within a name, `**` across directories, `{a,b}`, `[...]`;
+    // the result is the matching files, relative to `base`, sorted.
     let (base, pat) = (s(&args[0])?, s(&args[1])?);
-    let full = format!("{}/{}", base.trim_end_matches('/'), pat);
-    let mut out = Vec::new();
-    for p in glob::glob(&full)
+    let m = globset::GlobBuilder::new(&pat)
+        .literal_separator(true)
+        .build()
         .map_err(|e| format!("invalid pattern {pat:?}: {e}"))?
-        .flatten()
-    {
-        if p.is_file() {
-            if let Ok(rel) = p.strip_prefix(&base) {
-                out.push(rel.to_string_lossy().to_string());
+        .compile_matcher();
+    fn walk(root: &std::path::Path, rel: &str, m: &globset::GlobMatcher, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(root.join(rel)) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(root, &path, m, out),
+                Ok(_) if m.is_match(&path) => out.push(path),
+                _ => {}
             }
         }
     }
+    let mut out = Vec::new();
+    walk(std::path::Path::new(&base), "", &m, &mut out);
     out.sort();
     Ok(Value::Array(out.into_iter().map(Value::from).collect()))
 }
@@ -806,6 +763,7 @@ fn unavailable(_: FuncArgs) -> R {
 
 /// The names of every function, for "did you mean" suggestions.
 pub const NAMES: &[&str] = &[
+    "convert",
     "abs",
     "abspath",
     "alltrue",
@@ -830,7 +788,6 @@ pub const NAMES: &[&str] = &[
     "filebase64",
     "fileexists",
     "fileset",
-    "filesha256",
     "flatten",
     "floor",
     "format",
@@ -871,12 +828,6 @@ pub const NAMES: &[&str] = &[
     "templatefile",
     "timestamp",
     "title",
-    "tobool",
-    "tolist",
-    "tomap",
-    "tonumber",
-    "toset",
-    "tostring",
     "trim",
     "trimprefix",
     "trimspace",
@@ -1012,6 +963,41 @@ pub fn declare(ctx: &mut Context, with_env: bool) {
     }
     crate::functions_ext::declare(ctx);
     crate::ordered::declare(ctx);
+    ctx.declare_func("__kiln_convert", f(vec![Any, Str], convert_fn));
+}
+
+/// Terraform functions that Packer does not have: declared for Kiln's own use, but a template
+/// that calls one is refused as Packer refuses it.
+pub const NOT_IN_PACKER: &[&str] = &[
+    "tostring",
+    "tonumber",
+    "tobool",
+    "tolist",
+    "toset",
+    "tomap",
+    "one",
+    "setsubtract",
+    "transpose",
+    "matchkeys",
+    "trimleft",
+    "base64sha256",
+    "base64sha512",
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "filebase64sha256",
+    "filebase64sha512",
+];
+
+/// `convert(value, type)`: the type expression arrives as its text (see `ordered::rewrite`).
+fn convert_fn(args: FuncArgs) -> R {
+    let text = s(&args[1])?;
+    let e: hcl::Expression = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a type"))?;
+    let ty = crate::types::parse(&e)?;
+    crate::types::convert(args[0].clone(), &ty)
 }
 
 #[cfg(test)]

@@ -21,22 +21,11 @@ pub const NAMES: &[&str] = &[
     "textdecodebase64",
     "setintersection",
     "setproduct",
-    "setsubtract",
-    "transpose",
-    "one",
-    "matchkeys",
     "log",
     "base64gzip",
     "csvdecode",
     "yamlencode",
     "yamldecode",
-    "base64sha256",
-    "base64sha512",
-    "filemd5",
-    "filesha1",
-    "filesha512",
-    "filebase64sha256",
-    "filebase64sha512",
     "timeadd",
     "legacy_isotime",
     "legacy_strftime",
@@ -47,7 +36,6 @@ pub const NAMES: &[&str] = &[
     "cidrsubnets",
     "try",
     "can",
-    "trimleft",
     "lookup",
 ];
 
@@ -172,7 +160,7 @@ fn setintersection(a: FuncArgs) -> R {
         let s2 = s2?;
         acc.retain(|x| s2.contains(x));
     }
-    Ok(Value::Array(acc))
+    Ok(Value::Array(crate::types::set_order(acc)))
 }
 
 fn setsubtract(a: FuncArgs) -> R {

@@ -129,10 +129,11 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Val {
     S(String),
     N(i64),
+    B(bool),
 }
 
 impl Val {
@@ -140,7 +141,69 @@ impl Val {
         match self {
             Val::S(s) => s.clone(),
             Val::N(n) => n.to_string(),
+            Val::B(b) => b.to_string(),
         }
+    }
+
+    /// Go's truth: false, 0 and "" are false.
+    fn truthy(&self) -> bool {
+        match self {
+            Val::S(s) => !s.is_empty(),
+            Val::N(n) => *n != 0,
+            Val::B(b) => *b,
+        }
+    }
+}
+
+/// Go's `html` escaper.
+fn html_escape(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '"' => o.push_str("&#34;"),
+            '\'' => o.push_str("&#39;"),
+            '\0' => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Go's `js` escaper.
+fn js_escape(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '\'' => o.push_str("\\'"),
+            '"' => o.push_str("\\\""),
+            '<' => o.push_str("\\u003C"),
+            '>' => o.push_str("\\u003E"),
+            '&' => o.push_str("\\u0026"),
+            '=' => o.push_str("\\u003D"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04X}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn compare(a: &Val, b: &Val) -> Result<std::cmp::Ordering, String> {
+    match (a, b) {
+        (Val::N(x), Val::N(y)) => Ok(x.cmp(y)),
+        (Val::S(x), Val::S(y)) => Ok(x.cmp(y)),
+        _ => Err("incompatible types for comparison".into()),
+    }
+}
+
+fn to_value(v: &Val) -> hcl::Value {
+    match v {
+        Val::S(s) => hcl::Value::from(s.clone()),
+        Val::N(n) => hcl::Value::from(*n),
+        Val::B(b) => hcl::Value::from(*b),
     }
 }
 
@@ -169,6 +232,22 @@ pub const FUNCTIONS: &[&str] = &[
     "upper",
     "lower",
     "clean_resource_name",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "len",
+    "printf",
+    "print",
+    "println",
+    "html",
+    "js",
+    "urlquery",
 ];
 
 /// An action's pipeline as a tree: `{{ f a (g b) | h }}` is `h(f(a, g(b)))`.
@@ -281,7 +360,88 @@ fn arg(args: &[Val], i: usize, f: &str) -> Result<String, String> {
 fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
     let now = ctx.now.unwrap_or_else(OffsetDateTime::now_utc);
     let s = |x: String| Ok(Val::S(x));
+    let two = || -> Result<(Val, Val), String> {
+        match (args.first(), args.get(1)) {
+            (Some(a), Some(b)) => Ok((a.clone(), b.clone())),
+            _ => Err(format!("{name}: wrong number of arguments")),
+        }
+    };
     match name {
+        "true" => Ok(Val::B(true)),
+        "false" => Ok(Val::B(false)),
+        // Go's text/template builtins.
+        "eq" => {
+            let first = args.first().ok_or("eq: missing argument")?;
+            if args.len() < 2 {
+                return Err("eq: missing argument for comparison".into());
+            }
+            Ok(Val::B(args[1..].iter().any(|b| b == first)))
+        }
+        "ne" => {
+            let (a, b) = two()?;
+            Ok(Val::B(a != b))
+        }
+        "lt" | "le" | "gt" | "ge" => {
+            let (a, b) = two()?;
+            let o = compare(&a, &b)?;
+            Ok(Val::B(match name {
+                "lt" => o.is_lt(),
+                "le" => o.is_le(),
+                "gt" => o.is_gt(),
+                _ => o.is_ge(),
+            }))
+        }
+        "and" => {
+            let mut last = Val::B(true);
+            for a in args {
+                if !a.truthy() {
+                    return Ok(a);
+                }
+                last = a;
+            }
+            Ok(last)
+        }
+        "or" => {
+            let mut last = Val::B(false);
+            for a in args {
+                if a.truthy() {
+                    return Ok(a);
+                }
+                last = a;
+            }
+            Ok(last)
+        }
+        "not" => Ok(Val::B(!args.first().ok_or("not: missing argument")?.truthy())),
+        "len" => Ok(Val::N(
+            i64::try_from(arg(&args, 0, name)?.len()).unwrap_or(i64::MAX),
+        )),
+        "printf" => {
+            let fmt = arg(&args, 0, name)?;
+            let rest: Vec<hcl::Value> = args.iter().skip(1).map(to_value).collect();
+            crate::gofmt::format(&fmt, &rest).map(Val::S)
+        }
+        "print" | "println" => {
+            // Go's fmt.Sprint: a space between operands when neither is a string.
+            let mut out = String::new();
+            for (i, a) in args.iter().enumerate() {
+                if i > 0
+                    && (name == "println"
+                        || (!matches!(a, Val::S(_)) && !matches!(args[i - 1], Val::S(_))))
+                {
+                    out.push(' ');
+                }
+                out.push_str(&a.text());
+            }
+            if name == "println" {
+                out.push('\n');
+            }
+            s(out)
+        }
+        "html" => s(html_escape(&args.iter().map(Val::text).collect::<String>())),
+        "js" => s(js_escape(&args.iter().map(Val::text).collect::<String>())),
+        "urlquery" => s(crate::gostr::query_escape(
+            &args.iter().map(Val::text).collect::<String>(),
+        )),
         "user" => {
             let k = arg(&args, 0, name)?;
             match ctx.user.get(&k) {
@@ -325,6 +485,7 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             let i = match args.get(2) {
                 Some(Val::N(n)) => usize::try_from(*n).map_err(|_| "split: negative index")?,
                 Some(Val::S(x)) => x.parse().map_err(|_| format!("split: bad index {x:?}"))?,
+                Some(Val::B(_)) => return Err("split: the index must be a number".into()),
                 None => return Err("split: wrong number of arguments".into()),
             };
             // Go's strings.Split: an empty separator splits after each character.
@@ -345,6 +506,7 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             let n = match args.get(2) {
                 Some(Val::N(n)) => *n,
                 Some(Val::S(x)) => x.parse().map_err(|_| format!("replace: bad count {x:?}"))?,
+                Some(Val::B(_)) => return Err("replace: the count must be a number".into()),
                 None => return Err("replace: wrong number of arguments".into()),
             };
             let src = arg(&args, 3, name)?;
@@ -400,16 +562,51 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
 /// # Errors
 /// A malformed action or a failing function, with the action's text.
 pub fn render(text: &str, ctx: &Ctx) -> Result<String, String> {
+    let segs = segments(text)?;
     let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    render_block(&segs, &mut i, ctx, &mut out, text, true)?;
+    if i < segs.len() {
+        return Err(format!(
+            "template: unexpected {{{{{}}}}}",
+            segs[i].action().unwrap_or("")
+        ));
+    }
+    Ok(out)
+}
+
+/// A piece of a template: literal text, or an action with its source text (kept for actions
+/// that belong to the plugin, such as `{{ .Path }}`).
+enum Seg<'a> {
+    Text(&'a str),
+    Action { inner: &'a str, raw: &'a str },
+}
+
+impl Seg<'_> {
+    fn action(&self) -> Option<&str> {
+        match self {
+            Seg::Action { inner, .. } => Some(inner.trim()),
+            Seg::Text(_) => None,
+        }
+    }
+}
+
+/// Splits `text` into text and actions, applying `{{-` / `-}}` trimming.
+fn segments(text: &str) -> Result<Vec<Seg<'_>>, String> {
+    let mut segs = Vec::new();
     let mut rest = text;
+    let mut trim_next = false;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
             return Err(format!("unclosed action in {text:?}"));
         };
         let mut pre = &rest[..start];
+        if trim_next {
+            pre = pre.trim_start();
+        }
         let mut inner = &after[..end];
-        let mut tail = &after[end + 2..];
+        trim_next = false;
         if let Some(x) = inner
             .strip_prefix('-')
             .filter(|x| x.starts_with(char::is_whitespace))
@@ -421,23 +618,146 @@ pub fn render(text: &str, ctx: &Ctx) -> Result<String, String> {
             .strip_suffix('-')
             .filter(|x| x.ends_with(char::is_whitespace))
         {
-            tail = tail.trim_start();
+            trim_next = true;
             inner = x;
         }
-        out.push_str(pre);
-        let toks = lex(inner).map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
-        if toks.iter().any(|t| matches!(t, Tok::Field(_))) || inner.trim().starts_with("/*") {
-            out.push_str(&rest[start..start + 2 + end + 2]);
-        } else {
-            let v = Parser::parse(&toks)
-                .and_then(|n| eval(&n, ctx))
-                .map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
-            out.push_str(&v.text());
-        }
-        rest = tail;
+        segs.push(Seg::Text(pre));
+        segs.push(Seg::Action {
+            inner,
+            raw: &rest[start..start + 2 + end + 2],
+        });
+        rest = &after[end + 2..];
     }
-    out.push_str(rest);
-    Ok(out)
+    segs.push(Seg::Text(if trim_next { rest.trim_start() } else { rest }));
+    Ok(segs)
+}
+
+fn keyword(inner: &str) -> Option<(&str, &str)> {
+    let t = inner.trim();
+    for k in [
+        "if", "else if", "else", "end", "range", "with", "define", "template", "block",
+    ] {
+        if let Some(rest) = t.strip_prefix(k) {
+            if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                // "else if" is matched before "else".
+                return Some((k, rest.trim()));
+            }
+        }
+    }
+    None
+}
+
+fn eval_action(inner: &str, ctx: &Ctx) -> Result<Option<Val>, String> {
+    let toks = lex(inner).map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
+    if toks.iter().any(|t| matches!(t, Tok::Field(_))) {
+        return Ok(None);
+    }
+    Parser::parse(&toks)
+        .and_then(|n| eval(&n, ctx))
+        .map(Some)
+        .map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))
+}
+
+/// Renders segments from `*i` until an `else` or `end` at this level (left at `*i`), writing to
+/// `out` when `emit`.
+fn render_block(
+    segs: &[Seg<'_>],
+    i: &mut usize,
+    ctx: &Ctx,
+    out: &mut String,
+    text: &str,
+    emit: bool,
+) -> Result<(), String> {
+    while *i < segs.len() {
+        match &segs[*i] {
+            Seg::Text(t) => {
+                if emit {
+                    out.push_str(t);
+                }
+                *i += 1;
+            }
+            Seg::Action { inner, raw } => {
+                let trimmed = inner.trim();
+                if trimmed.starts_with("/*") {
+                    // A comment renders as nothing.
+                    *i += 1;
+                    continue;
+                }
+                match keyword(inner) {
+                    Some(("else" | "else if" | "end", _)) => return Ok(()),
+                    Some(("if", cond)) => {
+                        *i += 1;
+                        render_if(segs, i, ctx, out, text, emit, cond)?;
+                    }
+                    Some((k, _)) => {
+                        return Err(format!(
+                            "template: {{{{{trimmed}}}}}: {k:?} actions are not supported by Kiln; use if/else"
+                        ))
+                    }
+                    None => {
+                        *i += 1;
+                        if !emit {
+                            continue;
+                        }
+                        match eval_action(inner, ctx)? {
+                            Some(v) => out.push_str(&v.text()),
+                            // `{{ .Field }}` belongs to the plugin: kept verbatim.
+                            None => out.push_str(raw),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `{{if c}} ... {{else if d}} ... {{else}} ... {{end}}`, from just after the `if`.
+fn render_if(
+    segs: &[Seg<'_>],
+    i: &mut usize,
+    ctx: &Ctx,
+    out: &mut String,
+    text: &str,
+    emit: bool,
+    cond: &str,
+) -> Result<(), String> {
+    let mut taken = false;
+    let mut cond = cond.to_string();
+    loop {
+        let this = emit && !taken && match eval_action(&cond, ctx)? {
+            Some(v) => v.truthy(),
+            None => return Err(format!(
+                "template: {{{{if {cond}}}}}: a condition on a plugin field is not supported here"
+            )),
+        };
+        taken |= this;
+        render_block(segs, i, ctx, out, text, this)?;
+        let Some(inner) = segs.get(*i).and_then(Seg::action) else {
+            return Err(format!("template: unterminated {{{{if}}}} in {text:?}"));
+        };
+        *i += 1;
+        match keyword(inner) {
+            Some(("end", _)) => return Ok(()),
+            Some(("else if", c)) => cond = c.to_string(),
+            Some(("else", _)) => {
+                let rest = !taken && emit;
+                render_block(segs, i, ctx, out, text, rest)?;
+                match segs.get(*i).and_then(Seg::action).and_then(keyword) {
+                    Some(("end", _)) => {
+                        *i += 1;
+                        return Ok(());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "template: expected {{{{end}}}} after {{{{else}}}} in {text:?}"
+                        ))
+                    }
+                }
+            }
+            _ => return Err(format!("template: unexpected {{{{{inner}}}}}")),
+        }
+    }
 }
 
 /// Renders every string in `v`; errors are collected as `(path, message)`.

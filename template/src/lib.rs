@@ -15,6 +15,7 @@ pub mod eval;
 pub mod fmt;
 pub mod functions;
 pub mod functions_ext;
+pub mod gofmt;
 pub mod gostr;
 pub mod gotmpl;
 pub mod hcljson;

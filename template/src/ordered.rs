@@ -142,6 +142,22 @@ pub fn rewrite(e: Expression) -> Expression {
                 .collect();
             Expression::Traversal(t)
         }
+        // convert(value, type): the type is not a value, so it is passed as its text.
+        Expression::FuncCall(f)
+            if f.name.namespace.is_empty()
+                && f.name.name.as_str() == "convert"
+                && f.args.len() == 2 =>
+        {
+            let mut args = f.args.into_iter();
+            let value = args.next().map(rewrite).unwrap_or(Expression::Null);
+            let ty = args.next().map(|t| t.to_string()).unwrap_or_default();
+            wrap(Expression::from(
+                FuncCall::builder(Identifier::unchecked("__kiln_convert"))
+                    .arg(value)
+                    .arg(Expression::String(ty))
+                    .build(),
+            ))
+        }
         Expression::FuncCall(mut f) => {
             f.args = f.args.into_iter().map(rewrite).collect();
             wrap(Expression::FuncCall(f))

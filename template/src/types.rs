@@ -151,6 +151,26 @@ fn kind(v: &Value) -> &'static str {
     crate::functions::type_name(v)
 }
 
+/// `items` as a cty set: no duplicates, strings in lexical and numbers in numeric order.
+#[must_use]
+pub fn set_order(items: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for x in items {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    if out.iter().all(Value::is_string) {
+        out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    } else if out.iter().all(Value::is_number) {
+        out.sort_by(|a, b| {
+            let f = |v: &Value| v.as_f64().unwrap_or_default();
+            f(a).total_cmp(&f(b))
+        });
+    }
+    out
+}
+
 /// Converts `v` to `t`, as cty's conversion would.
 ///
 /// # Errors
@@ -199,7 +219,16 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
                 describe(&other)
             )),
         },
-        Type::List(e) | Type::Set(e) => match v {
+        Type::Set(e) => {
+            // A cty set has no duplicates, and keeps strings in lexical and numbers in
+            // numeric order.
+            let Value::Array(items) = convert(v, &Type::List(e.clone()))? else {
+                return Err("a set is required".into());
+            };
+            let out = set_order(items);
+            Ok(Value::Array(out))
+        }
+        Type::List(e) => match v {
             Value::Array(a) => a
                 .into_iter()
                 .enumerate()

@@ -41,9 +41,11 @@ enum N {
 impl N {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     fn from_finite_f64(value: f64) -> N {
-        // Bounds for integral floats that can be converted to `i64` or `u64` without saturating.
-        const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
-        const U64_MAX_EXCLUSIVE: f64 = 18_446_744_073_709_551_616.0;
+        // Kiln: integral floats become integers only while every integer is exact (2^53); a
+        // larger float stays a float, so that it is written with its shortest digits as Go
+        // writes a float64 (`pow(3, 40)` is 12157665459056929000).
+        const I64_MIN: f64 = -9_007_199_254_740_992.0;
+        const U64_MAX_EXCLUSIVE: f64 = 9_007_199_254_740_993.0;
 
 
         #[cfg(feature = "std")]
