@@ -562,6 +562,13 @@ impl Hook for ProvisionHook {
                 ctx.sleep(p).await?;
             }
             if let Err(e) = self.run_one(ctx, spec, &comm, data).await {
+                if spec.continue_on_error && !matches!(e, BuildError::Cancelled) {
+                    ctx.ui.error(format!(
+                        "Provisioner {} failed, continuing (continue_on_error): {e}",
+                        spec.plugin.kind
+                    ));
+                    continue;
+                }
                 if !matches!(e, BuildError::Cancelled) && ctx.info.on_error != OnError::Abort {
                     if let Some(cleanup) = &self.build.error_cleanup {
                         ctx.ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...");

@@ -60,6 +60,8 @@ pub struct ProvisionerSpec {
     pub max_retries: u32,
     /// Fail when a run takes longer.
     pub timeout: Option<Duration>,
+    /// A failure (after the retries) is reported and the build goes on (Packer 1.16).
+    pub continue_on_error: bool,
 }
 
 /// A post-processor with its meta-arguments.

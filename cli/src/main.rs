@@ -90,6 +90,9 @@ struct ConsoleArgs {
     /// Accepted for compatibility: the template's own type decides (HCL2 or JSON).
     #[arg(long = "config-type")]
     config_type: Option<String>,
+    /// Accepted for compatibility (Packer 1.12+): Kiln evaluates data sources, then locals.
+    #[arg(long = "use-sequential-evaluation")]
+    use_sequential_evaluation: bool,
     /// The template file or directory (none: functions only).
     paths: Vec<PathBuf>,
 }
@@ -105,6 +108,9 @@ struct VarArgs {
     /// Make undeclared variables and var-file entries that set no declared variable errors.
     #[arg(long)]
     strict: bool,
+    /// Accepted for compatibility (Packer 1.12+): Kiln evaluates data sources, then locals.
+    #[arg(long = "use-sequential-evaluation")]
+    use_sequential_evaluation: bool,
     /// Template files or directories.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -603,6 +609,7 @@ fn console(a: &ConsoleArgs) -> i32 {
         vars: a.vars.clone(),
         var_files: a.var_files.clone(),
         strict: false,
+        use_sequential_evaluation: a.use_sequential_evaluation,
         paths: a.paths.clone(),
     };
     let loaded = if a.paths.is_empty() {

@@ -140,10 +140,18 @@ impl Provisioner for Shell {
                 .prefix("packer-shell")
                 .tempfile()
                 .map_err(|e| BuildError::io("creating a temp file", e))?;
-            let mut text = format!(
-                "#!{}\n",
-                c.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
-            );
+            // As Packer 1.13+: inline commands that start with their own `#!` keep it, unless
+            // `inline_shebang` is set.
+            let own = c.inline_shebang.is_none()
+                && lines.first().is_some_and(|l| l.starts_with("#!"));
+            let mut text = if own {
+                String::new()
+            } else {
+                format!(
+                    "#!{}\n",
+                    c.inline_shebang.as_deref().unwrap_or("/bin/sh -e")
+                )
+            };
             for l in lines {
                 text.push_str(l);
                 text.push('\n');

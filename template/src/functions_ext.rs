@@ -14,6 +14,8 @@ type R = Result<Value, String>;
 
 /// Names this module declares.
 pub const NAMES: &[&str] = &[
+    "rfc3339_parse",
+    "unix_timestamp_parse",
     "indent",
     "regexall",
     "formatlist",
@@ -612,6 +614,58 @@ fn can_eager(_: FuncArgs) -> R {
     Ok(Value::Bool(true))
 }
 
+/// The fields Packer 1.16's `rfc3339_parse` and `unix_timestamp_parse` return for a time, in its
+/// own offset.
+fn time_fields(t: time::OffsetDateTime) -> Map<String, Value> {
+    let mut m = Map::new();
+    let (iso_year, iso_week, _) = t.to_iso_week_date();
+    m.insert("year".into(), Value::from(t.year()));
+    m.insert("year_day".into(), Value::from(t.ordinal()));
+    m.insert("day".into(), Value::from(t.day()));
+    m.insert("month".into(), Value::from(u8::from(t.month())));
+    m.insert("month_name".into(), Value::from(t.month().to_string()));
+    m.insert(
+        "weekday".into(),
+        Value::from(t.weekday().number_days_from_sunday()),
+    );
+    m.insert("weekday_name".into(), Value::from(t.weekday().to_string()));
+    m.insert("hour".into(), Value::from(t.hour()));
+    m.insert("minute".into(), Value::from(t.minute()));
+    m.insert("second".into(), Value::from(t.second()));
+    m.insert("iso_year".into(), Value::from(iso_year));
+    m.insert("iso_week".into(), Value::from(iso_week));
+    m
+}
+
+fn rfc3339_parse(a: FuncArgs) -> R {
+    let text = s(&a[0])?;
+    let mut norm = text.clone();
+    if norm.len() > 10 && norm.as_bytes()[10] == b' ' {
+        norm.replace_range(10..11, "T");
+    }
+    let t = time::OffsetDateTime::parse(&norm, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("{text:?} is not a valid RFC3339 timestamp"))?;
+    let mut m = time_fields(t);
+    m.insert("unix".into(), Value::from(t.unix_timestamp()));
+    Ok(Value::Object(m))
+}
+
+fn unix_timestamp_parse(a: FuncArgs) -> R {
+    let secs = n(&a[0])?;
+    if secs.fract() != 0.0 {
+        return Err("the timestamp must be a whole number of seconds".into());
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .map_err(|e| format!("{secs} is not a valid Unix timestamp: {e}"))?;
+    let mut m = time_fields(t);
+    let rfc = t
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    m.insert("rfc3339".into(), Value::from(rfc));
+    Ok(Value::Object(m))
+}
+
 /// Declares this module's functions.
 pub fn declare(ctx: &mut Context) {
     use ParamType::Any;
@@ -653,6 +707,8 @@ pub fn declare(ctx: &mut Context) {
         ("cidrsubnet", 3, cidrsubnet),
         ("trimleft", 2, trimleft),
         ("can", 1, can_eager),
+        ("rfc3339_parse", 1, rfc3339_parse),
+        ("unix_timestamp_parse", 1, unix_timestamp_parse),
     ] {
         ctx.declare_func(name, f(count, func));
     }

@@ -454,6 +454,7 @@ fn provisioner(
         ),
         max_retries,
         timeout: duration(doc, &format!("{path}.timeout"), obj.get("timeout"), diags),
+        continue_on_error: false,
     };
     Some((spec, overrides))
 }

@@ -42,7 +42,7 @@ use types::Type;
 
 /// The Packer version Kiln's template language matches: `packer.version` and the
 /// `required_version` check use it.
-pub const PACKER_COMPAT_VERSION: &str = "1.11.2";
+pub const PACKER_COMPAT_VERSION: &str = "1.16.0";
 
 /// A template file and its text, for locating errors.
 #[derive(Debug)]
@@ -372,7 +372,7 @@ fn collect_files(
     opts: &LoadOptions,
     diags: &mut Diagnostics,
 ) -> (Vec<PathBuf>, Vec<PathBuf>, PathBuf) {
-    let (mut templates, mut auto_vars) = (Vec::new(), Vec::new());
+    let (mut templates, mut auto_vars, mut auto_json) = (Vec::new(), Vec::new(), Vec::new());
     let mut root = PathBuf::from(".");
     for (i, p) in opts.paths.iter().enumerate() {
         if p.is_dir() {
@@ -397,6 +397,9 @@ fn collect_files(
                     templates.push(e);
                 } else if n.ends_with(".auto.pkrvars.hcl") {
                     auto_vars.push(e);
+                } else if n.ends_with(".auto.pkrvars.json") {
+                    // After the HCL ones, as Packer 1.13 and later load them.
+                    auto_json.push(e);
                 } else if n.ends_with(".pkr.json") {
                     templates.push(e);
                 }
@@ -422,6 +425,7 @@ fn collect_files(
             "No *.pkr.hcl files were found in the given paths.",
         ));
     }
+    auto_vars.append(&mut auto_json);
     (templates, auto_vars, root)
 }
 
@@ -430,6 +434,7 @@ pub(crate) struct Parsed {
 }
 
 const TOP_BLOCKS: &[&str] = &[
+    "hcp_packer_registry",
     "packer",
     "variable",
     "variables",
@@ -795,7 +800,7 @@ fn declare_variables(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<Strin
             if let Some((d, loc)) = default {
                 match types::convert(d, &v.ty) {
                     Ok(d) => v.value = Some(d),
-                    Err(e) => diags.push(Diagnostic::error("Invalid default value for variable", format!("This default value is not compatible with the variable's type constraint: {e}.")).at(loc)),
+                    Err(e) => diags.push(Diagnostic::error("Invalid default value for variable", format!("The \"default\" of variable \"{name}\" is not compatible with its type constraint {}: {}.", v.ty, type_error(&e, v.sensitive))).at(mask_location(loc, v.sensitive))),
                 }
             }
             vars.insert(name, v);
@@ -819,6 +824,29 @@ fn declare_variables(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<Strin
         }
     }
     vars
+}
+
+/// A type error about a variable's value; for a sensitive variable, without the value.
+fn type_error(e: &str, sensitive: bool) -> String {
+    if !sensitive {
+        return e.to_string();
+    }
+    match e.split_once(", but ") {
+        Some((what, _)) => what.to_string(),
+        None if e.contains('"') => "the value does not match the type".to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// A location that, for a sensitive value, does not quote the source line (which holds it).
+fn mask_location(loc: Option<Location>, sensitive: bool) -> Option<Location> {
+    loc.map(|mut l| {
+        if sensitive {
+            l.source_line = "<sensitive>".to_string();
+            l.width = 0;
+        }
+        l
+    })
 }
 
 fn cli_value(raw: &str, ty: &Type) -> Result<Value, String> {
@@ -847,7 +875,7 @@ fn assign_variables(
             if let Some(v) = vars.get_mut(name) {
                 match cli_value(raw, &v.ty) {
                     Ok(val) => v.value = Some(val),
-                    Err(e) => diags.push(Diagnostic::error("Invalid value for variable", format!("The environment variable {k} is not a valid value for variable \"{name}\": {e}."))),
+                    Err(e) => diags.push(Diagnostic::error("Invalid value for variable", format!("The environment variable {k} is not a valid value for variable \"{name}\": {}.", type_error(&e, v.sensitive)))),
                 }
             }
         }
@@ -907,7 +935,7 @@ fn assign_variables(
         match vars.get_mut(k) {
             Some(v) => match cli_value(raw, &v.ty) {
                 Ok(val) => v.value = Some(val),
-                Err(e) => diags.push(Diagnostic::error("Invalid value for variable", format!("The value given with -var {k}=... is not valid for variable \"{k}\" (type {}): {e}.", v.ty))),
+                Err(e) => diags.push(Diagnostic::error("Invalid value for variable", format!("The value given with -var {k}=... is not valid for variable \"{k}\" (type {}): {}.", v.ty, type_error(&e, v.sensitive)))),
             },
             None => {
                 let mut detail = format!("A \"{k}\" variable was passed in with -var but was not found in the known variables. To declare it, put a `variable \"{k}\" {{}}` block in one of your .pkr.hcl files.");
@@ -935,11 +963,12 @@ fn set_from_file(
                 Diagnostic::error(
                     "Invalid value for variable",
                     format!(
-                        "The value of \"{k}\" is not valid for its type {}: {e}.",
-                        v.ty
+                        "The value of \"{k}\" is not valid for its type {}: {}.",
+                        v.ty,
+                        type_error(&e, v.sensitive)
                     ),
                 )
-                .at(loc),
+                .at(mask_location(loc, v.sensitive)),
             ),
         },
         None => {
@@ -1506,6 +1535,7 @@ fn provisioner_spec(
             "timeout",
             "override",
             "name",
+            "continue_on_error",
         ],
         body::Kind::Provisioner,
         loc_of(file, &b.labels[0]),
@@ -1517,6 +1547,11 @@ fn provisioner_spec(
         pause_before: meta_duration(file, b, "pause_before", shared, diags),
         timeout: meta_duration(file, b, "timeout", shared, diags),
         max_retries: u32::try_from(max_retries).unwrap_or(u32::MAX),
+        continue_on_error: b
+            .body
+            .get_attribute("continue_on_error")
+            .and_then(|a| attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags))
+            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
         plugin: PluginSpec {
             kind,
             body: Arc::new(body),
