@@ -63,6 +63,57 @@ fn globs(patterns: &[String]) -> Result<Vec<GlobMatcher>, Diagnostics> {
         .collect()
 }
 
+/// At most this many distinct diagnostics are reported by `validate`.
+const MAX_DIAGNOSTICS: usize = 50;
+
+/// The diagnostics of all builds, each distinct one once: one that several builds share names
+/// them (the first few, and how many more), and past [`MAX_DIAGNOSTICS`] only a count is given.
+fn dedup(per_build: Vec<(String, Diagnostics)>) -> Diagnostics {
+    let total = per_build.len();
+    let mut groups: Vec<(Diagnostic, Vec<String>)> = Vec::new();
+    for (build, diags) in per_build {
+        for d in diags.0 {
+            match groups.iter_mut().find(|(g, _)| *g == d) {
+                Some((_, builds)) => {
+                    if !builds.contains(&build) {
+                        builds.push(build.clone());
+                    }
+                }
+                None => groups.push((d, vec![build.clone()])),
+            }
+        }
+    }
+    let distinct = groups.len();
+    let mut out = Diagnostics::default();
+    for (mut d, builds) in groups.into_iter().take(MAX_DIAGNOSTICS) {
+        if builds.len() > 1 && total > 1 {
+            let shown: Vec<&str> = builds.iter().take(5).map(String::as_str).collect();
+            let more = builds.len() - shown.len();
+            d.detail.push_str(&format!(
+                "\n\n(In {} builds: {}{}.)",
+                builds.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        out.push(d);
+    }
+    if distinct > MAX_DIAGNOSTICS {
+        out.push(Diagnostic::error(
+            "Too many errors",
+            format!(
+                "{} more distinct problems were found and are not shown; fix the ones above first.",
+                distinct - MAX_DIAGNOSTICS
+            ),
+        ));
+    }
+    out
+}
+
 /// True when a build named `name` (source `source_ref`) is selected by `only` / `except`.
 fn selected(only: &[GlobMatcher], except: &[GlobMatcher], names: &[&str]) -> bool {
     let hit = |gs: &[GlobMatcher]| gs.iter().any(|g| names.iter().any(|n| g.is_match(n)));
@@ -175,7 +226,6 @@ impl Orchestrator {
         plan: &BuildPlan,
         opts: &RunOptions,
     ) -> Result<Diagnostics, Diagnostics> {
-        let mut diags = Diagnostics::default();
         let warn = |ws: Vec<String>, spec: &PluginSpec, diags: &mut Diagnostics| {
             for w in ws {
                 diags.push(
@@ -184,7 +234,11 @@ impl Orchestrator {
                 );
             }
         };
-        for build in self.select(plan, opts)? {
+        let selected = self.select(plan, opts)?;
+        // Each build's diagnostics, then the same ones across builds said once (see `dedup`).
+        let mut per_build: Vec<(String, Diagnostics)> = Vec::new();
+        for build in &selected {
+            let mut diags = Diagnostics::default();
             let info = Self::info(build, plan, opts);
             match self.registry.new_builder(&build.builder.kind) {
                 None => diags.push(Self::unknown_type(
@@ -236,7 +290,9 @@ impl Orchestrator {
                     },
                 }
             }
+            per_build.push((build.name.clone(), diags));
         }
+        let diags = dedup(per_build);
         if diags.has_errors() {
             Err(diags)
         } else {

@@ -142,8 +142,8 @@ impl Provisioner for Shell {
                 .map_err(|e| BuildError::io("creating a temp file", e))?;
             // As Packer 1.13+: inline commands that start with their own `#!` keep it, unless
             // `inline_shebang` is set.
-            let own = c.inline_shebang.is_none()
-                && lines.first().is_some_and(|l| l.starts_with("#!"));
+            let own =
+                c.inline_shebang.is_none() && lines.first().is_some_and(|l| l.starts_with("#!"));
             let mut text = if own {
                 String::new()
             } else {

@@ -725,12 +725,16 @@ fn render_if(
     let mut taken = false;
     let mut cond = cond.to_string();
     loop {
-        let this = emit && !taken && match eval_action(&cond, ctx)? {
-            Some(v) => v.truthy(),
-            None => return Err(format!(
+        let this = emit
+            && !taken
+            && match eval_action(&cond, ctx)? {
+                Some(v) => v.truthy(),
+                None => {
+                    return Err(format!(
                 "template: {{{{if {cond}}}}}: a condition on a plugin field is not supported here"
-            )),
-        };
+            ))
+                }
+            };
         taken |= this;
         render_block(segs, i, ctx, out, text, this)?;
         let Some(inner) = segs.get(*i).and_then(Seg::action) else {
