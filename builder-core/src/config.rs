@@ -161,6 +161,24 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// These diagnostics with every secret in `secrets` (and every long line of a multi-line
+    /// one) replaced by `<sensitive>`, in their text and in the source lines they quote.
+    #[must_use]
+    pub fn scrubbed(mut self, secrets: &crate::event::Secrets) -> Self {
+        for d in &mut self.0 {
+            d.summary = secrets.scrub(&d.summary);
+            d.detail = secrets.scrub(&d.detail);
+            if let Some(l) = &mut d.location {
+                let scrubbed = secrets.scrub(&l.source_line);
+                if scrubbed != l.source_line {
+                    l.source_line = scrubbed;
+                    l.width = 0;
+                }
+            }
+        }
+        self
+    }
+
     /// True when at least one diagnostic is an error.
     #[must_use]
     pub fn has_errors(&self) -> bool {

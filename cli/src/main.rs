@@ -264,6 +264,9 @@ fn load_reporting_with(
 ) -> Option<Template> {
     match load(common, allow_unset) {
         Ok(mut t) => {
+            for secret in &t.plan.secrets {
+                SECRETS.add(secret);
+            }
             if common.strict {
                 let undeclared: Vec<kiln_core::Diagnostic> = t
                     .warnings
@@ -295,13 +298,18 @@ fn load_reporting_with(
     }
 }
 
+/// The loaded template's sensitive values: no message printed may show them.
+static SECRETS: std::sync::LazyLock<kiln_core::event::Secrets> =
+    std::sync::LazyLock::new(kiln_core::event::Secrets::default);
+
 fn print_diags(d: &Diagnostics) {
+    let d = d.clone().scrubbed(&SECRETS);
     eprintln!("{d}\n");
 }
 
 fn print_warnings(t: &Template) {
     for w in t.warnings.warnings() {
-        eprintln!("{w}\n");
+        eprintln!("{}\n", SECRETS.scrub(&w.to_string()));
     }
 }
 
@@ -430,7 +438,7 @@ fn validate(a: &ValidateArgs) -> i32 {
     match orch.validate(&t.plan, &opts) {
         Ok(w) => {
             for d in w.warnings() {
-                eprintln!("{d}\n");
+                eprintln!("{}\n", SECRETS.scrub(&d.to_string()));
             }
             println!("The configuration is valid.");
             0

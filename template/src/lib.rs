@@ -184,8 +184,18 @@ impl Template {
     /// A parse or evaluation error, located in the input.
     pub fn console_eval(&self, input: &str) -> Result<String, Diagnostics> {
         match &self.console {
-            Console::Legacy(ctx) => gotmpl::render(input, ctx)
-                .map_err(|e| Diagnostic::error("Error in template", e).into()),
+            Console::Legacy(ctx) => {
+                let secrets = kiln_core::event::Secrets::default();
+                for s in &self.plan.secrets {
+                    secrets.add(s);
+                }
+                gotmpl::render(input, ctx)
+                    .map(|out| secrets.scrub(&out))
+                    .map_err(|e| {
+                        Diagnostics::from(Diagnostic::error("Error in template", e))
+                            .scrubbed(&secrets)
+                    })
+            }
             Console::Hcl(shared) => {
                 let file = Arc::new(SourceFile {
                     name: "<console-input>".into(),
@@ -206,9 +216,60 @@ impl Template {
                     )
                 })?;
                 let ctx = shared.context();
+                let secrets = kiln_core::event::Secrets::default();
+                for s in self.secrets() {
+                    secrets.add(&s);
+                }
+                // A result made from a sensitive variable or local is sensitive as a whole;
+                // any other (`var`, a map holding one) shows the sensitive values masked.
+                let sensitive = refs(&expr, "var")
+                    .iter()
+                    .any(|r| self.variables.get(r).is_some_and(|v| v.sensitive))
+                    || refs(&expr, "local")
+                        .iter()
+                        .any(|r| self.sensitive_locals.contains(r));
+                // `var` or `local` alone: the map, with each sensitive entry masked.
+                if let hcl::edit::expr::Expression::Variable(root) = &expr {
+                    let masked = |m: &IndexMap<String, Value>, hide: &dyn Fn(&str) -> bool| {
+                        Value::Object(
+                            m.iter()
+                                .map(|(k, v)| {
+                                    let v = if hide(k) {
+                                        Value::from("<sensitive>")
+                                    } else {
+                                        v.clone()
+                                    };
+                                    (k.clone(), v)
+                                })
+                                .collect(),
+                        )
+                    };
+                    match root.as_str() {
+                        "var" => {
+                            let vals: IndexMap<String, Value> = self
+                                .variables
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.value.clone().unwrap_or(Value::Null)))
+                                .collect();
+                            let hide = |k: &str| self.variables.get(k).is_some_and(|v| v.sensitive);
+                            return Ok(format_value(&masked(&vals, &hide)));
+                        }
+                        "local" => {
+                            let hide = |k: &str| self.sensitive_locals.contains(k);
+                            return Ok(format_value(&masked(&self.locals, &hide)));
+                        }
+                        _ => {}
+                    }
+                }
                 eval::eval(&expr, &file, &shared.scope(&[]), &ctx)
-                    .map(|v| format_value(&v))
-                    .map_err(Diagnostics)
+                    .map(|v| {
+                        if sensitive {
+                            "<sensitive>".to_string()
+                        } else {
+                            secrets.scrub(&format_value(&v))
+                        }
+                    })
+                    .map_err(|d| Diagnostics(d).scrubbed(&secrets))
             }
         }
     }
@@ -450,6 +511,22 @@ const TOP_BLOCKS: &[&str] = &[
 /// # Errors
 /// Every problem found, located.
 pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
+    // Sensitive values, as they become known: no message may show them (a type error in a
+    // local, a function error, a bad plugin setting), so every diagnostic is scrubbed.
+    let secrets = kiln_core::event::Secrets::default();
+    match load_scrubbing(opts, &secrets) {
+        Ok(mut t) => {
+            t.warnings = t.warnings.scrubbed(&secrets);
+            Ok(t)
+        }
+        Err(d) => Err(d.scrubbed(&secrets)),
+    }
+}
+
+fn load_scrubbing(
+    opts: &LoadOptions,
+    secrets: &kiln_core::event::Secrets,
+) -> Result<Template, Diagnostics> {
     let is_legacy = |p: &PathBuf| {
         let n = p.to_string_lossy();
         p.is_file() && n.ends_with(".json") && !n.ends_with(".pkr.json")
@@ -546,6 +623,15 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
 
     let mut variables = declare_variables(&parsed, &mut diags);
     assign_variables(&mut variables, opts, &auto_var_paths, &mut diags);
+    for v in variables.values().filter(|v| v.sensitive) {
+        let mut leaves_out = Vec::new();
+        if let Some(val) = &v.value {
+            leaves(val, &mut leaves_out);
+        }
+        for l in leaves_out {
+            secrets.add(&l);
+        }
+    }
     if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
@@ -582,6 +668,7 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
         &variables,
         &path,
         &data_value,
+        secrets,
         &mut diags,
     );
     if halt(&mut diags, opts.allow_unset) {
@@ -1056,12 +1143,17 @@ fn validate_variables(
 }
 
 fn local_refs(expr: &EExpr) -> BTreeSet<String> {
+    refs(expr, "local")
+}
+
+/// The attributes of `root` (`var`, `local`) that `expr` refers to.
+pub(crate) fn refs(expr: &EExpr, root_name: &str) -> BTreeSet<String> {
     use hcl::edit::visit::Visit;
-    struct R(BTreeSet<String>);
-    impl Visit for R {
+    struct R<'a>(BTreeSet<String>, &'a str);
+    impl Visit for R<'_> {
         fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
             if let (EExpr::Variable(root), Some(first)) = (&t.expr, t.operators.first()) {
-                if root.as_str() == "local" {
+                if root.as_str() == self.1 {
                     if let hcl::edit::expr::TraversalOperator::GetAttr(a) = first.value() {
                         self.0.insert(a.as_str().to_string());
                     }
@@ -1070,7 +1162,7 @@ fn local_refs(expr: &EExpr) -> BTreeSet<String> {
             hcl::edit::visit::visit_traversal(self, t);
         }
     }
-    let mut r = R(BTreeSet::new());
+    let mut r = R(BTreeSet::new(), root_name);
     r.visit_expr(expr);
     r.0
 }
@@ -1081,6 +1173,7 @@ fn evaluate_locals(
     vars: &IndexMap<String, Variable>,
     path: &Value,
     data: &Value,
+    secrets: &kiln_core::event::Secrets,
     diags: &mut Diagnostics,
 ) -> (IndexMap<String, Value>, BTreeSet<String>) {
     let mut defs: IndexMap<String, (Arc<SourceFile>, EExpr, Option<Location>)> = IndexMap::new();
@@ -1177,7 +1270,24 @@ fn evaluate_locals(
                 Value::Object(done.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
             );
             let (file, expr, _) = &defs[n];
-            let v = attr_value(file, expr, &scope, &ctx, diags).unwrap_or(Value::Null);
+            // As cty's marks: a local made from a sensitive variable or local is sensitive.
+            if refs(expr, "var")
+                .iter()
+                .any(|r| vars.get(r).is_some_and(|v| v.sensitive))
+                || local_refs(expr).iter().any(|r| sensitive.contains(r))
+            {
+                sensitive.insert(n.clone());
+            }
+            let mut errs = Diagnostics::default();
+            let v = attr_value(file, expr, &scope, &ctx, &mut errs).unwrap_or(Value::Null);
+            if sensitive.contains(n) {
+                let mut out = Vec::new();
+                leaves(&v, &mut out);
+                for l in out {
+                    secrets.add(&l);
+                }
+            }
+            diags.extend(errs);
             done.insert(n.clone(), v);
         }
         pending.retain(|n| !ready.contains(n));
