@@ -146,6 +146,22 @@ pub fn coerce(root: &mut J, path: &[Step], msg: &str, weak: bool) -> bool {
     let Some(want) = expected(msg) else {
         return false;
     };
+    // A nested block written once (`qemu_img_args { create = [...] }`) is a list of one object,
+    // which serde reads as a struct's fields in order: the object, where a field was wanted,
+    // stands for the whole block.
+    if msg.starts_with("invalid type: map") {
+        if let Some((Step::Index(0), parent)) = path.split_last() {
+            if let Some(slot) = at(root, parent) {
+                if let J::Array(items) = slot {
+                    if items.len() == 1 && items[0].is_object() {
+                        let only = items.remove(0);
+                        *slot = only;
+                        return true;
+                    }
+                }
+            }
+        }
+    }
     let Some(v) = at(root, path) else {
         return false;
     };
@@ -243,6 +259,19 @@ mod tests {
         assert_eq!(conv(json!(8), "a string", false), json!("8"));
         assert_eq!(conv(json!(true), "a string", false), json!("true"));
         assert_eq!(conv(json!("a"), "a sequence", false), json!("a"));
+    }
+
+    #[test]
+    fn a_block_written_once_is_the_struct() {
+        let mut root = json!({"qemu_img_args": [{"create": ["-F", "qcow2"]}]});
+        let path = [Step::Key("qemu_img_args".into()), Step::Index(0)];
+        assert!(coerce(
+            &mut root,
+            &path,
+            "invalid type: map, expected a sequence",
+            false
+        ));
+        assert_eq!(root, json!({"qemu_img_args": {"create": ["-F", "qcow2"]}}));
     }
 
     #[test]

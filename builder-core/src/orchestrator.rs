@@ -254,9 +254,12 @@ impl Orchestrator {
                     },
                 },
             }
+            // Plugins that `only` / `except` leave out of this build are not prepared for it, as
+            // in Packer (their settings may not even render for it).
             for p in build
                 .provisioners
                 .iter()
+                .filter(|p| applies(&p.only, &p.except, build))
                 .chain(build.error_cleanup.as_ref())
             {
                 match self.registry.new_provisioner(&p.plugin.kind) {
@@ -274,7 +277,12 @@ impl Orchestrator {
                     },
                 }
             }
-            for pp in build.post_processors.iter().flatten() {
+            for pp in build
+                .post_processors
+                .iter()
+                .flatten()
+                .filter(|p| applies(&p.only, &p.except, build))
+            {
                 match self.registry.new_post_processor(&pp.plugin.kind) {
                     None => diags.push(Self::unknown_type(
                         &pp.plugin,

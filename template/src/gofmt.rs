@@ -247,6 +247,7 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String, String> {
     let mut out = String::new();
     let mut next = 0usize;
     let mut used = vec![false; args.len()];
+    let mut reordered = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -295,6 +296,7 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String, String> {
             }
             i += 1;
             next = n - 1;
+            reordered = true;
         }
         spec.width = read_num(&mut i);
         if chars.get(i) == Some(&'.') {
@@ -315,7 +317,8 @@ pub fn format(fmt: &str, args: &[Value]) -> Result<String, String> {
         next += 1;
         out.push_str(&one(verb, &spec, arg)?);
     }
-    if let Some(extra) = used.iter().position(|u| !u) {
+    // As Go: arguments left over are an error unless `%[n]` picked arguments.
+    if let Some(extra) = used.iter().position(|u| !u).filter(|_| !reordered) {
         return Err(format!(
             "too many arguments; no verbs left to format argument {}",
             extra + 1

@@ -567,6 +567,21 @@ pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -
 /// The JSON syntax error, or each unknown root key, located.
 pub fn check_syntax(name: &str, text: &str) -> Result<(), Diagnostics> {
     let root: J = serde_json::from_str(text).map_err(|e| json_syntax_error(name, text, &e))?;
+    let mut scan = Scan {
+        b: text.as_bytes(),
+        i: 0,
+        spans: Spans::default(),
+        dups: Vec::new(),
+    };
+    scan.value("");
+    if let Some(d) = scan.dups.first() {
+        let key = d.rsplit('.').next().unwrap_or(d);
+        return Err(Diagnostic::error(
+            "Duplicate key",
+            format!("template has duplicate field: {key} (at {d}); remove one of them."),
+        )
+        .into());
+    }
     let Some(top) = root.as_object() else {
         return Err(Diagnostic::error(
             "Invalid template",

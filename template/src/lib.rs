@@ -23,6 +23,7 @@ pub mod lazy;
 pub mod legacy;
 pub mod ops;
 pub mod ordered;
+pub mod tmpl;
 pub mod types;
 pub mod upgrade;
 

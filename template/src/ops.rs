@@ -20,6 +20,8 @@ pub(crate) fn function_for(op: BinaryOperator) -> Option<&'static str> {
         BinaryOperator::LessEq => "__kiln_le",
         BinaryOperator::Greater => "__kiln_gt",
         BinaryOperator::GreaterEq => "__kiln_ge",
+        BinaryOperator::And => "__kiln_and",
+        BinaryOperator::Or => "__kiln_or",
         _ => return None,
     })
 }
@@ -188,9 +190,52 @@ fn ge(a: FuncArgs) -> Result<Value, String> {
     compare(&a, ">=")
 }
 
+/// A bool operand: a bool, or the string "true" or "false" (cty converts them).
+fn boolean(v: &Value, op: &str) -> Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s == "true" => Ok(true),
+        Value::String(s) if s == "false" => Ok(false),
+        other => Err(format!(
+            "Unsuitable value for operand of `{op}`: a bool is required, got {}",
+            crate::functions::type_name(other)
+        )),
+    }
+}
+
+fn and(a: FuncArgs) -> Result<Value, String> {
+    Ok(Value::Bool(boolean(&a[0], "&&")? && boolean(&a[1], "&&")?))
+}
+fn or(a: FuncArgs) -> Result<Value, String> {
+    let (x, y) = (boolean(&a[0], "||")?, boolean(&a[1], "||")?);
+    Ok(Value::Bool(x || y))
+}
+fn not(a: FuncArgs) -> Result<Value, String> {
+    Ok(Value::Bool(!boolean(&a[0], "!")?))
+}
+fn neg(a: FuncArgs) -> Result<Value, String> {
+    match operand(&a[0], "-")? {
+        N::I(i) => value(N::I(-i)),
+        N::F(f) => float(-f),
+    }
+}
+
+/// The internal function for a unary operator (`-x`, `!x`).
+pub(crate) fn unary_function_for(op: hcl::expr::UnaryOperator) -> &'static str {
+    match op {
+        hcl::expr::UnaryOperator::Neg => "__kiln_neg",
+        hcl::expr::UnaryOperator::Not => "__kiln_not",
+    }
+}
+
 /// Declares the operator functions in `ctx`.
 pub(crate) fn declare(ctx: &mut Context) {
-    let funcs: [(&str, hcl::eval::Func); 9] = [
+    for (name, f) in [("__kiln_not", not as hcl::eval::Func), ("__kiln_neg", neg)] {
+        ctx.declare_func(name, FuncDef::builder().param(ParamType::Any).build(f));
+    }
+    let funcs: [(&str, hcl::eval::Func); 11] = [
+        ("__kiln_and", and),
+        ("__kiln_or", or),
         ("__kiln_add", add),
         ("__kiln_sub", sub),
         ("__kiln_mul", mul),

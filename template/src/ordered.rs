@@ -23,6 +23,7 @@ pub(crate) fn declare(ctx: &mut Context) {
         FuncDef::builder().param(ParamType::Any).build(sorted_fn),
     );
     crate::ops::declare(ctx);
+    crate::tmpl::declare(ctx);
 }
 
 /// `v` with every map in it (at any depth) in key order, and every string in Unicode NFC, as
@@ -72,6 +73,10 @@ fn literal_key(k: &ObjectKey) -> Option<String> {
 pub fn rewrite(e: Expression) -> Expression {
     match e {
         Expression::String(s) => Expression::String(nfc(s)),
+        Expression::TemplateExpr(t) => match crate::tmpl::to_expr(&t) {
+            Some(x) => x,
+            None => Expression::TemplateExpr(t),
+        },
         Expression::Object(o) => {
             let mut entries: Vec<(ObjectKey, Expression)> = o
                 .into_iter()
@@ -105,15 +110,25 @@ pub fn rewrite(e: Expression) -> Expression {
         Expression::Array(a) => Expression::Array(a.into_iter().map(rewrite).collect()),
         Expression::Parenthesis(p) => Expression::Parenthesis(Box::new(rewrite(*p))),
         Expression::Conditional(mut c) => {
-            c.cond_expr = rewrite(c.cond_expr);
+            // The condition may be "true" or "false" (cty converts strings to bool).
+            c.cond_expr = Expression::from(
+                FuncCall::builder(Identifier::unchecked("__kiln_tmpl_bool"))
+                    .arg(rewrite(c.cond_expr))
+                    .build(),
+            );
             c.true_expr = rewrite(c.true_expr);
             c.false_expr = rewrite(c.false_expr);
             Expression::Conditional(c)
         }
         Expression::Operation(op) => Expression::Operation(Box::new(match *op {
-            Operation::Unary(mut u) => {
-                u.expr = rewrite(u.expr);
-                Operation::Unary(u)
+            Operation::Unary(u) => {
+                return Expression::from(
+                    FuncCall::builder(Identifier::unchecked(crate::ops::unary_function_for(
+                        u.operator,
+                    )))
+                    .arg(rewrite(u.expr))
+                    .build(),
+                );
             }
             Operation::Binary(mut b) => {
                 b.lhs_expr = rewrite(b.lhs_expr);

@@ -162,6 +162,8 @@ pub fn set_order(items: Vec<Value>) -> Vec<Value> {
     }
     if out.iter().all(Value::is_string) {
         out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    } else if out.iter().all(Value::is_boolean) {
+        out.sort_by_key(|v| v.as_bool());
     } else if out.iter().all(Value::is_number) {
         out.sort_by(|a, b| {
             let f = |v: &Value| v.as_f64().unwrap_or_default();

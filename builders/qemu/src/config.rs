@@ -466,7 +466,8 @@ impl QemuConfig {
             }
         }
         let mut iso_urls = raw.iso_urls.clone();
-        if let Some(u) = &raw.iso_url {
+        // As Packer: an empty iso_url (say from a variable defaulting to "") is not set.
+        if let Some(u) = raw.iso_url.as_ref().filter(|u| !u.is_empty()) {
             if !iso_urls.is_empty() {
                 err(
                     "iso_url",
@@ -633,14 +634,8 @@ impl QemuConfig {
                 "http_directory and http_content cannot both be set".into(),
             );
         }
-        if let Some(d) = &raw.http_directory {
-            if !std::path::Path::new(d).is_dir() {
-                err(
-                    "http_directory",
-                    format!("http_directory {d:?} is not a directory"),
-                );
-            }
-        }
+        // Like Packer, http_directory is not checked here: it may be made before the build,
+        // and serving it fails clearly if it is missing then.
         for (i, f) in raw.cd_files.iter().enumerate() {
             let has_glob = f.contains(['*', '?', '[']);
             if !has_glob && std::fs::metadata(f).is_err() {
