@@ -18,9 +18,12 @@ impl StagedFile {
     /// Stages a write of `target`. Nothing is created until the caller writes to [`Self::path`].
     #[must_use]
     pub fn new(target: impl Into<PathBuf>) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let target = target.into();
         let mut tmp = target.clone().into_os_string();
-        tmp.push(".kiln-tmp");
+        // Unique per writer, so that two builds writing the same file do not share it.
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tmp.push(format!(".kiln-tmp-{}-{n}", std::process::id()));
         StagedFile {
             tmp: PathBuf::from(tmp),
             target,

@@ -440,9 +440,17 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
         .spawn()
         .unwrap();
     // Signal once the download is under way: its partial file beside the target has data.
-    let partial = d.join("down/huge.img.kiln-tmp");
+    let partial_len = || {
+        std::fs::read_dir(d.join("down"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("huge.img.kiln-tmp"))
+            .map(|e| e.metadata().map_or(0, |m| m.len()))
+            .sum::<u64>()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
+    while partial_len() == 0 {
         assert!(Instant::now() < deadline, "the download never started");
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -370,6 +370,23 @@ fn regex(args: FuncArgs) -> R {
     if caps.len() == 1 {
         return Ok(caps[0].to_string().into());
     }
+    // As cty: named groups make an object, unnamed ones a list; both at once is an error.
+    let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
+    if names.iter().any(Option::is_some) {
+        if names.iter().any(Option::is_none) {
+            return Err("pattern must use either only named capture groups or only unnamed capture groups".into());
+        }
+        return Ok(Value::Object(
+            names
+                .iter()
+                .flatten()
+                .map(|n| {
+                    let v = caps.name(n).map_or(Value::Null, |m| m.as_str().into());
+                    ((*n).to_string(), v)
+                })
+                .collect(),
+        ));
+    }
     Ok(Value::Array(
         caps.iter()
             .skip(1)
@@ -694,12 +711,28 @@ fn formatdate(args: FuncArgs) -> R {
     while i < chars.len() {
         let c = chars[i];
         if c == '\'' {
-            let end = chars[i + 1..]
-                .iter()
-                .position(|&x| x == '\'')
-                .map_or(chars.len(), |p| i + 1 + p);
-            out.extend(&chars[i + 1..end]);
-            i = end + 1;
+            // A quoted literal; '' inside (or alone) is one quote.
+            if chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            let mut j = i + 1;
+            loop {
+                match chars.get(j) {
+                    None => return Err("unterminated literal '".into()),
+                    Some('\'') if chars.get(j + 1) == Some(&'\'') => {
+                        out.push('\'');
+                        j += 2;
+                    }
+                    Some('\'') => break,
+                    Some(&ch) => {
+                        out.push(ch);
+                        j += 1;
+                    }
+                }
+            }
+            i = j + 1;
             continue;
         }
         let mut j = i;
@@ -729,13 +762,18 @@ fn formatdate(args: FuncArgs) -> R {
             "s" => t.second().to_string(),
             "AA" => if t.hour() < 12 { "AM" } else { "PM" }.to_string(),
             "aa" => if t.hour() < 12 { "am" } else { "pm" }.to_string(),
-            "ZZZ" | "Z" => {
-                if t.offset().is_utc() {
-                    "UTC".into()
-                } else {
-                    t.offset().to_string()
-                }
-            }
+            "Z" if t.offset().is_utc() => "Z".into(),
+            "Z" => format!(
+                "{:+03}:{:02}",
+                t.offset().whole_hours(),
+                t.offset().minutes_past_hour().abs()
+            ),
+            "ZZZ" if t.offset().is_utc() => "UTC".into(),
+            "ZZZ" => format!(
+                "{:+03}{:02}",
+                t.offset().whole_hours(),
+                t.offset().minutes_past_hour().abs()
+            ),
             "ZZZZ" => format!(
                 "{:+03}{:02}",
                 t.offset().whole_hours(),

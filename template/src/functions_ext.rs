@@ -303,6 +303,10 @@ fn csvdecode(a: FuncArgs) -> R {
     let header = it.next().ok_or("missing header line")?;
     let mut out = Vec::new();
     for (i, r) in it.enumerate() {
+        // Go's encoding/csv skips empty lines.
+        if r.len() == 1 && r[0].is_empty() {
+            continue;
+        }
         if r.len() != header.len() {
             return Err(format!(
                 "line {}: wrong number of fields (expected {}, got {})",
@@ -450,6 +454,8 @@ fn timeadd(a: FuncArgs) -> R {
     let t = t
         .checked_add(signed_duration(&s(&a[1])?)?)
         .ok_or("the resulting time is out of range")?;
+    // Go's time.RFC3339: whole seconds, `Z` for UTC.
+    let t = t.replace_nanosecond(0).map_err(|e| e.to_string())?;
     Ok(t.format(&Rfc3339).map_err(|e| e.to_string())?.into())
 }
 
@@ -529,15 +535,13 @@ fn cidrhost(a: FuncArgs) -> R {
 
 fn cidrnetmask(a: FuncArgs) -> R {
     let (_, len, bits, v4) = parse_cidr(&s(&a[0])?)?;
-    if !v4 {
-        return Err("only IPv4 networks have a netmask".into());
-    }
+    // Go's net.IP(mask).String(): an IPv6 mask is written as an IPv6 address.
     let mask = if len == 0 {
         0
     } else {
         (!0u128 << (bits - len)) & ones(bits)
     };
-    Ok(show_ip(mask, true).into())
+    Ok(show_ip(mask, v4).into())
 }
 
 fn subnet(prefix: &str, newbits: u32, num_: u128) -> Result<String, String> {
