@@ -445,7 +445,11 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("huge.img.kiln-tmp"))
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("huge.img.kiln-tmp")
+            })
             .map(|e| e.metadata().map_or(0, |m| m.len()))
             .sum::<u64>()
     };

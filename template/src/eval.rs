@@ -184,6 +184,15 @@ pub fn eval(
     e.evaluate(ctx).map(crate::ordered::sorted).map_err(|err| {
         let msg = err.kind().to_string();
         let (summary, detail) = match err.kind() {
+            // Kiln's internal functions (operators, templates) are not the user's calls.
+            hcl::eval::ErrorKind::FuncCall(name, m) if name.to_string().starts_with("__kiln") => (
+                "Invalid expression".to_string(),
+                format!(
+                    "{}{}",
+                    upper_first(m),
+                    if m.ends_with('.') { "" } else { "." }
+                ),
+            ),
             hcl::eval::ErrorKind::FuncCall(name, m) => (
                 "Error in function call".to_string(),
                 format!("Call to function \"{name}\" failed: {m}."),

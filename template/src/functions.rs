@@ -33,6 +33,11 @@ pub(crate) fn n(v: &Value) -> Result<f64, String> {
 }
 
 pub(crate) fn num(f: f64) -> Value {
+    if f.is_infinite() {
+        // As Go's big.Float: +Inf / -Inf (hcl's numbers are finite unless divided by zero).
+        let sign = if f > 0.0 { 1 } else { -1 };
+        return Value::Number(hcl::Number::from(sign) / hcl::Number::from(0));
+    }
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
         #[allow(clippy::cast_possible_truncation)]
         Value::from(f as i64)
@@ -374,7 +379,10 @@ fn regex(args: FuncArgs) -> R {
     let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
     if names.iter().any(Option::is_some) {
         if names.iter().any(Option::is_none) {
-            return Err("pattern must use either only named capture groups or only unnamed capture groups".into());
+            return Err(
+                "pattern must use either only named capture groups or only unnamed capture groups"
+                    .into(),
+            );
         }
         return Ok(Value::Object(
             names

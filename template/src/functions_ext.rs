@@ -122,27 +122,104 @@ fn formatlist(a: FuncArgs) -> R {
     Ok(Value::Array(out))
 }
 
-fn textencodebase64(a: FuncArgs) -> R {
-    let enc = s(&a[1])?.to_uppercase();
-    if !["UTF-8", "UTF8"].contains(&enc.as_str()) {
-        return Err(format!("encoding {enc:?} is not supported; use \"UTF-8\""));
+/// windows-1252's bytes 0x80..=0x9F (0 where the code page leaves one undefined).
+const CP1252_HIGH: [u16; 32] = [
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+    0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC,
+    0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+];
+
+/// The encodings textencodebase64 / textdecodebase64 take: UTF-8, UTF-16LE/BE, ISO-8859-1,
+/// windows-1252.
+fn encoding(name: &str) -> Result<&'static str, String> {
+    match name.to_uppercase().replace('_', "-").as_str() {
+        "UTF-8" | "UTF8" => Ok("utf-8"),
+        "UTF-16LE" => Ok("utf-16le"),
+        "UTF-16BE" => Ok("utf-16be"),
+        "ISO-8859-1" | "LATIN1" => Ok("latin1"),
+        "WINDOWS-1252" | "CP1252" => Ok("cp1252"),
+        _ => Err(format!(
+            "{name:?} is not a supported IANA encoding name; use UTF-8, UTF-16LE, UTF-16BE or ISO-8859-1"
+        )),
     }
+}
+
+fn textencodebase64(a: FuncArgs) -> R {
+    let text = s(&a[0])?;
+    let bytes: Vec<u8> = match encoding(&s(&a[1])?)? {
+        "utf-16le" => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        "utf-16be" => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        "latin1" => text
+            .chars()
+            .map(|c| {
+                u8::try_from(u32::from(c))
+                    .map_err(|_| format!("the character {c:?} cannot be encoded in ISO-8859-1"))
+            })
+            .collect::<Result<_, _>>()?,
+        "cp1252" => text
+            .chars()
+            .map(|c| {
+                let u = u32::from(c);
+                if let Some(i) = CP1252_HIGH
+                    .iter()
+                    .position(|&h| h != 0 && u32::from(h) == u)
+                {
+                    return Ok(0x80 + u8::try_from(i).unwrap_or(0));
+                }
+                match u8::try_from(u) {
+                    Ok(b) if !(0x80..0xA0).contains(&b) => Ok(b),
+                    _ => Err(format!(
+                        "the character {c:?} cannot be encoded in windows-1252"
+                    )),
+                }
+            })
+            .collect::<Result<_, _>>()?,
+        _ => text.into_bytes(),
+    };
     Ok(base64::engine::general_purpose::STANDARD
-        .encode(s(&a[0])?)
+        .encode(bytes)
         .into())
 }
 
 fn textdecodebase64(a: FuncArgs) -> R {
-    let enc = s(&a[1])?.to_uppercase();
-    if !["UTF-8", "UTF8"].contains(&enc.as_str()) {
-        return Err(format!("encoding {enc:?} is not supported; use \"UTF-8\""));
-    }
+    let enc = encoding(&s(&a[1])?)?;
     let b = base64::engine::general_purpose::STANDARD
         .decode(s(&a[0])?)
         .map_err(|e| format!("invalid base64: {e}"))?;
-    String::from_utf8(b)
-        .map(Value::from)
-        .map_err(|_| "the decoded bytes are not UTF-8".into())
+    let units = |be: bool| -> Result<String, String> {
+        if b.len() % 2 != 0 {
+            return Err("the decoded bytes are not UTF-16".into());
+        }
+        let u: Vec<u16> = b
+            .chunks(2)
+            .map(|c| {
+                if be {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16(&u).map_err(|_| "the decoded bytes are not UTF-16".into())
+    };
+    match enc {
+        "utf-16le" => units(false).map(Value::from),
+        "utf-16be" => units(true).map(Value::from),
+        "latin1" => Ok(b.iter().map(|&x| char::from(x)).collect::<String>().into()),
+        "cp1252" => Ok(b
+            .iter()
+            .map(|&x| match x {
+                0x80..=0x9F => char::from_u32(u32::from(CP1252_HIGH[usize::from(x - 0x80)]))
+                    .filter(|_| CP1252_HIGH[usize::from(x - 0x80)] != 0)
+                    .unwrap_or('\u{FFFD}'),
+                _ => char::from(x),
+            })
+            .collect::<String>()
+            .into()),
+        _ => String::from_utf8(b)
+            .map(Value::from)
+            .map_err(|_| "the decoded bytes are not UTF-8".into()),
+    }
 }
 
 fn dedup(v: Vec<Value>) -> Vec<Value> {

@@ -97,16 +97,64 @@ const ROOT: Schema = Schema {
 };
 
 fn quote_template(s: &str) -> String {
+    // Outside `${ }` and `%{ }` the text is a quoted string's; inside, it is expression syntax
+    // (`${upper("x")}`), which goes through as it is.
     let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            other => out.push(other),
+    let chars: Vec<char> = s.chars().collect();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if depth == 0 {
+            // `$${` and `%%{` are escapes that stay as they are.
+            if (c == '$' || c == '%')
+                && chars.get(i + 1) == Some(&c)
+                && chars.get(i + 2) == Some(&'{')
+            {
+                out.push(c);
+                out.push(c);
+                out.push('{');
+                i += 3;
+                continue;
+            }
+            if (c == '$' || c == '%') && chars.get(i + 1) == Some(&'{') {
+                out.push(c);
+                out.push('{');
+                depth = 1;
+                i += 2;
+                continue;
+            }
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                other => out.push(other),
+            }
+        } else {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                '"' => {
+                    // A string inside the expression: copied whole, escapes included.
+                    out.push('"');
+                    i += 1;
+                    while i < chars.len() && chars[i] != '"' {
+                        if chars[i] == '\\' && i + 1 < chars.len() {
+                            out.push(chars[i]);
+                            i += 1;
+                        }
+                        out.push(chars[i]);
+                        i += 1;
+                    }
+                }
+                _ => {}
+            }
+            // (For a string, `c` is its quote: this closes it.)
+            out.push(c);
         }
+        i += 1;
     }
     out.push('"');
     out
