@@ -72,7 +72,10 @@ mod tests {
         let target = d.path().join("out.json");
         std::fs::write(&target, "old").unwrap();
         let s = StagedFile::new(&target);
-        assert_eq!(s.path(), d.path().join("out.json.kiln-tmp"));
+        assert_eq!(s.path().parent(), Some(d.path()));
+        let name = s.path().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("out.json.kiln-tmp-"), "{name}");
+        assert_ne!(StagedFile::new(&target).path(), s.path(), "each writer has its own");
         std::fs::write(s.path(), "new").unwrap();
         s.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");

@@ -1461,6 +1461,14 @@ fn plan_builds(
                         match sources.get(&r) {
                             Some(s) => {
                                 let rename = nb.body.get_attribute("name").and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags)).and_then(|v| v.as_str().map(String::from));
+                                // As Packer (the two bodies are merged): an argument the
+                                // source sets may not be set again here.
+                                for a in nb.body.attributes() {
+                                    let key = a.key.as_str();
+                                    if key != "name" && s.body.get_attribute(key).is_some() {
+                                        diags.push(Diagnostic::error("Duplicate argument", format!("The argument \"{key}\" is already set by source.{}.{} (at {}); a source block in a build may only add arguments.", s.kind, s.name, s.location.as_ref().map_or_else(String::new, |l| format!("{}:{}", l.file, l.line)))).at(loc_of(file, &a.key)));
+                                    }
+                                }
                                 refs.push((s.clone(), Some(Layer { file: file.clone(), body: nb.body.clone() }), rename));
                             }
                             None => unknown_source(&r, loc_of(file, &nb.labels[0]), diags),

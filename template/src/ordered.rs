@@ -110,6 +110,26 @@ pub fn rewrite(e: Expression) -> Expression {
         Expression::Array(a) => Expression::Array(a.into_iter().map(rewrite).collect()),
         Expression::Parenthesis(p) => Expression::Parenthesis(Box::new(rewrite(*p))),
         Expression::Conditional(mut c) => {
+            // cty unifies the two results' types: a number or bool literal against a string
+            // becomes a string (`c ? 1 : "one"` is "1" either way).
+            let as_string = |e: &Expression| match e {
+                Expression::Number(n) => Some(Expression::String(n.to_string())),
+                Expression::Bool(b) => Some(Expression::String(b.to_string())),
+                _ => None,
+            };
+            let is_string = |e: &Expression| {
+                matches!(e, Expression::String(_) | Expression::TemplateExpr(_))
+            };
+            if is_string(&c.false_expr) {
+                if let Some(t) = as_string(&c.true_expr) {
+                    c.true_expr = t;
+                }
+            }
+            if is_string(&c.true_expr) {
+                if let Some(f) = as_string(&c.false_expr) {
+                    c.false_expr = f;
+                }
+            }
             // The condition may be "true" or "false" (cty converts strings to bool).
             c.cond_expr = Expression::from(
                 FuncCall::builder(Identifier::unchecked("__kiln_tmpl_bool"))
