@@ -75,7 +75,11 @@ mod tests {
         assert_eq!(s.path().parent(), Some(d.path()));
         let name = s.path().file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with("out.json.kiln-tmp-"), "{name}");
-        assert_ne!(StagedFile::new(&target).path(), s.path(), "each writer has its own");
+        assert_ne!(
+            StagedFile::new(&target).path(),
+            s.path(),
+            "each writer has its own"
+        );
         std::fs::write(s.path(), "new").unwrap();
         s.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");

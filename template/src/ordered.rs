@@ -117,9 +117,8 @@ pub fn rewrite(e: Expression) -> Expression {
                 Expression::Bool(b) => Some(Expression::String(b.to_string())),
                 _ => None,
             };
-            let is_string = |e: &Expression| {
-                matches!(e, Expression::String(_) | Expression::TemplateExpr(_))
-            };
+            let is_string =
+                |e: &Expression| matches!(e, Expression::String(_) | Expression::TemplateExpr(_));
             if is_string(&c.false_expr) {
                 if let Some(t) = as_string(&c.true_expr) {
                     c.true_expr = t;
