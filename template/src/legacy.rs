@@ -145,6 +145,18 @@ impl Scan<'_> {
     }
 }
 
+/// Every value's and key's span in `text`, and the keys given twice.
+fn scan(text: &str) -> (Spans, Vec<String>) {
+    let mut s = Scan {
+        b: text.as_bytes(),
+        i: 0,
+        spans: Spans::default(),
+        dups: Vec::new(),
+    };
+    s.value("");
+    (s.spans, s.dups)
+}
+
 struct Doc {
     name: String,
     text: String,
@@ -567,14 +579,8 @@ pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -
 /// The JSON syntax error, or each unknown root key, located.
 pub fn check_syntax(name: &str, text: &str) -> Result<(), Diagnostics> {
     let root: J = serde_json::from_str(text).map_err(|e| json_syntax_error(name, text, &e))?;
-    let mut scan = Scan {
-        b: text.as_bytes(),
-        i: 0,
-        spans: Spans::default(),
-        dups: Vec::new(),
-    };
-    scan.value("");
-    if let Some(d) = scan.dups.first() {
+    let (_, dups) = scan(text);
+    if let Some(d) = dups.first() {
         let key = d.rsplit('.').next().unwrap_or(d);
         return Err(Diagnostic::error(
             "Duplicate key",
@@ -639,18 +645,11 @@ pub fn load_text(
         Ok(v) => v,
         Err(e) => return Err(json_syntax_error(&name, &text, &e).into()),
     };
-    let mut scan = Scan {
-        b: text.as_bytes(),
-        i: 0,
-        spans: Spans::default(),
-        dups: Vec::new(),
-    };
-    scan.value("");
-    let dups = std::mem::take(&mut scan.dups);
+    let (spans, dups) = scan(&text);
     let doc = Doc {
         name: name.clone(),
         text: text.clone(),
-        spans: scan.spans,
+        spans,
     };
     let mut diags = Diagnostics::default();
     let Some(top) = root.as_object() else {
@@ -1129,15 +1128,10 @@ mod tests {
     fn spans_point_at_keys_and_values() {
         let text =
             "{\n  \"builders\": [\n    {\"type\": \"null\", \"x\": [1, {\"y\": true}]}\n  ]\n}\n";
-        let mut s = Scan {
-            b: text.as_bytes(),
-            i: 0,
-            spans: Spans::default(),
-            dups: Vec::new(),
-        };
-        s.value("");
+        let (spans, dups) = scan(text);
+        assert!(dups.is_empty());
         let at = |p: &str| {
-            let r = s.spans.0.get(p).unwrap().clone();
+            let r = spans.0.get(p).unwrap().clone();
             &text[r]
         };
         assert_eq!(at("builders[0].type"), "\"null\"");
