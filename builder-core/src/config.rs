@@ -347,7 +347,9 @@ impl Config {
                     "An argument named \"{field}\" is not expected in {}.",
                     self.what
                 );
-                if let Some(s) = suggest(&field, expected.iter().copied()) {
+                if let Some((_, fix)) = REMOVED.iter().find(|(name, _)| *name == field) {
+                    detail.push_str(&format!(" {fix}"));
+                } else if let Some(s) = suggest(&field, expected.iter().copied()) {
                     detail.push_str(&format!(" Did you mean \"{s}\"?"));
                 }
                 return Diagnostic::error("Unsupported argument", detail).at(self
@@ -429,6 +431,19 @@ fn key_path(path: &[crate::convert::Step]) -> String {
         .collect();
     keys.join(".")
 }
+
+/// Settings Packer removed, with what `packer fix` (or the user) puts instead.
+const REMOVED: &[(&str, &str)] = &[
+    ("iso_checksum_type", "It was removed in Packer 1.6: give the type in iso_checksum itself (\"sha256:...\", or \"file:URL\" for a checksum file), as `packer fix` does."),
+    ("iso_checksum_url", "It was removed in Packer 1.6: write iso_checksum = \"file:URL\", as `packer fix` does."),
+    ("iso_md5", "It was removed: write iso_checksum = \"md5:...\", as `packer fix` does."),
+    ("ssh_wait_timeout", "It is now called ssh_timeout (`packer fix` renames it)."),
+    ("ssh_disable_agent", "It is now called ssh_disable_agent_forwarding (`packer fix` renames it)."),
+    ("ssh_key_path", "It is now called ssh_private_key_file (`packer fix` renames it)."),
+    ("ssh_host_port_min", "It is now called host_port_min (`packer fix` renames it)."),
+    ("ssh_host_port_max", "It is now called host_port_max (`packer fix` renames it)."),
+    ("ssh_skip_nat_mapping", "It is now called skip_nat_mapping (`packer fix` renames it)."),
+];
 
 /// The candidate nearest to `word`, if it is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -115,10 +115,22 @@ impl SshConfig {
         match self.communicator.as_str() {
             "none" => return errs,
             "ssh" => {}
-            other => errs.push((
-                "communicator",
-                format!("unknown communicator {other:?}; use \"ssh\" or \"none\""),
-            )),
+            // The ssh_* checks below would only add noise for another communicator.
+            "winrm" => {
+                errs.push((
+                    "communicator",
+                    "the winrm communicator is not supported by Kiln yet; use \"ssh\" or \"none\""
+                        .into(),
+                ));
+                return errs;
+            }
+            other => {
+                errs.push((
+                    "communicator",
+                    format!("unknown communicator {other:?}; use \"ssh\" or \"none\""),
+                ));
+                return errs;
+            }
         }
         if needs_host && self.ssh_host.is_empty() {
             errs.push(("ssh_host", "ssh_host must be specified".into()));
