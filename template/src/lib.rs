@@ -1302,7 +1302,7 @@ fn evaluate_locals(
 }
 
 fn collect_sources(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<String, SourceDef> {
-    let mut sources = IndexMap::new();
+    let mut sources: IndexMap<String, SourceDef> = IndexMap::new();
     for (file, body) in &parsed.files {
         for b in body.get_blocks("source") {
             if !labels_exact(
@@ -1319,11 +1319,15 @@ fn collect_sources(parsed: &Parsed, diags: &mut Diagnostics) -> IndexMap<String,
                 label(b, 1).unwrap_or_default(),
             );
             let key = format!("{kind}.{name}");
-            if sources.contains_key(&key) {
+            if let Some(first) = sources.get(&key) {
+                let at = first
+                    .location
+                    .as_ref()
+                    .map_or_else(String::new, |l| format!(" at {}:{}", l.file, l.line));
                 diags.push(
                     Diagnostic::error(
                         "Duplicate source",
-                        format!("A source named \"{key}\" was already declared."),
+                        format!("A source named \"{key}\" was already declared{at}; give each source a unique name."),
                     )
                     .at(loc_of(file, b)),
                 );
