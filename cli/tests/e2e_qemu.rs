@@ -549,3 +549,76 @@ fn an_explicit_kvm_that_cannot_run_the_guest_fails_at_once_with_qemus_reason() {
         leftovers(d, &[])
     );
 }
+
+#[test]
+fn efi_boot_boots_under_uefi_and_keeps_or_drops_the_variables() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let uefi = |name: &str, extra: &str| {
+        source(
+            name,
+            &base,
+            &format!(
+                "  ssh_password     = \"kilnroot\"\n  efi_boot         = true\n  output_directory = \"out-{name}\"\n{extra}"
+            ),
+        )
+    };
+    let tpl = format!(
+        r#"{}{}build {{
+  sources = ["source.qemu.kept", "source.qemu.dropped"]
+  provisioner "shell" {{
+    inline = [
+      "mount -t sysfs sysfs /sys 2>/dev/null || true",
+      "[ -d /sys/firmware/efi ] && echo booted-under-uefi",
+    ]
+  }}
+}}
+"#,
+        uefi("kept", ""),
+        uefi("dropped", "  efi_drop_efivars = true\n")
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for b in ["kept", "dropped"] {
+        assert!(
+            r.stdout
+                .contains(&format!("    qemu.{b}: booted-under-uefi\n")),
+            "{}",
+            r.all()
+        );
+    }
+    // As Packer: the VM's variables are part of the output unless efi_drop_efivars.
+    let vars = std::fs::metadata(d.join("out-kept/efivars.fd")).expect("out-kept/efivars.fd");
+    assert_eq!(
+        vars.len(),
+        std::fs::metadata("/usr/share/OVMF/OVMF_VARS.fd")
+            .unwrap()
+            .len()
+    );
+    assert_eq!(leftovers(&d.join("out-dropped"), &[]), ["packer-dropped"]);
+    let mut kept = leftovers(&d.join("out-kept"), &[]);
+    kept.sort();
+    assert_eq!(kept, ["efivars.fd", "packer-kept"]);
+}
+
+#[test]
+fn efi_boot_without_the_firmware_says_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "t.pkr.hcl",
+        "source \"qemu\" \"vm\" {\n  iso_url = \"x.qcow2\"\n  iso_checksum = \"none\"\n  disk_image = true\n  ssh_username = \"root\"\n  efi_boot = true\n  efi_firmware_code = \"/nonexistent/CODE.fd\"\n}\nbuild {\n  sources = [\"source.qemu.vm\"]\n}\n",
+    );
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains(
+            "efi_firmware_code /nonexistent/CODE.fd does not exist; install Debian's ovmf package"
+        ),
+        "{}",
+        r.all()
+    );
+}

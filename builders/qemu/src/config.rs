@@ -38,6 +38,11 @@ pub const FIELDS: &[&str] = &[
     "use_default_display",
     "vga",
     "firmware",
+    "efi_boot",
+    "efi_firmware_code",
+    "efi_firmware_vars",
+    "efi_drop_efivars",
+    "use_pflash",
     "qemuargs",
     "qemu_binary",
     "qemu_img_args",
@@ -96,11 +101,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "floppy_dirs",
     "floppy_content",
     "floppy_label",
-    "efi_boot",
-    "efi_firmware_code",
-    "efi_firmware_vars",
-    "efi_drop_efivars",
-    "use_pflash",
     "net_bridge",
     "vtpm",
     "use_tpm1",
@@ -161,6 +161,19 @@ pub struct QemuImgArgs {
     pub resize: Vec<String>,
 }
 
+/// UEFI boot (`efi_boot`): the firmware and what becomes of its variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Efi {
+    /// `efi_firmware_code` (default Packer's, `/usr/share/OVMF/OVMF_CODE.fd`).
+    pub code: PathBuf,
+    /// `efi_firmware_vars`: copied for the VM to write (`efivars.fd`).
+    pub vars: PathBuf,
+    /// `efi_drop_efivars`: keep `efivars.fd` out of the output directory.
+    pub drop_vars: bool,
+    /// `use_pflash` (default true): the firmware as pflash drives; otherwise `-bios`.
+    pub pflash: bool,
+}
+
 /// One `boot_steps` entry: `[keys]` or `[keys, description]`.
 pub type BootStep = Vec<String>;
 
@@ -197,6 +210,11 @@ struct Raw {
     use_default_display: bool,
     vga: Option<String>,
     firmware: Option<String>,
+    efi_boot: bool,
+    efi_firmware_code: Option<String>,
+    efi_firmware_vars: Option<String>,
+    efi_drop_efivars: bool,
+    use_pflash: Option<bool>,
     qemuargs: Vec<Vec<String>>,
     qemu_binary: Option<String>,
     qemu_img_args: QemuImgArgs,
@@ -376,6 +394,8 @@ pub struct QemuConfig {
     pub vga: Option<String>,
     /// `firmware`.
     pub firmware: Option<String>,
+    /// `efi_boot` and its firmware, when the VM boots in UEFI mode.
+    pub efi: Option<Efi>,
     /// `qemuargs`, not yet expanded.
     pub qemuargs: Vec<Vec<String>>,
     /// `qemu_binary`.
@@ -465,6 +485,43 @@ impl QemuConfig {
                 }
             }
         }
+        let efi = if raw.efi_boot {
+            let code = PathBuf::from(
+                raw.efi_firmware_code
+                    .clone()
+                    .unwrap_or_else(|| "/usr/share/OVMF/OVMF_CODE.fd".into()),
+            );
+            let vars = PathBuf::from(
+                raw.efi_firmware_vars
+                    .clone()
+                    .unwrap_or_else(|| "/usr/share/OVMF/OVMF_VARS.fd".into()),
+            );
+            for (key, p) in [("efi_firmware_code", &code), ("efi_firmware_vars", &vars)] {
+                if !p.is_file() {
+                    err(
+                        key,
+                        format!(
+                            "{key} {} does not exist; install Debian's ovmf package, or set {key} (Debian 12 also has the _4M variants in /usr/share/OVMF)",
+                            p.display()
+                        ),
+                    );
+                }
+            }
+            if raw.firmware.is_some() {
+                err(
+                    "firmware",
+                    "firmware cannot be used with efi_boot; use efi_firmware_code".into(),
+                );
+            }
+            Some(Efi {
+                code,
+                vars,
+                drop_vars: raw.efi_drop_efivars,
+                pflash: raw.use_pflash.unwrap_or(true),
+            })
+        } else {
+            None
+        };
         let mut iso_urls = raw.iso_urls.clone();
         // As Packer: an empty iso_url (say from a variable defaulting to "") is not set.
         if let Some(u) = raw.iso_url.as_ref().filter(|u| !u.is_empty()) {
@@ -722,6 +779,7 @@ impl QemuConfig {
                 use_default_display: raw.use_default_display,
                 vga: raw.vga,
                 firmware: raw.firmware,
+                efi,
                 qemuargs: raw.qemuargs,
                 qemu_binary: raw
                     .qemu_binary

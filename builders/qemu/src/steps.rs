@@ -38,6 +38,8 @@ pub struct State<'h> {
     pub(crate) created_dirs: Vec<PathBuf>,
     /// The disks, in staging; the first is the main one.
     pub(crate) disks: Vec<PathBuf>,
+    /// The VM's copy of the UEFI variables (`efivars.fd`), with `efi_boot`.
+    pub(crate) efivars: Option<PathBuf>,
     pub(crate) cd: Option<PathBuf>,
     pub(crate) http: Option<HttpServer>,
     pub(crate) host_port: u16,
@@ -68,6 +70,7 @@ impl<'h> State<'h> {
             staging: None,
             created_dirs: Vec::new(),
             disks: Vec::new(),
+            efivars: None,
             cd: None,
             http: None,
             host_port: 0,
@@ -498,6 +501,22 @@ impl<'h> Step<State<'h>> for CreateDisks {
                 )));
             }
         }
+        if let Some(efi) = &cfg.efi {
+            // As Packer: the VM writes its own copy of the variables, efivars.fd, kept in the
+            // output directory unless efi_drop_efivars.
+            let dir = if efi.drop_vars {
+                s.tmp
+                    .as_ref()
+                    .map_or_else(|| staging.clone(), |t| t.path().to_path_buf())
+            } else {
+                staging.clone()
+            };
+            let dest = dir.join("efivars.fd");
+            tokio::fs::copy(&efi.vars, &dest)
+                .await
+                .map_err(|e| BuildError::io(format!("copying {}", efi.vars.display()), e))?;
+            s.efivars = Some(dest);
+        }
         for (i, size) in cfg.disk_additional_size.iter().enumerate() {
             let path = staging.join(format!("{}-{}", cfg.vm_name, i + 1));
             let mut args = vec!["create".to_string(), "-f".into(), cfg.format.clone()];
@@ -596,6 +615,20 @@ impl RunQemu {
         if let Some(f) = &cfg.firmware {
             put("-bios", vec![f.clone()]);
         }
+        let mut efi_drives = Vec::new();
+        if let Some(efi) = &cfg.efi {
+            if efi.pflash {
+                efi_drives.push(format!(
+                    "file={},if=pflash,unit=0,format=raw,readonly=on",
+                    efi.code.display()
+                ));
+                if let Some(v) = &s.efivars {
+                    efi_drives.push(format!("file={},if=pflash,unit=1,format=raw", v.display()));
+                }
+            } else {
+                put("-bios", vec![efi.code.display().to_string()]);
+            }
+        }
         let mut netdev = "user,id=user.0".to_string();
         if s.host_port != 0 {
             netdev.push_str(&format!(
@@ -605,7 +638,7 @@ impl RunQemu {
         }
         put("-netdev", vec![netdev]);
         let mut devices = Vec::new();
-        let mut drives = Vec::new();
+        let mut drives = efi_drives;
         let mut scsi = false;
         for (i, d) in s.disks.iter().enumerate() {
             let mut drive = if cfg.disk_interface == "virtio-scsi" {
