@@ -579,36 +579,65 @@ pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -
 /// The JSON syntax error, or each unknown root key, located.
 pub fn check_syntax(name: &str, text: &str) -> Result<(), Diagnostics> {
     let root: J = serde_json::from_str(text).map_err(|e| json_syntax_error(name, text, &e))?;
-    let (_, dups) = scan(text);
-    if let Some(d) = dups.first() {
-        let key = d.rsplit('.').next().unwrap_or(d);
-        return Err(Diagnostic::error(
-            "Duplicate key",
-            format!("template has duplicate field: {key} (at {d}); remove one of them."),
-        )
-        .into());
-    }
-    let Some(top) = root.as_object() else {
-        return Err(Diagnostic::error(
-            "Invalid template",
-            "A JSON template is an object with \"builders\".",
-        )
-        .into());
+    let (spans, dups) = scan(text);
+    let doc = Doc {
+        name: name.to_string(),
+        text: text.to_string(),
+        spans,
     };
-    let mut diags = Diagnostics::default();
-    for k in top.keys() {
-        if !k.starts_with('_') && !ROOT_KEYS.contains(&k.as_str()) {
-            diags.push(Diagnostic::error(
-                "Unknown key",
-                format!("Unknown root level key in template: {k:?}."),
-            ));
-        }
-    }
+    let Some(top) = root.as_object() else {
+        return Err(doc
+            .err(
+                "",
+                "Invalid template",
+                "A JSON template is an object with \"builders\".",
+            )
+            .into());
+    };
+    let diags = root_diags(&doc, top, &dups);
     if diags.has_errors() {
         Err(diags)
     } else {
         Ok(())
     }
+}
+
+/// What is wrong at the document level: keys given twice, root keys Packer does not know,
+/// root-level comments that are not strings.
+fn root_diags(doc: &Doc, top: &Map<String, J>, dups: &[String]) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for d in dups {
+        let key = d.rsplit('.').next().unwrap_or(d);
+        diags.push(
+            Diagnostic::error(
+                "Duplicate key",
+                format!("The key {key:?} is given twice in the same object; remove one of them."),
+            )
+            .at(doc.key_loc(d)),
+        );
+    }
+    for k in top.keys() {
+        if k.starts_with('_') {
+            // Packer reads root-level comments as strings.
+            if !top[k].is_string() {
+                diags.push(doc.err(
+                    k,
+                    "Invalid comment",
+                    format!("The root-level comment {k:?} must be a string."),
+                ));
+            }
+            continue;
+        }
+        if ROOT_KEYS.contains(&k.as_str()) {
+            continue;
+        }
+        let mut d = format!("Unknown root level key in template: {k:?}.");
+        if let Some(s) = suggest(k, ROOT_KEYS.iter().copied()) {
+            d.push_str(&format!(" Did you mean {s:?}?"));
+        }
+        diags.push(Diagnostic::error("Unknown key", d).at(doc.key_loc(k)));
+    }
+    diags
 }
 
 /// Loads a legacy JSON template.
@@ -661,37 +690,7 @@ pub fn load_text(
             )
             .into());
     };
-    for d in &dups {
-        let key = d.rsplit('.').next().unwrap_or(d);
-        diags.push(
-            Diagnostic::error(
-                "Duplicate key",
-                format!("The key {key:?} is given twice in the same object; remove one of them."),
-            )
-            .at(doc.key_loc(d)),
-        );
-    }
-    for k in top.keys() {
-        if k.starts_with('_') {
-            // Packer reads root-level comments as strings.
-            if !top[k].is_string() {
-                diags.push(doc.err(
-                    k,
-                    "Invalid comment",
-                    format!("The root-level comment {k:?} must be a string."),
-                ));
-            }
-            continue;
-        }
-        if ROOT_KEYS.contains(&k.as_str()) {
-            continue;
-        }
-        let mut d = format!("Unknown root level key in template: {k:?}.");
-        if let Some(s) = suggest(k, ROOT_KEYS.iter().copied()) {
-            d.push_str(&format!(" Did you mean {s:?}?"));
-        }
-        diags.push(Diagnostic::error("Unknown key", d).at(doc.key_loc(k)));
-    }
+    diags.extend(root_diags(&doc, top, &dups));
     if let Some(v) = top.get("min_packer_version").and_then(J::as_str) {
         // Go's version parser: one to three numbers, then an optional pre-release.
         let padded = {

@@ -241,27 +241,24 @@ fn str_fn(a: FuncArgs) -> Result<Value, String> {
     interpolated(&a[0]).map(Value::from)
 }
 
-fn concat_fn(a: FuncArgs) -> Result<Value, String> {
-    let mut s = String::new();
-    for v in a.iter() {
-        s.push_str(&interpolated(v)?);
-    }
-    Ok(Value::from(s))
-}
-
-fn join_fn(a: FuncArgs) -> Result<Value, String> {
-    match &a[0] {
-        Value::Array(items) => concat_fn_list(items),
-        other => interpolated(other).map(Value::from),
-    }
-}
-
-fn concat_fn_list(items: &[Value]) -> Result<Value, String> {
+/// The values, each made a string, one after the other.
+fn concat_values(items: &[Value]) -> Result<Value, String> {
     let mut s = String::new();
     for v in items {
         s.push_str(&interpolated(v)?);
     }
     Ok(Value::from(s))
+}
+
+fn concat_fn(a: FuncArgs) -> Result<Value, String> {
+    concat_values(&a)
+}
+
+fn join_fn(a: FuncArgs) -> Result<Value, String> {
+    match &a[0] {
+        Value::Array(items) => concat_values(items),
+        other => interpolated(other).map(Value::from),
+    }
 }
 
 /// A `%{ if }` condition: a bool, or the strings "true" and "false" (cty converts them).
