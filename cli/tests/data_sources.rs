@@ -1,4 +1,5 @@
-//! Data sources that need no network: `host-info` reports the machine Kiln runs on.
+//! Data sources that need no network: `host-info` reports the machine Kiln runs on, the `git-*`
+//! ones a local repository (made here with git).
 
 use kiln_tests::run;
 
@@ -42,4 +43,186 @@ build { sources = ["source.file.out"] }
         let v = std::fs::read_to_string("/etc/debian_version").unwrap();
         assert_eq!(out, format!("linux {arch} debian debian {}\n", v.trim()));
     }
+}
+
+/// Runs git in `dir` with a fixed identity and dates; returns its standard output.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let o = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "A U Thor")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-01-02T10:38:19+01:00")
+        .env("GIT_COMMITTER_NAME", "C O Mitter")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("GIT_COMMITTER_DATE", "2024-01-03T04:05:06-05:00")
+        .output()
+        .expect("git runs (on Debian: apt-get install git)");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn git_data_sources_report_the_repository_a_commit_and_its_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("a")).unwrap();
+    std::fs::create_dir_all(repo.join("sub")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    for (f, text) in [
+        ("a.txt", "1"),
+        ("a-b.txt", "2"),
+        ("a/c.txt", "3"),
+        ("a0.txt", "4"),
+        ("sub/d.txt", "5"),
+        (".gitignore", "*.log\n"),
+    ] {
+        std::fs::write(repo.join(f), text).unwrap();
+    }
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    git(&repo, &["tag", "v1"]);
+    git(&repo, &["branch", "old"]);
+    let first = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+    // A signed commit, made by hand (no gpg needed): the signature is a multi-line header.
+    let tree = git(&repo, &["write-tree"]).trim().to_string();
+    let raw = format!(
+        "tree {tree}\nparent {first}\nauthor A U Thor <author@example.com> 1704188299 +0100\ncommitter C O Mitter <committer@example.com> 1704272706 -0500\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----\n\nsecond\n\nwith a body\n"
+    );
+    let raw_path = dir.path().join("commit.raw");
+    std::fs::write(&raw_path, raw).unwrap();
+    let second = git(
+        &repo,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            raw_path.to_str().unwrap(),
+        ],
+    )
+    .trim()
+    .to_string();
+    git(&repo, &["update-ref", "refs/heads/main", &second]);
+    git(&repo, &["branch", "other"]);
+    git(&repo, &["tag", "-a", "-m", "two", "v2"]);
+    std::fs::write(repo.join("ignored.log"), "not tracked, ignored").unwrap();
+
+    let d = dir.path();
+    let template = format!(
+        r#"data "git-repository" "r" {{
+  path = "{repo}/sub"
+}}
+data "git-commit" "head" {{
+  path = "{repo}"
+}}
+data "git-commit" "v1" {{
+  path       = "{repo}/a"
+  commit_ish = "v1"
+}}
+data "git-tree" "t" {{
+  path = "{repo}"
+}}
+source "file" "out" {{
+  content = jsonencode({{ repo = data.git-repository.r, head = data.git-commit.head, v1 = data.git-commit.v1, tree = data.git-tree.t }})
+  target  = "out.json"
+}}
+build {{ sources = ["source.file.out"] }}
+"#,
+        repo = repo.display()
+    );
+    std::fs::write(d.join("t.pkr.hcl"), template).unwrap();
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.json")).unwrap()).unwrap();
+    assert_eq!(
+        out["repo"],
+        serde_json::json!({
+            "head": "main",
+            "branches": ["main", "old", "other"],
+            "tags": ["v1", "v2"],
+            "is_clean": true,
+        })
+    );
+    assert_eq!(
+        out["head"],
+        serde_json::json!({
+            "hash": second,
+            "branches": ["main", "other"],
+            "author": "A U Thor <author@example.com>",
+            "committer": "C O Mitter <committer@example.com>",
+            "timestamp": "2024-01-03T09:05:06Z",
+            "pgp_signature": "-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEE\n-----END PGP SIGNATURE-----\n",
+            "message": "second\n\nwith a body\n",
+            "tree_hash": tree,
+            "parent_hashes": [first],
+        })
+    );
+    assert_eq!(out["v1"]["hash"], serde_json::json!(first));
+    assert_eq!(out["v1"]["branches"], serde_json::json!(["old"]));
+    assert_eq!(out["v1"]["message"], serde_json::json!("first\n"));
+    assert_eq!(out["v1"]["pgp_signature"], serde_json::json!(""));
+    assert_eq!(out["v1"]["parent_hashes"], serde_json::json!([]));
+    let ls: Vec<String> = git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        ls,
+        [
+            ".gitignore",
+            "a-b.txt",
+            "a.txt",
+            "a/c.txt",
+            "a0.txt",
+            "sub/d.txt"
+        ]
+    );
+    assert_eq!(
+        out["tree"],
+        serde_json::json!({ "hash": second, "files": ls })
+    );
+
+    // An untracked file, a modified one or a detached HEAD show in git-repository.
+    std::fs::write(repo.join("new.txt"), "untracked").unwrap();
+    let r = run(KILN, d, &["build", "-force", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.json")).unwrap()).unwrap();
+    assert_eq!(out["repo"]["is_clean"], serde_json::json!(false));
+    std::fs::remove_file(repo.join("new.txt")).unwrap();
+    std::fs::write(repo.join("a.txt"), "changed").unwrap();
+    git(&repo, &["checkout", "-q", "--detach", "HEAD"]);
+    let r = run(KILN, d, &["build", "-force", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let out: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.json")).unwrap()).unwrap();
+    assert_eq!(out["repo"]["is_clean"], serde_json::json!(false));
+    assert_eq!(out["repo"]["head"], serde_json::json!("HEAD"));
+}
+
+#[test]
+fn a_git_data_source_outside_a_repository_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "data \"git-commit\" \"c\" {\n  commit_ish = \"HEAD\"\n}\nsource \"null\" \"n\" { communicator = \"none\" }\nbuild { sources = [\"source.null.n\"] }\n",
+    )
+    .unwrap();
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("t.pkr.hcl:1:1")
+            && r.stderr.contains("data.git-commit.c: no git repository at"),
+        "{}",
+        r.all()
+    );
 }

@@ -622,3 +622,51 @@ fn efi_boot_without_the_firmware_says_what_to_install() {
         r.all()
     );
 }
+
+#[test]
+fn vtpm_gives_the_guest_a_tpm_of_the_version_asked_and_stops_swtpm_afterwards() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = format!(
+        r#"{}{}build {{
+  sources = ["source.qemu.tpm2", "source.qemu.tpm1"]
+  provisioner "shell" {{
+    inline = [
+      "mount -t sysfs sysfs /sys 2>/dev/null || true",
+      "echo tpm-version-$(cat /sys/class/tpm/tpm0/tpm_version_major)",
+    ]
+  }}
+}}
+"#,
+        source(
+            "tpm2",
+            &base,
+            "  ssh_password = \"kilnroot\"\n  vtpm = true\n  tpm_device_type = \"tpm-crb\"\n  output_directory = \"out-tpm2\"\n"
+        ),
+        source(
+            "tpm1",
+            &base,
+            "  ssh_password = \"kilnroot\"\n  vtpm = true\n  use_tpm1 = true\n  output_directory = \"out-tpm1\"\n"
+        ),
+    );
+    write(d, "t.pkr.hcl", &tpl);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for (b, v) in [("tpm2", 2), ("tpm1", 1)] {
+        assert!(
+            r.stdout
+                .contains(&format!("    qemu.{b}: tpm-version-{v}\n")),
+            "{}",
+            r.all()
+        );
+    }
+    assert!(
+        r.stdout
+            .contains("==> qemu.tpm1: Starting the emulated TPM (TPM 1.2, tpm-tis)...\n"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(processes_with("swtpm socket"), Vec::<u32>::new());
+    assert_eq!(leftovers(&d.join("out-tpm2"), &[]), ["packer-tpm2"]);
+}

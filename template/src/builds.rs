@@ -86,7 +86,7 @@ pub(crate) fn plan_builds(
     };
     for (file, body) in &parsed.files {
         for b in body.get_blocks("build") {
-            let expanded = data::expand_build_dynamics(file, b, shared, diags);
+            let expanded = dynamic::expand_build_dynamics(file, b, shared, diags);
             let b = &expanded;
             let block_index = next_block;
             next_block += 1;

@@ -13,6 +13,7 @@ pub mod body;
 mod builds;
 mod console;
 pub mod data;
+mod dynamic;
 pub mod eval;
 pub mod fmt;
 pub mod functions;

@@ -43,6 +43,9 @@ pub const FIELDS: &[&str] = &[
     "efi_firmware_vars",
     "efi_drop_efivars",
     "use_pflash",
+    "vtpm",
+    "use_tpm1",
+    "tpm_device_type",
     "qemuargs",
     "qemu_binary",
     "qemu_img_args",
@@ -102,9 +105,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "floppy_content",
     "floppy_label",
     "net_bridge",
-    "vtpm",
-    "use_tpm1",
-    "tpm_device_type",
     "ssh_bastion_host",
     "ssh_bastion_port",
     "ssh_bastion_agent_auth",
@@ -174,6 +174,15 @@ pub struct Efi {
     pub pflash: bool,
 }
 
+/// An emulated TPM (`vtpm`), served by `swtpm` for the VM's lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vtpm {
+    /// `use_tpm1`: TPM 1.2 instead of 2.0.
+    pub tpm1: bool,
+    /// `tpm_device_type` (default `tpm-tis`): the QEMU device the guest sees.
+    pub device: String,
+}
+
 /// One `boot_steps` entry: `[keys]` or `[keys, description]`.
 pub type BootStep = Vec<String>;
 
@@ -215,6 +224,9 @@ struct Raw {
     efi_firmware_vars: Option<String>,
     efi_drop_efivars: bool,
     use_pflash: Option<bool>,
+    vtpm: bool,
+    use_tpm1: bool,
+    tpm_device_type: Option<String>,
     qemuargs: Vec<Vec<String>>,
     qemu_binary: Option<String>,
     qemu_img_args: QemuImgArgs,
@@ -396,6 +408,8 @@ pub struct QemuConfig {
     pub firmware: Option<String>,
     /// `efi_boot` and its firmware, when the VM boots in UEFI mode.
     pub efi: Option<Efi>,
+    /// `vtpm`, `use_tpm1` and `tpm_device_type`, when the VM has an emulated TPM.
+    pub vtpm: Option<Vtpm>,
     /// `qemuargs`, not yet expanded.
     pub qemuargs: Vec<Vec<String>>,
     /// `qemu_binary`.
@@ -522,6 +536,14 @@ impl QemuConfig {
         } else {
             None
         };
+        let vtpm = raw.vtpm.then(|| Vtpm {
+            tpm1: raw.use_tpm1,
+            device: raw
+                .tpm_device_type
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| "tpm-tis".into()),
+        });
         let mut iso_urls = raw.iso_urls.clone();
         // As Packer: an empty iso_url (say from a variable defaulting to "") is not set.
         if let Some(u) = raw.iso_url.as_ref().filter(|u| !u.is_empty()) {
@@ -780,6 +802,7 @@ impl QemuConfig {
                 vga: raw.vga,
                 firmware: raw.firmware,
                 efi,
+                vtpm,
                 qemuargs: raw.qemuargs,
                 qemu_binary: raw
                     .qemu_binary

@@ -12,6 +12,7 @@ pub mod keys;
 mod kvm;
 pub mod qmp;
 pub mod steps;
+pub mod vtpm;
 
 use async_trait::async_trait;
 use config::QemuConfig;
@@ -133,6 +134,7 @@ impl Builder for QemuBuilder {
             Box::new(steps::CreateDisks),
             Box::new(steps::HttpServe),
             Box::new(steps::PortForward),
+            Box::new(vtpm::StartTpm),
             Box::new(steps::RunQemu),
             Box::new(steps::BootCommand),
             Box::new(steps::Provision),

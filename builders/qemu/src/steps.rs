@@ -40,6 +40,8 @@ pub struct State<'h> {
     pub(crate) disks: Vec<PathBuf>,
     /// The VM's copy of the UEFI variables (`efivars.fd`), with `efi_boot`.
     pub(crate) efivars: Option<PathBuf>,
+    /// The emulated TPM, with `vtpm`.
+    pub(crate) swtpm: Option<crate::vtpm::Swtpm>,
     pub(crate) cd: Option<PathBuf>,
     pub(crate) http: Option<HttpServer>,
     pub(crate) host_port: u16,
@@ -71,6 +73,7 @@ impl<'h> State<'h> {
             created_dirs: Vec::new(),
             disks: Vec::new(),
             efivars: None,
+            swtpm: None,
             cd: None,
             http: None,
             host_port: 0,
@@ -117,7 +120,7 @@ impl<'h> State<'h> {
         }
     }
 
-    fn tmp(&self) -> &Path {
+    pub(crate) fn tmp(&self) -> &Path {
         self.tmp
             .as_ref()
             .map_or(Path::new("/tmp"), tempfile::TempDir::path)
@@ -670,6 +673,15 @@ impl RunQemu {
             drives.push(drive);
         }
         devices.push(format!("{},netdev=user.0", cfg.net_device));
+        if let (Some(v), Some(t)) = (&cfg.vtpm, &s.swtpm) {
+            for (switch, value) in crate::vtpm::qemu_args(&t.socket, &v.device) {
+                if switch == "-device" {
+                    devices.push(value);
+                } else {
+                    put(switch, vec![value]);
+                }
+            }
+        }
         let mut cds = Vec::new();
         if !cfg.disk_image {
             if let Some(iso) = &s.source {
@@ -1483,6 +1495,43 @@ mod tests {
         assert_eq!(
             values(&a, "-drive"),
             ["file=/out/packer-vm,if=virtio,cache=writeback,discard=ignore,format=qcow2"]
+        );
+    }
+
+    #[test]
+    fn vtpm_is_a_tpm_2_on_tpm_tis_unless_asked_otherwise() {
+        use crate::config::Vtpm;
+        assert_eq!(cfg(serde_json::json!({})).unwrap().vtpm, None);
+        assert_eq!(
+            cfg(serde_json::json!({"vtpm": true})).unwrap().vtpm,
+            Some(Vtpm {
+                tpm1: false,
+                device: "tpm-tis".into()
+            })
+        );
+        assert_eq!(
+            cfg(serde_json::json!({"vtpm": true, "use_tpm1": true, "tpm_device_type": "tpm-crb"}))
+                .unwrap()
+                .vtpm,
+            Some(Vtpm {
+                tpm1: true,
+                device: "tpm-crb".into()
+            })
+        );
+        let a: Vec<String> = crate::vtpm::qemu_args(Path::new("/t/vtpm.sock"), "tpm-tis")
+            .into_iter()
+            .flat_map(|(k, v)| [k.to_string(), v])
+            .collect();
+        assert_eq!(
+            a,
+            [
+                "-chardev",
+                "socket,id=vtpm,path=/t/vtpm.sock",
+                "-tpmdev",
+                "emulator,id=tpm0,chardev=vtpm",
+                "-device",
+                "tpm-tis,tpmdev=tpm0"
+            ]
         );
     }
 

@@ -1,0 +1,235 @@
+//! `data` blocks: Packer's `null` and `http` data sources and the community `host-info`,
+//! `git-repository`, `git-commit` and `git-tree`, evaluated while the template loads,
+//! in dependency order, before locals (which may use them). A data source may refer to
+//! variables, `path.*` and other data sources.
+
+use crate::eval::loc_of;
+use crate::{attr_value, label, Parsed, Shared, SourceFile};
+use hcl::edit::expr::Expression as EExpr;
+use hcl::edit::structure::Block;
+use hcl::{Map, Value};
+use kiln_core::config::{suggest, Diagnostic, Diagnostics, Location};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The data source types Kiln provides.
+pub const TYPES: &[&str] = &[
+    "null",
+    "http",
+    "host-info",
+    "git-repository",
+    "git-commit",
+    "git-tree",
+];
+
+mod git;
+mod host_info;
+mod http;
+
+struct Def {
+    kind: String,
+    name: String,
+    file: Arc<SourceFile>,
+    block: Block,
+    loc: Option<Location>,
+}
+
+/// `data.TYPE.NAME` references in an expression.
+fn data_refs(e: &EExpr) -> BTreeSet<(String, String)> {
+    use hcl::edit::expr::TraversalOperator as Op;
+    use hcl::edit::visit::Visit;
+    struct R(BTreeSet<(String, String)>);
+    impl Visit for R {
+        fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
+            if let (EExpr::Variable(root), Some(a), Some(b)) =
+                (&t.expr, t.operators.first(), t.operators.get(1))
+            {
+                if root.as_str() == "data" {
+                    if let (Op::GetAttr(a), Op::GetAttr(b)) = (a.value(), b.value()) {
+                        self.0
+                            .insert((a.as_str().to_string(), b.as_str().to_string()));
+                    }
+                }
+            }
+            hcl::edit::visit::visit_traversal(self, t);
+        }
+    }
+    let mut r = R(BTreeSet::new());
+    r.visit_expr(e);
+    r.0
+}
+
+fn block_refs(b: &Block) -> BTreeSet<(String, String)> {
+    b.body
+        .attributes()
+        .flat_map(|a| data_refs(&a.value))
+        .collect()
+}
+
+/// Evaluates every `data` block; returns `data` as an object `{type: {name: outputs}}`.
+pub(crate) fn evaluate(parsed: &Parsed, shared: &Shared, diags: &mut Diagnostics) -> Value {
+    let mut defs: Vec<Def> = Vec::new();
+    for (file, body) in &parsed.files {
+        for b in body.get_blocks("data") {
+            let (Some(kind), Some(name)) = (label(b, 0), label(b, 1)) else {
+                diags.push(
+                    Diagnostic::error(
+                        "Missing data source labels",
+                        "A data block needs a type and a name: `data \"http\" \"example\" { ... }`.",
+                    )
+                    .at(loc_of(file, &b.ident)),
+                );
+                continue;
+            };
+            if !TYPES.contains(&kind) {
+                let mut d = format!(
+                    "Unknown data source type {kind:?}. Kiln provides: {}.",
+                    TYPES.join(", ")
+                );
+                if let Some(s) = suggest(kind, TYPES.iter().copied()) {
+                    d.push_str(&format!(" Did you mean {s:?}?"));
+                }
+                diags.push(
+                    Diagnostic::error("Unknown data source type", d).at(loc_of(file, &b.labels[0])),
+                );
+                continue;
+            }
+            if defs.iter().any(|d| d.kind == kind && d.name == name) {
+                diags.push(
+                    Diagnostic::error(
+                        "Duplicate data source",
+                        format!("data.{kind}.{name} is declared more than once."),
+                    )
+                    .at(loc_of(file, &b.labels[1])),
+                );
+                continue;
+            }
+            defs.push(Def {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                file: file.clone(),
+                block: b.clone(),
+                loc: loc_of(file, &b.ident),
+            });
+        }
+    }
+    let cwd = shared
+        .path
+        .as_object()
+        .and_then(|p| p.get("cwd"))
+        .and_then(Value::as_str)
+        .map_or_else(|| std::path::PathBuf::from("."), std::path::PathBuf::from);
+    let mut out: Map<String, Value> = Map::new();
+    let mut pending: Vec<usize> = (0..defs.len()).collect();
+    let known: BTreeSet<(String, String)> = defs
+        .iter()
+        .map(|d| (d.kind.clone(), d.name.clone()))
+        .collect();
+    let done = |out: &Map<String, Value>, k: &str, n: &str| {
+        out.get(k)
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.contains_key(n))
+    };
+    while !pending.is_empty() {
+        let ready: Vec<usize> = pending
+            .iter()
+            .copied()
+            .filter(|&i| {
+                block_refs(&defs[i].block)
+                    .iter()
+                    .all(|(k, n)| done(&out, k, n) || !known.contains(&(k.clone(), n.clone())))
+            })
+            .collect();
+        if ready.is_empty() {
+            for &i in &pending {
+                let d = &defs[i];
+                diags.push(
+                    Diagnostic::error(
+                        "Cycle in data sources",
+                        format!(
+                            "data.{}.{} depends on itself through other data sources.",
+                            d.kind, d.name
+                        ),
+                    )
+                    .at(d.loc.clone()),
+                );
+            }
+            break;
+        }
+        for &i in &ready {
+            let d = &defs[i];
+            let mut ctx = shared.context();
+            ctx.declare_var("data", Value::Object(out.clone()));
+            let mut scope = shared.scope(&[("data", None)]);
+            // Locals are evaluated after data sources.
+            scope.roots.retain(|(r, _)| r != "local");
+            let mut args = Map::new();
+            let mut ok = true;
+            for a in d.block.body.attributes() {
+                match attr_value(&d.file, &a.value, &scope, &ctx, diags) {
+                    Some(v) => {
+                        args.insert(a.key.as_str().to_string(), v);
+                    }
+                    None => ok = false,
+                }
+            }
+            if !ok {
+                continue;
+            }
+            let result = match d.kind.as_str() {
+                "null" => null_source(&args),
+                "host-info" => check_args(&args, &[])
+                    .map(|()| host_info::outputs(&host_info::HostFacts::read())),
+                "git-repository" => git::repository(&args, &cwd),
+                "git-commit" => git::commit(&args, &cwd),
+                "git-tree" => git::tree(&args, &cwd),
+                _ => http::outputs(&args),
+            };
+            match result {
+                Ok(v) => {
+                    if let Value::Object(m) = out
+                        .entry(d.kind.clone())
+                        .or_insert_with(|| Value::Object(Map::new()))
+                    {
+                        m.insert(d.name.clone(), v);
+                    }
+                }
+                Err(m) => diags.push(
+                    Diagnostic::error(
+                        format!("Error in data source \"{}\"", d.kind),
+                        format!("data.{}.{}: {m}", d.kind, d.name),
+                    )
+                    .at(d.loc.clone()),
+                ),
+            }
+        }
+        pending.retain(|i| !ready.contains(i));
+    }
+    Value::Object(out)
+}
+
+fn check_args(args: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
+    for k in args.keys() {
+        if !allowed.contains(&k.as_str()) {
+            let mut m = format!("an argument named {k:?} is not expected here");
+            if let Some(s) = suggest(k, allowed.iter().copied()) {
+                m.push_str(&format!("; did you mean {s:?}?"));
+            }
+            return Err(m);
+        }
+    }
+    Ok(())
+}
+
+/// `data "null"`: `input` comes back as `output`.
+fn null_source(args: &Map<String, Value>) -> Result<Value, String> {
+    check_args(args, &["input"])?;
+    let input = args
+        .get("input")
+        .cloned()
+        .ok_or("the argument \"input\" is required")?;
+    let mut m = Map::new();
+    m.insert("input".into(), input.clone());
+    m.insert("output".into(), input);
+    Ok(Value::Object(m))
+}
