@@ -213,6 +213,9 @@ impl Orchestrator {
             detail.push_str(&format!(" Did you mean {s:?}?"));
         }
         detail.push_str(&format!(" Known types: {}.", names.join(", ")));
+        if spec.kind == "amazon-ebs" {
+            detail.push_str(" This kiln was built without it: build Kiln with its default features (cargo install, or cargo build --release).");
+        }
         Diagnostic::error(format!("Unknown {what} type"), detail).at(spec.location.clone())
     }
 

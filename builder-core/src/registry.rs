@@ -7,12 +7,28 @@ use std::sync::Arc;
 
 type Ctor<T> = Arc<dyn Fn() -> Box<T> + Send + Sync>;
 
+/// A data source: its evaluated arguments (a JSON object) to its outputs. It runs while the
+/// template loads, outside any async runtime.
+pub type DataSourceFn =
+    Arc<dyn Fn(&serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync>;
+
+/// Data source types provided by plugin crates, by name (the template crate has its own).
+#[derive(Clone, Default)]
+pub struct DataSources(pub BTreeMap<String, DataSourceFn>);
+
+impl std::fmt::Debug for DataSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
 /// The plugin types available to a run.
 #[derive(Clone, Default)]
 pub struct Registry {
     builders: BTreeMap<String, Ctor<dyn Builder>>,
     provisioners: BTreeMap<String, Ctor<dyn Provisioner>>,
     post_processors: BTreeMap<String, Ctor<dyn PostProcessor>>,
+    data_sources: DataSources,
 }
 
 impl std::fmt::Debug for Registry {
@@ -67,6 +83,22 @@ impl Registry {
         self.post_processors
             .insert(name.to_string(), Arc::new(ctor));
         self
+    }
+
+    /// Registers a data source type.
+    pub fn data_source(
+        &mut self,
+        name: &str,
+        f: impl Fn(&serde_json::Value) -> Result<serde_json::Value, String> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.data_sources.0.insert(name.to_string(), Arc::new(f));
+        self
+    }
+
+    /// The registered data source types, for the template loader.
+    #[must_use]
+    pub fn data_sources(&self) -> DataSources {
+        self.data_sources.clone()
     }
 
     /// A new builder of type `name`.

@@ -204,6 +204,8 @@ fn registry() -> Registry {
     kiln_builder_qemu::register(&mut r);
     kiln_provisioners::register(&mut r);
     kiln_post_processors::register(&mut r);
+    #[cfg(feature = "amazon")]
+    kiln_builder_amazon::register(&mut r);
     r
 }
 
@@ -246,6 +248,7 @@ fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
         cwd: std::env::current_dir().unwrap_or_default(),
         allow_unset,
         inline,
+        data_sources: registry().data_sources(),
     })
 }
 

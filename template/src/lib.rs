@@ -80,6 +80,8 @@ pub struct LoadOptions {
     /// Templates given as text, `(file name, content)`, after those in `paths` (library users,
     /// tests, fuzzing). A name ending in `.json` is a legacy JSON template.
     pub inline: Vec<(String, String)>,
+    /// Data source types from plugin crates (`amazon-ami`), beside the built-in ones.
+    pub data_sources: kiln_core::registry::DataSources,
 }
 
 /// A declared variable and its resolved value.
@@ -252,7 +254,13 @@ impl Shared {
             ("packer".to_string(), set(&["version"])),
             (
                 "data".to_string(),
-                Some(data::TYPES.iter().map(|t| (*t).to_string()).collect()),
+                Some(
+                    data::TYPES
+                        .iter()
+                        .chain(data::PLUGGED)
+                        .map(|t| (*t).to_string())
+                        .collect(),
+                ),
             ),
         ];
         for (name, attrs) in extra {
@@ -559,6 +567,7 @@ fn load_scrubbing(
     }
     let data_value = data::evaluate(
         &parsed,
+        &opts.data_sources,
         &Shared {
             var: var_value.clone(),
             local: Value::Null,

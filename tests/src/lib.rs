@@ -259,6 +259,7 @@ pub fn normalize(text: &str, dir: &Path) -> String {
     out
 }
 
+pub mod moto;
 pub mod qemu;
 
 /// A static file server on 127.0.0.1 (GET only), standing in for a download site in tests.

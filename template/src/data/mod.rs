@@ -22,6 +22,9 @@ pub const TYPES: &[&str] = &[
     "git-tree",
 ];
 
+/// Data source types plugin crates provide when they are built in (`LoadOptions::data_sources`).
+pub const PLUGGED: &[&str] = &["amazon-ami"];
+
 mod git;
 mod host_info;
 mod http;
@@ -67,7 +70,12 @@ fn block_refs(b: &Block) -> BTreeSet<(String, String)> {
 }
 
 /// Evaluates every `data` block; returns `data` as an object `{type: {name: outputs}}`.
-pub(crate) fn evaluate(parsed: &Parsed, shared: &Shared, diags: &mut Diagnostics) -> Value {
+pub(crate) fn evaluate(
+    parsed: &Parsed,
+    plugged: &kiln_core::registry::DataSources,
+    shared: &Shared,
+    diags: &mut Diagnostics,
+) -> Value {
     let mut defs: Vec<Def> = Vec::new();
     for (file, body) in &parsed.files {
         for b in body.get_blocks("data") {
@@ -81,12 +89,19 @@ pub(crate) fn evaluate(parsed: &Parsed, shared: &Shared, diags: &mut Diagnostics
                 );
                 continue;
             };
-            if !TYPES.contains(&kind) {
+            if !TYPES.contains(&kind) && !plugged.0.contains_key(kind) {
+                let all: Vec<&str> = TYPES
+                    .iter()
+                    .copied()
+                    .chain(plugged.0.keys().map(String::as_str))
+                    .collect();
                 let mut d = format!(
                     "Unknown data source type {kind:?}. Kiln provides: {}.",
-                    TYPES.join(", ")
+                    all.join(", ")
                 );
-                if let Some(s) = suggest(kind, TYPES.iter().copied()) {
+                if PLUGGED.contains(&kind) {
+                    d.push_str(" This kiln was built without it: build Kiln with its default features (cargo install, or cargo build --release).");
+                } else if let Some(s) = suggest(kind, all.iter().copied()) {
                     d.push_str(&format!(" Did you mean {s:?}?"));
                 }
                 diags.push(
@@ -183,7 +198,14 @@ pub(crate) fn evaluate(parsed: &Parsed, shared: &Shared, diags: &mut Diagnostics
                 "git-repository" => git::repository(&args, &cwd),
                 "git-commit" => git::commit(&args, &cwd),
                 "git-tree" => git::tree(&args, &cwd),
-                _ => http::outputs(&args),
+                "http" => http::outputs(&args),
+                other => match plugged.0.get(other) {
+                    Some(f) => serde_json::to_value(&args)
+                        .map_err(|e| e.to_string())
+                        .and_then(|a| f(&a))
+                        .and_then(|v| hcl::to_value(v).map_err(|e| e.to_string())),
+                    None => Err(format!("no data source type {other}")),
+                },
             };
             match result {
                 Ok(v) => {

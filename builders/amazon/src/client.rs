@@ -1,0 +1,116 @@
+//! EC2 clients: credentials and region through the SDK's standard chain, overridden by Packer's
+//! `access_key` / `secret_key` / `token`, `profile`, `region` and `custom_endpoint_ec2`; retries
+//! (throttling, 5xx, timeouts) by the SDK's own standard retry mode.
+
+use crate::config::AmazonConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::config::Credentials;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use std::time::Duration;
+
+/// The settings every client of a build shares.
+#[derive(Debug, Clone)]
+pub struct Access {
+    sdk: aws_config::SdkConfig,
+    endpoint: Option<String>,
+}
+
+impl Access {
+    /// Loads the SDK configuration (environment, shared config and credentials files, IMDS)
+    /// with the template's overrides.
+    pub async fn load(c: &AmazonConfig) -> Access {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(c.max_retries.map_or(5, |n| n.max(1)))
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(20)),
+        );
+        if let Some(p) = c.profile.as_deref().filter(|p| !p.is_empty()) {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &c.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let (Some(k), Some(s)) = (&c.access_key, &c.secret_key) {
+            loader = loader.credentials_provider(Credentials::new(
+                k.clone(),
+                s.clone(),
+                c.token.clone().filter(|t| !t.is_empty()),
+                None,
+                "template",
+            ));
+        }
+        Access {
+            sdk: loader.load().await,
+            endpoint: c.custom_endpoint_ec2.clone(),
+        }
+    }
+
+    /// The region builds run in, when the chain found one.
+    #[must_use]
+    pub fn region(&self) -> Option<String> {
+        self.sdk.region().map(ToString::to_string)
+    }
+
+    /// An EC2 client for `region`.
+    #[must_use]
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut b = aws_sdk_ec2::config::Builder::from(&self.sdk)
+            .region(aws_config::Region::new(region.to_string()));
+        if let Some(e) = &self.endpoint {
+            b = b.endpoint_url(e.clone());
+        }
+        aws_sdk_ec2::Client::from_conf(b.build())
+    }
+}
+
+/// An EC2 error as one line: the service's code and message, or what went wrong on the way.
+pub fn describe<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            match (err.code(), err.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                _ => format!("{err}"),
+            }
+        }
+        SdkError::DispatchFailure(d) => {
+            let mut s = "the EC2 API could not be reached".to_string();
+            if let Some(c) = d.as_connector_error() {
+                let mut src: Option<&dyn std::error::Error> = Some(c);
+                while let Some(e) = src {
+                    s = format!("{s}: {e}");
+                    src = e.source();
+                }
+            }
+            s
+        }
+        SdkError::TimeoutError(_) => "the EC2 API did not answer in time".into(),
+        other => {
+            let mut s = other.to_string();
+            let mut src = std::error::Error::source(other);
+            while let Some(e) = src {
+                s = format!("{s}: {e}");
+                src = e.source();
+            }
+            s
+        }
+    }
+}
+
+/// The service's error code, if the call reached it.
+pub fn code<E, R>(e: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}

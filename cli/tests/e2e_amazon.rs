@@ -1,0 +1,649 @@
+//! End-to-end tests of amazon-ebs and amazon-ami through the binary, against moto's EC2 server
+//! (tests/moto/server.py) and a real sshd on loopback standing in for the instance: moto's
+//! instances have addresses where nothing listens, so the template gives `ssh_host`/`ssh_port`.
+//! Afterwards the EC2 API is asked what was left: AMIs, tags, permissions, and no instance, key
+//! pair or security group.
+#![cfg(feature = "amazon")]
+
+use base64::Engine as _;
+use kiln_builder_amazon::client::Access;
+use kiln_builder_amazon::config::AmazonConfig;
+use kiln_builder_amazon::sdk::types::Filter;
+use kiln_builder_amazon::sdk::Client;
+use kiln_tests::moto::Moto;
+use kiln_tests::{run, Sshd};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn ec2(moto: &Moto, region: &str) -> Client {
+    let cfg = AmazonConfig {
+        access_key: Some("test".into()),
+        secret_key: Some("test".into()),
+        region: Some(region.into()),
+        custom_endpoint_ec2: Some(moto.endpoint()),
+        ..AmazonConfig::default()
+    };
+    rt().block_on(Access::load(&cfg)).ec2(region)
+}
+
+/// Registers a source image named `name` in us-east-1; returns its id.
+fn register_base(moto: &Moto, name: &str) -> String {
+    let c = ec2(moto, "us-east-1");
+    rt().block_on(async {
+        c.register_image()
+            .name(name)
+            .root_device_name("/dev/sda1")
+            .architecture("x86_64".into())
+            .virtualization_type("hvm")
+            .send()
+            .await
+            .unwrap()
+            .image_id()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// Copies every public key Kiln imports into moto to the sshd's authorized keys, as EC2 would
+/// install it on the instance. Stops when the returned flag is set.
+fn authorize_imported_keys(moto: &Moto, sshd: &Sshd) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let port = moto.port;
+    let keys = sshd.key_path().parent().unwrap().join("authorized_keys");
+    std::thread::spawn(move || {
+        let m = MotoPort(port);
+        let mut done = std::collections::BTreeSet::new();
+        while !flag.load(Ordering::Relaxed) {
+            for c in m.calls() {
+                if c["action"] == "ImportKeyPair" {
+                    let material = c["params"]["PublicKeyMaterial"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    if done.insert(material.clone()) {
+                        let key = base64::engine::general_purpose::STANDARD
+                            .decode(material)
+                            .unwrap();
+                        let mut text = std::fs::read_to_string(&keys).unwrap();
+                        text.push_str(&String::from_utf8(key).unwrap());
+                        text.push('\n');
+                        std::fs::write(&keys, text).unwrap();
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    stop
+}
+
+/// The call log of a moto server by port (for the thread above).
+struct MotoPort(u16);
+impl MotoPort {
+    fn calls(&self) -> Vec<serde_json::Value> {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.0)) else {
+            return Vec::new();
+        };
+        let _ = write!(s, "GET /__kiln/calls HTTP/1.0\r\nHost: x\r\n\r\n");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.split_once("\r\n\r\n")
+            .and_then(|(_, b)| serde_json::from_str(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// What the account holds in `region`: AMIs by name with their tags, running instances, key
+/// pairs and non-default security groups.
+#[derive(Debug, Default)]
+struct Leftovers {
+    running: Vec<String>,
+    key_pairs: Vec<String>,
+    groups: Vec<String>,
+}
+
+fn leftovers(moto: &Moto, region: &str) -> Leftovers {
+    let c = ec2(moto, region);
+    rt().block_on(async {
+        let inst = c.describe_instances().send().await.unwrap();
+        let running = inst
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+            .map(|i| i.instance_id().unwrap_or_default().to_string())
+            .collect();
+        let key_pairs = c
+            .describe_key_pairs()
+            .send()
+            .await
+            .unwrap()
+            .key_pairs()
+            .iter()
+            .map(|k| k.key_name().unwrap_or_default().to_string())
+            .collect();
+        let groups = c
+            .describe_security_groups()
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .iter()
+            .filter(|g| g.group_name() != Some("default"))
+            .map(|g| g.group_name().unwrap_or_default().to_string())
+            .collect();
+        Leftovers {
+            running,
+            key_pairs,
+            groups,
+        }
+    })
+}
+
+fn assert_nothing_left(moto: &Moto, out: &str) {
+    let l = leftovers(moto, "us-east-1");
+    assert!(
+        l.running.is_empty() && l.key_pairs.is_empty() && l.groups.is_empty(),
+        "left behind: {l:?}\n{out}"
+    );
+}
+
+fn images_named(
+    moto: &Moto,
+    region: &str,
+    name: &str,
+) -> Vec<kiln_builder_amazon::sdk::types::Image> {
+    let c = ec2(moto, region);
+    rt().block_on(async {
+        c.describe_images()
+            .owners("self")
+            .filters(Filter::builder().name("name").values(name).build())
+            .send()
+            .await
+            .unwrap()
+            .images()
+            .to_vec()
+    })
+}
+
+fn tags_of(i: &kiln_builder_amazon::sdk::types::Image) -> BTreeMap<String, String> {
+    i.tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect()
+}
+
+fn template(moto: &Moto, sshd: &Sshd, extra: &str, provisioner: &str) -> String {
+    format!(
+        r#"source "amazon-ebs" "web" {{
+  region              = "us-east-1"
+  access_key          = "test"
+  secret_key          = "kiln-moto-secret"
+  custom_endpoint_ec2 = "{endpoint}"
+  instance_type       = "t3.micro"
+  source_ami_filter {{
+    filters     = {{ name = "kiln-base-*" }}
+    owners      = ["self"]
+    most_recent = true
+  }}
+  ssh_username            = "{user}"
+  ssh_host                = "127.0.0.1"
+  ssh_port                = {port}
+  ssh_timeout             = "30s"
+  temporary_key_pair_type = "ed25519"
+{extra}}}
+build {{
+  sources = ["source.amazon-ebs.web"]
+{provisioner}}}
+"#,
+        endpoint = moto.endpoint(),
+        user = sshd.user,
+        port = sshd.port,
+    )
+}
+
+fn write(d: &Path, text: &str) {
+    std::fs::write(d.join("t.pkr.hcl"), text).unwrap();
+}
+
+#[test]
+fn builds_an_ami_in_three_regions_with_tags_permissions_and_deprecation_and_leaves_nothing() {
+    let moto = Moto::start();
+    let sshd = Sshd::start();
+    let stop = authorize_imported_keys(&moto, &sshd);
+    register_base(&moto, "kiln-base-2023");
+    let newest = register_base(&moto, "kiln-base-2024");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        &template(
+            &moto,
+            &sshd,
+            r#"  ami_name        = "kiln-web-1"
+  ami_description = "from {{ .SourceAMI }}"
+  ami_regions     = ["us-west-2", "eu-west-1"]
+  ami_users       = ["111122223333"]
+  deprecate_at    = "2030-01-01T00:00:00Z"
+  tags = {
+    Name   = "web"
+    Base   = "{{ .SourceAMIName }}"
+    Region = "{{ .BuildRegion }}"
+  }
+  snapshot_tags = { Kind = "snapshot" }
+  run_tags      = { Purpose = "build" }
+"#,
+            "  provisioner \"shell\" {\n    inline = [\"echo provisioned-$((20 + 22))\"]\n  }\n",
+        ),
+    );
+    let r = run(KILN, d, &["build", "-machine-readable", "t.pkr.hcl"]);
+    stop.store(true, Ordering::Relaxed);
+    let out = r.all();
+    assert_eq!(r.code, 0, "{out}");
+    assert!(out.contains("provisioned-42"), "{out}");
+    let mut ids = BTreeMap::new();
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let images = images_named(&moto, region, "kiln-web-1");
+        assert_eq!(images.len(), 1, "{region}: {images:?}\n{out}");
+        let i = &images[0];
+        assert_eq!(
+            i.description(),
+            Some(format!("from {newest}").as_str()),
+            "{region}"
+        );
+        assert_eq!(
+            tags_of(i),
+            BTreeMap::from([
+                ("Name".to_string(), "web".to_string()),
+                ("Base".to_string(), "kiln-base-2024".to_string()),
+                ("Region".to_string(), "us-east-1".to_string()),
+            ]),
+            "{region}"
+        );
+        let c = ec2(&moto, region);
+        let ami = i.image_id().unwrap().to_string();
+        let perms = rt().block_on(async {
+            c.describe_image_attribute()
+                .image_id(&ami)
+                .attribute("launchPermission".into())
+                .send()
+                .await
+                .unwrap()
+                .launch_permissions()
+                .iter()
+                .map(|p| p.user_id().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(perms, ["111122223333"], "{region}");
+        let snap = i.block_device_mappings()[0]
+            .ebs()
+            .unwrap()
+            .snapshot_id()
+            .unwrap()
+            .to_string();
+        let snap_tags: BTreeMap<String, String> = rt().block_on(async {
+            c.describe_snapshots()
+                .snapshot_ids(&snap)
+                .send()
+                .await
+                .unwrap()
+                .snapshots()[0]
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+                .collect()
+        });
+        assert_eq!(
+            snap_tags.get("Kind").map(String::as_str),
+            Some("snapshot"),
+            "{region}"
+        );
+        assert_eq!(
+            snap_tags.get("Name").map(String::as_str),
+            Some("web"),
+            "{region}"
+        );
+        ids.insert(region, ami);
+    }
+    // Packer's artifact id: region:ami pairs, sorted.
+    let id = format!(
+        "eu-west-1:{},us-east-1:{},us-west-2:{}",
+        ids["eu-west-1"], ids["us-east-1"], ids["us-west-2"]
+    );
+    // (-machine-readable escapes its commas as Packer does.)
+    assert!(
+        out.contains(&format!(
+            ",artifact,0,id,{}",
+            id.replace(',', "%!(PACKER_COMMA)")
+        )),
+        "{out}"
+    );
+    // EnableImageDeprecation is answered by the test layer (moto lacks it): check the requests.
+    let deprecations = moto.deprecations();
+    for (region, ami) in &ids {
+        assert_eq!(
+            deprecations[format!("{region}/{ami}")],
+            "2030-01-01T00:00:00Z",
+            "{deprecations}"
+        );
+    }
+    assert_nothing_left(&moto, &out);
+    // The instance ran with the run tags, and the temporary key pair was imported, not created.
+    let actions = moto.actions();
+    assert!(
+        actions.contains(&"ImportKeyPair".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        !actions.contains(&"CreateKeyPair".to_string()),
+        "{actions:?}"
+    );
+    let run_call = moto
+        .calls()
+        .into_iter()
+        .find(|c| c["action"] == "RunInstances")
+        .unwrap();
+    let params = run_call["params"].to_string();
+    assert!(
+        params.contains("Purpose") && params.contains("Packer Builder"),
+        "{params}"
+    );
+}
+
+#[test]
+fn a_failing_provisioner_terminates_the_instance_and_deletes_key_pair_group_and_ami() {
+    let moto = Moto::start();
+    let sshd = Sshd::start();
+    let stop = authorize_imported_keys(&moto, &sshd);
+    register_base(&moto, "kiln-base-1");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        &template(
+            &moto,
+            &sshd,
+            "  ami_name = \"kiln-fail\"\n",
+            "  provisioner \"shell\" {\n    inline = [\"exit 3\"]\n  }\n",
+        ),
+    );
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    stop.store(true, Ordering::Relaxed);
+    let out = r.all();
+    assert_eq!(r.code, 1, "{out}");
+    assert!(
+        out.contains("Script exited with non-zero exit status: 3"),
+        "{out}"
+    );
+    assert!(
+        images_named(&moto, "us-east-1", "kiln-fail").is_empty(),
+        "{out}"
+    );
+    assert_nothing_left(&moto, &out);
+}
+
+#[test]
+fn an_ami_name_in_use_fails_before_anything_is_launched_unless_force_deregister() {
+    let moto = Moto::start();
+    let base = register_base(&moto, "kiln-base-1");
+    let _ = base;
+    // An AMI that already has the name.
+    register_base(&moto, "kiln-taken");
+    let old = images_named(&moto, "us-east-1", "kiln-taken")[0]
+        .image_id()
+        .unwrap()
+        .to_string();
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let body = |extra: &str| {
+        template(
+            &moto,
+            &sshd,
+            &format!("  ami_name = \"kiln-taken\"\n  communicator = \"none\"\n{extra}"),
+            "",
+        )
+        .replace(
+            "  source_ami_filter {\n    filters     = { name = \"kiln-base-*\" }",
+            "  source_ami_filter {\n    filters     = { name = \"kiln-base-1\" }",
+        )
+    };
+    write(d, &body(""));
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains(&format!(
+            "Error: AMI Name: 'kiln-taken' is used by an existing AMI: {old}"
+        )),
+        "{}",
+        r.all()
+    );
+    assert!(!moto.actions().contains(&"RunInstances".to_string()));
+    write(
+        d,
+        &body("  force_deregister = true\n  force_delete_snapshot = true\n"),
+    );
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let now = images_named(&moto, "us-east-1", "kiln-taken");
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].image_id().unwrap(), old);
+    assert!(
+        r.all().contains(&format!("Deregistered AMI id: {old}")),
+        "{}",
+        r.all()
+    );
+    assert_nothing_left(&moto, &r.all());
+}
+
+#[test]
+fn throttling_and_5xx_are_retried_and_persistent_ones_fail_clearly() {
+    let moto = Moto::start();
+    register_base(&moto, "kiln-base-1");
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        &template(
+            &moto,
+            &sshd,
+            "  ami_name = \"kiln-retry\"\n  communicator = \"none\"\n",
+            "",
+        ),
+    );
+    moto.faults(&serde_json::json!([
+        {"action": "RunInstances", "status": 503, "code": "RequestLimitExceeded", "count": 2},
+        {"action": "CreateImage", "status": 500, "code": "InternalError", "count": 1},
+    ]));
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let actions = moto.actions();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "RunInstances").count(),
+        3,
+        "{actions:?}"
+    );
+    assert_eq!(images_named(&moto, "us-east-1", "kiln-retry").len(), 1);
+
+    write(
+        d,
+        &template(
+            &moto,
+            &sshd,
+            "  ami_name = \"kiln-retry-2\"\n  communicator = \"none\"\n  max_retries = 3\n",
+            "",
+        ),
+    );
+    moto.faults(&serde_json::json!([
+        {"action": "CreateImage", "status": 503, "code": "RequestLimitExceeded", "count": -1},
+    ]));
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    let out = r.all();
+    assert_eq!(r.code, 1, "{out}");
+    assert!(
+        out.contains("Error creating AMI: RequestLimitExceeded: injected by the test"),
+        "{out}"
+    );
+    moto.faults(&serde_json::json!([]));
+    assert_nothing_left(&moto, &out);
+}
+
+#[test]
+fn rejected_credentials_are_a_clear_error() {
+    let moto = Moto::start();
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        &template(
+            &moto,
+            &sshd,
+            "  ami_name = \"kiln-auth\"\n  communicator = \"none\"\n",
+            "",
+        ),
+    );
+    moto.faults(&serde_json::json!([
+        {"action": "*", "status": 401, "code": "AuthFailure", "count": -1},
+    ]));
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    let out = r.all();
+    assert_eq!(r.code, 1, "{out}");
+    assert!(
+        out.contains("Error querying AMI: AuthFailure: injected by the test (check the credentials: access_key/secret_key, profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_ssh_cleans_everything_up() {
+    let moto = Moto::start();
+    register_base(&moto, "kiln-base-1");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Nothing listens on this port: the build waits for SSH until interrupted.
+    let closed = kiln_tests::free_port();
+    let sshd = Sshd::start();
+    let text = template(&moto, &sshd, "  ami_name = \"kiln-cancel\"\n", "")
+        .replace(
+            &format!("ssh_port                = {}", sshd.port),
+            &format!("ssh_port                = {closed}"),
+        )
+        .replace(
+            "ssh_timeout             = \"30s\"",
+            "ssh_timeout             = \"5m\"",
+        );
+    write(d, &text);
+    let child = std::process::Command::new(KILN)
+        .args(["build", "t.pkr.hcl"])
+        .current_dir(d)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !moto.actions().contains(&"RunInstances".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "no RunInstances");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = i32::try_from(child.id()).unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Terminating the source AWS instance..."),
+        "{text}"
+    );
+    assert_nothing_left(&moto, &text);
+}
+
+#[test]
+fn the_amazon_ami_data_source_finds_the_newest_match_or_says_why_not() {
+    let moto = Moto::start();
+    register_base(&moto, "kiln-base-2023");
+    let newest = register_base(&moto, "kiln-base-2024");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = |extra: &str| {
+        format!(
+            r#"data "amazon-ami" "base" {{
+  region              = "us-east-1"
+  access_key          = "test"
+  secret_key          = "kiln-moto-secret"
+  custom_endpoint_ec2 = "{}"
+  filters             = {{ name = "kiln-base-*" }}
+  owners              = ["self"]
+{extra}}}
+source "file" "out" {{
+  content = "${{data.amazon-ami.base.id}} ${{data.amazon-ami.base.name}} ${{data.amazon-ami.base.owner}}"
+  target  = "out.txt"
+}}
+build {{ sources = ["source.file.out"] }}
+"#,
+            moto.endpoint()
+        )
+    };
+    write(d, &tpl("  most_recent = true\n"));
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.txt")).unwrap(),
+        format!("{newest} kiln-base-2024 123456789012")
+    );
+    write(d, &tpl(""));
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("t.pkr.hcl:1:1")
+            && r.stderr.contains("data.amazon-ami.base: Your query returned more than one result. Please try a more specific search, or set most_recent to true."),
+        "{}",
+        r.all()
+    );
+}
+
+#[test]
+fn bad_options_are_located_errors_at_validate_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        r#"source "amazon-ebs" "bad" {
+  region        = "us-east-1"
+  instance_type = ["t3.micro"]
+  source_ami_filter {
+    filters = { name = "x-*" }
+  }
+  ami_nmae      = "x"
+  ssh_username  = "root"
+}
+build { sources = ["source.amazon-ebs.bad"] }
+"#,
+    );
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    let out = r.all();
+    assert_eq!(r.code, 1, "{out}");
+    insta::assert_snapshot!("amazon_bad_options", kiln_tests::normalize(&out, d));
+}
