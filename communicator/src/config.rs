@@ -102,6 +102,27 @@ impl Default for SshConfig {
 }
 
 impl SshConfig {
+    /// Packer's generated values for a connected SSH communicator: `ConnType`, `Host`, `Port`,
+    /// `User`, `Password` and `SSHPrivateKey` (the generated key, or `ssh_private_key_file`'s).
+    pub fn insert_generated(&self, data: &mut kiln_core::GeneratedData) {
+        data.insert("ConnType".into(), "ssh".into());
+        data.insert("Host".into(), self.ssh_host.clone());
+        data.insert("Port".into(), self.ssh_port.to_string());
+        data.insert("User".into(), self.ssh_username.clone());
+        data.insert(
+            "Password".into(),
+            self.ssh_password.clone().unwrap_or_default(),
+        );
+        let key = self.private_key.clone().or_else(|| {
+            self.ssh_private_key_file
+                .as_ref()
+                .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        });
+        if let Some(k) = key {
+            data.insert("SSHPrivateKey".into(), k);
+        }
+    }
+
     /// The effective `ssh_timeout`.
     #[must_use]
     pub fn timeout(&self) -> Duration {

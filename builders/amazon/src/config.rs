@@ -6,9 +6,9 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Every option the builder reads.
-pub const FIELDS: &[&str] = &[
-    // Access.
+/// The access options (credentials, region, endpoint, retries), shared by the builder and the
+/// `amazon-ami` data source.
+pub const ACCESS: &[&str] = &[
     "access_key",
     "secret_key",
     "token",
@@ -21,6 +21,10 @@ pub const FIELDS: &[&str] = &[
     "skip_region_validation",
     "insecure_skip_tls_verify",
     "shared_credentials_file",
+];
+
+/// Every other option the builder reads.
+pub const FIELDS: &[&str] = &[
     "aws_polling",
     // AMI.
     "ami_name",

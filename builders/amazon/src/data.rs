@@ -5,25 +5,8 @@ use crate::client::Access;
 use crate::config::{AmazonConfig, AmiFilter};
 use kiln_core::Registry;
 
-/// The arguments the data source takes.
-const ARGS: &[&str] = &[
-    "filters",
-    "owners",
-    "most_recent",
-    "include_deprecated",
-    "access_key",
-    "secret_key",
-    "token",
-    "profile",
-    "region",
-    "custom_endpoint_ec2",
-    "max_retries",
-    "skip_credential_validation",
-    "skip_metadata_api_check",
-    "skip_region_validation",
-    "insecure_skip_tls_verify",
-    "shared_credentials_file",
-];
+/// The arguments of the lookup itself; the access options are `config::ACCESS`.
+const FILTER_ARGS: &[&str] = &["filters", "owners", "most_recent", "include_deprecated"];
 
 /// Registers `amazon-ami`.
 pub fn register(r: &mut Registry) {
@@ -37,18 +20,13 @@ pub fn register(r: &mut Registry) {
 pub fn execute(args: &serde_json::Value) -> Result<serde_json::Value, String> {
     let obj = args.as_object().cloned().unwrap_or_default();
     for k in obj.keys() {
-        if !ARGS.contains(&k.as_str()) {
+        if !FILTER_ARGS.contains(&k.as_str()) && !crate::config::ACCESS.contains(&k.as_str()) {
             return Err(format!("an argument named {k:?} is not expected here"));
         }
     }
     let filter: AmiFilter = serde_json::from_value(serde_json::Value::Object(
         obj.iter()
-            .filter(|(k, _)| {
-                matches!(
-                    k.as_str(),
-                    "filters" | "owners" | "most_recent" | "include_deprecated"
-                )
-            })
+            .filter(|(k, _)| FILTER_ARGS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     ))
@@ -61,12 +39,7 @@ pub fn execute(args: &serde_json::Value) -> Result<serde_json::Value, String> {
     }
     let access: AmazonConfig = serde_json::from_value(serde_json::Value::Object(
         obj.into_iter()
-            .filter(|(k, _)| {
-                !matches!(
-                    k.as_str(),
-                    "filters" | "owners" | "most_recent" | "include_deprecated"
-                )
-            })
+            .filter(|(k, _)| !FILTER_ARGS.contains(&k.as_str()))
             .collect(),
     ))
     .map_err(|e| e.to_string())?;

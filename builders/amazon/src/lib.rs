@@ -45,6 +45,7 @@ impl Builder for EbsBuilder {
     fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
         let mut diags = Diagnostics::default();
         if let Err(d) = config.check_fields(&[
+            config::ACCESS,
             config::FIELDS,
             config::UNSUPPORTED,
             kiln_communicator::config::FIELDS,

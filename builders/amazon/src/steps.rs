@@ -830,17 +830,7 @@ impl<'h> Step<State<'h>> for Provision {
         let comm = ssh::connect(ctx, &ssh)
             .await
             .map_err(|e| BuildError::step(e.to_string()))?;
-        data.insert("ConnType".into(), "ssh".into());
-        data.insert("Host".into(), ssh.ssh_host.clone());
-        data.insert("Port".into(), ssh.ssh_port.to_string());
-        data.insert("User".into(), ssh.ssh_username.clone());
-        data.insert(
-            "Password".into(),
-            ssh.ssh_password.clone().unwrap_or_default(),
-        );
-        if let Some(k) = &ssh.private_key {
-            data.insert("SSHPrivateKey".into(), k.clone());
-        }
+        ssh.insert_generated(&mut data);
         s.hook.provision(ctx, Arc::new(comm), &data).await
     }
 }

@@ -50,20 +50,7 @@ impl Builder for NullBuilder {
                 ctx.ui.add_secret(pw);
             }
             let comm = Arc::new(ssh::connect(ctx, &self.ssh).await?);
-            data.insert("ConnType".into(), "ssh".into());
-            data.insert("Host".into(), self.ssh.ssh_host.clone());
-            data.insert("Port".into(), self.ssh.ssh_port.to_string());
-            data.insert("User".into(), self.ssh.ssh_username.clone());
-            data.insert(
-                "Password".into(),
-                self.ssh.ssh_password.clone().unwrap_or_default(),
-            );
-            if let Some(f) = &self.ssh.ssh_private_key_file {
-                data.insert(
-                    "SSHPrivateKey".into(),
-                    std::fs::read_to_string(f).unwrap_or_default(),
-                );
-            }
+            self.ssh.insert_generated(&mut data);
             hook.provision(ctx, comm, &data).await?;
         }
         Ok(Some(Arc::new(NullArtifact)))

@@ -1191,17 +1191,7 @@ impl<'h> Step<State<'h>> for Provision {
             ));
         }
         s.comm = Some(comm.clone());
-        data.insert("ConnType".into(), "ssh".into());
-        data.insert("Host".into(), ssh.ssh_host.clone());
-        data.insert("Port".into(), ssh.ssh_port.to_string());
-        data.insert("User".into(), ssh.ssh_username.clone());
-        data.insert(
-            "Password".into(),
-            ssh.ssh_password.clone().unwrap_or_default(),
-        );
-        if let Some(k) = &s.ssh.private_key {
-            data.insert("SSHPrivateKey".into(), k.clone());
-        }
+        ssh.insert_generated(&mut data);
         s.hook.provision(ctx, comm, &data).await
     }
     async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
