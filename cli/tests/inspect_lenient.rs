@@ -14,7 +14,7 @@ fn inspect_ignores_unset_variables_and_unknown_data_sources() {
         r#"variable "region" {
   type = string
 }
-data "amazon-ami" "base" {
+data "amazon-parameterstore" "base" {
   region = var.region
 }
 locals {
