@@ -309,6 +309,16 @@ impl<'h> Step<State<'h>> for SourceAmi {
         };
         let id = image.image_id().unwrap_or_default().to_string();
         ctx.ui.message(format!("Found Image ID: {id}"));
+        // As Packer: an EBS-backed AMI can only be made from an EBS-backed source.
+        if let Some(t) = image
+            .root_device_type()
+            .filter(|t| t.as_str() == "instance-store")
+        {
+            return Err(BuildError::step(format!(
+                "The provided source AMI has an invalid root device type. Expected 'ebs', got '{}'.",
+                t.as_str()
+            )));
+        }
         let owner = image.owner_id().unwrap_or_default().to_string();
         s.source = SourceImage {
             name: image.name().unwrap_or_default().to_string(),
