@@ -33,6 +33,20 @@ impl Moto {
     /// 30 seconds.
     #[must_use]
     pub fn start() -> Moto {
+        Moto::launch(false)
+    }
+
+    /// Starts the server with moto's default AMIs (about 1,300 public images of Amazon, Ubuntu
+    /// ... with EBS roots, as Packer wants of a source AMI); starting takes a few seconds more.
+    ///
+    /// # Panics
+    /// As [`Moto::start`].
+    #[must_use]
+    pub fn start_with_default_amis() -> Moto {
+        Moto::launch(true)
+    }
+
+    fn launch(default_amis: bool) -> Moto {
         let py = python();
         assert!(
             py.exists(),
@@ -44,7 +58,10 @@ impl Moto {
         let mut child = Command::new(&py)
             .arg(&script)
             .arg(port.to_string())
-            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            .env(
+                "MOTO_EC2_LOAD_DEFAULT_AMIS",
+                if default_amis { "true" } else { "false" },
+            )
             .env("MOTO_PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -114,6 +131,41 @@ impl Moto {
             .expect("json")
     }
 
+    /// What the account holds in `regions` (tests/moto/state.py): its AMIs with their snapshots,
+    /// instances, volumes, key pairs and security groups, the ids of what was made replaced by
+    /// placeholders. Snapshots listed in `baseline` (from [`Moto::baseline`]) are left out.
+    ///
+    /// # Panics
+    /// When the script fails.
+    #[must_use]
+    pub fn state(&self, regions: &[&str], baseline: Option<&std::path::Path>) -> String {
+        let mut cmd = self.state_script(regions);
+        if let Some(b) = baseline {
+            cmd.env("BASELINE", b);
+        }
+        run_script(cmd)
+    }
+
+    /// The ids of the snapshots the account holds in `regions` now, as JSON, for
+    /// [`Moto::state`]'s `baseline`.
+    ///
+    /// # Panics
+    /// When the script fails.
+    #[must_use]
+    pub fn baseline(&self, regions: &[&str]) -> String {
+        let mut cmd = self.state_script(regions);
+        cmd.arg("--baseline");
+        run_script(cmd)
+    }
+
+    fn state_script(&self, regions: &[&str]) -> Command {
+        let mut cmd = Command::new(python());
+        cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/state.py"));
+        cmd.env_remove("BASELINE");
+        cmd.arg(self.port.to_string()).args(regions);
+        cmd
+    }
+
     /// Makes the next calls fail: `[{"action", "status", "code", "count"}]` (`count` -1: all).
     ///
     /// # Panics
@@ -122,6 +174,16 @@ impl Moto {
         self.request("POST", "/__kiln/faults", &faults.to_string())
             .expect("moto takes the faults");
     }
+}
+
+fn run_script(mut cmd: Command) -> String {
+    let out = cmd.output().expect("run tests/moto/state.py");
+    assert!(
+        out.status.success(),
+        "tests/moto/state.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// One HTTP/1.0 request to the test layer's control paths; the body of a 200 answer.

@@ -49,6 +49,7 @@ pub const FIELDS: &[&str] = &[
     "imds_support",
     "deprecate_at",
     "skip_create_ami",
+    "skip_save_build_region",
     "launch_block_device_mappings",
     "ami_block_device_mappings",
     // Run.
@@ -218,6 +219,9 @@ pub struct AmazonConfig {
     pub imds_support: Option<String>,
     pub deprecate_at: Option<String>,
     pub skip_create_ami: bool,
+    /// `skip_save_build_region`: the AMI is made in the build region only to be copied to
+    /// `ami_regions`, then removed.
+    pub skip_save_build_region: bool,
     pub launch_block_device_mappings: Vec<BlockDevice>,
     pub ami_block_device_mappings: Vec<BlockDevice>,
 
@@ -553,16 +557,44 @@ impl AmazonConfig {
         self.aws_polling.max_attempts.unwrap_or(600)
     }
 
-    /// Every region the AMI ends up in: the build region first, then `ami_regions` (without
-    /// it and without duplicates).
+    /// The regions the AMI is copied to: `ami_regions` without the build region and without
+    /// duplicates; with an [intermediary image](Self::intermediary_image), the build region
+    /// first (unless `skip_save_build_region`).
     #[must_use]
     pub fn copy_regions(&self, build_region: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        if self.intermediary_image() && !self.skip_save_build_region {
+            // The image made in the build region is temporary: its kept copy is made there too.
+            out.push(build_region.to_string());
+        }
         for r in &self.ami_regions {
             if r != build_region && !out.contains(r) {
                 out.push(r.clone());
             }
         }
         out
+    }
+
+    /// Whether the AMI made from the instance is temporary, as Packer's: with `encrypt_boot`
+    /// (an encrypted copy replaces it) or `skip_save_build_region`.
+    #[must_use]
+    pub fn intermediary_image(&self) -> bool {
+        self.encrypt_boot == Some(true) || self.skip_save_build_region
+    }
+
+    /// The KMS key a copy into `region` is encrypted with: only with `encrypt_boot`, from
+    /// `region_kms_key_ids`, and `kms_key_id` for the build region. `None`: the default key.
+    #[must_use]
+    pub fn copy_kms_key(&self, region: &str, build_region: &str) -> Option<String> {
+        if self.encrypt_boot != Some(true) {
+            return None;
+        }
+        let key = self.region_kms_key_ids.get(region).cloned();
+        let key = if region == build_region {
+            key.or_else(|| self.kms_key_id.clone())
+        } else {
+            key
+        };
+        key.filter(|k| !k.is_empty())
     }
 }

@@ -42,7 +42,7 @@ pub struct EbsBuilder {
 
 #[async_trait]
 impl Builder for EbsBuilder {
-    fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+    fn prepare(&mut self, config: &Config, info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
         let mut diags = Diagnostics::default();
         if let Err(d) = config.check_fields(&[
             config::ACCESS,
@@ -57,7 +57,11 @@ impl Builder for EbsBuilder {
             .as_ref()
             .map_or_else(|_| "ssh".to_string(), |s| s.communicator.clone());
         let cfg = match AmazonConfig::decode(config, &comm) {
-            Ok(c) => Some(c),
+            // `-force` deregisters an AMI of the same name, as force_deregister (Packer's rule).
+            Ok(mut c) => {
+                c.force_deregister |= info.force;
+                Some(c)
+            }
             Err(d) => {
                 diags.extend(d);
                 None

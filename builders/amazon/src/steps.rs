@@ -74,6 +74,9 @@ pub struct State<'h> {
     pub(crate) amis: BTreeMap<String, String>,
     /// Their snapshots, by region.
     pub(crate) snapshots: BTreeMap<String, Vec<String>>,
+    /// The temporary AMI (and its snapshots) that copies are made from, with `encrypt_boot` or
+    /// `skip_save_build_region`; removed once they are made.
+    pub(crate) intermediary: Option<(String, Vec<String>)>,
     /// The whole build finished: its AMIs are the artifact, not leftovers.
     pub(crate) done: bool,
 }
@@ -104,6 +107,7 @@ impl<'h> State<'h> {
             instance: None,
             amis: BTreeMap::new(),
             snapshots: BTreeMap::new(),
+            intermediary: None,
             done: false,
         }
     }
@@ -421,10 +425,7 @@ impl<'h> Step<State<'h>> for KeyPair {
             s.key_name = Some(k);
             return Ok(());
         }
-        if s.ssh.communicator == "none" {
-            ctx.ui.say("Not using temporary keypair");
-            return Ok(());
-        }
+        // As Packer, a temporary key pair is made even with `communicator = "none"`.
         if s.ssh.ssh_private_key_file.is_some() {
             ctx.ui.say("Using existing SSH private key");
             return Ok(());
@@ -445,8 +446,13 @@ impl<'h> Step<State<'h>> for KeyPair {
             .temporary_key_pair_type
             .clone()
             .unwrap_or_else(|| "rsa".into());
-        let kp = kiln_communicator::keys::generate(&kind, s.ssh.temporary_key_pair_bits, &name)
-            .map_err(BuildError::step)?;
+        // EC2's CreateKeyPair, which Packer uses, makes 2048-bit RSA keys: the same size here
+        // unless temporary_key_pair_bits says otherwise.
+        let bits = s
+            .ssh
+            .temporary_key_pair_bits
+            .or((kind == "rsa").then_some(2048));
+        let kp = kiln_communicator::keys::generate(&kind, bits, &name).map_err(BuildError::step)?;
         ctx.ui.add_secret(&kp.private_openssh);
         let mut req = s
             .ec2
@@ -493,6 +499,26 @@ fn uuid_like() -> String {
         &x[16..20],
         &x[20..]
     )
+}
+
+/// `n` random letters and digits, for the temporary AMI's name (as Packer's).
+fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ (u64::from(std::process::id()) << 32);
+    (0..n)
+        .map(|_| {
+            // splitmix64
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            char::from(ALPHABET[(z % ALPHABET.len() as u64) as usize])
+        })
+        .collect()
 }
 
 /// `security_group_ids`, or a temporary group open on the SSH port to
@@ -960,6 +986,7 @@ impl<'h> Step<State<'h>> for DeregisterOld {
         let name = s.render(&s.cfg.ami_name);
         let mut regions = vec![s.region.clone()];
         regions.extend(s.cfg.copy_regions(&s.region));
+        regions.dedup();
         for r in regions {
             let ec2 = s.access.ec2(&r);
             let images = images_named(&ec2, &name)
@@ -1057,7 +1084,12 @@ impl<'h> Step<State<'h>> for CreateAmi {
             .as_ref()
             .map(|i| i.id.clone())
             .unwrap_or_default();
-        let name = s.render(&s.cfg.ami_name);
+        // A temporary AMI gets a random name: the kept copies take `ami_name`.
+        let name = if s.cfg.intermediary_image() {
+            random_alnum(7)
+        } else {
+            s.render(&s.cfg.ami_name)
+        };
         ctx.ui
             .say(format!("Creating AMI {name} from instance {id}"));
         let mut req = s
@@ -1076,15 +1108,35 @@ impl<'h> Step<State<'h>> for CreateAmi {
             .map_err(|e| step_err("Error creating AMI", &e))?;
         let ami = out.image_id().unwrap_or_default().to_string();
         ctx.ui.message(format!("AMI: {ami}"));
-        s.amis.insert(s.region.clone(), ami.clone());
+        if s.cfg.intermediary_image() {
+            s.intermediary = Some((ami.clone(), Vec::new()));
+        } else {
+            s.amis.insert(s.region.clone(), ami.clone());
+        }
         ctx.ui.say("Waiting for AMI to become ready...");
         let ec2 = s.ec2.clone();
         let region = s.region.clone();
         let snaps = wait_image(ctx, s, &ec2, &region, &ami).await?;
-        s.snapshots.insert(region, snaps);
+        match &mut s.intermediary {
+            Some((_, v)) => *v = snaps,
+            None => {
+                s.snapshots.insert(region, snaps);
+            }
+        }
         Ok(())
     }
     async fn cleanup(&self, ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
+        if let Some((ami, snaps)) = s.intermediary.take() {
+            ctx.ui.say(format!(
+                "Deregistering the temporary AMI {ami} and deleting its snapshots..."
+            ));
+            if let Err(e) = remove_image(&s.ec2, &ami, &snaps).await {
+                ctx.ui.error(format!(
+                    "Error deregistering AMI {ami} in {}, please delete it manually: {e}",
+                    s.region
+                ));
+            }
+        }
         if s.done {
             return;
         }
@@ -1121,8 +1173,12 @@ impl<'h> Step<State<'h>> for CopyToRegions {
     }
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
         let regions = s.cfg.copy_regions(&s.region);
-        let Some(source) = s.amis.get(&s.region).cloned() else {
-            return Ok(());
+        let source = match &s.intermediary {
+            Some((ami, _)) => ami.clone(),
+            None => match s.amis.get(&s.region) {
+                Some(ami) => ami.clone(),
+                None => return Ok(()),
+            },
         };
         if regions.is_empty() {
             return Ok(());
@@ -1138,13 +1194,7 @@ impl<'h> Step<State<'h>> for CopyToRegions {
         for r in &regions {
             ctx.ui.message(format!("Copying to: {r}"));
             let ec2 = s.access.ec2(r);
-            let kms = s
-                .cfg
-                .region_kms_key_ids
-                .get(r)
-                .cloned()
-                .or_else(|| s.cfg.kms_key_id.clone())
-                .filter(|k| !k.is_empty());
+            let kms = s.cfg.copy_kms_key(r, &s.region);
             let res = ec2
                 .copy_image()
                 .source_region(&s.region)
@@ -1190,6 +1240,13 @@ impl<'h> Step<State<'h>> for CopyToRegions {
                 regions.len(),
                 errors.join("\n")
             )));
+        }
+        if let Some((ami, snaps)) = s.intermediary.take() {
+            ctx.ui
+                .say("Deregistering the AMI and deleting unencrypted temporary AMIs and snapshots");
+            remove_image(&s.ec2, &ami, &snaps).await.map_err(|e| {
+                BuildError::step(format!("Error deregistering the temporary AMI {ami}: {e}"))
+            })?;
         }
         Ok(())
     }
