@@ -525,6 +525,92 @@ build {{
 
 # ---------------------------------------------------------------------------------------------
 
+MOTO_VENV = os.environ.get("KILN_MOTO_VENV", os.path.expanduser("~/.cache/kiln/moto"))
+AMAZON_NONE = "amazon-ebs, communicator none"
+AMAZON_SSH = "amazon-ebs + sshd, 1 shell x 5"
+
+
+class Moto:
+    """moto's EC2 server with its default AMIs (tests/moto/server.py, installed by
+    scripts/deps --tests), on 127.0.0.1. Every API call answers at once, so a build's wall time
+    is the tool's own overhead plus moto's time per call."""
+
+    def __init__(self):
+        py = os.path.join(MOTO_VENV, "bin", "python")
+        if not os.path.exists(py):
+            raise SystemExit(f"moto is not installed at {MOTO_VENV}: run scripts/deps --tests")
+        self.port = free_port()
+        env = dict(os.environ, MOTO_EC2_LOAD_DEFAULT_AMIS="true")
+        self.proc = subprocess.Popen([py, os.path.join(ROOT, "tests", "moto", "server.py"), str(self.port)],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        for _ in range(300):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("moto did not start")
+        self.python = py
+
+    def import_key(self, name, public_key_file):
+        """Registers the sshd's client key as an EC2 key pair (both tools use it with
+        ssh_keypair_name, so neither makes a temporary one that the sshd would not know)."""
+        code = ("import boto3,sys; boto3.client('ec2', endpoint_url=sys.argv[1], region_name='us-east-1', "
+                "aws_access_key_id='k', aws_secret_access_key='s').import_key_pair("
+                "KeyName=sys.argv[2], PublicKeyMaterial=open(sys.argv[3],'rb').read())")
+        subprocess.run([self.python, "-c", code, self.endpoint, name, public_key_file], check=True)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def amazon_template(moto, sshd=None):
+    """An amazon-ebs build against moto: a source_ami_filter over moto's default AMIs, tags, and
+    force_deregister (every run makes the same AMI name). With `sshd`, the instance is reached
+    at the local sshd (moto's instances have no real address) and runs one shell provisioner."""
+    comm = '  communicator = "none"\n'
+    prov = ""
+    if sshd:
+        comm = f"""  ssh_host             = "127.0.0.1"
+  ssh_port             = {sshd.port}
+  ssh_username         = "{sshd.user}"
+  ssh_keypair_name     = "kiln-bench"
+  ssh_private_key_file = "{sshd.key}"
+"""
+        cmds = ", ".join(f'"echo command {c}"' for c in range(5))
+        prov = f"""  provisioner "shell" {{
+    inline = [{cmds}]
+  }}
+"""
+    return f"""source "amazon-ebs" "bench" {{
+  access_key             = "kiln-moto-key"
+  secret_key             = "kiln-moto-secret"
+  region                 = "us-east-1"
+  custom_endpoint_ec2    = "{moto.endpoint}"
+  skip_region_validation = true
+  source_ami_filter {{
+    filters = {{
+      name             = "amzn2-ami-hvm-2.0.*-x86_64-gp2"
+      root-device-type = "ebs"
+    }}
+    owners      = ["137112412989"]
+    most_recent = true
+  }}
+  instance_type    = "t3.micro"
+  ami_name         = "kiln-bench"
+  force_deregister = true
+  tags             = {{ Name = "bench", Base = "{{{{ .SourceAMIName }}}}" }}
+{comm}}}
+
+build {{
+  sources = ["source.amazon-ebs.bench"]
+{prov}}}
+"""
+
+
 def give(path, user):
     """Lets the SSH user write into `path` (a directory the tools transfer to or from)."""
     if os.geteuid() == 0:
@@ -747,6 +833,25 @@ def main():
             write_all("parallel", parallel_template(sshd, 4, 5, 10))
             out.append(scenario("4 parallel builds", tools, dir_for("parallel"), lambda t: ["build", "t.pkr.hcl"], a.pairs))
 
+        # 7. amazon-ebs against moto, with communicator none and with SSH to the local sshd.
+        if want(AMAZON_NONE) or want(AMAZON_SSH):
+            moto = Moto()
+            try:
+                moto.import_key("kiln-bench", sshd.key + ".pub")
+                for nm, d, with_ssh in ((AMAZON_NONE, "amazon-none", False), (AMAZON_SSH, "amazon-ssh", True)):
+                    if not want(nm):
+                        continue
+                    write_all(d, amazon_template(moto, sshd if with_ssh else None))
+                    prepare = dir_for(d)
+
+                    def amazon_env(tool, prepare=prepare):
+                        cwd, env = prepare(tool)
+                        env["AWS_EC2_METADATA_DISABLED"] = "true"
+                        return cwd, env
+                    out.append(scenario(nm, tools, amazon_env, lambda t: ["build", "t.pkr.hcl"], a.pairs))
+            finally:
+                moto.stop()
+
         # 5. qemu; then the same again with the SSH banner watched independently of the tools.
         # Two series, because the probe changes what it watches: with it running, Packer 1.6.6
         # was connected ~1.1 s sooner here (wall 11.9-12.3 s against 13.1-13.4 s, every run:
@@ -894,6 +999,15 @@ def targets(result):
         rows.append(("2", "the same, login shell reading a ~90 ms rc file per SSH session: Kiln wall <= 0.2 x Packer",
                      f"{s['ratio']:.3f} x ({s['kiln']['wall']:.3f} s vs {s['packer']['wall']:.3f} s"
                      + (f"; rc {rc * 1000:.0f} ms per session)" if rc is not None else ")"), s["ratio"] <= 0.2))
+    for nm in (AMAZON_NONE, AMAZON_SSH):
+        s = by.get(nm)
+        if s:
+            rows.append(("12", f"{nm}, against moto: Kiln wall <= 0.5 x Packer",
+                         f"{s['ratio']:.3f} x ({s['kiln']['wall']:.3f} s vs {s['packer']['wall']:.3f} s)",
+                         s["ratio"] <= 0.5))
+            rows.append(("12", f"{nm}, against moto: Kiln peak RSS <= 0.5 x Packer",
+                         f"{s['rss_ratio']:.3f} x ({s['kiln']['rss_mib']:.0f} MiB vs {s['packer']['rss_mib']:.0f} MiB)",
+                         s["rss_ratio"] <= 0.5))
     s = by.get(QEMU)
     if s:
         rows.append(("3", "qemu, same image and provisioners: Kiln wall <= 0.7 x Packer",

@@ -1275,8 +1275,10 @@ mod tests {
             }
         });
         let cpu = || -> u64 {
-            // utime + stime of this process, in clock ticks (1/100 s).
-            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+            // utime + stime of this thread, in clock ticks (1/100 s): the test's runtime is
+            // single-threaded, and other tests of this binary (RSA key generation) run on
+            // threads of their own, so the process's figure would count their work too.
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
             let f: Vec<&str> = stat
                 .rsplit_once(')')
                 .unwrap()

@@ -136,6 +136,7 @@ impl Builder for EbsBuilder {
             Box::new(steps::Finish),
         ];
         let mut state = State::new(cfg.clone(), self.ssh.clone(), hook, access.clone(), region);
+        state.start_key_generation(true);
         run_steps(ctx, &steps, &mut state).await?;
         if state.amis.is_empty() {
             // skip_create_ami: nothing was made.

@@ -7,36 +7,37 @@ use std::time::{Duration, Instant};
 
 /// What one poll saw.
 #[derive(Debug)]
-pub enum Poll {
-    /// Finished, with its final state.
-    Done,
+pub enum Poll<T> {
+    /// Finished, with what the last poll described (so the caller need not ask again).
+    Done(T),
     /// Still waiting; the current state (shown when it changes, and every 15 s).
     Pending(String),
     /// Will never finish: the reason.
     Failed(String),
 }
 
-/// Polls `check` every `delay` until [`Poll::Done`], at most `attempts` times.
+/// Polls `check` every `delay` until [`Poll::Done`] (its value is returned), at most `attempts`
+/// times.
 ///
 /// # Errors
 /// [`BuildError::Cancelled`] on Ctrl-C, the check's failure, or a timeout naming `what`.
-pub async fn wait<F, Fut>(
+pub async fn wait<T, F, Fut>(
     ctx: &BuildContext,
     what: &str,
     delay: Duration,
     attempts: u32,
     mut check: F,
-) -> Result<(), BuildError>
+) -> Result<T, BuildError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Poll>,
+    Fut: Future<Output = Poll<T>>,
 {
     let start = Instant::now();
     let mut last_state = String::new();
     let mut last_shown = Instant::now();
     for attempt in 0..attempts.max(1) {
         match check().await {
-            Poll::Done => return Ok(()),
+            Poll::Done(v) => return Ok(v),
             Poll::Failed(why) => {
                 return Err(BuildError::step(format!("Error waiting for {what}: {why}")))
             }

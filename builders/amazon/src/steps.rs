@@ -37,6 +37,8 @@ pub struct SourceImage {
     pub creation_date: String,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// A Windows image (EC2 takes no ed25519 key pairs for those).
+    pub windows: bool,
 }
 
 /// The running instance's addresses.
@@ -77,6 +79,12 @@ pub struct State<'h> {
     /// The temporary AMI (and its snapshots) that copies are made from, with `encrypt_boot` or
     /// `skip_save_build_region`; removed once they are made.
     pub(crate) intermediary: Option<(String, Vec<String>)>,
+    /// The temporary key pair's name and its key being generated.
+    #[allow(clippy::type_complexity)]
+    pub(crate) key_gen: Option<(
+        String,
+        tokio::task::JoinHandle<Result<kiln_communicator::keys::KeyPair, String>>,
+    )>,
     /// The whole build finished: its AMIs are the artifact, not leftovers.
     pub(crate) done: bool,
 }
@@ -108,8 +116,60 @@ impl<'h> State<'h> {
             amis: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             intermediary: None,
+            key_gen: None,
             done: false,
         }
+    }
+
+    /// Whether the build makes a temporary key pair: not with `ssh_keypair_name`,
+    /// `ssh_private_key_file` or `ssh_password` (as Packer, also with `communicator = "none"`).
+    fn needs_temporary_key(&self) -> bool {
+        self.cfg
+            .ssh_keypair_name
+            .as_deref()
+            .is_none_or(str::is_empty)
+            && self.ssh.ssh_private_key_file.is_none()
+            && self.ssh.ssh_password.is_none()
+    }
+
+    /// `temporary_key_pair_type`, `rsa` by default as in Packer. With `communicator = "none"`
+    /// nothing ever uses the key, so unless the type is set or the source is a Windows image
+    /// (which EC2 gives RSA keys only) it is an ed25519 key: generated in microseconds rather
+    /// than the tens of milliseconds of an RSA key.
+    fn temporary_key_type(&self) -> String {
+        match &self.ssh.temporary_key_pair_type {
+            Some(t) => t.clone(),
+            None if self.ssh.communicator == "none" && !self.source.windows => "ed25519".into(),
+            None => "rsa".into(),
+        }
+    }
+
+    /// Starts generating the temporary key on a blocking thread (an RSA key takes tens of
+    /// milliseconds), so that it overlaps the API calls made before the key pair step. `early`:
+    /// at the start of the build, where with communicator none it waits for the key pair step
+    /// (the key's type depends on the source image).
+    pub(crate) fn start_key_generation(&mut self, early: bool) {
+        if !self.needs_temporary_key() || (early && self.ssh.communicator == "none") {
+            return;
+        }
+        let name = self
+            .cfg
+            .temporary_key_pair_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("packer_{}", uuid_like()));
+        let kind = self.temporary_key_type();
+        // EC2's CreateKeyPair, which Packer uses, makes 2048-bit RSA keys: the same size here
+        // unless temporary_key_pair_bits says otherwise.
+        let bits = self
+            .ssh
+            .temporary_key_pair_bits
+            .or((kind == "rsa").then_some(2048));
+        let comment = name.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            kiln_communicator::keys::generate(&kind, bits, &comment)
+        });
+        self.key_gen = Some((name, job));
     }
 
     /// The values `{{ .SourceAMI }}`, `{{ .BuildRegion }}` ... stand for in names and tags.
@@ -332,6 +392,7 @@ impl<'h> Step<State<'h>> for SourceAmi {
             owner,
             creation_date: image.creation_date().unwrap_or_default().to_string(),
             tags: image_tags(&image),
+            windows: image.platform() == Some(&aws_sdk_ec2::types::PlatformValues::Windows),
             id,
         };
         Ok(())
@@ -434,25 +495,17 @@ impl<'h> Step<State<'h>> for KeyPair {
             ctx.ui.say("Not using temporary keypair");
             return Ok(());
         }
-        let name = s
-            .cfg
-            .temporary_key_pair_name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("packer_{}", uuid_like()));
+        if s.key_gen.is_none() {
+            s.start_key_generation(false);
+        }
+        let Some((name, job)) = s.key_gen.take() else {
+            return Ok(());
+        };
         ctx.ui.say(format!("Creating temporary keypair: {name}"));
-        let kind = s
-            .ssh
-            .temporary_key_pair_type
-            .clone()
-            .unwrap_or_else(|| "rsa".into());
-        // EC2's CreateKeyPair, which Packer uses, makes 2048-bit RSA keys: the same size here
-        // unless temporary_key_pair_bits says otherwise.
-        let bits = s
-            .ssh
-            .temporary_key_pair_bits
-            .or((kind == "rsa").then_some(2048));
-        let kp = kiln_communicator::keys::generate(&kind, bits, &name).map_err(BuildError::step)?;
+        let kp = job
+            .await
+            .map_err(|e| BuildError::step(format!("generating the temporary key: {e}")))?
+            .map_err(BuildError::step)?;
         ctx.ui.add_secret(&kp.private_openssh);
         let mut req = s
             .ec2
@@ -640,7 +693,7 @@ async fn wait_instance(
     s: &State<'_>,
     id: &str,
     want: &str,
-) -> Result<Option<aws_sdk_ec2::types::Instance>, BuildError> {
+) -> Result<aws_sdk_ec2::types::Instance, BuildError> {
     let what = format!("instance {id} to be {want}");
     wait(
         ctx,
@@ -656,7 +709,7 @@ async fn wait_instance(
                         .map(|n| n.as_str().to_string())
                         .unwrap_or_default();
                     if state == want {
-                        Poll::Done
+                        Poll::Done(i)
                     } else if want == "running"
                         && matches!(state.as_str(), "terminated" | "shutting-down")
                     {
@@ -670,10 +723,7 @@ async fn wait_instance(
             }
         },
     )
-    .await?;
-    describe_instance(&s.ec2, id)
-        .await
-        .map_err(|e| BuildError::step(format!("Error describing instance {id}: {e}")))
+    .await
 }
 
 #[async_trait]
@@ -761,9 +811,7 @@ impl<'h> Step<State<'h>> for RunInstance {
         });
         ctx.ui
             .say(format!("Waiting for instance ({id}) to become ready..."));
-        let i = wait_instance(ctx, s, &id, "running")
-            .await?
-            .unwrap_or_else(|| aws_sdk_ec2::types::Instance::builder().build());
+        let i = wait_instance(ctx, s, &id, "running").await?;
         let inst = Instance {
             id,
             public_ip: i.public_ip_address().unwrap_or_default().into(),
@@ -1044,7 +1092,7 @@ async fn wait_image(
                         .map(|st| st.as_str().to_string())
                         .unwrap_or_default();
                     match state.as_str() {
-                        "available" => Poll::Done,
+                        "available" => Poll::Done(snapshots_of(&i)),
                         "failed" | "error" | "invalid" | "deregistered" => Poll::Failed(format!(
                             "the AMI is {state}{}",
                             i.state_reason()
@@ -1059,11 +1107,7 @@ async fn wait_image(
             }
         },
     )
-    .await?;
-    let image = image_state(ec2, ami)
-        .await
-        .map_err(|e| BuildError::step(format!("Error describing AMI {ami}: {e}")))?;
-    Ok(image.as_ref().map(snapshots_of).unwrap_or_default())
+    .await
 }
 
 /// Creates the AMI from the stopped instance and waits for it.
