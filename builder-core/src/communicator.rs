@@ -94,6 +94,22 @@ pub trait Communicator: Send + Sync {
         Err(CommError::Unsupported("commands with input"))
     }
 
+    /// Runs `command` with its standard streams as raw bytes: `stdin` is copied to the command
+    /// until it ends (then end of file), the command's output to `stdout` and `stderr` as it
+    /// arrives. Lets a local SSH endpoint relay another client's sessions (the ansible
+    /// provisioner's proxy: Ansible's commands, an `sftp-server`). Returns when the command has
+    /// exited, whether or not `stdin` has ended.
+    async fn exec_stream(
+        &self,
+        command: &str,
+        stdin: &mut (dyn AsyncRead + Send + Unpin),
+        stdout: &mut (dyn AsyncWrite + Send + Unpin),
+        stderr: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<ExitStatus, CommError> {
+        let _ = (command, stdin, stdout, stderr);
+        Err(CommError::Unsupported("commands with streamed input"))
+    }
+
     /// Streams `src` to the remote file `dst` (created or truncated), with `mode` when given.
     async fn upload(
         &self,

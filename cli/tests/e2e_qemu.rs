@@ -670,3 +670,34 @@ fn vtpm_gives_the_guest_a_tpm_of_the_version_asked_and_stops_swtpm_afterwards() 
     assert_eq!(processes_with("swtpm socket"), Vec::<u32>::new());
     assert_eq!(leftovers(&d.join("out-tpm2"), &[]), ["packer-tpm2"]);
 }
+
+/// Ansible against a VM: the tiny image has no Python, so the playbook uses only the `raw`
+/// module; Ansible reaches the guest through Kiln's SSH proxy over the build's communicator.
+#[test]
+fn ansible_raw_playbook_runs_against_the_vm_through_the_proxy() {
+    kiln_tests::require_ansible();
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ansible/raw.yml");
+    let extra = "  ssh_password     = \"kilnroot\"\n  output_directory = \"out\"\n  vm_name          = \"vm.qcow2\"\n";
+    let build = format!(
+        "build {{\n  sources = [\"source.qemu.vm\"]\n  provisioner \"ansible\" {{\n    playbook_file = \"{}\"\n  }}\n  provisioner \"shell\" {{\n    inline = [\"echo marker: $(cat /root/ansible-raw.txt)\"]\n  }}\n}}\n",
+        playbook.display()
+    );
+    write(d, "t.pkr.hcl", &(source("vm", &base, extra) + &build));
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("    qemu.vm: marker: raw from qemu\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("==> qemu.vm: Setting up proxy adapter for Ansible....\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.all().contains("kilnroot"), "the password leaked");
+}

@@ -11,6 +11,7 @@
 pub mod config;
 pub mod keys;
 pub mod none;
+pub mod proxy;
 pub mod ssh;
 mod untar;
 

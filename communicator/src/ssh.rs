@@ -965,6 +965,78 @@ impl Communicator for SshCommunicator {
         Ok(wait_for_exit(ch, output).await)
     }
 
+    async fn exec_stream(
+        &self,
+        command: &str,
+        stdin: &mut (dyn AsyncRead + Send + Unpin),
+        stdout: &mut (dyn AsyncWrite + Send + Unpin),
+        stderr: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<ExitStatus, CommError> {
+        let ch = self.session().await?;
+        ch.exec(true, command)
+            .await
+            .map_err(|e| CommError::Exec(e.to_string()))?;
+        let (mut rx, tx) = ch.split();
+        // Input is copied until it ends; the command may exit first (then the copy is dropped).
+        let input = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match stdin.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx
+                            .data_bytes(Bytes::copy_from_slice(&buf[..n]))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = tx.eof().await;
+            std::future::pending::<()>().await;
+        };
+        let output = async {
+            let mut code = None;
+            while let Some(msg) = rx.wait().await {
+                let r = match msg {
+                    ChannelMsg::Data { data } => stdout.write_all(&data).await,
+                    ChannelMsg::ExtendedData { data, ext: 1 } => stderr.write_all(&data).await,
+                    ChannelMsg::ExitStatus { exit_status } => {
+                        code = Some(exit_status);
+                        Ok(())
+                    }
+                    ChannelMsg::ExitSignal { .. } => {
+                        code = code.or(Some(255));
+                        Ok(())
+                    }
+                    ChannelMsg::Eof => {
+                        let _ = stdout.flush().await;
+                        Ok(())
+                    }
+                    ChannelMsg::Close => break,
+                    _ => Ok(()),
+                };
+                if r.is_err() {
+                    // The reader of the output went away: nobody waits for the result.
+                    break;
+                }
+            }
+            let _ = stdout.flush().await;
+            let _ = stderr.flush().await;
+            code
+        };
+        let code = tokio::select! {
+            code = output => code,
+            () = input => None,
+        };
+        Ok(match code {
+            Some(c) => ExitStatus::Code(i32::try_from(c).unwrap_or(255)),
+            None => ExitStatus::Disconnected,
+        })
+    }
+
     async fn upload(
         &self,
         dst: &str,

@@ -1,9 +1,11 @@
-//! # kiln-provisioners: shell, file, shell-local, breakpoint
+//! # kiln-provisioners: shell, file, shell-local, breakpoint, ansible, ansible-local
 //!
 //! One module per provisioner. [`local`] holds the local-command runner that the `shell-local`
 //! provisioner and post-processor share, and [`gotemplate`] the small subset of Go's template
 //! syntax (`{{.Path}}`, `{{ .Vars }}`) that plugin fields expand at run time.
 
+pub mod ansible;
+pub mod ansible_local;
 pub mod breakpoint;
 pub mod file;
 pub use kiln_core::gotemplate;
@@ -19,6 +21,10 @@ pub fn register(r: &mut Registry) {
     r.provisioner("file", || Box::new(file::FileProvisioner::default()));
     r.provisioner("shell-local", || {
         Box::new(shell_local::ShellLocal::default())
+    });
+    r.provisioner("ansible", || Box::new(ansible::Ansible::default()));
+    r.provisioner("ansible-local", || {
+        Box::new(ansible_local::AnsibleLocal::default())
     });
     r.provisioner("breakpoint", || Box::new(breakpoint::Breakpoint::default()));
 }

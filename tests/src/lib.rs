@@ -151,8 +151,33 @@ fn banner(port: u16) -> bool {
     s.read_exact(&mut buf).is_ok() && &buf == b"SSH-"
 }
 
+/// The pids whose parent is `parent`, from `/proc`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = s.rsplit_once(')')?.1.to_string();
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
 impl Drop for Sshd {
     fn drop(&mut self) {
+        // The per-connection servers too: a client that keeps its connection (Ansible's
+        // ControlPersist master) would otherwise keep one of them alive after the test.
+        for pid in children_of(self.child.id()) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -327,4 +352,21 @@ impl Drop for FileServer {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
     }
+}
+
+/// Fails the test, saying what to install, when Ansible's `ansible-playbook` is not on `PATH`.
+///
+/// # Panics
+/// When `ansible-playbook --version` cannot run.
+pub fn require_ansible() {
+    let ok = Command::new("ansible-playbook")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "ansible-playbook is not installed; the ansible tests need a real Ansible: apt-get install ansible-core (or run scripts/deps --tests)"
+    );
 }

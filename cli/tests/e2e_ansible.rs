@@ -1,0 +1,307 @@
+//! End-to-end tests of the `ansible` and `ansible-local` provisioners: real Ansible
+//! (`ansible-playbook`) against a real OpenSSH sshd on loopback, through Kiln's SSH proxy and
+//! directly. The playbook (`tests/ansible/`) has a role with a template task and a handler, a
+//! group variable, a copied file and a fetched one.
+
+use kiln_tests::{require_ansible, run, Sshd};
+use std::path::{Path, PathBuf};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ansible")
+}
+
+fn null_source(sshd: &Sshd) -> String {
+    format!(
+        "source \"null\" \"remote\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {}\n  ssh_username = \"{}\"\n  ssh_private_key_file = \"{}\"\n  ssh_timeout = \"20s\"\n}}\n",
+        sshd.port,
+        sshd.user,
+        sshd.key_path().display()
+    )
+}
+
+/// A template whose one provisioner is `body`.
+fn template(sshd: &Sshd, kind: &str, body: &str) -> String {
+    format!(
+        "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"{kind}\" {{\n{body}  }}\n}}\n",
+        null_source(sshd)
+    )
+}
+
+/// An `sftp_command` that records each start in `marker`, then serves SFTP.
+fn sftp_wrapper(dir: &Path, marker: &Path) -> PathBuf {
+    let server = [
+        "/usr/lib/openssh/sftp-server",
+        "/usr/libexec/openssh/sftp-server",
+        "/usr/lib/sftp-server",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("sftp-server is needed: apt-get install openssh-sftp-server");
+    let p = dir.join("sftp-wrapper");
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\necho started >> {}\nexec {server} -e\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    p
+}
+
+/// What the playbook must have made under `dest` (and fetched into `fetched`).
+fn assert_site(dest: &Path, fetched: &Path, out: &str) {
+    let conf = std::fs::read_to_string(dest.join("site.conf"))
+        .unwrap_or_else(|e| panic!("site.conf: {e}\n{out}"));
+    assert_eq!(
+        conf, "name=kiln-site\nbuild=remote type=null\ngroups=kiln\n",
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("handler.txt")).unwrap(),
+        "reloaded kiln-site\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(fetched.join("plain.txt")).unwrap(),
+        "plain\n"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dest.join("site.conf"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    dest: PathBuf,
+    fetched: PathBuf,
+}
+
+fn case() -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("machine/site");
+    let fetched = dir.path().join("fetched");
+    std::fs::create_dir_all(&fetched).unwrap();
+    Case { dest, fetched, dir }
+}
+
+impl Case {
+    fn vars(&self) -> String {
+        format!(
+            "dest={} fetch_dir={}",
+            self.dest.display(),
+            self.fetched.display()
+        )
+    }
+
+    fn build(&self, tpl: &str) -> kiln_tests::Run {
+        std::fs::write(self.dir.path().join("t.pkr.hcl"), tpl).unwrap();
+        run(KILN, self.dir.path(), &["build", "t.pkr.hcl"])
+    }
+
+    /// The inventory Kiln wrote and kept (`keep_inventory_file` into the case's directory).
+    fn inventory(&self) -> String {
+        let inv = std::fs::read_dir(self.dir.path().join("inv"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("packer-provisioner-ansible")
+            })
+            .expect("the kept inventory");
+        std::fs::read_to_string(inv).unwrap()
+    }
+}
+
+/// Through the proxy (Packer's default), with SFTP transfers: Ansible is given only the
+/// proxy's address, and every file travels through the sftp-server Kiln starts on the machine.
+#[test]
+fn through_the_proxy_with_sftp_a_role_template_handler_and_group_vars() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    let marker = c.dir.path().join("sftp-started");
+    let wrapper = sftp_wrapper(c.dir.path(), &marker);
+    std::fs::create_dir(c.dir.path().join("inv")).unwrap();
+    let body = format!(
+        "    playbook_file = \"{}/playbook.yml\"\n    groups = [\"kiln\"]\n    use_sftp = true\n    sftp_command = \"{}\"\n    inventory_directory = \"inv\"\n    keep_inventory_file = true\n    extra_arguments = [\"--extra-vars\", \"{}\"]\n",
+        fixtures().display(),
+        wrapper.display(),
+        c.vars()
+    );
+    let r = c.build(&template(&sshd, "ansible", &body));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_site(&c.dest, &c.fetched, &r.all());
+    assert!(
+        r.stdout
+            .contains("==> null.remote: Setting up proxy adapter for Ansible....\n"),
+        "{}",
+        r.stdout
+    );
+    // Ansible's own output streams line by line into the build's output.
+    assert!(
+        r.stdout.contains("    null.remote: PLAY RECAP *"),
+        "{}",
+        r.stdout
+    );
+    let inv = c.inventory();
+    let line = inv.lines().next().unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "default ansible_host=127.0.0.1 ansible_user={} ansible_port=",
+            sshd.user
+        )),
+        "{inv}"
+    );
+    assert!(
+        !line.ends_with(&format!("ansible_port={}", sshd.port)),
+        "the inventory names the machine's own port: {inv}"
+    );
+    assert_eq!(&inv[line.len()..], format!("\n[kiln]\n{line}\n"));
+    let starts = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        starts.lines().count() >= 2,
+        "sftp-server starts: {starts:?}"
+    );
+}
+
+/// Through the proxy with classic scp (`scp -O`): Kiln itself serves `scp -t` and `scp -f`
+/// with the communicator's uploads and downloads, so no sftp-server is started.
+#[test]
+fn through_the_proxy_with_classic_scp_served_by_kiln() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    let marker = c.dir.path().join("sftp-started");
+    let wrapper = sftp_wrapper(c.dir.path(), &marker);
+    let body = format!(
+        "    playbook_file = \"{}/playbook.yml\"\n    groups = [\"kiln\"]\n    sftp_command = \"{}\"\n    extra_arguments = [\"--scp-extra-args\", \"'-O'\", \"--extra-vars\", \"{}\"]\n",
+        fixtures().display(),
+        wrapper.display(),
+        c.vars()
+    );
+    let r = c.build(&template(&sshd, "ansible", &body));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_site(&c.dest, &c.fetched, &r.all());
+    assert!(
+        !marker.exists(),
+        "an sftp-server was started: the transfers did not use scp"
+    );
+}
+
+/// Without the proxy: the inventory points at the machine's SSH address, with the build's key
+/// and, since `user` is unset, the communicator's user.
+#[test]
+fn directly_with_the_builds_address_and_key() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    std::fs::create_dir(c.dir.path().join("inv")).unwrap();
+    let body = format!(
+        "    playbook_file = \"{}/playbook.yml\"\n    groups = [\"kiln\"]\n    use_proxy = false\n    inventory_directory = \"inv\"\n    keep_inventory_file = true\n    extra_arguments = [\"--extra-vars\", \"{}\"]\n",
+        fixtures().display(),
+        c.vars()
+    );
+    let r = c.build(&template(&sshd, "ansible", &body));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_site(&c.dest, &c.fetched, &r.all());
+    let inv = c.inventory();
+    assert_eq!(
+        inv,
+        format!(
+            "default ansible_host=127.0.0.1 ansible_user={u} ansible_port={p}\n[kiln]\ndefault ansible_host=127.0.0.1 ansible_user={u} ansible_port={p}\n",
+            u = sshd.user,
+            p = sshd.port
+        )
+    );
+    assert!(
+        r.stdout
+            .contains("Using ssh keys from Packer communicator..."),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A failing task fails the build with Ansible's account of it; the temporary inventory and
+/// key are gone afterwards.
+#[test]
+fn a_failing_task_fails_the_build_with_ansibles_summary() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    std::fs::create_dir(c.dir.path().join("inv")).unwrap();
+    let body = format!(
+        "    playbook_file = \"{}/failing.yml\"\n    inventory_directory = \"inv\"\n",
+        fixtures().display()
+    );
+    let r = c.build(&template(&sshd, "ansible", &body));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let err = r.all().replace("\r", "");
+    assert!(
+        err.contains("Error executing Ansible: Non-zero exit status: exit status 2\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fatal: [default]: FAILED! => {\"changed\": false, \"msg\": \"the image is not ready\"}"),
+        "{err}"
+    );
+    assert!(err.contains("PLAY RECAP"), "{err}");
+    assert!(
+        err.contains("default                    : ok=1    changed=1    unreachable=0    failed=1"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(c.dir.path().join("inv")).unwrap().count(),
+        0,
+        "the generated inventory was left behind"
+    );
+}
+
+/// ansible-local: the playbook directory, group_vars and the inventory are uploaded into a
+/// staging directory and `ansible-playbook -c local` runs on the machine itself.
+#[test]
+fn ansible_local_runs_the_same_playbook_on_the_machine() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    let staging = c.dir.path().join("staging");
+    let body = format!(
+        "    playbook_dir = \"{f}\"\n    playbook_file = \"{f}/playbook.yml\"\n    group_vars = \"{f}/group_vars\"\n    inventory_groups = [\"kiln\"]\n    staging_directory = \"{s}\"\n    clean_staging_directory = true\n    extra_arguments = [\"--extra-vars\", \"'{v}'\"]\n",
+        f = fixtures().display(),
+        s = staging.display(),
+        v = c.vars()
+    );
+    let r = c.build(&template(&sshd, "ansible-local", &body));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_site(&c.dest, &c.fetched, &r.all());
+    assert!(
+        r.stdout.contains(
+            "==> null.remote: Uploading Playbook directory to Ansible staging directory...\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(!staging.exists(), "clean_staging_directory left it");
+}
+
+/// A missing Ansible is found when the template is validated, with what to install.
+#[test]
+fn a_missing_ansible_is_a_validation_error_naming_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("play.yml"), "- hosts: all\n").unwrap();
+    std::fs::write(
+        dir.path().join("t.pkr.hcl"),
+        "source \"null\" \"x\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.x\"]\n  provisioner \"ansible\" {\n    playbook_file = \"play.yml\"\n    command = \"/nonexistent/ansible-playbook\"\n  }\n}\n",
+    )
+    .unwrap();
+    let r = run(KILN, dir.path(), &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    insta::assert_snapshot!(r.stderr);
+}
