@@ -526,6 +526,8 @@ build {{
 # ---------------------------------------------------------------------------------------------
 
 MOTO_VENV = os.environ.get("KILN_MOTO_VENV", os.path.expanduser("~/.cache/kiln/moto"))
+ANSIBLE_PROXY = "ansible 20 tasks, proxy"
+ANSIBLE_DIRECT = "ansible 20 tasks, direct"
 AMAZON_NONE = "amazon-ebs, communicator none"
 AMAZON_SSH = "amazon-ebs + sshd, 1 shell x 5"
 
@@ -609,6 +611,58 @@ build {{
   sources = ["source.amazon-ebs.bench"]
 {prov}}}
 """
+
+
+def ansible_playbook(dest):
+    """A playbook of 20 tasks in four kinds (directories, copies, commands, lines in a file),
+    writing under `dest`: each task is a module shipped to the machine and run there."""
+    tasks = []
+    for i in range(5):
+        tasks.append(f"    - file: path={dest}/d{i} state=directory mode=0755")
+        tasks.append(f"    - copy: content='file {i}\\n' dest={dest}/d{i}/f.txt")
+        tasks.append(f"    - command: echo task {i}")
+        tasks.append(f"    - lineinfile: path={dest}/lines.txt line='line {i}' create=true")
+    return "- hosts: all\n  gather_facts: false\n  tasks:\n" + "\n".join(tasks) + "\n"
+
+
+def ansible_template(sshd, playbook, proxy):
+    """Ansible through the tool's proxy (Packer 1.6.6's only mode) or directly to the host.
+    `sftp_command` is Debian's path: Packer's default (/usr/lib/sftp-server) does not exist
+    here, and OpenSSH 9's scp, which Ansible runs, speaks SFTP."""
+    extra = "" if proxy else "    use_proxy = false\n"
+    return null_source(sshd) + f'''build {{
+  sources = ["source.null.remote"]
+  provisioner "ansible" {{
+    playbook_file = "{playbook}"
+    user          = "{sshd.user}"
+    sftp_command  = "/usr/lib/openssh/sftp-server -e"
+    # Packer 1.6.6's proxy offers an ssh-rsa (SHA-1) host key and wants an RSA client key,
+    # which OpenSSH 9 refuses unless asked; harmless for Kiln's ECDSA keys.
+    ansible_ssh_extra_args = ["-o IdentitiesOnly=yes -o HostKeyAlgorithms=+ssh-rsa -o PubkeyAcceptedKeyTypes=+ssh-rsa"]
+    # Classic scp (OpenSSH 9's scp speaks SFTP by default, which Packer 1.6.6's proxy fails
+    # to carry: "failed to transfer file"); both proxies then serve `scp -t` themselves.
+    extra_arguments = ["--scp-extra-args", "'-O'"]
+{extra}  }}
+}}
+'''
+
+
+def ansible_baseline(sshd, playbook, work, pairs):
+    """ansible-playbook itself against the same host, with the same settings the tools give it
+    (scp transfers, no host key checking, the build's key), and no tool around it."""
+    inv = os.path.join(work, "ansible-inventory")
+    with open(inv, "w") as f:
+        f.write(f"default ansible_host=127.0.0.1 ansible_user={sshd.user} ansible_port={sshd.port}\n")
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_SCP_IF_SSH="True")
+    cmd = ["ansible-playbook", "-e", "packer_builder_type=null", "--ssh-extra-args", "'-o IdentitiesOnly=yes'",
+           "--scp-extra-args", "'-O'",
+           "-e", f"ansible_ssh_private_key_file={sshd.key}", "-i", inv, playbook]
+    walls = []
+    for _ in range(pairs + 1):
+        t = time.monotonic()
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        walls.append(time.monotonic() - t)
+    return statistics.median(walls[1:])
 
 
 def give(path, user):
@@ -833,6 +887,28 @@ def main():
             write_all("parallel", parallel_template(sshd, 4, 5, 10))
             out.append(scenario("4 parallel builds", tools, dir_for("parallel"), lambda t: ["build", "t.pkr.hcl"], a.pairs))
 
+        # 8. Ansible, 20 tasks: through each tool's SSH proxy, and (Kiln only) directly; beside
+        # ansible-playbook run by hand against the same host.
+        if want(ANSIBLE_PROXY) or want(ANSIBLE_DIRECT):
+            dest = os.path.join(work, "ansible-dest")
+            os.makedirs(dest, exist_ok=True)
+            give(dest, sshd.user)
+            playbook = os.path.join(work, "playbook.yml")
+            with open(playbook, "w") as f:
+                f.write(ansible_playbook(dest))
+            base = None
+            for nm, d, proxy, ts in ((ANSIBLE_PROXY, "ansible-proxy", True, tools),
+                                     (ANSIBLE_DIRECT, "ansible-direct", False, ["kiln"])):
+                if not want(nm):
+                    continue
+                write_all(d, ansible_template(sshd, playbook, proxy))
+                s = scenario(nm, ts, dir_for(d), lambda t: ["build", "t.pkr.hcl"], a.pairs)
+                if base is None:
+                    base = ansible_baseline(sshd, playbook, work, a.pairs)
+                    print(f"   ansible-playbook directly: {base:.3f} s", flush=True)
+                s["ansible"] = {"wall": base}
+                out.append(s)
+
         # 7. amazon-ebs against moto, with communicator none and with SSH to the local sshd.
         if want(AMAZON_NONE) or want(AMAZON_SSH):
             moto = Moto()
@@ -947,8 +1023,15 @@ def report(result):
     ]
     by = {s["name"]: s for s in result["scenarios"]}
     for s in result["scenarios"]:
-        k, p = s["kiln"], s["packer"]
+        k, p = s["kiln"], s.get("packer")
         notes = []
+        if "ansible" in s:
+            notes.append(f"ansible-playbook alone against the host: {s['ansible']['wall']:.3f} s "
+                         f"(Kiln = {k['wall'] / s['ansible']['wall']:.2f} x)")
+        if p is None:
+            lines.append(f"| {s['name']} | {k['wall']:.3f} s | - | - | {k['cpu']:.3f} s | - | "
+                         f"{k['rss_mib']:.1f} MiB | - | - | {'; '.join(notes)} |")
+            continue
         if "throughput_mbs" in k:
             notes.append(f"Kiln {k['throughput_mbs']:.0f} MB/s, Packer {p['throughput_mbs']:.0f} MB/s")
         if "scp" in s:
@@ -1008,6 +1091,16 @@ def targets(result):
             rows.append(("12", f"{nm}, against moto: Kiln peak RSS <= 0.5 x Packer",
                          f"{s['rss_ratio']:.3f} x ({s['kiln']['rss_mib']:.0f} MiB vs {s['packer']['rss_mib']:.0f} MiB)",
                          s["rss_ratio"] <= 0.5))
+    s, d = by.get(ANSIBLE_PROXY), by.get(ANSIBLE_DIRECT)
+    if s and s.get("ansible"):
+        base = s["ansible"]["wall"]
+        r = s["kiln"]["wall"] / base
+        rows.append(("13", "ansible, 20 tasks through Kiln's proxy: <= 1.1 x ansible-playbook alone against the host",
+                     f"{r:.3f} x ({s['kiln']['wall']:.3f} s vs {base:.3f} s"
+                     + (f"; Kiln direct {d['kiln']['wall']:.3f} s)" if d else ")"), r <= 1.1))
+    if s and "ratio" in s:
+        rows.append(("13", "ansible, 20 tasks through the proxy: Kiln wall <= 0.8 x Packer",
+                     f"{s['ratio']:.3f} x ({s['kiln']['wall']:.3f} s vs {s['packer']['wall']:.3f} s)", s["ratio"] <= 0.8))
     s = by.get(QEMU)
     if s:
         rows.append(("3", "qemu, same image and provisioners: Kiln wall <= 0.7 x Packer",

@@ -25,10 +25,10 @@ use tokio_util::task::TaskTracker;
 pub struct ProxyOptions {
     /// The only user name accepted.
     pub user: String,
-    /// The only client key accepted.
-    pub client_key: PublicKey,
-    /// The endpoint's host key.
-    pub host_key: PrivateKey,
+    /// The only client key accepted: one `authorized_keys` line.
+    pub client_key: String,
+    /// The endpoint's host key, OpenSSH or PEM format.
+    pub host_key: String,
     /// The first port to try (then the nine after it); a free port chosen by the system when
     /// `None` (Packer's `local_port`).
     pub local_port: Option<u16>,
@@ -88,6 +88,7 @@ impl Drop for Proxy {
 
 struct Shared {
     opts: ProxyOptions,
+    client_key: PublicKey,
     comm: Arc<dyn Communicator>,
     ui: Ui,
     stop: CancellationToken,
@@ -98,19 +99,23 @@ impl Proxy {
     /// Listens on 127.0.0.1 and serves sessions until shut down.
     ///
     /// # Errors
-    /// No port could be bound.
+    /// A key that does not parse, or no port could be bound.
     pub async fn start(
         opts: ProxyOptions,
         comm: Arc<dyn Communicator>,
         ui: Ui,
     ) -> Result<Proxy, String> {
+        let client_key = PublicKey::from_openssh(opts.client_key.trim())
+            .map_err(|e| format!("Failed to parse authorized key: {e}"))?;
+        let host_key: PrivateKey = russh::keys::decode_secret_key(&opts.host_key, None)
+            .map_err(|e| format!("Failed to parse private host key: {e}"))?;
         let listener = bind(opts.local_port).await?;
         let port = listener
             .local_addr()
             .map_err(|e| format!("the SSH proxy's address: {e}"))?
             .port();
         let config = Arc::new(russh::server::Config {
-            keys: vec![opts.host_key.clone()],
+            keys: vec![host_key],
             methods: MethodSet::from(&[MethodKind::PublicKey][..]),
             auth_rejection_time: Duration::from_millis(100),
             auth_rejection_time_initial: Some(Duration::ZERO),
@@ -122,6 +127,7 @@ impl Proxy {
         let tasks = TaskTracker::new();
         let shared = Arc::new(Shared {
             opts,
+            client_key,
             comm,
             ui,
             stop: stop.clone(),
@@ -300,8 +306,7 @@ impl russh::server::Handler for Conn {
 
 impl Conn {
     fn allowed(&self, user: &str, key: &PublicKey) -> Auth {
-        if user == self.shared.opts.user && key.key_data() == self.shared.opts.client_key.key_data()
-        {
+        if user == self.shared.opts.user && key.key_data() == self.shared.client_key.key_data() {
             Auth::Accept
         } else {
             Auth::reject()

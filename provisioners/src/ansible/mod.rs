@@ -20,7 +20,6 @@ use kiln_core::{
     BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData,
     Provisioner,
 };
-use russh::keys::ssh_key::{PrivateKey, PublicKey};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -199,7 +198,7 @@ fn late_render(text: &str, data: &GeneratedData) -> String {
 
 /// The key Ansible logs in to the proxy with: `ssh_authorized_key_file`'s public key (the user
 /// brings the private one), or a one-time pair (then its private key in OpenSSH format).
-fn client_key(s: &config::Settings) -> Result<(PublicKey, Option<String>), BuildError> {
+fn client_key(s: &config::Settings) -> Result<(String, Option<String>), BuildError> {
     if let Some(f) = s
         .raw
         .ssh_authorized_key_file
@@ -208,29 +207,26 @@ fn client_key(s: &config::Settings) -> Result<(PublicKey, Option<String>), Build
     {
         let text = std::fs::read_to_string(f)
             .map_err(|e| fail(format!("ssh_authorized_key_file {f}: {e}")))?;
-        let key = PublicKey::from_openssh(text.trim())
-            .map_err(|e| fail(format!("Failed to parse authorized key {f}: {e}")))?;
-        return Ok((key, None));
+        return Ok((text, None));
     }
     let pair = kiln_communicator::keys::generate(s.proxy_key_type, Some(2048), "kiln-ansible")
         .map_err(fail)?;
-    let key = PublicKey::from_openssh(&pair.public_openssh).map_err(|e| fail(e.to_string()))?;
-    Ok((key, Some(pair.private_openssh)))
+    Ok((pair.public_openssh, Some(pair.private_openssh)))
 }
 
 /// The proxy's host key: `ssh_host_key_file`, or a one-time one.
-fn host_key(s: &config::Settings) -> Result<PrivateKey, BuildError> {
-    let text = match s.raw.ssh_host_key_file.as_deref().filter(|f| !f.is_empty()) {
-        Some(f) => std::fs::read_to_string(f)
-            .map_err(|e| fail(format!("Failed to load private host key {f}: {e}")))?,
-        None => {
-            kiln_communicator::keys::generate(s.proxy_key_type, Some(2048), "kiln-ansible-host")
-                .map_err(fail)?
-                .private_openssh
-        }
-    };
-    russh::keys::decode_secret_key(&text, None)
-        .map_err(|e| fail(format!("Failed to parse private host key: {e}")))
+fn host_key(s: &config::Settings) -> Result<String, BuildError> {
+    Ok(
+        match s.raw.ssh_host_key_file.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => std::fs::read_to_string(f)
+                .map_err(|e| fail(format!("Failed to load private host key {f}: {e}")))?,
+            None => {
+                kiln_communicator::keys::generate(s.proxy_key_type, Some(2048), "kiln-ansible-host")
+                    .map_err(fail)?
+                    .private_openssh
+            }
+        },
+    )
 }
 
 /// A private key in a file only its owner can read, removed when dropped.
