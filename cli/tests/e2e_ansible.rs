@@ -305,3 +305,83 @@ fn a_missing_ansible_is_a_validation_error_naming_what_to_install() {
     assert_eq!(r.code, 1, "{}", r.all());
     insta::assert_snapshot!(r.stderr);
 }
+
+/// A legacy JSON template: user variables in `extra_arguments`, `{{ .Host }}` in
+/// `ansible_env_vars` and an `inventory_file_template` with `{{ .HostAlias }}` and friends,
+/// rendered with the build's values when the provisioner runs.
+#[test]
+fn legacy_json_with_an_inventory_template_and_late_values() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    std::fs::create_dir(c.dir.path().join("inv")).unwrap();
+    let out = c.dir.path().join("seen.txt");
+    let tpl = serde_json::json!({
+        "variables": {"who": "from-a-user-variable"},
+        "builders": [{
+            "type": "null",
+            "name": "legacy",
+            "ssh_host": "127.0.0.1",
+            "ssh_port": sshd.port,
+            "ssh_username": sshd.user,
+            "ssh_private_key_file": sshd.key_path(),
+            "ssh_timeout": "20s"
+        }],
+        "provisioners": [{
+            "type": "ansible",
+            "playbook_file": fixtures().join("env.yml"),
+            "host_alias": "box",
+            "inventory_directory": "inv",
+            "keep_inventory_file": true,
+            "inventory_file_template": "{{ .HostAlias }} ansible_host={{ .Host }} ansible_port={{ .Port }} ansible_user={{ .User }} tag=t-{{ .ConnType }}\n",
+            "ansible_env_vars": ["KILN_T=at-{{ .Host }}"],
+            "extra_arguments": ["--extra-vars", format!("dest={} from_user={{{{ user `who` }}}}", out.display())]
+        }]
+    });
+    std::fs::write(c.dir.path().join("t.json"), tpl.to_string()).unwrap();
+    let r = run(KILN, c.dir.path(), &["build", "t.json"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "env=at-127.0.0.1 build=legacy/null\nvars=legacy/null user_var=from-a-user-variable\nhost=box tag=t-ssh\n"
+    );
+    let inv = c.inventory();
+    assert!(
+        inv.starts_with("box ansible_host=127.0.0.1 ansible_port="),
+        "{inv}"
+    );
+    assert!(inv.ends_with(" tag=t-ssh\n"), "{inv}");
+}
+
+/// A sensitive variable given to Ansible reaches the playbook but never the build's output:
+/// not in the command line shown, not in Ansible's own output.
+#[test]
+fn a_sensitive_value_passed_to_ansible_stays_out_of_the_output() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    let tpl = format!(
+        "variable \"db_password\" {{\n  default   = \"s3cr3t-pw-value\"\n  sensitive = true\n}}\n{}",
+        template(
+            &sshd,
+            "ansible",
+            &format!(
+                "    playbook_file = \"{}/secret.yml\"\n    extra_arguments = [\"--extra-vars\", \"db_password=${{var.db_password}}\"]\n",
+                fixtures().display()
+            )
+        )
+    );
+    let r = c.build(&tpl);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        !r.all().contains("s3cr3t-pw-value"),
+        "the secret leaked:\n{}",
+        r.all()
+    );
+    assert!(
+        r.stdout.contains("\"msg\": \"the password is <sensitive>\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("db_password=*****"), "{}", r.stdout);
+}
