@@ -379,9 +379,36 @@ fn a_sensitive_value_passed_to_ansible_stays_out_of_the_output() {
         r.all()
     );
     assert!(
-        r.stdout.contains("\"msg\": \"the password is <sensitive>\""),
+        r.stdout
+            .contains("\"msg\": \"the password is <sensitive>\""),
         "{}",
         r.stdout
     );
     assert!(r.stdout.contains("db_password=*****"), "{}", r.stdout);
+}
+
+/// `timeout` stops Ansible: the build fails with the provisioner's timeout, and neither
+/// ansible-playbook nor its workers and ssh clients are left running.
+#[test]
+fn a_timeout_stops_ansible_and_everything_it_started() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    let playbook = c.dir.path().join("slow-for-this-test.yml");
+    std::fs::copy(fixtures().join("slow.yml"), &playbook).unwrap();
+    let body = format!(
+        "    playbook_file = \"{}\"\n    timeout = \"8s\"\n",
+        playbook.display()
+    );
+    let r = c.build(&template(&sshd, "ansible", &body));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("Provisioner ansible timed out after 8 seconds"),
+        "{}",
+        r.stdout
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let left = kiln_tests::qemu::processes_with(&playbook.display().to_string());
+    assert!(left.is_empty(), "left running: {left:?}");
 }

@@ -121,6 +121,12 @@ impl Proxy {
             auth_rejection_time_initial: Some(Duration::ZERO),
             inactivity_timeout: None,
             nodelay: true,
+            // Ansible's default `-C` would compress what is mostly zipped module payloads on
+            // loopback: CPU spent on both ends for nothing.
+            preferred: russh::Preferred {
+                compression: std::borrow::Cow::Borrowed(&[russh::compression::NONE]),
+                ..russh::Preferred::DEFAULT
+            },
             ..Default::default()
         });
         let stop = CancellationToken::new();

@@ -116,9 +116,12 @@ pub(crate) async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A group of its own, so that stopping it stops its workers and ssh clients too.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("running {program}: {e}; {INSTALL}"))?;
+    let _group = child.id().map(Group);
     let (out, err) = (child.stdout.take(), child.stderr.take());
     let summary = std::sync::Arc::new(Mutex::new(Summary::default()));
     let pump = |pipe: Option<_>, stream: OutputStream| {
@@ -161,6 +164,22 @@ pub(crate) async fn run(
         code: status.code().unwrap_or(-1),
         summary: summary.lines(),
     })
+}
+
+/// A process group, killed when dropped: after the command ended it is empty, and when the
+/// build is cancelled or the provisioner times out (its future dropped) it takes Ansible's
+/// forked workers and ssh clients with it.
+struct Group(u32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 /// Collects the lines that say why a play failed.

@@ -1,0 +1,4 @@
+# Reduced: the original amazon-ebs source is replaced by a null source.
+source "null" "ubuntu-us-east-2" {
+  communicator = "none"
+}
