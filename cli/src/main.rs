@@ -402,7 +402,7 @@ fn validate(a: &ValidateArgs) -> i32 {
                         bad = true;
                         print_diags(&d);
                     }
-                } else if name.ends_with(".json") {
+                } else if kiln_template::is_legacy_json(&f, Some(&text)) {
                     // A legacy JSON template: parsed as JSON, as Packer does, never as HCL.
                     if let Err(d) = kiln_template::legacy::check_syntax(&name, &text) {
                         bad = true;

@@ -412,3 +412,54 @@ fn a_timeout_stops_ansible_and_everything_it_started() {
     let left = kiln_tests::qemu::processes_with(&playbook.display().to_string());
     assert!(left.is_empty(), "left running: {left:?}");
 }
+
+/// Two provisioners on the same `local_port`: the first proxy gives the port back when it
+/// stops (the second gets the same port, not one of the nine after it), and ends its
+/// connections, so Ansible's ControlPersist master cannot carry the second run to a proxy that
+/// is gone; nothing stays connected after the build.
+#[test]
+fn a_second_proxy_on_the_same_port_is_not_shadowed_by_the_first_ones_connection() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    std::fs::create_dir(c.dir.path().join("inv")).unwrap();
+    let port = kiln_tests::free_port();
+    let body = format!(
+        "    playbook_file = \"{}/secret.yml\"\n    local_port = {port}\n    timeout = \"60s\"\n    inventory_directory = \"inv\"\n    keep_inventory_file = true\n    extra_arguments = [\"--extra-vars\", \"db_password=x\"]\n",
+        fixtures().display()
+    );
+    let tpl = format!(
+        "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"ansible\" {{\n{body}  }}\n  provisioner \"ansible\" {{\n{body}  }}\n}}\n",
+        null_source(&sshd)
+    );
+    let r = c.build(&tpl);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout.matches("PLAY RECAP").count(), 2, "{}", r.stdout);
+    let inventories: Vec<String> = std::fs::read_dir(c.dir.path().join("inv"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(inventories.len(), 2);
+    for inv in &inventories {
+        assert!(inv.ends_with(&format!(" ansible_port={port}\n")), "{inv}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        established_to(port),
+        0,
+        "a connection to the proxy's port is left"
+    );
+}
+
+/// Established TCP connections to 127.0.0.1:`port`, from /proc/net/tcp.
+fn established_to(port: u16) -> usize {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let want = format!("0100007F:{port:04X}");
+    text.lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[2] == want && f[3] == "01"
+        })
+        .count()
+}

@@ -427,3 +427,33 @@ fn hcl2_upgrade_writes_a_template_that_validates() {
     let r = run(KILN, d, &["fmt", "-check", "legacy-full.json.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
 }
+
+/// A legacy JSON template need not be named `*.json` (real repositories have `template.js`,
+/// `packer.tpl` ...): as Packer, only `*.pkr.hcl` / `*.pkr.json` (and `*.hcl`) are HCL2.
+#[test]
+fn a_legacy_json_template_under_another_name_is_read_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "template.js",
+        r#"{"builders": [{"type": "file", "content": "from js\n", "target": "out.txt"}]}"#,
+    );
+    for args in [
+        &["validate", "template.js"][..],
+        &["validate", "-syntax-only", "template.js"][..],
+    ] {
+        let r = run(KILN, d, args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.all());
+    }
+    let r = run(KILN, d, &["build", "template.js"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.txt")).unwrap(),
+        "from js\n"
+    );
+    // An HCL2 file under such a name is still HCL2.
+    write(d, "other.tpl", "source \"file\" \"x\" {\n  content = \"x\"\n  target = \"x.txt\"\n}\nbuild {\n  sources = [\"source.file.x\"]\n}\n");
+    let r = run(KILN, d, &["validate", "other.tpl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+}

@@ -927,6 +927,19 @@ async fn wait_for_exit(mut ch: russh::Channel<client::Msg>, output: OutputSink<'
     }
 }
 
+/// Closes a channel when dropped, from a task (closing is asynchronous).
+struct CloseOnDrop(Option<russh::ChannelWriteHalf<client::Msg>>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let (Some(tx), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                let _ = tx.close().await;
+            });
+        }
+    }
+}
+
 #[async_trait]
 impl Communicator for SshCommunicator {
     async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
@@ -977,6 +990,11 @@ impl Communicator for SshCommunicator {
             .await
             .map_err(|e| CommError::Exec(e.to_string()))?;
         let (mut rx, tx) = ch.split();
+        // Closes the channel unless the machine did: when the output's reader went away, or
+        // this future is dropped (a timeout, a relay whose client left), the command must not
+        // be left running with its channel open.
+        let mut guard = CloseOnDrop(Some(tx));
+        let tx = guard.0.as_ref().expect("just set");
         // Input is copied until it ends; the command may exit first (then the copy is dropped).
         let input = async {
             let mut buf = vec![0u8; 64 * 1024];
@@ -997,6 +1015,7 @@ impl Communicator for SshCommunicator {
             let _ = tx.eof().await;
             std::future::pending::<()>().await;
         };
+        let mut remote_closed = false;
         let output = async {
             let mut code = None;
             while let Some(msg) = rx.wait().await {
@@ -1015,7 +1034,10 @@ impl Communicator for SshCommunicator {
                         let _ = stdout.flush().await;
                         Ok(())
                     }
-                    ChannelMsg::Close => break,
+                    ChannelMsg::Close => {
+                        remote_closed = true;
+                        break;
+                    }
                     _ => Ok(()),
                 };
                 if r.is_err() {
@@ -1031,6 +1053,9 @@ impl Communicator for SshCommunicator {
             code = output => code,
             () = input => None,
         };
+        if remote_closed {
+            guard.0 = None;
+        }
         Ok(match code {
             Some(c) => ExitStatus::Code(i32::try_from(c).unwrap_or(255)),
             None => ExitStatus::Disconnected,

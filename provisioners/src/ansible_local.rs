@@ -46,8 +46,9 @@ struct LocalConfig {
 pub struct AnsibleLocal {
     cfg: LocalConfig,
     staging: String,
-    /// `playbook_files`, absolute, or relative to `playbook_dir` when inside it.
-    playbooks: Vec<String>,
+    /// `playbook_files`: absolute, or (true) relative to `playbook_dir` when inside it, since
+    /// that directory is uploaded whole.
+    playbooks: Vec<(String, bool)>,
 }
 
 fn fail(message: impl Into<String>) -> BuildError {
@@ -112,10 +113,11 @@ impl Provisioner for AnsibleLocal {
         for p in &c.playbook_files {
             match file("playbook_files", p) {
                 Some(m) => err("playbook_files", m),
-                None => playbooks.push(
+                None => playbooks.push((
                     std::path::absolute(p)
                         .map_or_else(|_| p.clone(), |a| a.to_string_lossy().into_owned()),
-                ),
+                    false,
+                )),
             }
         }
         for (key, v) in [
@@ -153,9 +155,10 @@ impl Provisioner for AnsibleLocal {
         if let Some(d) = set(&c.playbook_dir) {
             let d = std::path::absolute(d)
                 .map_or_else(|_| d.to_string(), |a| a.to_string_lossy().into_owned());
-            for p in &mut playbooks {
-                if let Some(rel) = p.strip_prefix(&d) {
-                    *p = rel.to_string();
+            for (p, inside) in &mut playbooks {
+                if let Ok(rel) = Path::new(p.as_str()).strip_prefix(&d) {
+                    *p = rel.to_string_lossy().into_owned();
+                    *inside = true;
                 }
             }
         }
@@ -199,8 +202,8 @@ impl Provisioner for AnsibleLocal {
                 .await
                 .map_err(|e| fail(format!("Error uploading main playbook: {e}")))?;
         } else {
-            for p in &self.playbooks {
-                if !Path::new(p).is_absolute() {
+            for (p, inside) in &self.playbooks {
+                if *inside {
                     continue;
                 }
                 ctx.ui.say(format!("Uploading playbook file: {p}"));
@@ -393,14 +396,17 @@ impl AnsibleLocal {
             None => self
                 .playbooks
                 .iter()
-                .map(|p| remote_join(staging, p))
+                .map(|(p, _)| remote_join(staging, p))
                 .collect(),
         };
         for playbook in playbooks {
             let line = format!(
                 "cd {staging} && {env} {command} {playbook}{extra} -c local -i {inventory}"
             );
-            run.ctx.ui.say(format!("Executing Ansible: {line}"));
+            run.ctx.ui.say(format!(
+                "Executing Ansible: {}",
+                hide_secrets(&line, &c.extra_arguments)
+            ));
             let code = run.stream(&line).await?;
             match code {
                 ExitStatus::Code(0) => {}
@@ -415,6 +421,24 @@ impl AnsibleLocal {
         }
         Ok(())
     }
+}
+
+/// `line` with the values of `NAME=value` arguments whose name says password or secret
+/// replaced by `*****`, as the ansible provisioner shows its command.
+fn hide_secrets(line: &str, args: &[String]) -> String {
+    let mut line = line.to_string();
+    for a in args {
+        for word in a.split_whitespace() {
+            if let Some((k, v)) = word.split_once('=') {
+                let k = k.to_ascii_lowercase();
+                let v = v.trim_matches(|c| c == '\'' || c == '"');
+                if (k.contains("password") || k.contains("secret")) && !v.is_empty() {
+                    line = line.replace(v, "*****");
+                }
+            }
+        }
+    }
+    line
 }
 
 fn code_text(s: ExitStatus) -> String {

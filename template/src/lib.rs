@@ -441,14 +441,37 @@ pub fn load(opts: &LoadOptions) -> Result<Template, Diagnostics> {
     }
 }
 
+/// Whether the template file `path` is a legacy JSON template. As Packer: `*.pkr.hcl` and
+/// `*.pkr.json` are HCL2 (and so is `*.hcl`), `*.json` is legacy JSON, and so is any other
+/// name (`template.js`, `packer.tpl`) whose text is a JSON object; `text` is read from the file
+/// when not given.
+#[must_use]
+pub fn is_legacy_json(path: &Path, text: Option<&str>) -> bool {
+    let n = path.to_string_lossy();
+    if n.ends_with(".pkr.hcl") || n.ends_with(".pkr.json") || n.ends_with(".hcl") {
+        return false;
+    }
+    if n.ends_with(".json") {
+        return true;
+    }
+    let read;
+    let text = match text {
+        Some(t) => t,
+        None => {
+            read = std::fs::read_to_string(path).unwrap_or_default();
+            &read
+        }
+    };
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+}
+
 fn load_scrubbing(
     opts: &LoadOptions,
     secrets: &kiln_core::event::Secrets,
 ) -> Result<Template, Diagnostics> {
-    let is_legacy = |p: &PathBuf| {
-        let n = p.to_string_lossy();
-        p.is_file() && n.ends_with(".json") && !n.ends_with(".pkr.json")
-    };
+    let is_legacy = |p: &PathBuf| p.is_file() && is_legacy_json(p, None);
     if let Some(p) = opts.paths.iter().find(|p| is_legacy(p)) {
         if opts.paths.len() > 1 {
             return Err(Diagnostic::error(

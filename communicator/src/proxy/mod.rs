@@ -14,6 +14,7 @@ use kiln_core::{Communicator, ExitStatus, Ui};
 use russh::keys::ssh_key::{PrivateKey, PublicKey};
 use russh::server::{Auth, ChannelOpenHandle, Msg, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, ChannelMsg, MethodKind, MethodSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -58,10 +59,11 @@ const SFTP_SERVERS: [&str; 5] = [
 ];
 
 /// The default `sftp_command`: the first `sftp-server` found, logging to standard error.
+/// Run by `/bin/sh` whatever the user's login shell (fish, csh ...) is.
 fn default_sftp_command() -> String {
     format!(
-        "for p in {}; do if [ -x \"$p\" ]; then exec \"$p\" -e; fi; done; \
-         echo 'no sftp-server on the machine; set sftp_command' >&2; exit 127",
+        "exec /bin/sh -c 'for p in {}; do if [ -x \"$p\" ]; then exec \"$p\" -e; fi; done; \
+         echo \"no sftp-server on the machine; set sftp_command\" >&2; exit 127'",
         SFTP_SERVERS.join(" ")
     )
 }
@@ -105,8 +107,7 @@ impl Proxy {
         comm: Arc<dyn Communicator>,
         ui: Ui,
     ) -> Result<Proxy, String> {
-        let client_key = PublicKey::from_openssh(opts.client_key.trim())
-            .map_err(|e| format!("Failed to parse authorized key: {e}"))?;
+        let client_key = authorized_key(&opts.client_key)?;
         let host_key: PrivateKey = russh::keys::decode_secret_key(&opts.host_key, None)
             .map_err(|e| format!("Failed to parse private host key: {e}"))?;
         let listener = bind(opts.local_port).await?;
@@ -156,14 +157,32 @@ impl Proxy {
                 let _ = sock.set_nodelay(true);
                 let conn = Conn {
                     shared: shared.clone(),
+                    closed: HashMap::new(),
                 };
                 let (config, shared) = (config.clone(), shared.clone());
                 t.spawn(async move {
-                    match russh::server::run_stream(config, sock, conn).await {
+                    // A client that connects and says nothing must not hold up the shutdown.
+                    let started = tokio::select! {
+                        r = russh::server::run_stream(config, sock, conn) => r,
+                        () = shared.stop.cancelled() => return,
+                    };
+                    match started {
                         Ok(session) => {
+                            let handle = session.handle();
                             tokio::select! {
                                 _ = session => {}
-                                () = shared.stop.cancelled() => {}
+                                () = shared.stop.cancelled() => {
+                                    // The session runs in a task of its own: end the connection,
+                                    // so that a client keeping it (Ansible's ControlPersist
+                                    // master) does not reuse a proxy that is gone.
+                                    let _ = handle
+                                        .disconnect(
+                                            russh::Disconnect::ByApplication,
+                                            "the build's SSH proxy stopped".into(),
+                                            String::new(),
+                                        )
+                                        .await;
+                                }
                             }
                         }
                         Err(e) => shared.ui.error(format!("SSH proxy: handshake failed: {e}")),
@@ -188,6 +207,29 @@ impl Proxy {
     }
 }
 
+/// The first key of an `authorized_keys` text: comment lines skipped, options before the key
+/// type (`from="..." ssh-ed25519 AAAA...`) ignored, as OpenSSH reads it.
+fn authorized_key(text: &str) -> Result<PublicKey, String> {
+    let mut last = "no key in it".to_string();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // The key starts at its type: options come first and may contain quoted spaces.
+        let starts = line
+            .char_indices()
+            .filter(|(i, _)| *i == 0 || line.as_bytes()[i - 1] == b' ')
+            .map(|(i, _)| i);
+        for i in starts {
+            match PublicKey::from_openssh(&line[i..]) {
+                Ok(k) => return Ok(k),
+                Err(e) => last = e.to_string(),
+            }
+        }
+    }
+    Err(format!("Failed to parse authorized key: {last}"))
+}
+
 /// Binds `start` or one of the nine ports after it (as Packer), or a port the system picks.
 async fn bind(start: Option<u16>) -> Result<tokio::net::TcpListener, String> {
     let Some(first) = start.filter(|p| *p != 0) else {
@@ -210,6 +252,8 @@ async fn bind(start: Option<u16>) -> Result<tokio::net::TcpListener, String> {
 /// One client connection.
 struct Conn {
     shared: Arc<Shared>,
+    /// Per open channel, cancelled when the client closes it.
+    closed: HashMap<ChannelId, CancellationToken>,
 }
 
 impl russh::server::Handler for Conn {
@@ -237,14 +281,35 @@ impl russh::server::Handler for Conn {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.shared.stop.is_cancelled() {
+            reply
+                .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        }
         reply.accept().await;
         let shared = self.shared.clone();
+        let closed = CancellationToken::new();
+        self.closed.insert(channel.id(), closed.clone());
         self.shared.tasks.spawn(async move {
+            // Dropping the relay (client gone, proxy stopped) closes the machine's side.
             tokio::select! {
                 () = serve_channel(&shared, channel) => {}
+                () = closed.cancelled() => {}
                 () = shared.stop.cancelled() => {}
             }
         });
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(t) = self.closed.remove(&channel) {
+            t.cancel();
+        }
         Ok(())
     }
 
@@ -366,4 +431,23 @@ async fn serve_channel(shared: &Shared, channel: Channel<Msg>) {
     let _ = tx.exit_status(status).await;
     let _ = tx.eof().await;
     let _ = tx.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authorized_key;
+
+    #[test]
+    fn an_authorized_keys_text_gives_its_first_key_past_comments_and_options() {
+        let pair = crate::keys::generate("ed25519", None, "me@host").unwrap();
+        let line = pair.public_openssh.trim();
+        let want = authorized_key(line).unwrap();
+        let text = format!(
+            "# the proxy's user\n\nfrom=\"127.0.0.1,::1\",no-pty {line}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOther other\n"
+        );
+        assert_eq!(authorized_key(&text).unwrap(), want);
+        assert!(authorized_key("# nothing\n")
+            .unwrap_err()
+            .starts_with("Failed to parse authorized key: "));
+    }
 }

@@ -121,7 +121,7 @@ pub(crate) async fn run(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("running {program}: {e}; {INSTALL}"))?;
-    let _group = child.id().map(Group);
+    let mut group = child.id().map(Group);
     let (out, err) = (child.stdout.take(), child.stderr.take());
     let summary = std::sync::Arc::new(Mutex::new(Summary::default()));
     let pump = |pipe: Option<_>, stream: OutputStream| {
@@ -155,6 +155,10 @@ pub(crate) async fn run(
             return Err("cancelled".into());
         }
     };
+    // Ended and reaped: its process group may be gone and its number reused; not killed.
+    if let Some(g) = group.take() {
+        std::mem::forget(g);
+    }
     let summary = std::mem::take(
         &mut *summary
             .lock()

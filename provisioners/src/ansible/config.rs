@@ -41,6 +41,8 @@ pub(crate) struct AnsibleConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub raw: AnsibleConfig,
+    /// Problems worth a warning, not an error.
+    pub warnings: Vec<String>,
     pub command: String,
     pub galaxy_command: String,
     pub host_alias: String,
@@ -123,13 +125,14 @@ pub(crate) fn prepare(config: &Config) -> Result<Settings, Diagnostics> {
         }
     };
     let mut env = Vec::new();
-    for (i, kv) in raw.ansible_env_vars.iter().enumerate() {
+    let mut warnings = Vec::new();
+    for kv in &raw.ansible_env_vars {
         match kv.split_once('=') {
             Some((k, v)) => env.push((k.to_string(), v.to_string())),
-            None => err(
-                &format!("ansible_env_vars[{i}]"),
-                format!("ansible_env_vars: {kv:?} is not in the form KEY=VALUE"),
-            ),
+            // Packer passes it on as it is, and Ansible never sees a variable without `=`.
+            None => warnings.push(format!(
+                "ansible_env_vars: {kv:?} has no \"=\" and is ignored; write {kv}=VALUE"
+            )),
         }
     }
     // As Packer: without a host key of its own the proxy's key cannot be known in advance, and
@@ -181,6 +184,7 @@ pub(crate) fn prepare(config: &Config) -> Result<Settings, Diagnostics> {
             .extend(WINRM_HTTP.iter().map(ToString::to_string));
     }
     Ok(Settings {
+        warnings,
         command,
         galaxy_command: non_empty(&raw.galaxy_command)
             .unwrap_or("ansible-galaxy")

@@ -39,8 +39,10 @@ fn fail(message: impl Into<String>) -> BuildError {
 #[async_trait]
 impl Provisioner for Ansible {
     fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
-        self.settings = Some(config::prepare(config)?);
-        Ok(Vec::new())
+        let s = config::prepare(config)?;
+        let warnings = s.warnings.clone();
+        self.settings = Some(s);
+        Ok(warnings)
     }
 
     async fn provision(
@@ -367,11 +369,17 @@ async fn galaxy(ctx: &BuildContext, s: &config::Settings, file: &str) -> Result<
                 if ctx.cancel.is_cancelled() {
                     BuildError::Cancelled
                 } else {
-                    fail(format!("Error executing Ansible Galaxy: {e}"))
+                    fail(format!(
+                        "Error executing Ansible: Error executing Ansible Galaxy: {e}"
+                    ))
                 }
             })?;
         if f.code != 0 {
-            return Err(command::failed("ansible", "Ansible Galaxy", &f));
+            return Err(command::failed(
+                "ansible",
+                "Ansible: Error executing Ansible Galaxy",
+                &f,
+            ));
         }
     }
     Ok(())
