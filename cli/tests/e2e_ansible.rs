@@ -463,3 +463,28 @@ fn established_to(port: u16) -> usize {
         })
         .count()
 }
+
+/// ansible-local with `playbook_files` inside `playbook_dir`: they travel with the directory
+/// and run from their place in it (no second upload, no lookup of a local `/playbook.yml`).
+#[test]
+fn ansible_local_playbook_files_inside_the_playbook_dir_run_from_it() {
+    require_ansible();
+    let sshd = Sshd::start();
+    let c = case();
+    let staging = c.dir.path().join("staging");
+    let body = format!(
+        "    playbook_dir = \"{f}\"\n    playbook_files = [\"{f}/playbook.yml\"]\n    inventory_groups = [\"kiln\"]\n    staging_directory = \"{s}\"\n    extra_arguments = [\"--extra-vars\", \"'{v}'\"]\n",
+        f = fixtures().display(),
+        s = staging.display(),
+        v = c.vars()
+    );
+    let r = c.build(&template(&sshd, "ansible-local", &body));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_site(&c.dest, &c.fetched, &r.all());
+    assert!(
+        !r.stdout.contains("Uploading playbook file:"),
+        "{}",
+        r.stdout
+    );
+    assert!(staging.join("roles/site/tasks/main.yml").exists());
+}

@@ -1401,8 +1401,11 @@ mod tests {
         let disk = work.path().join("disk.qcow2");
         std::fs::copy(&base, &disk).unwrap();
         let hook = NoHook;
+        // A boot wait long enough that KVM's failure falls inside it even on a loaded machine
+        // (under a full test run it came after 8 s once: the SSH wait, not run here, would
+        // have caught it then).
         let c =
-            cfg(serde_json::json!({"headless": true, "boot_wait": "8s", "memory": 256})).unwrap();
+            cfg(serde_json::json!({"headless": true, "boot_wait": "20s", "memory": 256})).unwrap();
         let mut s = State::new(Arc::new(c), SshConfig::default(), &hook);
         s.tmp = Some(tempfile::tempdir().unwrap());
         s.disks.push(disk);

@@ -177,10 +177,17 @@ where
                 ok(output).await?;
             }
             b'D' => {
-                let (_, _, name) = entry(&line(input).await?)?;
+                let (mode, _, name) = entry(&line(input).await?)?;
                 let parent = dirs.last().cloned().unwrap_or_else(|| args.path.clone());
                 let dir = join(&parent, &name);
+                // An empty directory of the record's mode, which the upload carries over.
                 let empty = tempfile::tempdir().map_err(|e| e.to_string())?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(empty.path(), std::fs::Permissions::from_mode(mode))
+                        .map_err(|e| e.to_string())?;
+                }
                 comm.upload_dir(&dir, empty.path())
                     .await
                     .map_err(|e| e.to_string())?;
@@ -192,7 +199,11 @@ where
                 dirs.pop();
                 ok(output).await?;
             }
-            1 | 2 => return Err(line(input).await.unwrap_or_default()),
+            // A warning (a source file the client could not read): it goes on with the rest.
+            1 => {
+                line(input).await?;
+            }
+            2 => return Err(line(input).await.unwrap_or_default()),
             b => return Err(format!("unexpected scp message byte {b}")),
         }
     }
@@ -226,7 +237,11 @@ where
     let size = std::fs::metadata(spool.path())
         .map_err(|e| e.to_string())?
         .len();
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
     output
         .write_all(format!("C0644 {size} {name}\n").as_bytes())
         .await
