@@ -3,7 +3,7 @@
 //! directory on the machine and runs `ansible-playbook` there, against the machine itself
 //! (`-c local`), as Packer's does.
 
-use crate::ansible::INSTALL;
+use crate::ansible::{galaxy_kinds, hide_secrets, path_problem, INSTALL};
 use async_trait::async_trait;
 use kiln_communicator::shell_quote;
 use kiln_core::{
@@ -85,16 +85,8 @@ impl Provisioner for AnsibleLocal {
         let mut err = |key: &str, m: String| {
             diags.push(config.error_at(key, "Invalid ansible-local provisioner configuration", m));
         };
-        let file = |key: &str, p: &str| match std::fs::metadata(p) {
-            Err(e) => Some(format!("{key}: {p} is invalid: {e}")),
-            Ok(m) if m.is_dir() => Some(format!("{key}: {p} must point to a file")),
-            Ok(_) => None,
-        };
-        let dir = |key: &str, p: &str| match std::fs::metadata(p) {
-            Err(e) => Some(format!("{key}: {p} is invalid: {e}")),
-            Ok(m) if !m.is_dir() => Some(format!("{key}: {p} must point to a directory")),
-            Ok(_) => None,
-        };
+        let file = |key: &str, p: &str| path_problem(key, p, false);
+        let dir = |key: &str, p: &str| path_problem(key, p, true);
         match (set(&c.playbook_file), c.playbook_files.is_empty()) {
             (Some(_), false) => err(
                 "playbook_files",
@@ -324,12 +316,8 @@ impl AnsibleLocal {
             ),
             None => None,
         };
-        let starts = |key: &str| {
-            galaxy_text
-                .as_deref()
-                .is_some_and(|t| t.lines().any(|l| l.starts_with(key)))
-        };
-        let (has_roles, has_collections) = (starts("roles:"), starts("collections:"));
+        let (has_roles, has_collections) =
+            galaxy_text.as_deref().map_or((false, false), galaxy_kinds);
         let roles_path = set(&c.galaxy_roles_path)
             .map_or_else(|| remote_join(staging, "galaxy_roles"), ToString::to_string);
         let collections_path = set(&c.galaxy_collections_path).map_or_else(
@@ -421,24 +409,6 @@ impl AnsibleLocal {
         }
         Ok(())
     }
-}
-
-/// `line` with the values of `NAME=value` arguments whose name says password or secret
-/// replaced by `*****`, as the ansible provisioner shows its command.
-fn hide_secrets(line: &str, args: &[String]) -> String {
-    let mut line = line.to_string();
-    for a in args {
-        for word in a.split_whitespace() {
-            if let Some((k, v)) = word.split_once('=') {
-                let k = k.to_ascii_lowercase();
-                let v = v.trim_matches(|c| c == '\'' || c == '"');
-                if (k.contains("password") || k.contains("secret")) && !v.is_empty() {
-                    line = line.replace(v, "*****");
-                }
-            }
-        }
-    }
-    line
 }
 
 fn code_text(s: ExitStatus) -> String {

@@ -70,7 +70,7 @@ pub(crate) fn prepare(config: &Config) -> Result<Settings, Diagnostics> {
     };
     if raw.playbook_file.is_empty() {
         err("playbook_file", "playbook_file must be specified.".into());
-    } else if let Some(m) = file_problem("playbook_file", &raw.playbook_file) {
+    } else if let Some(m) = super::path_problem("playbook_file", &raw.playbook_file, false) {
         err("playbook_file", m);
     }
     for (key, value) in [
@@ -81,7 +81,7 @@ pub(crate) fn prepare(config: &Config) -> Result<Settings, Diagnostics> {
         if let Some(m) = value
             .as_deref()
             .filter(|v| !v.is_empty())
-            .and_then(|v| file_problem(key, v))
+            .and_then(|v| super::path_problem(key, v, false))
         {
             err(key, m);
         }
@@ -93,16 +93,8 @@ pub(crate) fn prepare(config: &Config) -> Result<Settings, Diagnostics> {
         );
     }
     if let Some(d) = raw.inventory_directory.as_deref().filter(|d| !d.is_empty()) {
-        match std::fs::metadata(d) {
-            Err(e) => err(
-                "inventory_directory",
-                format!("inventory_directory: {d} is invalid: {e}"),
-            ),
-            Ok(m) if !m.is_dir() => err(
-                "inventory_directory",
-                format!("inventory_directory: {d} must point to a directory"),
-            ),
-            Ok(_) => {}
+        if let Some(m) = super::path_problem("inventory_directory", d, true) {
+            err("inventory_directory", m);
         }
     }
     let proxy_key_type = match raw
@@ -201,15 +193,6 @@ pub(crate) fn prepare(config: &Config) -> Result<Settings, Diagnostics> {
 
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.is_empty())
-}
-
-/// Packer's check of a file option: it exists and is not a directory.
-fn file_problem(key: &str, path: &str) -> Option<String> {
-    match std::fs::metadata(path) {
-        Err(e) => Some(format!("{key}: {path} is invalid: {e}")),
-        Ok(m) if m.is_dir() => Some(format!("{key}: {path} must point to a file")),
-        Ok(_) => None,
-    }
 }
 
 /// The name of the user running Kiln, from the system's user database.

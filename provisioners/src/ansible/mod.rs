@@ -316,15 +316,10 @@ fn arguments(
 /// The command line as shown: values of `extra_arguments` whose name says password or secret,
 /// and the build's passwords, hidden (the event stream hides registered secrets too).
 fn sanitized(s: &config::Settings, data: &GeneratedData, program: &str, args: &[String]) -> String {
-    let mut line = format!("{program} {}", args.join(" "));
-    for a in &s.raw.extra_arguments {
-        if let Some((k, v)) = a.split_once('=') {
-            let k = k.to_ascii_lowercase();
-            if (k.contains("password") || k.contains("secret")) && !v.is_empty() {
-                line = line.replace(v, "*****");
-            }
-        }
-    }
+    let mut line = hide_secrets(
+        &format!("{program} {}", args.join(" ")),
+        &s.raw.extra_arguments,
+    );
     for key in ["WinRMPassword", "Password"] {
         if let Some(p) = data.get(key).filter(|p| !p.is_empty()) {
             line = line.replace(p.as_str(), "*****");
@@ -333,12 +328,48 @@ fn sanitized(s: &config::Settings, data: &GeneratedData, program: &str, args: &[
     line
 }
 
+/// `line` with the values of the `NAME=value` arguments in `args` (whole, or a word of one,
+/// as in `--extra-vars "a=1 db_password=x"`) whose name says password or secret replaced by
+/// `*****`, as Packer shows its Ansible command. Shared with ansible-local.
+pub(crate) fn hide_secrets(line: &str, args: &[String]) -> String {
+    let mut line = line.to_string();
+    for a in args {
+        for pair in std::iter::once(a.as_str()).chain(a.split_whitespace()) {
+            if let Some((k, v)) = pair.split_once('=') {
+                let k = k.to_ascii_lowercase();
+                let v = v.trim_matches(|c| c == '\'' || c == '"');
+                if (k.contains("password") || k.contains("secret")) && !v.is_empty() {
+                    line = line.replace(v, "*****");
+                }
+            }
+        }
+    }
+    line
+}
+
+/// Which top-level keys a galaxy requirements file has, as Packer reads it: (`roles:`,
+/// `collections:`). Roles are installed when it has `roles:` or no `collections:` (an
+/// old-style list of roles).
+pub(crate) fn galaxy_kinds(text: &str) -> (bool, bool) {
+    let starts = |key: &str| text.lines().any(|l| l.starts_with(key));
+    (starts("roles:"), starts("collections:"))
+}
+
+/// Packer's check of a path option: it exists and is a directory (`dir`) or not one.
+pub(crate) fn path_problem(key: &str, path: &str, dir: bool) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) => Some(format!("{key}: {path} is invalid: {e}")),
+        Ok(m) if m.is_dir() && !dir => Some(format!("{key}: {path} must point to a file")),
+        Ok(m) if !m.is_dir() && dir => Some(format!("{key}: {path} must point to a directory")),
+        Ok(_) => None,
+    }
+}
+
 /// Installs `galaxy_file`'s roles and collections, as Packer decides from its contents.
 async fn galaxy(ctx: &BuildContext, s: &config::Settings, file: &str) -> Result<(), BuildError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| fail(format!("Error executing Ansible Galaxy: {file}: {e}")))?;
-    let starts = |key: &str| text.lines().any(|l| l.starts_with(key));
-    let (has_roles, has_collections) = (starts("roles:"), starts("collections:"));
+    let (has_roles, has_collections) = galaxy_kinds(&text);
     let mut runs = Vec::new();
     if has_roles || !has_collections {
         let mut a: Vec<String> = vec!["install".into(), "-r".into(), file.into()];
@@ -391,5 +422,49 @@ fn force(s: &config::Settings, a: &mut Vec<String>) {
     }
     if s.raw.galaxy_force_with_deps {
         a.push("--force-with-deps".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_hidden_whole_or_inside_extra_vars() {
+        let args = vec![
+            "--extra-vars".to_string(),
+            "region=eu db_password='p1 x' api_secret=s2".to_string(),
+            "winrm_password=p3".to_string(),
+        ];
+        assert_eq!(
+            hide_secrets(
+                "ansible-playbook --extra-vars region=eu db_password='p1 x' api_secret=s2 winrm_password=p3",
+                &args
+            ),
+            "ansible-playbook --extra-vars region=eu db_password='***** x' api_secret=***** winrm_password=*****"
+        );
+    }
+
+    #[test]
+    fn galaxy_files_and_path_options_are_read_as_packer_does() {
+        assert_eq!(galaxy_kinds("- src: x\n"), (false, false));
+        assert_eq!(
+            galaxy_kinds("roles:\n  - x\ncollections:\n  - y\n"),
+            (true, true)
+        );
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("f");
+        std::fs::write(&f, "").unwrap();
+        let (d, f) = (d.path().to_str().unwrap(), f.to_str().unwrap());
+        assert_eq!(path_problem("k", f, false), None);
+        assert_eq!(path_problem("k", d, true), None);
+        assert_eq!(
+            path_problem("k", d, false),
+            Some(format!("k: {d} must point to a file"))
+        );
+        assert_eq!(
+            path_problem("k", f, true),
+            Some(format!("k: {f} must point to a directory"))
+        );
     }
 }
