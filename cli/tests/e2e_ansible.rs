@@ -12,20 +12,11 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ansible")
 }
 
-fn null_source(sshd: &Sshd) -> String {
-    format!(
-        "source \"null\" \"remote\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {}\n  ssh_username = \"{}\"\n  ssh_private_key_file = \"{}\"\n  ssh_timeout = \"20s\"\n}}\n",
-        sshd.port,
-        sshd.user,
-        sshd.key_path().display()
-    )
-}
-
 /// A template whose one provisioner is `body`.
 fn template(sshd: &Sshd, kind: &str, body: &str) -> String {
     format!(
         "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"{kind}\" {{\n{body}  }}\n}}\n",
-        null_source(sshd)
+        sshd.null_source("")
     )
 }
 
@@ -430,7 +421,7 @@ fn a_second_proxy_on_the_same_port_is_not_shadowed_by_the_first_ones_connection(
     );
     let tpl = format!(
         "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"ansible\" {{\n{body}  }}\n  provisioner \"ansible\" {{\n{body}  }}\n}}\n",
-        null_source(&sshd)
+        sshd.null_source("")
     );
     let r = c.build(&tpl);
     assert_eq!(r.code, 0, "{}", r.all());

@@ -6,15 +6,6 @@ use std::path::Path;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
-fn null_source(sshd: &Sshd, extra: &str) -> String {
-    format!(
-        "source \"null\" \"remote\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {}\n  ssh_username = \"{}\"\n  ssh_private_key_file = \"{}\"\n  ssh_timeout = \"20s\"\n{extra}}}\n",
-        sshd.port,
-        sshd.user,
-        sshd.key_path().display()
-    )
-}
-
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
@@ -34,7 +25,7 @@ fn shell_inline_and_scripts_with_environment() {
     write(d, "s2.sh", "#!/bin/sh\necho \"script two BAR=$BAR name=$PACKER_BUILD_NAME type=$PACKER_BUILDER_TYPE\"\necho to-stderr >&2\n");
     let tpl = format!(
         "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n    environment_vars = [\"FOO=it's here\"]\n    inline = [\"echo inline FOO=$FOO\", \"echo host=${{build.Host}} user=${{build.User}}\", \"echo made > {}/marker\"]\n  }}\n  provisioner \"shell\" {{\n    env = {{ BAR = \"bar-value\" }}\n    environment_vars = [\"FOO=scripted\"]\n    scripts = [\"s1.sh\", \"s2.sh\"]\n  }}\n}}\n",
-        null_source(&sshd, ""),
+        sshd.null_source(""),
         remote.display()
     );
     write(d, "t.pkr.hcl", &tpl);
@@ -95,7 +86,7 @@ fn failing_provisioner_fails_the_build_and_runs_error_cleanup() {
     let d = dir.path();
     let tpl = format!(
         "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n    inline = [\"echo before\", \"exit 3\"]\n  }}\n  provisioner \"shell\" {{\n    inline = [\"echo never-runs\"]\n  }}\n  error-cleanup-provisioner \"shell-local\" {{\n    inline = [\"echo cleaned > {}/cleanup-ran\"]\n  }}\n  post-processor \"manifest\" {{\n    output = \"{}/manifest.json\"\n  }}\n}}\n",
-        null_source(&sshd, ""),
+        sshd.null_source(""),
         d.display(),
         d.display()
     );
@@ -202,7 +193,7 @@ fn file_upload_and_download_of_a_large_file_and_a_tree() {
     for method in ["scp", "sftp"] {
         let tpl = format!(
             "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"file\" {{\n    source = \"big.bin\"\n    destination = \"{r}/{method}-big.bin\"\n  }}\n  provisioner \"file\" {{\n    source = \"tree\"\n    destination = \"{r}/{method}-up/\"\n  }}\n  provisioner \"file\" {{\n    source = \"tree/\"\n    destination = \"{r}/{method}-contents\"\n  }}\n  provisioner \"file\" {{\n    direction = \"download\"\n    source = \"{r}/{method}-big.bin\"\n    destination = \"down/{method}/\"\n  }}\n  provisioner \"file\" {{\n    direction = \"download\"\n    source = \"{r}/{method}-up/tree\"\n    destination = \"down/{method}-tree\"\n  }}\n}}\n",
-            null_source(&sshd, &format!("  ssh_file_transfer_method = \"{method}\"\n"))
+            sshd.null_source(&format!("  ssh_file_transfer_method = \"{method}\"\n"))
         );
         write(d, "t.pkr.hcl", &tpl);
         let out = run(KILN, d, &["build", "t.pkr.hcl"]);
@@ -255,7 +246,7 @@ fn sensitive_values_never_appear_in_output() {
     let d = dir.path();
     let tpl = format!(
         "variable \"token\" {{\n  type = string\n  sensitive = true\n}}\n{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n    environment_vars = [\"TOKEN=${{var.token}}\"]\n    inline = [\"echo token is $TOKEN\", \"echo ${{var.token}} >&2\"]\n  }}\n  provisioner \"shell-local\" {{\n    inline = [\"echo local ${{var.token}}\"]\n  }}\n}}\n",
-        null_source(&sshd, "")
+        sshd.null_source("")
     );
     write(d, "t.pkr.hcl", &tpl);
     for args in [
@@ -320,7 +311,7 @@ fn only_except_and_parallel_builds() {
   }}
 }}
 "#,
-        null_source(&sshd, ""),
+        sshd.null_source(""),
         r = remote.display()
     );
     write(d, "t.pkr.hcl", &tpl);
@@ -427,7 +418,7 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
     std::fs::create_dir(d.join("down")).unwrap();
     let tpl = format!(
         "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"file\" {{\n    direction = \"download\"\n    source = \"{}\"\n    destination = \"down/huge.img\"\n  }}\n}}\n",
-        null_source(&sshd, ""),
+        sshd.null_source(""),
         remote.join("huge.img").display()
     );
     write(d, "t.pkr.hcl", &tpl);
@@ -518,7 +509,7 @@ fn uploads_the_remote_side_refuses_fail_with_its_reason_and_do_not_hang() {
     for (source, what) in [("tree/", "directory"), ("tree/sub/big.bin", "file")] {
         let tpl = format!(
             "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"file\" {{\n    source = \"{source}\"\n    destination = \"{}/a-file/x/y\"\n  }}\n}}\n",
-            null_source(&sshd, ""),
+            sshd.null_source(""),
             remote.display()
         );
         write(d, "t.pkr.hcl", &tpl);
@@ -577,7 +568,7 @@ fn shell_scripts_run_in_one_session_each_with_packers_semantics() {
   }}
 }}
 "#,
-        src = null_source(&sshd, "")
+        src = sshd.null_source("")
     );
     write(d, "t.pkr.hcl", &tpl);
     let before = sshd.sessions();
@@ -616,7 +607,7 @@ fn shell_scripts_run_in_one_session_each_with_packers_semantics() {
     let fail = |body: &str| {
         let tpl = format!(
             "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"shell\" {{\n{body}\n  }}\n}}\n",
-            null_source(&sshd, "")
+            sshd.null_source("")
         );
         write(d, "f.pkr.hcl", &tpl);
         run(KILN, d, &["build", "f.pkr.hcl"])

@@ -134,6 +134,18 @@ impl Sshd {
             .count()
     }
 
+    /// A `source "null" "remote"` block that connects to this server as [`Sshd::user`] with
+    /// the authorized key (`ssh_timeout` 20 s), with `extra` lines inside it.
+    #[must_use]
+    pub fn null_source(&self, extra: &str) -> String {
+        format!(
+            "source \"null\" \"remote\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {}\n  ssh_username = \"{}\"\n  ssh_private_key_file = \"{}\"\n  ssh_timeout = \"20s\"\n{extra}}}\n",
+            self.port,
+            self.user,
+            self.key_path().display()
+        )
+    }
+
     /// The authorized private key's path.
     #[must_use]
     pub fn key_path(&self) -> PathBuf {
