@@ -24,6 +24,7 @@ pub mod duration;
 pub mod error;
 pub mod event;
 pub mod gotemplate;
+pub mod lifecycle;
 pub mod orchestrator;
 pub mod plan;
 pub mod plugin;

@@ -297,7 +297,10 @@ pub fn normalize(text: &str, dir: &Path) -> String {
 }
 
 pub mod moto;
+pub mod postgres;
 pub mod qemu;
+
+pub use postgres::Postgres;
 
 /// A static file server on 127.0.0.1 (GET only), standing in for a download site in tests.
 #[derive(Debug)]

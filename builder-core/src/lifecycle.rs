@@ -1,0 +1,47 @@
+//! Lifecycle effects on artifacts the catalog keeps: a builder that makes images somewhere other
+//! than local files (a cloud) registers an [`ImageLifecycle`] so that `kiln images deprecate`,
+//! `disable`, `restore` and `delete` happen where the image lives.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// What the catalog remembers of one artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredArtifact {
+    /// The id of the builder that made it, e.g. `mitchellh.amazonebs`.
+    pub builder_id: String,
+    /// Its id, e.g. `us-east-1:ami-0abc,us-west-2:ami-0def`.
+    pub id: String,
+    /// Its local files.
+    pub files: Vec<String>,
+    /// What the builder asked the catalog to keep (its `state("catalog")`).
+    pub state: serde_json::Value,
+}
+
+/// A change of an image's lifecycle state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Deprecate at this time (EC2 EnableImageDeprecation).
+    Deprecate(OffsetDateTime),
+    /// Undo a deprecation.
+    Undeprecate,
+    /// Make it unusable for new instances (EC2 DisableImage).
+    Disable,
+    /// Undo a disable (EC2 EnableImage).
+    Enable,
+    /// Remove it for good (EC2 DeregisterImage and DeleteSnapshot in every region).
+    Delete,
+}
+
+/// Carries out lifecycle transitions for the artifacts of some builders.
+#[async_trait]
+pub trait ImageLifecycle: Send + Sync {
+    /// Whether this handles artifacts of `builder_id`.
+    fn handles(&self, builder_id: &str) -> bool;
+    /// Carries out `t`; returns one line per call made (for the audit log), or what failed.
+    async fn apply(&self, a: &StoredArtifact, t: &Transition) -> Result<Vec<String>, String>;
+    /// When an instance was last launched from it, where the platform reports that.
+    async fn last_launched(&self, _a: &StoredArtifact) -> Result<Option<OffsetDateTime>, String> {
+        Ok(None)
+    }
+}
