@@ -62,6 +62,8 @@ pub struct ArtifactInfo {
     pub string: String,
     /// Its files.
     pub files: Vec<String>,
+    /// What its builder asks the catalog to keep (`state("catalog")`), or null.
+    pub catalog: serde_json::Value,
 }
 
 /// One event.

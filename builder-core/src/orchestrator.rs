@@ -384,6 +384,7 @@ impl Orchestrator {
                                 id: a.id(),
                                 string: a.string(),
                                 files: a.files(),
+                                catalog: a.state("catalog").unwrap_or_default(),
                             })
                             .collect()
                     })

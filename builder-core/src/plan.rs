@@ -102,6 +102,21 @@ pub struct PlannedBuild {
     pub error_cleanup: Option<ProvisionerSpec>,
     /// Post-processor chains.
     pub post_processors: Vec<Vec<PostProcessorSpec>>,
+    /// The build block's `hcp_packer_registry`: where the catalog records it.
+    pub registry: Option<RegistrySpec>,
+}
+
+/// A build block's `hcp_packer_registry` block, which names the catalog bucket its images go to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrySpec {
+    /// `bucket_name` (default: the build block's name).
+    pub bucket_name: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `bucket_labels`.
+    pub bucket_labels: Vec<(String, String)>,
+    /// `build_labels`.
+    pub build_labels: Vec<(String, String)>,
 }
 
 impl PlannedBuild {

@@ -217,3 +217,93 @@ impl Catalog {
         Ok(v)
     }
 }
+
+/// The SHA-256 of the template files under `paths` (files, or the `*.pkr.hcl` / `*.pkr.json`
+/// of directories, in name order) and the git commit checked out where the first one lives.
+#[must_use]
+pub fn provenance(paths: &[std::path::PathBuf]) -> (Option<String>, Option<String>) {
+    use sha2::{Digest, Sha256};
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut in_dir: Vec<_> = std::fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| {
+                    let n = f.to_string_lossy();
+                    n.ends_with(".pkr.hcl") || n.ends_with(".pkr.json")
+                })
+                .collect();
+            in_dir.sort();
+            files.extend(in_dir);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut h = Sha256::new();
+    let mut any = false;
+    for f in &files {
+        if let Ok(bytes) = std::fs::read(f) {
+            h.update(bytes);
+            any = true;
+        }
+    }
+    let hash = any.then(|| hex::encode(h.finalize()));
+    let start = paths.first().map(|p| {
+        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if p.is_dir() {
+            p
+        } else {
+            p.parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default()
+        }
+    });
+    (hash, start.and_then(|d| git_commit(&d)))
+}
+
+/// The commit `HEAD` names in the repository holding `dir`, read from `.git` directly.
+fn git_commit(dir: &std::path::Path) -> Option<String> {
+    let mut d = Some(dir);
+    while let Some(here) = d {
+        let dot = here.join(".git");
+        let git = if dot.is_file() {
+            let text = std::fs::read_to_string(&dot).ok()?;
+            let p = std::path::PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+            if p.is_absolute() {
+                p
+            } else {
+                here.join(p)
+            }
+        } else if dot.is_dir() {
+            dot
+        } else {
+            d = here.parent();
+            continue;
+        };
+        let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
+        let head = head.trim();
+        let Some(r) = head.strip_prefix("ref:") else {
+            return Some(head.to_string());
+        };
+        let r = r.trim();
+        // Worktrees keep refs in the common directory.
+        let common = std::fs::read_to_string(git.join("commondir"))
+            .map(|c| git.join(c.trim()))
+            .unwrap_or_else(|_| git.clone());
+        for base in [&git, &common] {
+            if let Ok(c) = std::fs::read_to_string(base.join(r)) {
+                return Some(c.trim().to_string());
+            }
+        }
+        let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+        return packed
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .find(|(_, name)| *name == r)
+            .map(|(c, _)| c.to_string());
+    }
+    None
+}

@@ -3,6 +3,8 @@
 //! orchestrator, and renders the event stream.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod catalog;
+mod images;
 mod render;
 
 use anyhow::Result;
@@ -45,6 +47,8 @@ enum Command {
     /// Rewrite a legacy JSON template as an HCL2 template.
     #[command(name = "hcl2_upgrade")]
     Hcl2Upgrade(UpgradeArgs),
+    /// The image catalog: versions, channels, lifecycle, audit log.
+    Images(images::ImagesArgs),
     /// Print the version.
     Version,
 }
@@ -169,8 +173,32 @@ struct BuildArgs {
     /// Warn about var-file entries for undeclared variables (silent by default, as Packer).
     #[arg(long = "warn-on-undeclared-var")]
     warn_on_undeclared_var: bool,
+    /// The catalog that records the build: an SQLite file or a postgres:// URL (default:
+    /// KILN_CATALOG, else $XDG_DATA_HOME/kiln/catalog.db).
+    #[arg(long)]
+    catalog: Option<String>,
+    /// Do not record the build in the catalog.
+    #[arg(long = "no-catalog")]
+    no_catalog: bool,
     #[command(flatten)]
     common: VarArgs,
+}
+
+/// Notes when each build started and finished.
+fn track(
+    times: &mut std::collections::HashMap<String, (std::time::SystemTime, std::time::SystemTime)>,
+    ev: &kiln_core::Event,
+) {
+    match ev.kind {
+        kiln_core::EventKind::BuildStarted => {
+            times.insert(ev.build.clone(), (ev.time, ev.time));
+        }
+        kiln_core::EventKind::BuildFinished { .. } => {
+            let e = times.entry(ev.build.clone()).or_insert((ev.time, ev.time));
+            e.1 = ev.time;
+        }
+        _ => {}
+    }
 }
 
 /// Rewrites Packer's single-dash long flags (`-var`, `-only=x`) into clap's `--var` form.
@@ -206,8 +234,17 @@ fn registry() -> Registry {
     kiln_post_processors::register(&mut r);
     #[cfg(feature = "amazon")]
     kiln_builder_amazon::register(&mut r);
+    r.data_source(
+        "kiln-image",
+        catalog::data_source(catalog::location(
+            CATALOG_FLAG.get().and_then(Option::as_deref),
+        )),
+    );
     r
 }
+
+/// `kiln build --catalog`, for the `kiln-image` data source.
+static CATALOG_FLAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
     let mut vars = Vec::new();
@@ -338,11 +375,24 @@ fn main() {
         }
         Command::Validate(a) => validate(&a),
         Command::Inspect(a) => inspect(&a),
+        Command::Images(a) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(images::run(a)),
+            Err(e) => {
+                eprintln!("Error: cannot start the async runtime: {e}");
+                1
+            }
+        },
         Command::Build(a) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(build(a)),
+            Ok(rt) => {
+                let _ = CATALOG_FLAG.set(a.catalog.clone());
+                rt.block_on(build(a))
+            }
             Err(e) => {
                 eprintln!("Error: cannot start the async runtime: {e}");
                 1
@@ -878,7 +928,8 @@ async fn build(a: BuildArgs) -> i32 {
         );
         c2.cancel();
     });
-    let plan = Arc::new(t.plan);
+    let plan = Arc::new(t.plan.clone());
+    let t_meta = t;
     let start = Instant::now();
     let validated = orch.validate(&plan, &opts);
     if let Err(d) = validated {
@@ -896,6 +947,7 @@ async fn build(a: BuildArgs) -> i32 {
     drop(events);
     drop(orch);
     let mut results = Vec::new();
+    let mut times = std::collections::HashMap::new();
     let mut run = Some(run);
     let mut outcome = None;
     loop {
@@ -909,6 +961,7 @@ async fn build(a: BuildArgs) -> i32 {
                     if let kiln_core::EventKind::BuildFinished { error, artifacts, .. } = &ev.kind {
                         results.push((ev.build.clone(), match error { None => Ok(artifacts.clone()), Some(e) => Err(e.clone()) }));
                     }
+                    track(&mut times, &ev);
                     renderer.event(&ev);
                 }
                 None => break,
@@ -933,6 +986,7 @@ async fn build(a: BuildArgs) -> i32 {
                         },
                     ));
                 }
+                track(&mut times, &ev);
                 renderer.event(&ev);
             }
             break;
@@ -952,6 +1006,46 @@ async fn build(a: BuildArgs) -> i32 {
     // Report in the order the builds were declared.
     results.sort_by_key(|(n, _)| names.iter().position(|x| x == n).unwrap_or(usize::MAX));
     let ok = renderer.summary(&results, start.elapsed());
+    if !a.no_catalog {
+        if let Some(loc) = catalog::location(a.catalog.as_deref()) {
+            let finished = results
+                .iter()
+                .map(|(name, r)| {
+                    let (started, finished) = times
+                        .get(name)
+                        .copied()
+                        .unwrap_or((std::time::SystemTime::now(), std::time::SystemTime::now()));
+                    catalog::Finished {
+                        name: name.clone(),
+                        source_type: plan
+                            .builds
+                            .iter()
+                            .find(|b| &b.name == name)
+                            .map(|b| b.source_type.clone())
+                            .unwrap_or_default(),
+                        started,
+                        finished,
+                        result: r.clone(),
+                    }
+                })
+                .collect();
+            match catalog::record(
+                loc,
+                &t_meta,
+                &a.common.paths,
+                finished,
+                cancel.is_cancelled(),
+            )
+            .await
+            {
+                Ok(lines) => lines.iter().for_each(|l| eprintln!("{}", SECRETS.scrub(l))),
+                Err(e) => eprintln!(
+                    "Warning: the build was not recorded in the catalog: {}",
+                    SECRETS.scrub(&e)
+                ),
+            }
+        }
+    }
     if ok && !cancel.is_cancelled() {
         0
     } else {

@@ -125,7 +125,7 @@ fn run_case(case: &Path) -> Result<(), String> {
             .map(|t| vec![(*t).to_string()])
             .unwrap_or_default(),
     };
-    let mut cmd = Command::new(KILN);
+    let mut cmd = Command::new(KILN).env("KILN_CATALOG", "off");
     cmd.arg("build")
         .args(&args)
         .current_dir(wd)

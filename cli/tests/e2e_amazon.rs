@@ -549,6 +549,7 @@ fn ctrl_c_while_waiting_for_ssh_cleans_everything_up() {
         );
     write(d, &text);
     let child = std::process::Command::new(KILN)
+        .env("KILN_CATALOG", "off")
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .stdout(std::process::Stdio::piped())

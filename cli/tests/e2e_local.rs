@@ -234,6 +234,7 @@ fn legacy_json_template_builds_with_packer_semantics() {
     let d = dir.path();
     write(d, "t.json", LEGACY);
     let out = std::process::Command::new(KILN)
+        .env("KILN_CATALOG", "off")
         .args(["build", "-var", "greeting=hi", "t.json"])
         .current_dir(d)
         .env("KILN_TEST_HOME", "the-env")

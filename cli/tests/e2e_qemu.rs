@@ -317,6 +317,7 @@ fn a_failing_provisioner_leaves_no_vm_no_temp_files_and_no_output() {
     );
     write(d, "t.pkr.hcl", &tpl);
     let out = Command::new(KILN)
+        .env("KILN_CATALOG", "off")
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .env("TMPDIR", &tmp)
@@ -356,6 +357,7 @@ fn ctrl_c_during_provisioning_stops_the_vm_and_removes_everything() {
     );
     write(d, "t.pkr.hcl", &tpl);
     let mut child = Command::new(KILN)
+        .env("KILN_CATALOG", "off")
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .env("TMPDIR", &tmp)

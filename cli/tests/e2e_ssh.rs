@@ -423,6 +423,7 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
     );
     write(d, "t.pkr.hcl", &tpl);
     let mut child = Command::new(KILN)
+        .env("KILN_CATALOG", "off")
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .stdin(Stdio::null())
@@ -469,6 +470,7 @@ fn run_within(d: &Path, args: &[&str], limit: std::time::Duration) -> (i32, Stri
     let log = d.join("kiln-output.log");
     let f = std::fs::File::create(&log).unwrap();
     let mut child = Command::new(KILN)
+        .env("KILN_CATALOG", "off")
         .args(args)
         .current_dir(d)
         .stdin(Stdio::null())

@@ -704,6 +704,7 @@ async fn build(dir: &Path, out: &Path, keep: Option<bool>) -> Vec<String> {
                 except: vec![],
                 keep_input_artifact: keep,
             }]],
+            registry: None,
         }],
         ..BuildPlan::default()
     };

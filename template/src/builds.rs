@@ -157,19 +157,30 @@ pub(crate) fn plan_builds(
                     }
                 }
             }
+            let mut registry = None;
             let mut provisioners = Vec::new();
             let mut error_cleanup = None;
             let mut post_processors = Vec::new();
             for nb in b.body.blocks() {
                 match nb.ident.as_str() {
                     "source" => {
-                        if !labels_exact(file, nb, 1, "a source reference, e.g. source \"null.example\"", diags) {
+                        if !labels_exact(
+                            file,
+                            nb,
+                            1,
+                            "a source reference, e.g. source \"null.example\"",
+                            diags,
+                        ) {
                             continue;
                         }
                         let r = source_ref(label(nb, 0).unwrap_or_default());
                         match sources.get(&r) {
                             Some(s) => {
-                                let rename = nb.body.get_attribute("name").and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags)).and_then(|v| v.as_str().map(String::from));
+                                let rename = nb
+                                    .body
+                                    .get_attribute("name")
+                                    .and_then(|a| attr_value(file, &a.value, &scope, &ctx, diags))
+                                    .and_then(|v| v.as_str().map(String::from));
                                 // As Packer (the two bodies are merged): an argument the
                                 // source sets may not be set again here.
                                 for a in nb.body.attributes() {
@@ -178,7 +189,14 @@ pub(crate) fn plan_builds(
                                         diags.push(Diagnostic::error("Duplicate argument", format!("The argument \"{key}\" is already set by source.{}.{} (at {}); a source block in a build may only add arguments.", s.kind, s.name, s.location.as_ref().map_or_else(String::new, |l| format!("{}:{}", l.file, l.line)))).at(loc_of(file, &a.key)));
                                     }
                                 }
-                                refs.push((s.clone(), Some(Layer { file: file.clone(), body: nb.body.clone() }), rename));
+                                refs.push((
+                                    s.clone(),
+                                    Some(Layer {
+                                        file: file.clone(),
+                                        body: nb.body.clone(),
+                                    }),
+                                    rename,
+                                ));
                             }
                             None => unknown_source(&r, loc_of(file, &nb.labels[0]), diags),
                         }
@@ -188,7 +206,9 @@ pub(crate) fn plan_builds(
                             provisioners.push(p);
                         }
                     }
-                    "error-cleanup-provisioner" => error_cleanup = provisioner_spec(file, nb, shared, diags),
+                    "error-cleanup-provisioner" => {
+                        error_cleanup = provisioner_spec(file, nb, shared, diags)
+                    }
                     "post-processor" => {
                         if let Some(p) = post_processor_spec(file, nb, shared, diags) {
                             post_processors.push(vec![p]);
@@ -207,13 +227,20 @@ pub(crate) fn plan_builds(
                         }
                         post_processors.push(chain);
                     }
-                    "hcp_packer_registry" => diags.push(Diagnostic::warning("HCP Packer registry ignored", "Kiln does not publish to HCP Packer; the hcp_packer_registry block is ignored.").at(loc_of(file, &nb.ident))),
+                    "hcp_packer_registry" => {
+                        registry = Some(registry_spec(file, nb, &scope, &ctx, diags))
+                    }
                     other => {
-                        let mut detail = format!("Blocks of type \"{other}\" are not expected in a build block.");
+                        let mut detail = format!(
+                            "Blocks of type \"{other}\" are not expected in a build block."
+                        );
                         if let Some(s) = suggest(other, BUILD_BLOCKS.iter().copied()) {
                             detail.push_str(&format!(" Did you mean \"{s}\"?"));
                         }
-                        diags.push(Diagnostic::error("Unsupported block type", detail).at(loc_of(file, &nb.ident)));
+                        diags.push(
+                            Diagnostic::error("Unsupported block type", detail)
+                                .at(loc_of(file, &nb.ident)),
+                        );
                     }
                 }
             }
@@ -255,6 +282,7 @@ pub(crate) fn plan_builds(
                     provisioners: provisioners.clone(),
                     error_cleanup: error_cleanup.clone(),
                     post_processors: post_processors.clone(),
+                    registry: registry.clone(),
                 });
             }
         }
@@ -437,4 +465,73 @@ pub(crate) fn post_processor_spec(
             location: loc_of(file, &b.labels[0]),
         },
     })
+}
+
+/// A build block's `hcp_packer_registry`: the catalog bucket (Kiln records builds in its own
+/// catalog; nothing is sent to HCP).
+fn registry_spec(
+    file: &Arc<SourceFile>,
+    b: &hcl::edit::structure::Block,
+    scope: &Scope,
+    ctx: &hcl::eval::Context,
+    diags: &mut Diagnostics,
+) -> kiln_core::plan::RegistrySpec {
+    let mut r = kiln_core::plan::RegistrySpec::default();
+    let labels =
+        |v: Option<Value>, key: &str, loc, diags: &mut Diagnostics| -> Vec<(String, String)> {
+            match v {
+                Some(Value::Object(m)) => m
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            k,
+                            match v {
+                                Value::String(s) => s,
+                                other => other.to_string(),
+                            },
+                        )
+                    })
+                    .collect(),
+                Some(Value::Null) | None => Vec::new(),
+                Some(_) => {
+                    diags.push(
+                        Diagnostic::error(
+                            "Invalid labels",
+                            format!(
+                                "{key} must be a map of strings, such as {{ os = \"debian\" }}."
+                            ),
+                        )
+                        .at(loc),
+                    );
+                    Vec::new()
+                }
+            }
+        };
+    for a in b.body.attributes() {
+        let loc = loc_of(file, &a.key);
+        let v = attr_value(file, &a.value, scope, ctx, diags);
+        match a.key.as_str() {
+            "bucket_name" => r.bucket_name = v.and_then(|v| v.as_str().map(String::from)),
+            "description" => r.description = v.and_then(|v| v.as_str().map(String::from)),
+            "bucket_labels" => r.bucket_labels = labels(v, "bucket_labels", loc, diags),
+            "build_labels" => r.build_labels = labels(v, "build_labels", loc, diags),
+            other => {
+                let mut detail = format!("An argument named \"{other}\" is not expected in an hcp_packer_registry block.");
+                if let Some(s) = suggest(
+                    other,
+                    [
+                        "bucket_name",
+                        "description",
+                        "bucket_labels",
+                        "build_labels",
+                    ]
+                    .into_iter(),
+                ) {
+                    detail.push_str(&format!(" Did you mean \"{s}\"?"));
+                }
+                diags.push(Diagnostic::error("Unsupported argument", detail).at(loc));
+            }
+        }
+    }
+    r
 }

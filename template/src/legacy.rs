@@ -1055,6 +1055,7 @@ pub fn load_text(
             build_block_name: None,
             build_block: 0,
             build_description: None,
+            registry: None,
             builder: spec,
             provisioners,
             error_cleanup: error_cleanup.clone(),

@@ -225,6 +225,17 @@ pub fn run(bin: &str, dir: &Path, args: &[&str]) -> Run {
     finished(cmd.output().expect("run kiln"))
 }
 
+/// Like [`run`], with extra environment variables (`KILN_CATALOG=...` to record builds).
+///
+/// # Panics
+/// When the binary cannot be started.
+#[must_use]
+pub fn run_with_env(bin: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = command(bin, dir, args);
+    cmd.stdin(Stdio::null()).envs(env.iter().copied());
+    finished(cmd.output().expect("run kiln"))
+}
+
 /// Like [`run`], with `input` on standard input (`kiln build -`, `kiln console`).
 ///
 /// # Panics
@@ -248,7 +259,8 @@ pub fn run_with_input(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Run
 
 fn command(bin: &str, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.args(args).current_dir(dir);
+    // Builds are not recorded in the user's catalog; the catalog's own tests choose one.
+    cmd.args(args).current_dir(dir).env("KILN_CATALOG", "off");
     for (k, _) in std::env::vars() {
         if k.starts_with("PKR_VAR_") {
             cmd.env_remove(k);

@@ -47,6 +47,22 @@ impl Access {
         }
     }
 
+    /// The SDK's standard chain (environment, shared files, IMDS) with an optional endpoint: what
+    /// the catalog uses to act on images after their build.
+    pub async fn standard(endpoint: Option<String>) -> Access {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .load()
+            .await;
+        Access { sdk, endpoint }
+    }
+
+    /// The template's `custom_endpoint_ec2`, if any.
+    #[must_use]
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
     /// The region builds run in, when the chain found one.
     #[must_use]
     pub fn region(&self) -> Option<String> {

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod config;
 pub mod data;
+pub mod lifecycle;
 pub mod poll;
 pub mod steps;
 
@@ -180,7 +181,16 @@ impl Artifact for AmiArtifact {
         format!("AMIs were created:\n{}\n", lines.join("\n"))
     }
     fn state(&self, name: &str) -> Option<serde_json::Value> {
-        (name == "amis").then(|| serde_json::json!(self.amis))
+        match name {
+            "amis" => Some(serde_json::json!(self.amis)),
+            // What the catalog needs to deprecate, disable and delete the images later.
+            "catalog" => Some(serde_json::json!({
+                "amis": self.amis,
+                "snapshots": self.snapshots,
+                "endpoint": self.access.endpoint(),
+            })),
+            _ => None,
+        }
     }
     async fn destroy(&self) -> std::io::Result<()> {
         let mut errors = Vec::new();

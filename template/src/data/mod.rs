@@ -23,7 +23,7 @@ pub const TYPES: &[&str] = &[
 ];
 
 /// Data source types plugin crates provide when they are built in (`LoadOptions::data_sources`).
-pub const PLUGGED: &[&str] = &["amazon-ami"];
+pub const PLUGGED: &[&str] = &["amazon-ami", "kiln-image"];
 
 mod git;
 mod host_info;

@@ -1,0 +1,618 @@
+//! `kiln images`: the catalog from the command line. Tables by default, `--json` for scripts.
+
+use clap::{Args, Subcommand};
+use kiln_catalog::lifecycle::Op;
+use kiln_catalog::{Catalog, CatalogError, Version};
+use time::OffsetDateTime;
+
+#[derive(Args, Debug)]
+pub struct ImagesArgs {
+    /// The catalog: an SQLite file or a postgres:// URL (default: KILN_CATALOG, else
+    /// $XDG_DATA_HOME/kiln/catalog.db).
+    #[arg(long, global = true)]
+    catalog: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: ImagesCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImagesCommand {
+    /// List buckets, or the versions of one bucket.
+    List { bucket: Option<String> },
+    /// Show one version (a number, vN, latest, or a fingerprint).
+    Show { bucket: String, version: String },
+    /// Every build of a bucket, failed ones too, and its channel moves.
+    History { bucket: String },
+    /// Point a channel at a version.
+    Promote {
+        bucket: String,
+        version: String,
+        #[arg(long)]
+        channel: String,
+    },
+    /// Move a channel back to its previous assignment.
+    Rollback {
+        bucket: String,
+        #[arg(long)]
+        channel: String,
+    },
+    /// Channels: `channel get BUCKET CHANNEL` prints the image id a channel points at.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
+    /// Deprecate a version now or at a time (RFC 3339).
+    Deprecate {
+        bucket: String,
+        version: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Disable a version (AMIs: DisableImage; local files: moved to the archive directory).
+    Disable { bucket: String, version: String },
+    /// Revoke a version now or from a time: promotion and builds from it are refused.
+    Revoke {
+        bucket: String,
+        version: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Bring a deprecated, disabled or revoked version back to active.
+    Restore { bucket: String, version: String },
+    /// Delete a version's artifacts (AMIs and their snapshots in every region; local files).
+    Delete { bucket: String, version: String },
+    /// Protect a version from disabling and deletion (--off to lift it).
+    Protect {
+        bucket: String,
+        version: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// The versions built from a version, recursively.
+    Children { bucket: String, version: String },
+    /// Images whose parent channel has moved on since they were built.
+    Outdated,
+    /// The audit log (`audit verify` checks its hash chain).
+    Audit {
+        /// `verify`.
+        action: Option<String>,
+        /// Only this bucket's entries.
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelCommand {
+    /// Print the image id the channel points at.
+    Get {
+        bucket: String,
+        channel: String,
+        /// The region of a multi-region image.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// The channel's assignment history.
+    History { bucket: String, channel: String },
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let mut widths = Vec::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if widths.len() <= i {
+                widths.push(0);
+            }
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn when(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn state_of(v: &Version, now: OffsetDateTime) -> String {
+    let mut s = match (v.state, v.deprecate_at) {
+        (kiln_catalog::State::Deprecated, Some(t)) if t > now => format!("deprecates {}", when(t)),
+        (st, _) => st.as_str().to_string(),
+    };
+    if let Some(r) = &v.revoked {
+        s.push_str(if r.at <= now {
+            ", revoked"
+        } else {
+            ", revocation scheduled"
+        });
+    }
+    if v.protected {
+        s.push_str(", protected");
+    }
+    s
+}
+
+fn artifact_ids(v: &Version) -> String {
+    v.artifacts
+        .iter()
+        .map(|a| a.id.clone())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn json_out(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+fn show(v: &Version, now: OffsetDateTime) -> String {
+    let mut rows = vec![
+        vec!["bucket".into(), v.bucket.clone()],
+        vec!["version".into(), v.label()],
+        vec!["fingerprint".into(), v.fingerprint.clone()],
+        vec!["build".into(), v.status.as_str().into()],
+        vec!["state".into(), state_of(v, now)],
+        vec!["channels".into(), v.channels.join(", ")],
+        vec!["builds".into(), v.build_names.join(", ")],
+        vec!["started".into(), when(v.started_at)],
+        vec!["finished".into(), when(v.finished_at)],
+    ];
+    if let Some(r) = &v.revoked {
+        rows.push(vec![
+            "revoked".into(),
+            format!("{} from {}", r.reason, when(r.at)),
+        ]);
+    }
+    if let Some(e) = &v.error {
+        rows.push(vec!["error".into(), e.replace('\n', "; ")]);
+    }
+    if let Some(p) = &v.parent {
+        rows.push(vec![
+            "parent".into(),
+            format!(
+                "{} {}{}",
+                p.bucket,
+                p.fingerprint,
+                p.channel
+                    .as_ref()
+                    .map(|c| format!(" (channel {c})"))
+                    .unwrap_or_default()
+            ),
+        ]);
+    }
+    for key in [
+        "template",
+        "template_sha256",
+        "git_commit",
+        "kiln_version",
+        "user",
+        "host",
+    ] {
+        if let Some(x) = v.metadata.get(key).filter(|x| !x.is_null()) {
+            let text = match x {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            rows.push(vec![key.replace('_', " "), text]);
+        }
+    }
+    if let Some(l) = v.labels.as_object() {
+        for (k, x) in l {
+            rows.push(vec![
+                format!("label {k}"),
+                x.as_str().unwrap_or_default().to_string(),
+            ]);
+        }
+    }
+    for a in &v.artifacts {
+        let mut d = format!("{} {} ({})", a.build_name, a.id, a.builder_type);
+        if let Some(s) = a.size {
+            d.push_str(&format!(", {s} bytes"));
+        }
+        if let Some(c) = &a.checksum {
+            d.push_str(&format!(", {c}"));
+        }
+        rows.push(vec!["artifact".into(), d]);
+    }
+    table(&rows)
+}
+
+/// Runs `kiln images ...`; returns the exit code.
+pub async fn run(a: ImagesArgs) -> i32 {
+    let Some(loc) = crate::catalog::location(a.catalog.as_deref()) else {
+        eprintln!("Error: the catalog is off (KILN_CATALOG=off); point --catalog or KILN_CATALOG at a catalog");
+        return 1;
+    };
+    let cat = match crate::catalog::open(loc).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    match exec(&cat, a.command, a.json).await {
+        Ok((out, code)) => {
+            print!("{out}");
+            code
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            match e {
+                CatalogError::NotFound(_) | CatalogError::Refused(_) | CatalogError::Invalid(_) => {
+                    1
+                }
+                _ => 2,
+            }
+        }
+    }
+}
+
+async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i32), CatalogError> {
+    let now = OffsetDateTime::now_utc();
+    let at = |s: Option<String>| s.map(|s| kiln_catalog::parse_rfc3339(&s)).transpose();
+    let lifecycle = |v: Version| {
+        if json {
+            json_out(&v)
+        } else {
+            format!("{} {}: {}\n", v.bucket, v.label(), state_of(&v, now))
+        }
+    };
+    Ok((
+        match c {
+            ImagesCommand::List { bucket: None } => {
+                let b = cat.buckets().await?;
+                if json {
+                    json_out(&b)
+                } else {
+                    let mut rows = vec![vec![
+                        "BUCKET".into(),
+                        "VERSIONS".into(),
+                        "LATEST".into(),
+                        "CHANNELS".into(),
+                    ]];
+                    for x in &b {
+                        rows.push(vec![
+                            x.name.clone(),
+                            x.versions.to_string(),
+                            x.latest.map(|n| format!("v{n}")).unwrap_or_default(),
+                            x.channels
+                                .iter()
+                                .map(|(c, n)| format!("{c}=v{n}"))
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ]);
+                    }
+                    table(&rows)
+                }
+            }
+            ImagesCommand::List { bucket: Some(b) } => {
+                let vs = cat.versions(&b, false).await?;
+                if json {
+                    json_out(&vs)
+                } else {
+                    let mut rows = vec![vec![
+                        "VERSION".into(),
+                        "STATE".into(),
+                        "CHANNELS".into(),
+                        "FINISHED".into(),
+                        "ARTIFACTS".into(),
+                    ]];
+                    for v in &vs {
+                        rows.push(vec![
+                            v.label(),
+                            state_of(v, now),
+                            v.channels.join(","),
+                            when(v.finished_at),
+                            artifact_ids(v),
+                        ]);
+                    }
+                    table(&rows)
+                }
+            }
+            ImagesCommand::Show { bucket, version } => {
+                let v = cat.version(&bucket, &version).await?;
+                if json {
+                    json_out(&v)
+                } else {
+                    show(&v, now)
+                }
+            }
+            ImagesCommand::History { bucket } => {
+                let vs = cat.versions(&bucket, true).await?;
+                let moves = cat.channel_history(&bucket, None).await?;
+                if json {
+                    json_out(&serde_json::json!({"builds": vs, "channels": moves}))
+                } else {
+                    let mut rows = vec![vec![
+                        "FINISHED".into(),
+                        "VERSION".into(),
+                        "BUILD".into(),
+                        "STATE".into(),
+                        "DETAIL".into(),
+                    ]];
+                    for v in vs.iter().rev() {
+                        rows.push(vec![
+                            when(v.finished_at),
+                            v.label(),
+                            v.status.as_str().into(),
+                            state_of(v, now),
+                            v.error
+                                .clone()
+                                .unwrap_or_else(|| artifact_ids(v))
+                                .replace('\n', "; "),
+                        ]);
+                    }
+                    let mut out = table(&rows);
+                    if !moves.is_empty() {
+                        let mut rows = vec![vec![
+                            "AT".into(),
+                            "CHANNEL".into(),
+                            "VERSION".into(),
+                            "ACTION".into(),
+                            "BY".into(),
+                        ]];
+                        for m in &moves {
+                            rows.push(vec![
+                                when(m.at),
+                                m.channel.clone(),
+                                format!("v{}", m.version),
+                                m.action.clone(),
+                                m.actor.clone(),
+                            ]);
+                        }
+                        out.push('\n');
+                        out.push_str(&table(&rows));
+                    }
+                    out
+                }
+            }
+            ImagesCommand::Promote {
+                bucket,
+                version,
+                channel,
+            } => {
+                let a = cat.promote(&bucket, &version, &channel, now).await?;
+                if json {
+                    json_out(&a)
+                } else {
+                    format!("{bucket}: {channel} -> v{}\n", a.version)
+                }
+            }
+            ImagesCommand::Rollback { bucket, channel } => {
+                let a = cat.rollback(&bucket, &channel, now).await?;
+                if json {
+                    json_out(&a)
+                } else {
+                    format!("{bucket}: {channel} -> v{} (rolled back)\n", a.version)
+                }
+            }
+            ImagesCommand::Channel {
+                command:
+                    ChannelCommand::Get {
+                        bucket,
+                        channel,
+                        region,
+                    },
+            } => {
+                let v = cat.channel(&bucket, &channel).await?;
+                let a = v.artifacts.first().ok_or_else(|| {
+                    CatalogError::NotFound(format!("{bucket} {} has no artifact", v.label()))
+                })?;
+                let id = crate::catalog::image_id(a, region.as_deref())
+                    .map_err(CatalogError::Invalid)?;
+                if json {
+                    json_out(
+                        &serde_json::json!({"bucket": bucket, "channel": channel, "version": v.number, "fingerprint": v.fingerprint, "id": id, "artifact_id": a.id}),
+                    )
+                } else {
+                    format!("{id}\n")
+                }
+            }
+            ImagesCommand::Channel {
+                command: ChannelCommand::History { bucket, channel },
+            } => {
+                let h = cat.channel_history(&bucket, Some(&channel)).await?;
+                if json {
+                    json_out(&h)
+                } else {
+                    let mut rows = vec![vec![
+                        "#".into(),
+                        "AT".into(),
+                        "VERSION".into(),
+                        "ACTION".into(),
+                        "BY".into(),
+                    ]];
+                    for m in &h {
+                        rows.push(vec![
+                            m.seq.to_string(),
+                            when(m.at),
+                            format!("v{}", m.version),
+                            m.action.clone(),
+                            m.actor.clone(),
+                        ]);
+                    }
+                    table(&rows)
+                }
+            }
+            ImagesCommand::Deprecate {
+                bucket,
+                version,
+                at: t,
+            } => lifecycle(
+                cat.apply(&bucket, &version, Op::Deprecate(at(t)?), now)
+                    .await?,
+            ),
+            ImagesCommand::Disable { bucket, version } => {
+                lifecycle(cat.apply(&bucket, &version, Op::Disable, now).await?)
+            }
+            ImagesCommand::Revoke {
+                bucket,
+                version,
+                reason,
+                at: t,
+            } => lifecycle(
+                cat.apply(&bucket, &version, Op::Revoke(at(t)?, reason), now)
+                    .await?,
+            ),
+            ImagesCommand::Restore { bucket, version } => {
+                lifecycle(cat.apply(&bucket, &version, Op::Restore, now).await?)
+            }
+            ImagesCommand::Delete { bucket, version } => {
+                lifecycle(cat.apply(&bucket, &version, Op::Delete, now).await?)
+            }
+            ImagesCommand::Protect {
+                bucket,
+                version,
+                off,
+            } => lifecycle(cat.apply(&bucket, &version, Op::Protect(!off), now).await?),
+            ImagesCommand::Children { bucket, version } => {
+                let v = cat.version(&bucket, &version).await?;
+                let kids = cat.children(&v).await?;
+                if json {
+                    json_out(&kids)
+                } else {
+                    let mut rows = vec![vec![
+                        "BUCKET".into(),
+                        "VERSION".into(),
+                        "STATE".into(),
+                        "ARTIFACTS".into(),
+                    ]];
+                    for k in &kids {
+                        rows.push(vec![
+                            k.bucket.clone(),
+                            k.label(),
+                            state_of(k, now),
+                            artifact_ids(k),
+                        ]);
+                    }
+                    table(&rows)
+                }
+            }
+            ImagesCommand::Outdated => {
+                let o = cat.outdated().await?;
+                if json {
+                    json_out(&o.iter().map(|(v, p)| serde_json::json!({"bucket": v.bucket, "version": v.number, "parent_bucket": p.bucket, "parent_channel": v.parent.as_ref().and_then(|x| x.channel.clone()), "parent_now": p.number})).collect::<Vec<_>>())
+                } else {
+                    let mut rows = vec![vec![
+                        "BUCKET".into(),
+                        "VERSION".into(),
+                        "BUILT FROM".into(),
+                        "CHANNEL NOW".into(),
+                    ]];
+                    for (v, p) in &o {
+                        let par = v.parent.as_ref().expect("outdated versions have parents");
+                        let old = cat
+                            .version(&par.bucket, &par.fingerprint)
+                            .await
+                            .map(|x| x.label())
+                            .unwrap_or_else(|_| par.fingerprint.clone());
+                        rows.push(vec![
+                            v.bucket.clone(),
+                            v.label(),
+                            format!(
+                                "{} {old} ({})",
+                                par.bucket,
+                                par.channel.clone().unwrap_or_default()
+                            ),
+                            p.label(),
+                        ]);
+                    }
+                    table(&rows)
+                }
+            }
+            ImagesCommand::Audit {
+                action: Some(a), ..
+            } if a == "verify" => {
+                return Ok(match cat.verify_audit().await? {
+                    Ok(n) => (
+                        if json {
+                            json_out(&serde_json::json!({"ok": true, "entries": n}))
+                        } else {
+                            format!("The audit log is intact: {n} entries.\n")
+                        },
+                        0,
+                    ),
+                    Err(b) => {
+                        if json {
+                            (
+                                json_out(
+                                    &serde_json::json!({"ok": false, "position": b.position, "problem": b.problem}),
+                                ),
+                                1,
+                            )
+                        } else {
+                            eprintln!(
+                                "Error: the audit log was tampered with at entry {}: {}",
+                                b.position, b.problem
+                            );
+                            (String::new(), 1)
+                        }
+                    }
+                });
+            }
+            ImagesCommand::Audit {
+                action: Some(a), ..
+            } => {
+                return Err(CatalogError::Invalid(format!(
+                    "unknown audit action {a:?}; the only one is verify"
+                )));
+            }
+            ImagesCommand::Audit {
+                action: None,
+                bucket,
+            } => {
+                let log = cat.audit(bucket.as_deref()).await?;
+                if json {
+                    json_out(&log)
+                } else {
+                    let mut rows = vec![vec![
+                        "#".into(),
+                        "AT".into(),
+                        "WHO".into(),
+                        "FROM".into(),
+                        "ACTION".into(),
+                        "BUCKET".into(),
+                        "VERSION".into(),
+                        "DETAIL".into(),
+                    ]];
+                    for e in &log {
+                        rows.push(vec![
+                            e.seq.to_string(),
+                            e.at.clone(),
+                            e.actor.clone(),
+                            e.host.clone(),
+                            e.action.clone(),
+                            e.bucket.clone(),
+                            e.version.clone(),
+                            e.detail.clone(),
+                        ]);
+                    }
+                    table(&rows)
+                }
+            }
+        },
+        0,
+    ))
+}
