@@ -25,6 +25,7 @@ pub mod channels;
 pub mod lifecycle;
 pub mod model;
 pub mod record;
+pub mod retention;
 pub mod store;
 mod ulid;
 

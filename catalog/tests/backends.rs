@@ -457,6 +457,70 @@ async fn newer_schema_is_refused_unchanged(f: Fixture) {
     );
 }
 
+async fn retention_plans_exactly_and_carries_out_the_plan(f: Fixture) {
+    let c = f.open().await;
+    let day = time::Duration::days(1);
+    for i in 0..6u8 {
+        let mut b = build("web", 0, None);
+        b.finished_at = t(0) + day * i32::from(i);
+        c.record(b).await.unwrap();
+    }
+    c.apply("web", "1", Op::Protect(true), t(1)).await.unwrap();
+    c.promote("web", "2", "prod", t(1)).await.unwrap();
+    let policy = kiln_catalog::retention::Policy::parse(
+        "retention.hcl",
+        "bucket \"web\" {\n  keep_newest     = 2\n  retain_at_least = 5\n  deprecate_after = \"30d\"\n  delete_after    = \"90d\"\n}\n",
+    )
+    .unwrap();
+    let now = t(0) + day * 95;
+    let plan = c.prune_plan(&policy, now).await.unwrap();
+    let shown: Vec<String> = plan
+        .iter()
+        .map(|s| format!("{} v{}: {} ({})", s.bucket, s.version, s.action, s.reason))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "web v3: delete (older than delete_after = 90d)",
+            "web v4: deprecate (older than deprecate_after = 30d)"
+        ]
+    );
+    // Planning changed nothing.
+    let states: Vec<State> = c
+        .versions("web", false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.state)
+        .collect();
+    assert!(states.iter().all(|s| *s == State::Active), "{states:?}");
+    let done = c.prune(&plan, now).await.unwrap();
+    assert_eq!(
+        done.iter().map(|v| (v.number, v.state)).collect::<Vec<_>>(),
+        [(Some(3), State::Deleted), (Some(4), State::Deprecated)]
+    );
+    let states: Vec<(Option<i64>, State)> = c
+        .versions("web", false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| (v.number, v.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (Some(6), State::Active),
+            (Some(5), State::Active),
+            (Some(4), State::Deprecated),
+            (Some(3), State::Deleted),
+            (Some(2), State::Active),
+            (Some(1), State::Active)
+        ]
+    );
+    // A second run has nothing left to do but what the first could not.
+    assert!(c.prune_plan(&policy, now).await.unwrap().is_empty());
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -480,6 +544,7 @@ both!(
     audit_chain_detects_reordering_and_a_removed_last_entry,
     concurrent_writers_stay_consistent,
     newer_schema_is_refused_unchanged,
+    retention_plans_exactly_and_carries_out_the_plan,
 );
 
 #[tokio::test]

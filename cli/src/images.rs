@@ -73,6 +73,16 @@ enum ImagesCommand {
         #[arg(long)]
         off: bool,
     },
+    /// Apply a retention policy file (HCL): print the plan, then carry it out.
+    Prune {
+        /// The policy file: bucket "NAME" { keep_newest, retain_at_least, deprecate_after,
+        /// delete_after }.
+        #[arg(long)]
+        policy: std::path::PathBuf,
+        /// Print the plan and change nothing.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+    },
     /// The versions built from a version, recursively.
     Children { bucket: String, version: String },
     /// Images whose parent channel has moved on since they were built.
@@ -509,6 +519,47 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                     }
                     table(&rows)
                 }
+            }
+            ImagesCommand::Prune { policy, dry_run } => {
+                let text = std::fs::read_to_string(&policy).map_err(|e| {
+                    CatalogError::Invalid(format!(
+                        "cannot read the policy file {}: {e}",
+                        policy.display()
+                    ))
+                })?;
+                let p =
+                    kiln_catalog::retention::Policy::parse(&policy.display().to_string(), &text)
+                        .map_err(|d| {
+                            CatalogError::Invalid(format!("the policy file is not valid:\n\n{d}"))
+                        })?;
+                let plan = cat.prune_plan(&p, now).await?;
+                if json && dry_run {
+                    return Ok((json_out(&plan), 0));
+                }
+                let mut out: String = plan
+                    .iter()
+                    .map(|s| format!("{} v{}: {} ({})\n", s.bucket, s.version, s.action, s.reason))
+                    .collect();
+                if plan.is_empty() {
+                    out.push_str("Nothing to prune.\n");
+                } else if dry_run {
+                    out.push_str("Dry run: nothing was changed.\n");
+                } else {
+                    match cat.prune(&plan, now).await {
+                        Ok(done) => {
+                            out.push_str(&format!("Done: {} versions changed.\n", done.len()))
+                        }
+                        Err((done, e)) => {
+                            print!("{out}");
+                            return Err(CatalogError::Effect(format!(
+                                "pruning stopped after {} of {} steps: {e}",
+                                done.len(),
+                                plan.len()
+                            )));
+                        }
+                    }
+                }
+                out
             }
             ImagesCommand::Outdated => {
                 let o = cat.outdated().await?;

@@ -648,3 +648,208 @@ build { sources = ["source.amazon-ebs.bad"] }
     assert_eq!(r.code, 1, "{out}");
     insta::assert_snapshot!("amazon_bad_options", kiln_tests::normalize(&out, d));
 }
+
+/// The snapshot ids behind `ami` in `region`.
+fn snapshots_of(moto: &Moto, region: &str, ami: &str) -> Vec<String> {
+    let c = ec2(moto, region);
+    rt().block_on(async {
+        let d = c.describe_images().image_ids(ami).send().await.unwrap();
+        d.images()
+            .iter()
+            .flat_map(|i| i.block_device_mappings())
+            .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(String::from))
+            .collect()
+    })
+}
+
+fn snapshot_exists(moto: &Moto, region: &str, id: &str) -> bool {
+    let c = ec2(moto, region);
+    rt().block_on(async {
+        c.describe_snapshots()
+            .snapshot_ids(id)
+            .send()
+            .await
+            .map(|d| !d.snapshots().is_empty())
+            .unwrap_or(false)
+    })
+}
+
+fn image_state(moto: &Moto, region: &str, ami: &str) -> Option<String> {
+    let c = ec2(moto, region);
+    rt().block_on(async {
+        let d = c.describe_images().image_ids(ami).send().await.ok()?;
+        d.images()
+            .first()
+            .and_then(|i| i.state())
+            .map(|s| s.as_str().to_string())
+    })
+}
+
+#[test]
+fn the_catalog_deprecates_disables_restores_and_deletes_amis_in_every_region() {
+    let moto = Moto::start();
+    register_base(&moto, "kiln-base-2024");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        &format!(
+            r#"source "amazon-ebs" "web" {{
+  region              = "us-east-1"
+  access_key          = "test"
+  secret_key          = "kiln-moto-secret"
+  custom_endpoint_ec2 = "{}"
+  instance_type       = "t3.micro"
+  source_ami_filter {{
+    filters     = {{ name = "kiln-base-*" }}
+    owners      = ["self"]
+    most_recent = true
+  }}
+  communicator = "none"
+  ami_name     = "kiln-web-${{uuidv4()}}"
+  ami_regions  = ["us-west-2"]
+}}
+build {{
+  hcp_packer_registry {{
+    bucket_name = "web"
+  }}
+  sources = ["source.amazon-ebs.web"]
+}}
+"#,
+            moto.endpoint()
+        ),
+    );
+    let db = d.join("catalog.db");
+    let env = [
+        ("KILN_CATALOG", db.to_str().unwrap()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let kiln = |args: &[&str]| kiln_tests::run_with_env(KILN, d, args, &env);
+    for _ in 0..2 {
+        let r = kiln(&["build", "t.pkr.hcl"]);
+        assert_eq!(r.code, 0, "{}", r.all());
+    }
+    let show = kiln(&["images", "show", "web", "2", "--json"]);
+    let v2: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    let amis: BTreeMap<String, String> =
+        serde_json::from_value(v2["artifacts"][0]["state"]["amis"].clone()).unwrap();
+    assert_eq!(amis.keys().collect::<Vec<_>>(), ["us-east-1", "us-west-2"]);
+    assert_eq!(
+        v2["artifacts"][0]["regions"],
+        serde_json::json!(["us-east-1", "us-west-2"])
+    );
+    kiln(&["images", "promote", "web", "2", "--channel", "prod"]);
+    let r = kiln(&[
+        "images",
+        "channel",
+        "get",
+        "web",
+        "prod",
+        "--region",
+        "us-west-2",
+    ]);
+    assert_eq!(r.stdout, format!("{}\n", amis["us-west-2"]), "{}", r.all());
+    let r = kiln(&["images", "channel", "get", "web", "prod"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("is in several regions (us-east-1, us-west-2); choose one with --region"),
+        "{}",
+        r.stderr
+    );
+    kiln(&["images", "promote", "web", "1", "--channel", "prod"]);
+
+    let r = kiln(&[
+        "images",
+        "deprecate",
+        "web",
+        "2",
+        "--at",
+        "2030-01-01T00:00:00Z",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let dep = moto.deprecations();
+    for (region, ami) in &amis {
+        assert!(
+            dep[format!("{region}/{ami}")]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("2030-01-01T00:00:00"),
+            "{dep}"
+        );
+    }
+    let r = kiln(&["images", "disable", "web", "2"]);
+    assert_eq!(r.stdout, "web v2: disabled\n", "{}", r.all());
+    for (region, ami) in &amis {
+        assert_eq!(image_state(&moto, region, ami).as_deref(), Some("disabled"));
+    }
+    let r = kiln(&["images", "restore", "web", "2"]);
+    assert_eq!(r.stdout, "web v2: active\n", "{}", r.all());
+    for (region, ami) in &amis {
+        assert_eq!(
+            image_state(&moto, region, ami).as_deref(),
+            Some("available")
+        );
+    }
+    let snaps: Vec<(String, String)> = amis
+        .iter()
+        .flat_map(|(r, a)| {
+            snapshots_of(&moto, r, a)
+                .into_iter()
+                .map(move |s| (r.clone(), s))
+        })
+        .collect();
+    assert_eq!(snaps.len(), 2, "one snapshot per region: {snaps:?}");
+    let r = kiln(&["images", "delete", "web", "2"]);
+    assert_eq!(r.stdout, "web v2: deleted\n", "{}", r.all());
+    for (region, ami) in &amis {
+        assert_eq!(
+            image_state(&moto, region, ami),
+            None,
+            "{ami} in {region} is gone"
+        );
+    }
+    for (region, s) in &snaps {
+        assert!(
+            !snapshot_exists(&moto, region, s),
+            "{s} in {region} is gone"
+        );
+    }
+    let audit = kiln(&["images", "audit", "--json"]);
+    let log: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    let calls: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e["detail"].as_str()?).ok())
+        .flat_map(|d| d["calls"].as_array().cloned().unwrap_or_default())
+        .map(|c| {
+            c.as_str()
+                .unwrap()
+                .split(' ')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "ec2:EnableImageDeprecation us-east-1",
+            "ec2:EnableImageDeprecation us-west-2",
+            "ec2:DisableImage us-east-1",
+            "ec2:DisableImage us-west-2",
+            "ec2:EnableImage us-east-1",
+            "ec2:EnableImage us-west-2",
+            "ec2:DisableImageDeprecation us-east-1",
+            "ec2:DisableImageDeprecation us-west-2",
+            "ec2:DeregisterImage us-east-1",
+            "ec2:DeleteSnapshot us-east-1",
+            "ec2:DeregisterImage us-west-2",
+            "ec2:DeleteSnapshot us-west-2",
+        ]
+    );
+    assert_eq!(kiln(&["images", "audit", "verify"]).code, 0);
+}

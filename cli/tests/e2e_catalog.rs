@@ -460,3 +460,50 @@ impl Spawn for std::process::Command {
             .unwrap()
     }
 }
+
+#[test]
+fn prune_prints_its_plan_and_carries_out_exactly_that() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    std::fs::write(dir.join("web.pkr.hcl"), WEB).unwrap();
+    let c = Cat {
+        dir,
+        url: dir.join("c.db").display().to_string(),
+    };
+    for t in ["a.img", "b.img", "c.img"] {
+        c.ok(&["build", "-var", &format!("target={t}"), "web.pkr.hcl"]);
+    }
+    c.ok(&["images", "promote", "web", "1", "--channel", "prod"]);
+    std::fs::write(
+        dir.join("retention.hcl"),
+        "bucket \"web\" {\n  keep_newest     = 1\n  retain_at_least = 1\n  deprecate_after = \"0d\"\n  delete_after    = \"0d\"\n}\n",
+    )
+    .unwrap();
+    let plan = "web v2: delete (older than delete_after = 0d)\n";
+    assert_eq!(
+        c.ok(&["images", "prune", "--policy", "retention.hcl", "--dry-run"]),
+        format!("{plan}Dry run: nothing was changed.\n")
+    );
+    assert!(dir.join("b.img").exists());
+    assert_eq!(
+        c.ok(&["images", "prune", "--policy", "retention.hcl"]),
+        format!("{plan}Done: 1 versions changed.\n")
+    );
+    assert!(
+        !dir.join("b.img").exists() && dir.join("a.img").exists() && dir.join("c.img").exists()
+    );
+    assert_eq!(
+        c.ok(&["images", "prune", "--policy", "retention.hcl"]),
+        "Nothing to prune.\n"
+    );
+    std::fs::write(
+        dir.join("bad.hcl"),
+        "bucket \"web\" {\n  keep_newest = \"two\"\n}\n",
+    )
+    .unwrap();
+    let e = c.refused(&["images", "prune", "--policy", "bad.hcl"]);
+    assert!(
+        e.contains("bad.hcl:2:17") && e.contains("keep_newest must be a whole number such as 3."),
+        "{e}"
+    );
+}
