@@ -71,7 +71,7 @@ fn parse_age(s: &str) -> Result<Duration, String> {
 
 fn days(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 86_400 == 0 {
+    if s.is_multiple_of(86_400) {
         format!("{}d", s / 86_400)
     } else {
         kiln_core::duration::human(d)
@@ -188,8 +188,7 @@ impl Policy {
                                 "retain_at_least",
                                 "deprecate_after",
                                 "delete_after",
-                            ]
-                            .into_iter(),
+                            ],
                         ) {
                             d.push_str(&format!(" Did you mean {s:?}?"));
                         }

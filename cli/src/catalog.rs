@@ -48,11 +48,10 @@ fn actor() -> Actor {
 
 /// The effects of cloud artifacts built into this binary.
 fn lifecycles() -> Vec<Arc<dyn kiln_core::lifecycle::ImageLifecycle>> {
-    #[allow(unused_mut)]
-    let mut v: Vec<Arc<dyn kiln_core::lifecycle::ImageLifecycle>> = Vec::new();
-    #[cfg(feature = "amazon")]
-    v.push(Arc::new(kiln_builder_amazon::lifecycle::AmazonLifecycle));
-    v
+    vec![
+        #[cfg(feature = "amazon")]
+        Arc::new(kiln_builder_amazon::lifecycle::AmazonLifecycle),
+    ]
 }
 
 /// Opens the catalog at `loc`.

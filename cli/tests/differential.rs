@@ -125,7 +125,8 @@ fn run_case(case: &Path) -> Result<(), String> {
             .map(|t| vec![(*t).to_string()])
             .unwrap_or_default(),
     };
-    let mut cmd = Command::new(KILN).env("KILN_CATALOG", "off");
+    let mut cmd = Command::new(KILN);
+    cmd.env("KILN_CATALOG", "off");
     cmd.arg("build")
         .args(&args)
         .current_dir(wd)

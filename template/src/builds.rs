@@ -524,8 +524,7 @@ fn registry_spec(
                         "description",
                         "bucket_labels",
                         "build_labels",
-                    ]
-                    .into_iter(),
+                    ],
                 ) {
                     detail.push_str(&format!(" Did you mean \"{s}\"?"));
                 }
