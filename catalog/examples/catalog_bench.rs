@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 fn options(loc: Location, dir: &Path) -> Options {
     Options {
         location: loc,
-        actor: Actor { user: "bench".into(), host: "bench".into() },
+        actor: Actor {
+            user: "bench".into(),
+            host: "bench".into(),
+        },
         archive_dir: dir.join("archive"),
         busy_timeout: Duration::from_secs(30),
         lifecycles: Vec::new(),
@@ -58,13 +61,29 @@ fn ms(d: Duration) -> f64 {
 /// Wall time of one run of `kiln args` with `KILN_CATALOG=catalog`.
 fn kiln(bin: &str, dir: &Path, catalog: &str, args: &[&str]) -> f64 {
     let t = Instant::now();
-    let out = Command::new(bin).args(args).current_dir(dir).env("KILN_CATALOG", catalog).output().unwrap();
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env("KILN_CATALOG", catalog)
+        .output()
+        .unwrap();
     let e = ms(t.elapsed());
-    assert!(out.status.success(), "kiln {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kiln {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     e
 }
 
-async fn measure(name: &str, loc: Location, catalog: &str, bin: &str, versions: usize, dir: &Path) -> serde_json::Value {
+async fn measure(
+    name: &str,
+    loc: Location,
+    catalog: &str,
+    bin: &str,
+    versions: usize,
+    dir: &Path,
+) -> serde_json::Value {
     // What a build pays: open (schema check) + record, on a catalog that already has versions.
     let c = Catalog::open(options(loc.clone(), dir)).await.unwrap();
     for _ in 0..20 {
@@ -93,8 +112,12 @@ async fn measure(name: &str, loc: Location, catalog: &str, bin: &str, versions: 
         list_lib.push(ms(t.elapsed()));
     }
     drop(c);
-    let list_cli: Vec<f64> = (0..10).map(|_| kiln(bin, dir, catalog, &["images", "list", "web"])).collect();
-    let list_json: Vec<f64> = (0..10).map(|_| kiln(bin, dir, catalog, &["images", "list", "web", "--json"])).collect();
+    let list_cli: Vec<f64> = (0..10)
+        .map(|_| kiln(bin, dir, catalog, &["images", "list", "web"]))
+        .collect();
+    let list_json: Vec<f64> = (0..10)
+        .map(|_| kiln(bin, dir, catalog, &["images", "list", "web", "--json"]))
+        .collect();
     // `kiln build` of a file template, with and without recording, alternately.
     std::fs::write(dir.join("t.pkr.hcl"), "source \"file\" \"x\" {\n  content = \"x\"\n  target  = \"x.img\"\n}\nbuild {\n  sources = [\"source.file.x\"]\n}\n").unwrap();
     let (mut off, mut on) = (Vec::new(), Vec::new());
@@ -122,13 +145,33 @@ async fn measure(name: &str, loc: Location, catalog: &str, bin: &str, versions: 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let bin = std::fs::canonicalize(args.get(1).expect("usage: catalog_bench KILN_BINARY [VERSIONS]")).unwrap();
+    let bin = std::fs::canonicalize(
+        args.get(1)
+            .expect("usage: catalog_bench KILN_BINARY [VERSIONS]"),
+    )
+    .unwrap();
     let bin = bin.to_str().unwrap();
     let versions: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let d = tempfile::tempdir().unwrap();
     let db = d.path().join("catalog.db");
-    measure("sqlite", Location::Sqlite(db.clone()), db.to_str().unwrap(), bin, versions, d.path()).await;
+    measure(
+        "sqlite",
+        Location::Sqlite(db.clone()),
+        db.to_str().unwrap(),
+        bin,
+        versions,
+        d.path(),
+    )
+    .await;
     let pg = kiln_tests::Postgres::start();
     let pd = tempfile::tempdir().unwrap();
-    measure("postgres", Location::Postgres(pg.url()), &pg.url(), bin, versions, pd.path()).await;
+    measure(
+        "postgres",
+        Location::Postgres(pg.url()),
+        &pg.url(),
+        bin,
+        versions,
+        pd.path(),
+    )
+    .await;
 }
