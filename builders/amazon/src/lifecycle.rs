@@ -96,7 +96,13 @@ impl ImageLifecycle for AmazonLifecycle {
                         .and_then(|s| s.get(&region))
                         .and_then(|s| serde_json::from_value(s.clone()).ok())
                         .unwrap_or_default();
-                    if let Ok(d) = ec2.describe_images().image_ids(&ami).send().await {
+                    if let Ok(d) = ec2
+                        .describe_images()
+                        .image_ids(&ami)
+                        .include_disabled(true)
+                        .send()
+                        .await
+                    {
                         for img in d.images() {
                             for m in img.block_device_mappings() {
                                 if let Some(s) = m.ebs().and_then(|e| e.snapshot_id()) {
