@@ -183,6 +183,11 @@ impl Catalog {
         &self.opts
     }
 
+    /// The lifecycle implementation for artifacts of `builder_id`; `None` for local files.
+    pub(crate) fn lifecycle_of(&self, builder_id: &str) -> Option<&Arc<dyn ImageLifecycle>> {
+        self.opts.lifecycles.iter().find(|l| l.handles(builder_id))
+    }
+
     /// Every bucket with a summary.
     ///
     /// # Errors

@@ -6,8 +6,8 @@
 
 use crate::audit::{append, Change};
 use crate::store::Val;
-use crate::{ArtifactRecord, Catalog, CatalogError, State, Version};
-use kiln_core::lifecycle::{StoredArtifact, Transition};
+use crate::{Catalog, CatalogError, State, Version};
+use kiln_core::lifecycle::Transition;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -100,15 +100,6 @@ fn archived(archive: &Path, v: &Version, file: &str) -> PathBuf {
     archive.join(&v.bucket).join(v.label()).join(name)
 }
 
-fn stored(a: &ArtifactRecord) -> StoredArtifact {
-    StoredArtifact {
-        builder_id: a.builder_id.clone(),
-        id: a.id.clone(),
-        files: a.files.clone(),
-        state: a.state.clone(),
-    }
-}
-
 fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
     if let Some(d) = to.parent() {
         std::fs::create_dir_all(d)?;
@@ -148,13 +139,8 @@ impl Catalog {
     async fn effect(&self, v: &Version, t: &Transition) -> Result<Vec<String>, CatalogError> {
         let mut calls = Vec::new();
         for a in &v.artifacts {
-            if let Some(l) = self
-                .options()
-                .lifecycles
-                .iter()
-                .find(|l| l.handles(&a.builder_id))
-            {
-                calls.extend(l.apply(&stored(a), t).await.map_err(|e| {
+            if let Some(l) = self.lifecycle_of(&a.builder_id) {
+                calls.extend(l.apply(&a.stored(), t).await.map_err(|e| {
                     CatalogError::Effect(format!("{} {}: {}: {e}", v.bucket, v.label(), a.id))
                 })?);
                 continue;

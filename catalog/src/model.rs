@@ -117,6 +117,19 @@ pub struct ArtifactRecord {
     pub state: serde_json::Value,
 }
 
+impl ArtifactRecord {
+    /// What a lifecycle implementation is given of it.
+    #[must_use]
+    pub fn stored(&self) -> kiln_core::lifecycle::StoredArtifact {
+        kiln_core::lifecycle::StoredArtifact {
+            builder_id: self.builder_id.clone(),
+            id: self.id.clone(),
+            files: self.files.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
 /// One version of a bucket (or one failed build of it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Version {

@@ -286,19 +286,8 @@ impl Catalog {
     async fn last_launched(&self, v: &Version) -> Option<OffsetDateTime> {
         let mut newest = None;
         for a in &v.artifacts {
-            if let Some(l) = self
-                .options()
-                .lifecycles
-                .iter()
-                .find(|l| l.handles(&a.builder_id))
-            {
-                let s = kiln_core::lifecycle::StoredArtifact {
-                    builder_id: a.builder_id.clone(),
-                    id: a.id.clone(),
-                    files: a.files.clone(),
-                    state: a.state.clone(),
-                };
-                newest = newest.max(l.last_launched(&s).await.ok().flatten());
+            if let Some(l) = self.lifecycle_of(&a.builder_id) {
+                newest = newest.max(l.last_launched(&a.stored()).await.ok().flatten());
             }
         }
         newest
