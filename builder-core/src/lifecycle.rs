@@ -1,6 +1,7 @@
 //! Lifecycle effects on artifacts the catalog keeps: a builder that makes images somewhere other
 //! than local files (a cloud) registers an [`ImageLifecycle`] so that `kiln images deprecate`,
-//! `disable`, `restore` and `delete` happen where the image lives.
+//! `disable`, `restore` and `delete` happen where the image lives, and so that a channel can be
+//! published where deployment tools read image ids (AWS SSM Parameter Store for AMIs).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -33,6 +34,16 @@ pub enum Transition {
     Delete,
 }
 
+/// A parameter that holds a channel's image id for deployment tools, e.g. the SSM parameter
+/// `/images/web/production` that Terraform's `aws_ssm_parameter` data source reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    /// The parameter's name.
+    pub parameter: String,
+    /// The regions to write it in; empty for every region the artifact is in.
+    pub regions: Vec<String>,
+}
+
 /// Carries out lifecycle transitions for the artifacts of some builders.
 #[async_trait]
 pub trait ImageLifecycle: Send + Sync {
@@ -43,5 +54,13 @@ pub trait ImageLifecycle: Send + Sync {
     /// When an instance was last launched from it, where the platform reports that.
     async fn last_launched(&self, _a: &StoredArtifact) -> Result<Option<OffsetDateTime>, String> {
         Ok(None)
+    }
+    /// Writes the artifact's id to the parameter `p` (in each of its regions); returns one line
+    /// per call made, or what failed.
+    async fn publish(&self, a: &StoredArtifact, _p: &Publication) -> Result<Vec<String>, String> {
+        Err(format!(
+            "{} artifacts cannot be published to a parameter store",
+            a.builder_id
+        ))
     }
 }

@@ -114,30 +114,41 @@ impl Catalog {
             )));
         }
         let cur = current(tx.as_mut(), bucket, channel).await?;
-        let a = assign(
-            tx.as_mut(),
-            self,
-            bucket,
-            channel,
-            &v,
-            cur.as_ref().map(|c| c.0),
-            "promote",
-            now,
-        )
-        .await?;
+        let previous = cur.as_ref().map(|c| c.0);
+        self.move_channel(tx, channel, &v, previous, cur.map(|c| c.1), "promote", now)
+            .await
+    }
+
+    /// Points `channel` at `v` in `tx` (its history entry's previous position is `previous`),
+    /// records `action` in the audit log, commits, then writes `v` to the channel's
+    /// publications.
+    #[allow(clippy::too_many_arguments)]
+    async fn move_channel(
+        &self,
+        mut tx: Box<dyn Tx>,
+        channel: &str,
+        v: &Version,
+        previous: Option<i64>,
+        from: Option<String>,
+        action: &str,
+        now: OffsetDateTime,
+    ) -> Result<Assignment, CatalogError> {
+        let bucket = v.bucket.as_str();
+        let mut a = assign(tx.as_mut(), self, bucket, channel, v, previous, action, now).await?;
         append(
             tx.as_mut(),
             self,
             now,
             Change {
-                action: "promote",
+                action,
                 bucket,
                 version: v.label(),
-                detail: serde_json::json!({"channel": channel, "fingerprint": v.fingerprint, "from": cur.map(|c| c.1)}),
+                detail: serde_json::json!({"channel": channel, "fingerprint": v.fingerprint, "from": from}),
             },
         )
         .await?;
         tx.commit().await?;
+        a.published = self.republish(channel, v, now).await?;
         Ok(a)
     }
 
@@ -182,31 +193,16 @@ impl Catalog {
         let (_, _, before) = previous_of(tx.as_mut(), bucket, channel, cur_seq)
             .await?
             .expect("checked above under the same channel position");
-        let a = assign(
-            tx.as_mut(),
-            self,
-            bucket,
+        self.move_channel(
+            tx,
             channel,
             &target,
             before,
+            cur.map(|c| c.1),
             "rollback",
             now,
         )
-        .await?;
-        append(
-            tx.as_mut(),
-            self,
-            now,
-            Change {
-                action: "rollback",
-                bucket,
-                version: target.label(),
-                detail: serde_json::json!({"channel": channel, "fingerprint": target.fingerprint, "from": cur.map(|c| c.1)}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(a)
+        .await
     }
 
     /// The version `channel` points at.
@@ -253,6 +249,7 @@ impl Catalog {
                 action: r.text(4),
                 actor: r.text(5),
                 at: crate::parse_time(&r.text(6)),
+                published: Vec::new(),
             })
             .collect())
     }
@@ -320,5 +317,6 @@ async fn assign(
         action: action.to_string(),
         actor,
         at: now,
+        published: Vec::new(),
     })
 }

@@ -24,13 +24,16 @@ pub mod audit;
 pub mod channels;
 pub mod lifecycle;
 pub mod model;
+pub mod publish;
 pub mod record;
 pub mod retention;
 pub mod store;
 mod ulid;
 
 use kiln_core::lifecycle::ImageLifecycle;
+pub use kiln_core::lifecycle::Publication;
 pub use model::*;
+pub use publish::ChannelPublication;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -262,16 +265,68 @@ impl Catalog {
         for a in &arts {
             by_fp.entry(a.text(0)).or_default().push(artifact_of(a));
         }
+        let mut channels = group(&chans);
         let mut out: Vec<Version> = rows.iter().map(version_of).collect();
         for v in &mut out {
             v.artifacts = by_fp.remove(&v.fingerprint).unwrap_or_default();
-            v.channels = chans
-                .iter()
-                .filter(|c| c.text(0) == v.fingerprint)
-                .map(|c| c.text(1))
-                .collect();
+            v.channels = channels.remove(&v.fingerprint).unwrap_or_default();
         }
         Ok(out)
+    }
+
+    /// The versions of `bucket` as a listing shows them, newest first; failed builds too when
+    /// `all`. Reads only the listed columns (see [`Catalog::versions`] for whole versions).
+    ///
+    /// # Errors
+    /// When the bucket does not exist, or on storage errors.
+    pub async fn list(&self, bucket: &str, all: bool) -> Result<Vec<VersionSummary>, CatalogError> {
+        let mut tx = self.read().await?;
+        require_bucket(tx.as_mut(), bucket).await?;
+        let filter = if all { "" } else { " AND number IS NOT NULL" };
+        let rows = tx
+            .query(
+                &format!("SELECT bucket, fingerprint, number, status, state, deprecate_at, revoked_at, revoke_reason, protected, finished_at FROM versions WHERE bucket = $1{filter} ORDER BY finished_at DESC, fingerprint DESC"),
+                &[bucket.into()],
+            )
+            .await?;
+        let arts = tx
+            .query(
+                "SELECT fingerprint, artifact_id FROM artifacts WHERE bucket = $1 ORDER BY fingerprint, idx",
+                &[bucket.into()],
+            )
+            .await?;
+        let chans = tx
+            .query(
+                "SELECT fingerprint, channel FROM channels WHERE bucket = $1 ORDER BY channel",
+                &[bucket.into()],
+            )
+            .await?;
+        tx.commit().await?;
+        let mut ids = group(&arts);
+        let mut channels = group(&chans);
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let fingerprint = r.text(1);
+                VersionSummary {
+                    bucket: r.text(0),
+                    number: r.opt_int(2),
+                    status: BuildStatus::parse(&r.text(3)),
+                    state: State::parse(&r.text(4)),
+                    deprecate_at: r.opt_text(5).map(|t| parse_time(&t)),
+                    revoked: r.opt_text(6).map(|t| Revocation {
+                        at: parse_time(&t),
+                        reason: r.text(7),
+                        inherited_from: None,
+                    }),
+                    protected: r.int(8) != 0,
+                    finished_at: parse_time(&r.text(9)),
+                    artifact_ids: ids.remove(&fingerprint).unwrap_or_default(),
+                    channels: channels.remove(&fingerprint).unwrap_or_default(),
+                    fingerprint,
+                }
+            })
+            .collect())
     }
 
     /// One version: by number (`3` or `v3`), `latest`, or fingerprint.
@@ -377,6 +432,15 @@ impl Catalog {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Two-column rows grouped by their first column, the second's values in row order.
+fn group(rows: &[store::Row]) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for r in rows {
+        out.entry(r.text(0)).or_default().push(r.text(1));
+    }
+    out
 }
 
 pub(crate) fn json(s: &str) -> serde_json::Value {

@@ -4,7 +4,9 @@
 use kiln_catalog::lifecycle::Op;
 use kiln_catalog::record::{NewArtifact, NewBuild};
 use kiln_catalog::{Actor, BuildStatus, Catalog, CatalogError, Location, Options, Parent, State};
+use kiln_core::lifecycle::{ImageLifecycle, Publication, StoredArtifact, Transition};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -48,6 +50,11 @@ impl Fixture {
     async fn open(&self) -> Catalog {
         Catalog::open(self.options("alice")).await.unwrap()
     }
+    async fn open_with(&self, cloud: Arc<Cloud>) -> Catalog {
+        let mut o = self.options("alice");
+        o.lifecycles.push(cloud);
+        Catalog::open(o).await.unwrap()
+    }
     /// Runs SQL directly on the storage.
     fn sql(&self, sql: &str) {
         match self {
@@ -90,6 +97,177 @@ fn build(bucket: &str, minute: u8, file: Option<PathBuf>) -> NewBuild {
         parent: None,
         metadata: serde_json::json!({"template": "web.pkr.hcl"}),
     }
+}
+
+/// A stand-in for a cloud, for what moto cannot show: it reports when images were last launched
+/// (moto answers DescribeImageAttribute lastLaunchedTime with a 500) and keeps its parameters.
+#[derive(Default)]
+struct Cloud {
+    launched: Vec<(String, OffsetDateTime)>,
+    parameters: Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl ImageLifecycle for Cloud {
+    fn handles(&self, builder_id: &str) -> bool {
+        builder_id == "test.cloud"
+    }
+    async fn apply(&self, a: &StoredArtifact, t: &Transition) -> Result<Vec<String>, String> {
+        Ok(vec![format!("cloud:{t:?} {}", a.id)])
+    }
+    async fn last_launched(&self, a: &StoredArtifact) -> Result<Option<OffsetDateTime>, String> {
+        Ok(self.launched.iter().find(|l| l.0 == a.id).map(|l| l.1))
+    }
+    async fn publish(&self, a: &StoredArtifact, p: &Publication) -> Result<Vec<String>, String> {
+        let mut calls = Vec::new();
+        let amis: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(a.state["amis"].clone()).unwrap();
+        for (region, id) in amis {
+            if p.regions.is_empty() || p.regions.contains(&region) {
+                self.parameters
+                    .lock()
+                    .unwrap()
+                    .push((format!("{region}:{}", p.parameter), id.clone()));
+                calls.push(format!("cloud:put {region} {}={id}", p.parameter));
+            }
+        }
+        Ok(calls)
+    }
+}
+
+/// A build of images in two regions of the stand-in cloud: `img-N-r1` and `img-N-r2`.
+fn cloud_build(bucket: &str, minute: u8) -> NewBuild {
+    let mut b = build(bucket, minute, None);
+    let id = format!("img-{minute}");
+    b.artifacts[0].builder_id = "test.cloud".into();
+    b.artifacts[0].builder_type = "cloud".into();
+    b.artifacts[0].id = format!("r1:{id}-r1,r2:{id}-r2");
+    b.artifacts[0].state =
+        serde_json::json!({"amis": {"r1": format!("{id}-r1"), "r2": format!("{id}-r2")}});
+    b
+}
+
+async fn publications_follow_their_channel(f: Fixture) {
+    let cloud = Arc::new(Cloud::default());
+    let c = f.open_with(cloud.clone()).await;
+    for m in 1..=2 {
+        c.record(cloud_build("web", m)).await.unwrap();
+    }
+    c.record(build("web", 3, None)).await.unwrap();
+    let p = |name: &str, regions: &[&str]| Publication {
+        parameter: name.into(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+    };
+    assert_eq!(
+        err(c.publish("web", "prod", &p("/web", &[]), t(4)).await.unwrap_err()),
+        "bucket \"web\" has no channel \"prod\"; promote a version to create it (kiln images promote web VERSION --channel prod)"
+    );
+    c.promote("web", "1", "prod", t(4)).await.unwrap();
+    let calls = c
+        .publish("web", "prod", &p("/web", &[]), t(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        calls,
+        ["cloud:put r1 /web=img-1-r1", "cloud:put r2 /web=img-1-r2"]
+    );
+    c.publish("web", "prod", &p("/web-r2", &["r2"]), t(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        err(c
+            .publish("web", "prod", &p("/x", &["r3"]), t(5))
+            .await
+            .unwrap_err()),
+        "cannot publish web v1 to /x: it has no image in r3 (its regions: r1, r2)"
+    );
+    let a = c.promote("web", "2", "prod", t(6)).await.unwrap();
+    assert_eq!(
+        a.published,
+        [
+            "cloud:put r1 /web=img-2-r1",
+            "cloud:put r2 /web=img-2-r2",
+            "cloud:put r2 /web-r2=img-2-r2"
+        ]
+    );
+    let a = c.rollback("web", "prod", t(7)).await.unwrap();
+    assert_eq!(a.published.len(), 3);
+    assert_eq!(
+        cloud.parameters.lock().unwrap().last().unwrap(),
+        &("r2:/web-r2".to_string(), "img-1-r2".to_string())
+    );
+    let listed: Vec<(String, Vec<String>)> = c
+        .publications("web", None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.parameter, p.regions))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("/web".into(), vec![]),
+            ("/web-r2".into(), vec!["r2".to_string()])
+        ]
+    );
+    c.unpublish("web", "prod", "/web-r2", t(8)).await.unwrap();
+    assert_eq!(
+        err(c
+            .unpublish("web", "prod", "/web-r2", t(8))
+            .await
+            .unwrap_err()),
+        "channel prod of web is not published to /web-r2"
+    );
+    // A channel of local files has nothing a parameter store could point at.
+    c.promote("web", "3", "dev", t(9)).await.unwrap();
+    assert_eq!(
+        err(c.publish("web", "dev", &p("/dev", &[]), t(9)).await.unwrap_err()),
+        "cannot publish web v3 to /dev: none of its artifacts (file) lives where a parameter store can point at it; only AMIs (amazon-ebs) can be published"
+    );
+    // 3 records, a promotion, 2 publications, a promotion and a rollback with 2 publishes
+    // each, an unpublish and a promotion to dev.
+    assert_eq!(
+        c.verify_audit().await.unwrap(),
+        Ok(3 + 1 + 2 + 3 + 3 + 1 + 1)
+    );
+}
+
+async fn retention_spares_images_launched_recently(f: Fixture) {
+    let day = time::Duration::days(1);
+    let now = t(0) + day * 100;
+    // img-2 was launched from yesterday: the cloud still uses it.
+    let cloud = Arc::new(Cloud {
+        launched: vec![("r1:img-2-r1,r2:img-2-r2".into(), now - day)],
+        ..Cloud::default()
+    });
+    let c = f.open_with(cloud).await;
+    for m in 1..=3u8 {
+        let mut b = cloud_build("web", m);
+        b.finished_at = t(0) + day * i32::from(m);
+        c.record(b).await.unwrap();
+    }
+    let policy = kiln_catalog::retention::Policy::parse(
+        "retention.hcl",
+        "bucket \"web\" {\n  keep_newest     = 1\n  delete_after    = \"90d\"\n}\n",
+    )
+    .unwrap();
+    let plan = c.prune_plan(&policy, now).await.unwrap();
+    let shown: Vec<String> = plan
+        .iter()
+        .map(|s| format!("v{}: {}", s.version, s.action))
+        .collect();
+    assert_eq!(shown, ["v1: delete"]);
+    let done = c.prune(&plan, now).await.unwrap();
+    assert_eq!(done[0].state, State::Deleted);
+    let log = c.audit(None).await.unwrap();
+    assert!(
+        log.last()
+            .unwrap()
+            .detail
+            .contains("cloud:Delete r1:img-1-r1,r2:img-1-r2"),
+        "{:?}",
+        log.last()
+    );
 }
 
 fn err(e: CatalogError) -> String {
@@ -443,6 +621,18 @@ async fn concurrent_writers_stay_consistent(f: Fixture) {
     assert_eq!(c.verify_audit().await.unwrap(), Ok(8 + 16));
 }
 
+async fn an_older_schema_is_migrated_and_keeps_its_data(f: Fixture) {
+    let c = f.open().await;
+    c.record(build("web", 1, None)).await.unwrap();
+    drop(c);
+    // What a catalog of the first schema looks like.
+    f.sql("DROP TABLE publications; UPDATE kiln_meta SET value = '1' WHERE key = 'schema_version'");
+    let c = f.open().await;
+    assert_eq!(c.version("web", "1").await.unwrap().number, Some(1));
+    assert!(c.publications("web", None).await.unwrap().is_empty());
+    assert_eq!(c.verify_audit().await.unwrap(), Ok(1));
+}
+
 async fn newer_schema_is_refused_unchanged(f: Fixture) {
     drop(f.open().await);
     f.sql("UPDATE kiln_meta SET value = '99' WHERE key = 'schema_version'");
@@ -453,7 +643,7 @@ async fn newer_schema_is_refused_unchanged(f: Fixture) {
     };
     assert_eq!(
         e.to_string(),
-        format!("the catalog {shown} has schema version 99, newer than this kiln knows (1); it was written by a newer Kiln: upgrade kiln to use it (the catalog was not changed)")
+        format!("the catalog {shown} has schema version 99, newer than this kiln knows (2); it was written by a newer Kiln: upgrade kiln to use it (the catalog was not changed)")
     );
 }
 
@@ -544,7 +734,10 @@ both!(
     audit_chain_detects_reordering_and_a_removed_last_entry,
     concurrent_writers_stay_consistent,
     newer_schema_is_refused_unchanged,
+    an_older_schema_is_migrated_and_keeps_its_data,
     retention_plans_exactly_and_carries_out_the_plan,
+    retention_spares_images_launched_recently,
+    publications_follow_their_channel,
 );
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use kiln_catalog::lifecycle::Op;
-use kiln_catalog::{Catalog, CatalogError, Version};
+use kiln_catalog::{Catalog, CatalogError, Version, VersionSummary};
 use time::OffsetDateTime;
 
 #[derive(Args, Debug)]
@@ -109,6 +109,27 @@ enum ChannelCommand {
     },
     /// The channel's assignment history.
     History { bucket: String, channel: String },
+    /// Write the channel's AMI ids to an SSM parameter (type aws:ec2:image, one per region)
+    /// now and after every promote and rollback; --off stops that. Without --ssm, list the
+    /// channel's publications.
+    Publish {
+        bucket: String,
+        channel: String,
+        /// The SSM parameter, e.g. /images/web/production.
+        #[arg(long)]
+        ssm: Option<String>,
+        /// Only these regions (repeatable; default: every region of the image).
+        #[arg(long)]
+        region: Vec<String>,
+        /// Stop publishing to the parameter (it is left as it is).
+        #[arg(long)]
+        off: bool,
+    },
+}
+
+/// The calls a command made, one per line, indented under its result.
+fn calls(c: &[String]) -> String {
+    c.iter().map(|c| format!("  {c}\n")).collect()
 }
 
 fn table(rows: &[Vec<String>]) -> String {
@@ -142,7 +163,7 @@ fn when(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn state_of(v: &Version, now: OffsetDateTime) -> String {
+fn state_of(v: &VersionSummary, now: OffsetDateTime) -> String {
     let mut s = match (v.state, v.deprecate_at) {
         (kiln_catalog::State::Deprecated, Some(t)) if t > now => format!("deprecates {}", when(t)),
         (st, _) => st.as_str().to_string(),
@@ -178,7 +199,7 @@ fn show(v: &Version, now: OffsetDateTime) -> String {
         vec!["version".into(), v.label()],
         vec!["fingerprint".into(), v.fingerprint.clone()],
         vec!["build".into(), v.status.as_str().into()],
-        vec!["state".into(), state_of(v, now)],
+        vec!["state".into(), state_of(&v.summary(), now)],
         vec!["channels".into(), v.channels.join(", ")],
         vec!["builds".into(), v.build_names.join(", ")],
         vec!["started".into(), when(v.started_at)],
@@ -286,7 +307,12 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
         if json {
             json_out(&v)
         } else {
-            format!("{} {}: {}\n", v.bucket, v.label(), state_of(&v, now))
+            format!(
+                "{} {}: {}\n",
+                v.bucket,
+                v.label(),
+                state_of(&v.summary(), now)
+            )
         }
     };
     Ok((
@@ -318,7 +344,7 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 }
             }
             ImagesCommand::List { bucket: Some(b) } => {
-                let vs = cat.versions(&b, false).await?;
+                let vs = cat.list(&b, false).await?;
                 if json {
                     json_out(&vs)
                 } else {
@@ -335,7 +361,7 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                             state_of(v, now),
                             v.channels.join(","),
                             when(v.finished_at),
-                            artifact_ids(v),
+                            v.artifact_ids.join(" "),
                         ]);
                     }
                     table(&rows)
@@ -367,7 +393,7 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                             when(v.finished_at),
                             v.label(),
                             v.status.as_str().into(),
-                            state_of(v, now),
+                            state_of(&v.summary(), now),
                             v.error
                                 .clone()
                                 .unwrap_or_else(|| artifact_ids(v))
@@ -407,7 +433,11 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 if json {
                     json_out(&a)
                 } else {
-                    format!("{bucket}: {channel} -> v{}\n", a.version)
+                    format!(
+                        "{bucket}: {channel} -> v{}\n{}",
+                        a.version,
+                        calls(&a.published)
+                    )
                 }
             }
             ImagesCommand::Rollback { bucket, channel } => {
@@ -415,7 +445,11 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 if json {
                     json_out(&a)
                 } else {
-                    format!("{bucket}: {channel} -> v{} (rolled back)\n", a.version)
+                    format!(
+                        "{bucket}: {channel} -> v{} (rolled back)\n{}",
+                        a.version,
+                        calls(&a.published)
+                    )
                 }
             }
             ImagesCommand::Channel {
@@ -440,6 +474,71 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                     format!("{id}\n")
                 }
             }
+            ImagesCommand::Channel {
+                command:
+                    ChannelCommand::Publish {
+                        bucket,
+                        channel,
+                        ssm,
+                        region,
+                        off,
+                    },
+            } => match (ssm, off) {
+                (None, true) => {
+                    return Err(CatalogError::Invalid(
+                        "--off needs the parameter to stop publishing to: --ssm NAME".into(),
+                    ))
+                }
+                (None, false) => {
+                    let pubs = cat.publications(&bucket, Some(&channel)).await?;
+                    if json {
+                        json_out(&pubs)
+                    } else {
+                        let mut rows =
+                            vec![vec!["PARAMETER".into(), "REGIONS".into(), "BY".into()]];
+                        for p in &pubs {
+                            rows.push(vec![
+                                p.parameter.clone(),
+                                if p.regions.is_empty() {
+                                    "all".into()
+                                } else {
+                                    p.regions.join(",")
+                                },
+                                p.actor.clone(),
+                            ]);
+                        }
+                        table(&rows)
+                    }
+                }
+                (Some(parameter), true) => {
+                    cat.unpublish(&bucket, &channel, &parameter, now).await?;
+                    if json {
+                        json_out(
+                            &serde_json::json!({"bucket": bucket, "channel": channel, "parameter": parameter, "published": false}),
+                        )
+                    } else {
+                        format!("{bucket}: {channel} is no longer published to {parameter}\n")
+                    }
+                }
+                (Some(parameter), false) => {
+                    let p = kiln_catalog::Publication {
+                        parameter,
+                        regions: region,
+                    };
+                    let done = cat.publish(&bucket, &channel, &p, now).await?;
+                    if json {
+                        json_out(
+                            &serde_json::json!({"bucket": bucket, "channel": channel, "parameter": p.parameter, "calls": done}),
+                        )
+                    } else {
+                        format!(
+                            "{bucket}: {channel} is published to {} (again after every promote and rollback)\n{}",
+                            p.parameter,
+                            calls(&done)
+                        )
+                    }
+                }
+            },
             ImagesCommand::Channel {
                 command: ChannelCommand::History { bucket, channel },
             } => {
@@ -513,7 +612,7 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                         rows.push(vec![
                             k.bucket.clone(),
                             k.label(),
-                            state_of(k, now),
+                            state_of(&k.summary(), now),
                             artifact_ids(k),
                         ]);
                     }

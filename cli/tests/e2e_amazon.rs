@@ -720,11 +720,15 @@ build {{
         ),
     );
     let db = d.join("catalog.db");
+    let endpoint = moto.endpoint();
     let env = [
         ("KILN_CATALOG", db.to_str().unwrap()),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
+        // SSM's endpoint is the SDK's own setting (the template's is EC2's only).
+        ("AWS_ENDPOINT_URL_SSM", endpoint.as_str()),
+        ("KILN_USER", "ci"),
     ];
     let kiln = |args: &[&str]| kiln_tests::run_with_env(KILN, d, args, &env);
     for _ in 0..2 {
@@ -759,7 +763,130 @@ build {{
         "{}",
         r.stderr
     );
-    kiln(&["images", "promote", "web", "1", "--channel", "prod"]);
+    // Publishing the channel to SSM: now, and again whenever it moves.
+    let r = kiln(&[
+        "images",
+        "channel",
+        "publish",
+        "web",
+        "prod",
+        "--ssm",
+        "/images/web/prod",
+    ]);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "web: prod is published to /images/web/prod (again after every promote and rollback)\n  ssm:PutParameter us-east-1 /images/web/prod={}\n  ssm:PutParameter us-west-2 /images/web/prod={}\n",
+            amis["us-east-1"], amis["us-west-2"]
+        ),
+        "{}",
+        r.all()
+    );
+    let r = kiln(&[
+        "images",
+        "channel",
+        "publish",
+        "web",
+        "prod",
+        "--ssm",
+        "/images/web/prod-west",
+        "--region",
+        "us-west-2",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = kiln(&[
+        "images",
+        "channel",
+        "publish",
+        "web",
+        "prod",
+        "--ssm",
+        "/x",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (1, "Error: cannot publish web v2 to /x: it has no image in eu-west-1 (its regions: us-east-1, us-west-2)\n"),
+    );
+    let param = |region: &str, name: &str| {
+        let p = moto.ssm_parameters(region);
+        assert_eq!(p[name]["data_type"], "aws:ec2:image", "{p}");
+        p[name]["value"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(param("us-east-1", "/images/web/prod"), amis["us-east-1"]);
+    assert_eq!(param("us-west-2", "/images/web/prod"), amis["us-west-2"]);
+    assert_eq!(
+        param("us-west-2", "/images/web/prod-west"),
+        amis["us-west-2"]
+    );
+    assert!(moto.ssm_parameters("us-east-1")["/images/web/prod-west"].is_null());
+    let r = kiln(&["images", "channel", "publish", "web", "prod"]);
+    assert_eq!(
+        r.stdout,
+        "PARAMETER              REGIONS    BY\n/images/web/prod       all        root@kiln-test\n/images/web/prod-west  us-west-2  root@kiln-test\n"
+            .replace(
+                "root@kiln-test",
+                &format!(
+                    "ci@{}",
+                    std::fs::read_to_string("/proc/sys/kernel/hostname")
+                        .unwrap()
+                        .trim()
+                )
+            ),
+        "{}",
+        r.all()
+    );
+    let show1 = kiln(&["images", "show", "web", "1", "--json"]);
+    let v1: serde_json::Value = serde_json::from_str(&show1.stdout).unwrap();
+    let amis1: BTreeMap<String, String> =
+        serde_json::from_value(v1["artifacts"][0]["state"]["amis"].clone()).unwrap();
+    let r = kiln(&["images", "promote", "web", "1", "--channel", "prod"]);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "web: prod -> v1\n  ssm:PutParameter us-east-1 /images/web/prod={}\n  ssm:PutParameter us-west-2 /images/web/prod={}\n  ssm:PutParameter us-west-2 /images/web/prod-west={}\n",
+            amis1["us-east-1"], amis1["us-west-2"], amis1["us-west-2"]
+        ),
+        "{}",
+        r.all()
+    );
+    assert_eq!(param("us-east-1", "/images/web/prod"), amis1["us-east-1"]);
+    assert_eq!(
+        param("us-west-2", "/images/web/prod-west"),
+        amis1["us-west-2"]
+    );
+    let r = kiln(&["images", "rollback", "web", "--channel", "prod"]);
+    assert!(
+        r.stdout.starts_with("web: prod -> v2 (rolled back)\n"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(param("us-east-1", "/images/web/prod"), amis["us-east-1"]);
+    let r = kiln(&[
+        "images",
+        "channel",
+        "publish",
+        "web",
+        "prod",
+        "--ssm",
+        "/images/web/prod-west",
+        "--off",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "web: prod is no longer published to /images/web/prod-west\n",
+        "{}",
+        r.all()
+    );
+    let r = kiln(&["images", "promote", "web", "1", "--channel", "prod"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(param("us-east-1", "/images/web/prod"), amis1["us-east-1"]);
+    assert_eq!(
+        param("us-west-2", "/images/web/prod-west"),
+        amis["us-west-2"],
+        "no longer published"
+    );
 
     let r = kiln(&[
         "images",
@@ -837,6 +964,18 @@ build {{
     assert_eq!(
         calls,
         [
+            // publish, publish --region us-west-2, then promote 1, rollback and promote 1.
+            "ssm:PutParameter us-east-1",
+            "ssm:PutParameter us-west-2",
+            "ssm:PutParameter us-west-2",
+            "ssm:PutParameter us-east-1",
+            "ssm:PutParameter us-west-2",
+            "ssm:PutParameter us-west-2",
+            "ssm:PutParameter us-east-1",
+            "ssm:PutParameter us-west-2",
+            "ssm:PutParameter us-west-2",
+            "ssm:PutParameter us-east-1",
+            "ssm:PutParameter us-west-2",
             "ec2:EnableImageDeprecation us-east-1",
             "ec2:EnableImageDeprecation us-west-2",
             "ec2:DisableImage us-east-1",

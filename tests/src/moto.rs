@@ -158,6 +158,20 @@ impl Moto {
         run_script(cmd)
     }
 
+    /// The SSM parameters the account holds in `region` (tests/moto/ssm.py): `{name: {value,
+    /// data_type, type, version}}`.
+    ///
+    /// # Panics
+    /// When the script fails.
+    #[must_use]
+    pub fn ssm_parameters(&self, region: &str) -> serde_json::Value {
+        let mut cmd = Command::new(python());
+        cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/ssm.py"))
+            .arg(self.port.to_string())
+            .arg(region);
+        serde_json::from_str(&run_script(cmd)).expect("ssm.py prints JSON")
+    }
+
     fn state_script(&self, regions: &[&str]) -> Command {
         let mut cmd = Command::new(python());
         cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto/state.py"));
@@ -177,10 +191,10 @@ impl Moto {
 }
 
 fn run_script(mut cmd: Command) -> String {
-    let out = cmd.output().expect("run tests/moto/state.py");
+    let out = cmd.output().expect("run a tests/moto script");
     assert!(
         out.status.success(),
-        "tests/moto/state.py failed: {}",
+        "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8")

@@ -79,10 +79,28 @@ impl Access {
         }
         aws_sdk_ec2::Client::from_conf(b.build())
     }
+
+    /// An SSM client for `region`. Its endpoint is the SDK's for SSM (`AWS_ENDPOINT_URL_SSM`,
+    /// `AWS_ENDPOINT_URL`, the shared config's `services`), not the template's EC2 endpoint.
+    #[must_use]
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        let b = aws_sdk_ssm::config::Builder::from(&self.sdk)
+            .region(aws_config::Region::new(region.to_string()));
+        aws_sdk_ssm::Client::from_conf(b.build())
+    }
 }
 
 /// An EC2 error as one line: the service's code and message, or what went wrong on the way.
 pub fn describe<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    describe_for("EC2", e)
+}
+
+/// An error of `service`'s API as one line (see [`describe`]).
+pub fn describe_for<E, R>(service: &str, e: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -97,7 +115,7 @@ where
             }
         }
         SdkError::DispatchFailure(d) => {
-            let mut s = "the EC2 API could not be reached".to_string();
+            let mut s = format!("the {service} API could not be reached");
             if let Some(c) = d.as_connector_error() {
                 let mut src: Option<&dyn std::error::Error> = Some(c);
                 while let Some(e) = src {
@@ -107,7 +125,7 @@ where
             }
             s
         }
-        SdkError::TimeoutError(_) => "the EC2 API did not answer in time".into(),
+        SdkError::TimeoutError(_) => format!("the {service} API did not answer in time"),
         other => {
             let mut s = other.to_string();
             let mut src = std::error::Error::source(other);

@@ -2,11 +2,14 @@
 //! (EnableImageDeprecation / DisableImageDeprecation), DisableImage / EnableImage, and deletion
 //! (DeregisterImage, then DeleteSnapshot of each snapshot behind it). Credentials come from the
 //! SDK's standard chain; the endpoint from the build's `custom_endpoint_ec2` when it had one.
+//! Channels are published to SSM Parameter Store as `aws:ec2:image` parameters, one per region,
+//! as EC2 Image Builder hands AMIs to Terraform and CloudFormation.
 
-use crate::client::{describe, Access};
+use crate::client::{describe, describe_for, Access};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ImageAttributeName;
-use kiln_core::lifecycle::{ImageLifecycle, StoredArtifact, Transition};
+use aws_sdk_ssm::types::ParameterType;
+use kiln_core::lifecycle::{ImageLifecycle, Publication, StoredArtifact, Transition};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -164,5 +167,41 @@ impl ImageLifecycle for AmazonLifecycle {
             }
         }
         Ok(newest)
+    }
+
+    async fn publish(&self, a: &StoredArtifact, p: &Publication) -> Result<Vec<String>, String> {
+        let amis = amis(a);
+        if let Some(r) = p.regions.iter().find(|r| !amis.contains_key(*r)) {
+            return Err(format!(
+                "it has no AMI in {r} (its regions: {})",
+                amis.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let access = access(a).await;
+        let mut calls = Vec::new();
+        for (region, ami) in amis {
+            if !p.regions.is_empty() && !p.regions.contains(&region) {
+                continue;
+            }
+            access
+                .ssm(&region)
+                .put_parameter()
+                .name(&p.parameter)
+                .value(&ami)
+                .r#type(ParameterType::String)
+                .data_type("aws:ec2:image")
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "PutParameter {} in {region}: {}",
+                        p.parameter,
+                        describe_for("SSM", &e)
+                    )
+                })?;
+            calls.push(format!("ssm:PutParameter {region} {}={ami}", p.parameter));
+        }
+        Ok(calls)
     }
 }

@@ -127,10 +127,14 @@ pub(crate) enum Dialect {
 }
 
 /// The schema versions this build knows; index `i` upgrades from version `i` to `i + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    include_str!("schema/1.sqlite.sql"),
-    include_str!("schema/1.postgres.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        include_str!("schema/1.sqlite.sql"),
+        include_str!("schema/1.postgres.sql"),
+    ),
+    // Channel publications (SSM parameters a channel is written to); the same SQL for both.
+    (include_str!("schema/2.sql"), include_str!("schema/2.sql")),
+];
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
