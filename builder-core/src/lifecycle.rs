@@ -49,15 +49,26 @@ pub struct Publication {
 pub trait ImageLifecycle: Send + Sync {
     /// Whether this handles artifacts of `builder_id`.
     fn handles(&self, builder_id: &str) -> bool;
-    /// Carries out `t`; returns one line per call made (for the audit log), or what failed.
-    async fn apply(&self, a: &StoredArtifact, t: &Transition) -> Result<Vec<String>, String>;
+    /// Carries out `t`, pushing one line per call made onto `calls` as it is made (for the audit
+    /// log, which keeps them when a later call fails); returns what failed.
+    async fn apply(
+        &self,
+        a: &StoredArtifact,
+        t: &Transition,
+        calls: &mut Vec<String>,
+    ) -> Result<(), String>;
     /// When an instance was last launched from it, where the platform reports that.
     async fn last_launched(&self, _a: &StoredArtifact) -> Result<Option<OffsetDateTime>, String> {
         Ok(None)
     }
-    /// Writes the artifact's id to the parameter `p` (in each of its regions); returns one line
-    /// per call made, or what failed.
-    async fn publish(&self, a: &StoredArtifact, _p: &Publication) -> Result<Vec<String>, String> {
+    /// Writes the artifact's id to the parameter `p` (in each of its regions), pushing one line
+    /// per call made onto `calls` as [`ImageLifecycle::apply`] does; returns what failed.
+    async fn publish(
+        &self,
+        a: &StoredArtifact,
+        _p: &Publication,
+        _calls: &mut Vec<String>,
+    ) -> Result<(), String> {
         Err(format!(
             "{} artifacts cannot be published to a parameter store",
             a.builder_id

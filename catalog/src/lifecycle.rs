@@ -135,14 +135,18 @@ impl Catalog {
         }
     }
 
-    /// Carries out `t` on every artifact of `v`; returns the calls made.
-    async fn effect(&self, v: &Version, t: &Transition) -> Result<Vec<String>, CatalogError> {
-        let mut calls = Vec::new();
+    /// Carries out `t` on every artifact of `v`, pushing the calls made onto `calls`.
+    async fn effect(
+        &self,
+        v: &Version,
+        t: &Transition,
+        calls: &mut Vec<String>,
+    ) -> Result<(), CatalogError> {
         for a in &v.artifacts {
             if let Some(l) = self.lifecycle_of(&a.builder_id) {
-                calls.extend(l.apply(&a.stored(), t).await.map_err(|e| {
+                l.apply(&a.stored(), t, calls).await.map_err(|e| {
                     CatalogError::Effect(format!("{} {}: {}: {e}", v.bucket, v.label(), a.id))
-                })?);
+                })?;
                 continue;
             }
             // Local files.
@@ -180,7 +184,39 @@ impl Catalog {
                 })?);
             }
         }
-        Ok(calls)
+        Ok(())
+    }
+
+    /// Records the calls an operation made before it failed (`ACTION-failed`, with the error),
+    /// so that the audit log has every cloud call; nothing when it made none.
+    pub(crate) async fn audit_failure(
+        &self,
+        action: &str,
+        v: &Version,
+        mut detail: serde_json::Value,
+        calls: &[String],
+        e: &CatalogError,
+        now: OffsetDateTime,
+    ) -> Result<(), CatalogError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        detail["calls"] = serde_json::json!(calls);
+        detail["error"] = e.to_string().into();
+        let mut tx = self.write().await?;
+        append(
+            tx.as_mut(),
+            self,
+            now,
+            Change {
+                action: &format!("{action}-failed"),
+                bucket: &v.bucket,
+                version: v.label(),
+                detail,
+            },
+        )
+        .await?;
+        Ok(tx.commit().await?)
     }
 
     /// Applies `op` to a version: checks it, carries it out where the artifacts live, stores it.
@@ -205,7 +241,11 @@ impl Catalog {
         }
         let mut calls = Vec::new();
         for t in Self::transitions(&v, &op, now) {
-            calls.extend(self.effect(&v, &t).await?);
+            if let Err(e) = self.effect(&v, &t, &mut calls).await {
+                self.audit_failure(op.name(), &v, serde_json::json!({}), &calls, &e, now)
+                    .await?;
+                return Err(e);
+            }
         }
         let mut tx = self.write().await?;
         let again = crate::load_version(tx.as_mut(), bucket, &v.fingerprint).await?;

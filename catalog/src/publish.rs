@@ -24,13 +24,14 @@ pub struct ChannelPublication {
 }
 
 impl Catalog {
-    /// Writes the image each of `v`'s artifacts holds to `p`; returns the calls made.
+    /// Writes the image each of `v`'s artifacts holds to `p`, pushing the calls made onto
+    /// `calls`.
     async fn write_publication(
         &self,
         v: &Version,
         p: &Publication,
-    ) -> Result<Vec<String>, CatalogError> {
-        let mut calls = Vec::new();
+        calls: &mut Vec<String>,
+    ) -> Result<(), CatalogError> {
         let mut publishable = false;
         for a in &v.artifacts {
             let Some(l) = self.lifecycle_of(&a.builder_id) else {
@@ -46,14 +47,14 @@ impl Catalog {
                     a.regions.join(", ")
                 )));
             }
-            calls.extend(l.publish(&a.stored(), p).await.map_err(|e| {
+            l.publish(&a.stored(), p, calls).await.map_err(|e| {
                 CatalogError::Effect(format!(
                     "cannot publish {} {} to {}: {e}",
                     v.bucket,
                     v.label(),
                     p.parameter
                 ))
-            })?);
+            })?;
         }
         if !publishable {
             return Err(CatalogError::Refused(format!(
@@ -67,6 +68,24 @@ impl Catalog {
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
+        }
+        Ok(())
+    }
+
+    /// Writes `v` to `p` on behalf of `channel`; a failure after some calls is audited.
+    async fn write_audited(
+        &self,
+        channel: &str,
+        v: &Version,
+        p: &Publication,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, CatalogError> {
+        let mut calls = Vec::new();
+        if let Err(e) = self.write_publication(v, p, &mut calls).await {
+            let detail = serde_json::json!({"channel": channel, "parameter": p.parameter});
+            self.audit_failure("publish", v, detail, &calls, &e, now)
+                .await?;
+            return Err(e);
         }
         Ok(calls)
     }
@@ -90,7 +109,7 @@ impl Catalog {
             ));
         }
         let v = self.channel(bucket, channel).await?;
-        let calls = self.write_publication(&v, p).await?;
+        let calls = self.write_audited(channel, &v, p, now).await?;
         let mut tx = self.write().await?;
         tx.execute(
             "DELETE FROM publications WHERE bucket = $1 AND channel = $2 AND parameter = $3",
@@ -219,7 +238,10 @@ impl Catalog {
                 parameter: p.parameter.clone(),
                 regions: p.regions.clone(),
             };
-            let calls = self.write_publication(v, &publication).await.map_err(|e| {
+            let calls = self
+                .write_audited(channel, v, &publication, now)
+                .await
+                .map_err(|e| {
                 CatalogError::Effect(format!(
                     "channel {channel} of {} now points at {}, but {e}; fix that and run kiln images channel publish {} {channel} --ssm {} again",
                     v.bucket,

@@ -105,6 +105,8 @@ fn build(bucket: &str, minute: u8, file: Option<PathBuf>) -> NewBuild {
 struct Cloud {
     launched: Vec<(String, OffsetDateTime)>,
     parameters: Mutex<Vec<(String, String)>>,
+    /// The next transition fails in the second region, after the first was done.
+    fail_once: Mutex<bool>,
 }
 
 #[async_trait::async_trait]
@@ -112,14 +114,31 @@ impl ImageLifecycle for Cloud {
     fn handles(&self, builder_id: &str) -> bool {
         builder_id == "test.cloud"
     }
-    async fn apply(&self, a: &StoredArtifact, t: &Transition) -> Result<Vec<String>, String> {
-        Ok(vec![format!("cloud:{t:?} {}", a.id)])
+    async fn apply(
+        &self,
+        a: &StoredArtifact,
+        t: &Transition,
+        calls: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let amis: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(a.state["amis"].clone()).unwrap_or_default();
+        for (region, id) in amis {
+            if region == "r2" && std::mem::take(&mut *self.fail_once.lock().unwrap()) {
+                return Err(format!("{region}: the cloud refused"));
+            }
+            calls.push(format!("cloud:{t:?} {region} {id}"));
+        }
+        Ok(())
     }
     async fn last_launched(&self, a: &StoredArtifact) -> Result<Option<OffsetDateTime>, String> {
         Ok(self.launched.iter().find(|l| l.0 == a.id).map(|l| l.1))
     }
-    async fn publish(&self, a: &StoredArtifact, p: &Publication) -> Result<Vec<String>, String> {
-        let mut calls = Vec::new();
+    async fn publish(
+        &self,
+        a: &StoredArtifact,
+        p: &Publication,
+        calls: &mut Vec<String>,
+    ) -> Result<(), String> {
         let amis: std::collections::BTreeMap<String, String> =
             serde_json::from_value(a.state["amis"].clone()).unwrap();
         for (region, id) in amis {
@@ -131,7 +150,7 @@ impl ImageLifecycle for Cloud {
                 calls.push(format!("cloud:put {region} {}={id}", p.parameter));
             }
         }
-        Ok(calls)
+        Ok(())
     }
 }
 
@@ -264,10 +283,41 @@ async fn retention_spares_images_launched_recently(f: Fixture) {
         log.last()
             .unwrap()
             .detail
-            .contains("cloud:Delete r1:img-1-r1,r2:img-1-r2"),
+            .contains("cloud:Delete r2 img-1-r2"),
         "{:?}",
         log.last()
     );
+}
+
+async fn a_transition_cut_short_keeps_the_version_and_audits_the_calls_made(f: Fixture) {
+    let cloud = Arc::new(Cloud::default());
+    let c = f.open_with(cloud.clone()).await;
+    c.record(cloud_build("web", 1)).await.unwrap();
+    *cloud.fail_once.lock().unwrap() = true;
+    assert_eq!(
+        err(c.apply("web", "1", Op::Delete, t(2)).await.unwrap_err()),
+        "web v1: r1:img-1-r1,r2:img-1-r2: r2: the cloud refused"
+    );
+    assert_eq!(c.version("web", "1").await.unwrap().state, State::Active);
+    let log = c.audit(None).await.unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.version.as_str()),
+        ("delete-failed", "v1")
+    );
+    let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
+    assert_eq!(
+        detail["calls"],
+        serde_json::json!(["cloud:Delete r1 img-1-r1"])
+    );
+    assert_eq!(
+        detail["error"],
+        "web v1: r1:img-1-r1,r2:img-1-r2: r2: the cloud refused"
+    );
+    // Running it again finishes it.
+    let v = c.apply("web", "1", Op::Delete, t(3)).await.unwrap();
+    assert_eq!(v.state, State::Deleted);
+    assert_eq!(c.verify_audit().await.unwrap(), Ok(3));
 }
 
 fn err(e: CatalogError) -> String {
@@ -738,6 +788,7 @@ both!(
     retention_plans_exactly_and_carries_out_the_plan,
     retention_spares_images_launched_recently,
     publications_follow_their_channel,
+    a_transition_cut_short_keeps_the_version_and_audits_the_calls_made,
 );
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 const META: &[&str] = &["expected", "status", "from", "args", "env", "differs"];
@@ -125,8 +125,7 @@ fn run_case(case: &Path) -> Result<(), String> {
             .map(|t| vec![(*t).to_string()])
             .unwrap_or_default(),
     };
-    let mut cmd = Command::new(KILN);
-    cmd.env("KILN_CATALOG", "off");
+    let mut cmd = kiln_tests::isolated(KILN);
     cmd.arg("build")
         .args(&args)
         .current_dir(wd)

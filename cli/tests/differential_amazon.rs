@@ -80,8 +80,7 @@ fn build(tool: &str, template: &Path) -> Outcome {
     let mut codes = Vec::new();
     let mut output = String::new();
     for _ in 0..runs(template) {
-        let out = Command::new(tool)
-            .env("KILN_CATALOG", "off")
+        let out = kiln_tests::isolated(tool)
             .current_dir(work.path())
             .args(["build", "-var"])
             .arg(format!("endpoint={}", moto.endpoint()))

@@ -233,8 +233,7 @@ fn legacy_json_template_builds_with_packer_semantics() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write(d, "t.json", LEGACY);
-    let out = std::process::Command::new(KILN)
-        .env("KILN_CATALOG", "off")
+    let out = kiln_tests::isolated(KILN)
         .args(["build", "-var", "greeting=hi", "t.json"])
         .current_dir(d)
         .env("KILN_TEST_HOME", "the-env")

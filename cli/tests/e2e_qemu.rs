@@ -123,8 +123,25 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
 }
 "#;
     write(d, "t.pkr.hcl", &(source("vm", &base, &extra) + build));
-    let r = run(KILN, d, &["build", "-force", "t.pkr.hcl"]);
+    // Recorded in a catalog (outside the build's directory, whose leftovers are checked).
+    let cat_dir = tempfile::tempdir().unwrap();
+    let db = cat_dir.path().join("catalog.db");
+    let env = [("KILN_CATALOG", db.to_str().unwrap())];
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "-force", "t.pkr.hcl"], &env);
     assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stderr.contains("Recorded qemu.vm v1 ("), "{}", r.stderr);
+    let show =
+        kiln_tests::run_with_env(KILN, d, &["images", "show", "qemu.vm", "1", "--json"], &env);
+    let v1: serde_json::Value = serde_json::from_str(&show.stdout).expect(&show.all());
+    let art = &v1["artifacts"][0];
+    let image = std::fs::canonicalize(d.join("out/vm.qcow2")).unwrap();
+    assert_eq!(art["builder_type"], "qemu");
+    assert_eq!(art["files"], serde_json::json!([image.to_str().unwrap()]));
+    let size = std::fs::metadata(&image).unwrap().len();
+    assert_eq!(art["size"], size);
+    if size <= 64 << 20 {
+        assert_eq!(art["checksum"], format!("sha256:{}", sha256(&image)));
+    }
     for line in [
         format!("==> qemu.vm: Trying {url}/missing.qcow2\n"),
         format!("==> qemu.vm: Trying {url}/base.qcow2\n"),
@@ -316,8 +333,7 @@ fn a_failing_provisioner_leaves_no_vm_no_temp_files_and_no_output() {
         )
     );
     write(d, "t.pkr.hcl", &tpl);
-    let out = Command::new(KILN)
-        .env("KILN_CATALOG", "off")
+    let out = kiln_tests::isolated(KILN)
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .env("TMPDIR", &tmp)
@@ -356,8 +372,7 @@ fn ctrl_c_during_provisioning_stops_the_vm_and_removes_everything() {
         )
     );
     write(d, "t.pkr.hcl", &tpl);
-    let mut child = Command::new(KILN)
-        .env("KILN_CATALOG", "off")
+    let mut child = kiln_tests::isolated(KILN)
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .env("TMPDIR", &tmp)

@@ -422,8 +422,7 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
         remote.join("huge.img").display()
     );
     write(d, "t.pkr.hcl", &tpl);
-    let mut child = Command::new(KILN)
-        .env("KILN_CATALOG", "off")
+    let mut child = kiln_tests::isolated(KILN)
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
         .stdin(Stdio::null())
@@ -466,11 +465,10 @@ fn ctrl_c_during_a_download_leaves_neither_the_file_nor_a_partial_one() {
 
 /// Runs kiln with a deadline: a transfer whose remote side gave up must fail, not hang.
 fn run_within(d: &Path, args: &[&str], limit: std::time::Duration) -> (i32, String) {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let log = d.join("kiln-output.log");
     let f = std::fs::File::create(&log).unwrap();
-    let mut child = Command::new(KILN)
-        .env("KILN_CATALOG", "off")
+    let mut child = kiln_tests::isolated(KILN)
         .args(args)
         .current_dir(d)
         .stdin(Stdio::null())

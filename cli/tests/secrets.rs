@@ -125,8 +125,7 @@ fn secrets_stay_hidden_in_every_message() {
         assert_ne!(r.code, 0, "{}", r.all());
         assert_hidden(&format!("{args:?}"), &r.all());
     }
-    let out = std::process::Command::new(KILN)
-        .env("KILN_CATALOG", "off")
+    let out = kiln_tests::isolated(KILN)
         .args(["validate", "bad"])
         .current_dir(d)
         .env("PKR_VAR_secret", "hunter8-env")

@@ -257,15 +257,24 @@ pub fn run_with_input(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Run
     finished(child.wait_with_output().expect("run kiln"))
 }
 
-fn command(bin: &str, dir: &Path, args: &[&str]) -> Command {
+/// `bin` (kiln, or packer beside it) as a test runs it: builds are not recorded in the user's
+/// catalog (`KILN_CATALOG=off`; the catalog's own tests choose one), and the `PKR_VAR_`
+/// variables of the environment the tests run in do not reach templates.
+#[must_use]
+pub fn isolated(bin: &str) -> Command {
     let mut cmd = Command::new(bin);
-    // Builds are not recorded in the user's catalog; the catalog's own tests choose one.
-    cmd.args(args).current_dir(dir).env("KILN_CATALOG", "off");
+    cmd.env("KILN_CATALOG", "off");
     for (k, _) in std::env::vars() {
         if k.starts_with("PKR_VAR_") {
             cmd.env_remove(k);
         }
     }
+    cmd
+}
+
+fn command(bin: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = isolated(bin);
+    cmd.args(args).current_dir(dir);
     cmd
 }
 

@@ -5,7 +5,7 @@
 //! Channels are published to SSM Parameter Store as `aws:ec2:image` parameters, one per region,
 //! as EC2 Image Builder hands AMIs to Terraform and CloudFormation.
 
-use crate::client::{describe, describe_for, Access};
+use crate::client::{code, describe, describe_for, Access};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ImageAttributeName;
 use aws_sdk_ssm::types::ParameterType;
@@ -45,9 +45,13 @@ impl ImageLifecycle for AmazonLifecycle {
         builder_id == crate::BUILDER_ID
     }
 
-    async fn apply(&self, a: &StoredArtifact, t: &Transition) -> Result<Vec<String>, String> {
+    async fn apply(
+        &self,
+        a: &StoredArtifact,
+        t: &Transition,
+        calls: &mut Vec<String>,
+    ) -> Result<(), String> {
         let access = access(a).await;
-        let mut calls = Vec::new();
         for (region, ami) in amis(a) {
             let ec2 = access.ec2(&region);
             let fail = |call: &str, e: String| format!("{call} {ami} in {region}: {e}");
@@ -118,7 +122,13 @@ impl ImageLifecycle for AmazonLifecycle {
                     }
                     match ec2.deregister_image().image_id(&ami).send().await {
                         Ok(_) => calls.push(format!("ec2:DeregisterImage {region} {ami}")),
-                        Err(e) if describe(&e).contains("NotFound") => {
+                        // A deregistered image is Unavailable for a while, then NotFound.
+                        Err(e)
+                            if matches!(
+                                code(&e),
+                                Some("InvalidAMIID.NotFound" | "InvalidAMIID.Unavailable")
+                            ) =>
+                        {
                             calls
                                 .push(format!("ec2:DeregisterImage {region} {ami} (already gone)"));
                         }
@@ -127,7 +137,7 @@ impl ImageLifecycle for AmazonLifecycle {
                     for s in snaps {
                         match ec2.delete_snapshot().snapshot_id(&s).send().await {
                             Ok(_) => calls.push(format!("ec2:DeleteSnapshot {region} {s}")),
-                            Err(e) if describe(&e).contains("NotFound") => {
+                            Err(e) if code(&e) == Some("InvalidSnapshot.NotFound") => {
                                 calls.push(format!(
                                     "ec2:DeleteSnapshot {region} {s} (already gone)"
                                 ));
@@ -143,7 +153,7 @@ impl ImageLifecycle for AmazonLifecycle {
                 }
             }
         }
-        Ok(calls)
+        Ok(())
     }
 
     async fn last_launched(&self, a: &StoredArtifact) -> Result<Option<OffsetDateTime>, String> {
@@ -169,7 +179,12 @@ impl ImageLifecycle for AmazonLifecycle {
         Ok(newest)
     }
 
-    async fn publish(&self, a: &StoredArtifact, p: &Publication) -> Result<Vec<String>, String> {
+    async fn publish(
+        &self,
+        a: &StoredArtifact,
+        p: &Publication,
+        calls: &mut Vec<String>,
+    ) -> Result<(), String> {
         let amis = amis(a);
         if let Some(r) = p.regions.iter().find(|r| !amis.contains_key(*r)) {
             return Err(format!(
@@ -178,7 +193,6 @@ impl ImageLifecycle for AmazonLifecycle {
             ));
         }
         let access = access(a).await;
-        let mut calls = Vec::new();
         for (region, ami) in amis {
             if !p.regions.is_empty() && !p.regions.contains(&region) {
                 continue;
@@ -202,6 +216,6 @@ impl ImageLifecycle for AmazonLifecycle {
                 })?;
             calls.push(format!("ssm:PutParameter {region} {}={ami}", p.parameter));
         }
-        Ok(calls)
+        Ok(())
     }
 }
