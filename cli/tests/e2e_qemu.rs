@@ -132,7 +132,8 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     assert!(r.stderr.contains("Recorded qemu.vm v1 ("), "{}", r.stderr);
     let show =
         kiln_tests::run_with_env(KILN, d, &["images", "show", "qemu.vm", "1", "--json"], &env);
-    let v1: serde_json::Value = serde_json::from_str(&show.stdout).expect(&show.all());
+    let v1: serde_json::Value =
+        serde_json::from_str(&show.stdout).unwrap_or_else(|_| panic!("{}", show.all()));
     let art = &v1["artifacts"][0];
     let image = std::fs::canonicalize(d.join("out/vm.qcow2")).unwrap();
     assert_eq!(art["builder_type"], "qemu");
