@@ -1,4 +1,4 @@
-//! # kiln-provisioners: shell, file, shell-local, breakpoint, ansible, ansible-local
+//! # kiln-provisioners: shell, file, shell-local, breakpoint, ansible, ansible-local, sbom
 //!
 //! One module per provisioner. [`local`] holds the local-command runner that the `shell-local`
 //! provisioner and post-processor share, and [`gotemplate`] the small subset of Go's template
@@ -10,6 +10,7 @@ pub mod breakpoint;
 pub mod file;
 pub use kiln_core::gotemplate;
 pub mod local;
+pub mod sbom;
 pub mod shell;
 pub mod shell_local;
 
@@ -27,6 +28,7 @@ pub fn register(r: &mut Registry) {
         Box::new(ansible_local::AnsibleLocal::default())
     });
     r.provisioner("breakpoint", || Box::new(breakpoint::Breakpoint::default()));
+    r.provisioner("sbom", || Box::new(sbom::Sbom::default()));
 }
 
 /// Formats environment variables as Packer does: sorted `KEY='value' ` pairs, with single quotes
