@@ -6,6 +6,7 @@
 mod catalog;
 mod images;
 mod render;
+mod scan;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +50,8 @@ enum Command {
     Hcl2Upgrade(UpgradeArgs),
     /// The image catalog: versions, channels, lifecycle, audit log.
     Images(images::ImagesArgs),
+    /// Match an SBOM (CycloneDX or SPDX JSON) against an offline OSV vulnerability database.
+    Scan(scan::ScanArgs),
     /// Print the version.
     Version,
 }
@@ -374,6 +377,7 @@ fn main() {
             0
         }
         Command::Validate(a) => validate(&a),
+        Command::Scan(a) => scan::run(&a),
         Command::Inspect(a) => inspect(&a),
         Command::Images(a) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -125,7 +125,7 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
     }
     // The SBOMs: every installed package, with its purl and source package.
     let cdx: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("sbom/remote.cdx.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(d.join("sbom/null.remote.cdx.json")).unwrap())
             .unwrap();
     assert_eq!(cdx["bomFormat"], "CycloneDX");
     assert_eq!(cdx["specVersion"], "1.6");
@@ -149,9 +149,18 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
     };
     let bash = find("bash");
     assert_eq!(bash["version"], bash_v.as_str());
+    // A binNMU (`+b8`) names its source version.
+    let upstream = match (bash_src == "bash", bash_src_v == bash_v) {
+        (true, true) => String::new(),
+        (_, true) => format!("&upstream={bash_src}"),
+        _ => format!("&upstream={bash_src}%40{}", encode(&bash_src_v)),
+    };
     assert_eq!(
         bash["purl"],
-        format!("pkg:deb/debian/bash@{}?arch={bash_arch}&distro={dist}", encode(&bash_v))
+        format!(
+            "pkg:deb/debian/bash@{}?arch={bash_arch}&distro={dist}{upstream}",
+            encode(&bash_v)
+        )
     );
     let libc = find("libc6");
     assert_eq!(
@@ -169,17 +178,23 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
         "{libc}"
     );
     let spdx: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("sbom/remote.spdx.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(d.join("sbom/null.remote.spdx.json")).unwrap())
             .unwrap();
     assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
-    assert_eq!(spdx["packages"].as_array().unwrap().len(), installed_count + 1);
+    assert_eq!(
+        spdx["packages"].as_array().unwrap().len(),
+        installed_count + 1
+    );
     let spdx_bash = spdx["packages"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["name"] == "bash")
         .unwrap();
-    assert_eq!(spdx_bash["externalRefs"][0]["referenceLocator"], bash["purl"]);
+    assert_eq!(
+        spdx_bash["externalRefs"][0]["referenceLocator"],
+        bash["purl"]
+    );
     // The report lists what was found; nothing half-written is left.
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("findings.json")).unwrap()).unwrap();
@@ -217,7 +232,14 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
     let r = run(
         KILN,
         d,
-        &["scan", "sbom/remote.cdx.json", "--vuln-db", "osv", "--fail-on", "critical"],
+        &[
+            "scan",
+            "sbom/null.remote.cdx.json",
+            "--vuln-db",
+            "osv",
+            "--fail-on",
+            "critical",
+        ],
     );
     assert_eq!(r.code, 1, "{}", r.all());
     let rows: Vec<Vec<&str>> = r
@@ -230,7 +252,14 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
         rows,
         [
             vec!["SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "ALIASES"],
-            vec!["critical", "KILN-1", "bash", bash_v.as_str(), fixed.as_str(), "CVE-2026-KILN-1"],
+            vec![
+                "critical",
+                "KILN-1",
+                "bash",
+                bash_v.as_str(),
+                fixed.as_str(),
+                "CVE-2026-KILN-1"
+            ],
         ],
         "{}",
         r.stdout
@@ -238,13 +267,24 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
     let r = run(
         KILN,
         d,
-        &["scan", "sbom/remote.spdx.json", "--vuln-db", "osv", "--format", "json"],
+        &[
+            "scan",
+            "sbom/null.remote.spdx.json",
+            "--vuln-db",
+            "osv",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(r.code, 1, "{}", r.all());
     let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(j[0]["id"], "KILN-1");
     assert_eq!(j[0]["severity"], "critical");
-    let r = run(KILN, d, &["scan", "sbom/remote.cdx.json", "--vuln-db", "missing"]);
+    let r = run(
+        KILN,
+        d,
+        &["scan", "sbom/null.remote.cdx.json", "--vuln-db", "missing"],
+    );
     assert_eq!(
         (r.code, r.stderr.as_str()),
         (
@@ -253,11 +293,16 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
         )
     );
     write(d, "osv/bad.json", "{\"id\": \"X\", \"affected\": 3}\n");
-    let r = run(KILN, d, &["scan", "sbom/remote.cdx.json", "--vuln-db", "osv"]);
+    let r = run(
+        KILN,
+        d,
+        &["scan", "sbom/null.remote.cdx.json", "--vuln-db", "osv"],
+    );
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(
         r.stderr.starts_with("Error: osv/bad.json:1:")
-            && r.stderr.contains(": not an OSV record: invalid type: integer `3`, expected a sequence"),
+            && r.stderr
+                .contains(": not an OSV record: invalid type: integer `3`, expected a sequence"),
         "{}",
         r.stderr
     );

@@ -78,9 +78,11 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(d)?;
     }
     let tmp = path.with_extension("json.partial");
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 fn failed(message: String) -> BuildError {
@@ -134,7 +136,10 @@ impl Provisioner for Sbom {
                 ),
             )),
         }
-        for (key, v) in [("allow_list", &self.cfg.allow_list), ("report", &self.cfg.report)] {
+        for (key, v) in [
+            ("allow_list", &self.cfg.allow_list),
+            ("report", &self.cfg.report),
+        ] {
             if !v.is_empty() && self.cfg.vuln_db.is_empty() {
                 diags.push(config.error_at(
                     key,
@@ -221,7 +226,11 @@ impl Provisioner for Sbom {
                 .map_err(|e| failed(format!("writing {}: {e}", path.display())))?;
             ctx.ui.say(format!(
                 "SBOM ({}, {} packages): {}",
-                if f == "spdx" { "SPDX 2.3" } else { "CycloneDX 1.6" },
+                if f == "spdx" {
+                    "SPDX 2.3"
+                } else {
+                    "CycloneDX 1.6"
+                },
                 inv.packages.len(),
                 path.display()
             ));
@@ -296,8 +305,17 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(target("", "qemu.vm", "spdx"), Path::new("./qemu.vm.spdx.json"));
-        assert_eq!(target("out", "qemu.vm", "cyclonedx"), Path::new("out/qemu.vm.cdx.json"));
-        assert_eq!(target("bom.json", "qemu.vm", "cyclonedx"), Path::new("bom.json"));
+        assert_eq!(
+            target("", "qemu.vm", "spdx"),
+            Path::new("./qemu.vm.spdx.json")
+        );
+        assert_eq!(
+            target("out", "qemu.vm", "cyclonedx"),
+            Path::new("out/qemu.vm.cdx.json")
+        );
+        assert_eq!(
+            target("bom.json", "qemu.vm", "cyclonedx"),
+            Path::new("bom.json")
+        );
     }
 }

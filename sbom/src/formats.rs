@@ -39,7 +39,10 @@ pub fn purl(inv: &Inventory, p: &Package) -> String {
         q.push(("arch", p.arch.clone()));
     }
     if !inv.os.id.is_empty() && !inv.os.version_id.is_empty() {
-        q.push(("distro", format!("{}-{}", namespace(inv), inv.os.version_id)));
+        q.push((
+            "distro",
+            format!("{}-{}", namespace(inv), inv.os.version_id),
+        ));
     }
     if p.source_name != p.name || p.source_version != p.version {
         q.push((
@@ -52,7 +55,10 @@ pub fn purl(inv: &Inventory, p: &Package) -> String {
         ));
     }
     q.sort_by(|a, b| a.0.cmp(b.0));
-    let qs: Vec<String> = q.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let qs: Vec<String> = q
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
     format!(
         "pkg:{}/{}/{}@{}{}{}",
         p.manager.purl_type(),
@@ -112,7 +118,9 @@ fn stamp(now: OffsetDateTime) -> String {
 /// The document's name: the OS and the build that read it.
 fn os_name(inv: &Inventory) -> String {
     if inv.os.pretty_name.is_empty() {
-        format!("{} {}", inv.os.id, inv.os.version_id).trim().to_string()
+        format!("{} {}", inv.os.id, inv.os.version_id)
+            .trim()
+            .to_string()
     } else {
         inv.os.pretty_name.clone()
     }
@@ -301,9 +309,14 @@ pub fn read_sbom(doc: &Value) -> Result<Inventory, String> {
                 continue;
             };
             let prop = |k: &str| {
-                c["properties"].as_array().into_iter().flatten().find_map(|p| {
-                    (p["name"] == k).then(|| p["value"].as_str().unwrap_or_default().to_string())
-                })
+                c["properties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find_map(|p| {
+                        (p["name"] == k)
+                            .then(|| p["value"].as_str().unwrap_or_default().to_string())
+                    })
             };
             inv.packages.push(Package {
                 manager,
@@ -317,16 +330,23 @@ pub fn read_sbom(doc: &Value) -> Result<Inventory, String> {
         }
         return Ok(inv);
     }
-    if doc["spdxVersion"].as_str().is_some_and(|v| v.starts_with("SPDX-2")) {
+    if doc["spdxVersion"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("SPDX-2"))
+    {
         for p in doc["packages"].as_array().into_iter().flatten() {
             if p["SPDXID"] == "SPDXRef-OperatingSystem" {
                 inv.os.id = p["name"].as_str().unwrap_or_default().to_string();
                 inv.os.version_id = p["versionInfo"].as_str().unwrap_or_default().to_string();
                 continue;
             }
-            let purl = p["externalRefs"].as_array().into_iter().flatten().find_map(|r| {
-                (r["referenceType"] == "purl").then(|| r["referenceLocator"].as_str())?
-            });
+            let purl = p["externalRefs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|r| {
+                    (r["referenceType"] == "purl").then(|| r["referenceLocator"].as_str())?
+                });
             let Some((manager, name, version, distro)) = purl.and_then(from_purl) else {
                 continue;
             };
@@ -438,9 +458,15 @@ mod tests {
             json!([{"license": {"id": "LGPL-2.1-or-later"}}, {"license": {"id": "GPL-2.0-or-later"}}])
         );
         let s = spdx(&i, "qemu.vm", now);
-        assert_eq!(s["packages"][1]["licenseDeclared"], "LGPL-2.1-or-later AND GPL-2.0-or-later");
+        assert_eq!(
+            s["packages"][1]["licenseDeclared"],
+            "LGPL-2.1-or-later AND GPL-2.0-or-later"
+        );
         assert_eq!(s["packages"][2]["licenseDeclared"], "NOASSERTION");
-        assert_eq!(s["packages"][2]["licenseComments"], "recorded as: BSD-2-clause, Beer-ware");
+        assert_eq!(
+            s["packages"][2]["licenseComments"],
+            "recorded as: BSD-2-clause, Beer-ware"
+        );
         for doc in [c, s] {
             let back = read_sbom(&doc).unwrap();
             assert_eq!(back.os.id, "debian");
@@ -448,13 +474,25 @@ mod tests {
             let got: Vec<(&str, &str, &str, &str)> = back
                 .packages
                 .iter()
-                .map(|p| (p.name.as_str(), p.version.as_str(), p.source_name.as_str(), p.source_version.as_str()))
+                .map(|p| {
+                    (
+                        p.name.as_str(),
+                        p.version.as_str(),
+                        p.source_name.as_str(),
+                        p.source_version.as_str(),
+                    )
+                })
                 .collect();
             assert_eq!(
                 got,
                 [
                     ("libc6", "2.36-9+deb12u4", "glibc", "2.36-9+deb12u4"),
-                    ("openssh-client", "1:9.2p1-2+deb12u3", "openssh", "1:9.2p1-2+deb12u3")
+                    (
+                        "openssh-client",
+                        "1:9.2p1-2+deb12u3",
+                        "openssh",
+                        "1:9.2p1-2+deb12u3"
+                    )
                 ]
             );
         }

@@ -116,7 +116,10 @@ pub fn parse_os_release(text: &str) -> OsRelease {
             .and_then(|v| v.strip_suffix('"'))
             .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
             .unwrap_or(v);
-        kv.insert(k.trim().to_string(), v.replace("\\\"", "\"").replace("\\$", "$"));
+        kv.insert(
+            k.trim().to_string(),
+            v.replace("\\\"", "\"").replace("\\$", "$"),
+        );
     }
     let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
     OsRelease {
@@ -194,7 +197,10 @@ pub fn parse_dpkg_status(status: &str, copyright: &str) -> Vec<Package> {
             // `Source: name` or `Source: name (version)`; absent when it is the package's own.
             let (source_name, source_version) = match s.get("Source") {
                 Some(src) => match src.split_once('(') {
-                    Some((n, v)) => (n.trim().to_string(), v.trim_end_matches(')').trim().to_string()),
+                    Some((n, v)) => (
+                        n.trim().to_string(),
+                        v.trim_end_matches(')').trim().to_string(),
+                    ),
                     None => (src.trim().to_string(), version.clone()),
                 },
                 None => (name.clone(), version.clone()),
@@ -315,12 +321,20 @@ mod tests {
         let p = parse_dpkg_status(status, copyright);
         assert_eq!(p.len(), 2);
         assert_eq!(
-            (p[0].name.as_str(), p[0].source_name.as_str(), p[0].source_version.as_str()),
+            (
+                p[0].name.as_str(),
+                p[0].source_name.as_str(),
+                p[0].source_version.as_str()
+            ),
             ("libc6", "glibc", "2.36-9+deb12u4")
         );
         assert_eq!(p[0].licenses, ["LGPL-2.1+", "GPL-2+"]);
         assert_eq!(
-            (p[1].version.as_str(), p[1].source_name.as_str(), p[1].source_version.as_str()),
+            (
+                p[1].version.as_str(),
+                p[1].source_name.as_str(),
+                p[1].source_version.as_str()
+            ),
             ("1.2-3+b1", "foo", "1.2-3")
         );
     }
@@ -332,7 +346,11 @@ mod tests {
         );
         assert_eq!(rpm.len(), 1);
         assert_eq!(
-            (rpm[0].version.as_str(), rpm[0].source_name.as_str(), rpm[0].source_version.as_str()),
+            (
+                rpm[0].version.as_str(),
+                rpm[0].source_name.as_str(),
+                rpm[0].source_version.as_str()
+            ),
             ("5.1.8-6.el9", "bash", "5.1.8-6.el9")
         );
         let apk = parse_apk_installed(

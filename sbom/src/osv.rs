@@ -190,7 +190,12 @@ fn located(path: &str, text: &str, e: &serde_json::Error) -> OsvError {
         path: path.to_string(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
@@ -230,7 +235,9 @@ impl Database {
         } else {
             let f = std::fs::File::open(path).map_err(|e| read_err(e.to_string()))?;
             let mut z = zip::ZipArchive::new(f).map_err(|e| {
-                read_err(format!("{e} (expected a directory of OSV JSON files or a zip of them)"))
+                read_err(format!(
+                    "{e} (expected a directory of OSV JSON files or a zip of them)"
+                ))
             })?;
             for i in 0..z.len() {
                 let mut entry = z.by_index(i).map_err(|e| read_err(e.to_string()))?;
@@ -317,7 +324,9 @@ pub fn ecosystem(inv: &Inventory, m: Manager) -> Option<String> {
             let mm: Vec<&str> = v.split('.').take(2).collect();
             Some(format!("Alpine:v{}", mm.join(".")))
         }
-        (Manager::Rpm, "rocky") => Some(format!("Rocky Linux:{}", v.split('.').next().unwrap_or(v))),
+        (Manager::Rpm, "rocky") => {
+            Some(format!("Rocky Linux:{}", v.split('.').next().unwrap_or(v)))
+        }
         (Manager::Rpm, "almalinux") => {
             Some(format!("AlmaLinux:{}", v.split('.').next().unwrap_or(v)))
         }
@@ -343,7 +352,8 @@ fn in_range(m: Manager, r: &Range, v: &str) -> (bool, Option<String>) {
         if let Some(i) = e.get("introduced") {
             introduced = Some(i);
         }
-        let after_start = |i: &str| i == "0" || compare(m, v, i).is_some_and(|o| o != Ordering::Less);
+        let after_start =
+            |i: &str| i == "0" || compare(m, v, i).is_some_and(|o| o != Ordering::Less);
         if let Some(f) = e.get("fixed") {
             if let Some(i) = introduced.take() {
                 if after_start(i) && compare(m, v, f) == Some(Ordering::Less) {
@@ -388,7 +398,11 @@ fn severity(r: &Record, a: &Affected) -> Severity {
     if best != Severity::Unknown {
         return best;
     }
-    for v in [&a.database_specific, &r.database_specific, &a.ecosystem_specific] {
+    for v in [
+        &a.database_specific,
+        &r.database_specific,
+        &a.ecosystem_specific,
+    ] {
         for k in ["severity", "urgency"] {
             if let Some(x) = v.get(k).and_then(|s| s.as_str()).and_then(Severity::parse) {
                 best = best.max(x);
@@ -523,7 +537,10 @@ pub fn apply_allow_list(findings: &mut [Finding], allow: &[Allowed], now: time::
     for f in findings {
         if let Some(a) = allow.iter().find(|a| {
             (a.id == f.id || f.aliases.contains(&a.id))
-                && a.expires.as_deref().and_then(expiry).is_none_or(|t| t > now)
+                && a.expires
+                    .as_deref()
+                    .and_then(expiry)
+                    .is_none_or(|t| t > now)
         }) {
             f.allowed = Some(a.reason.clone());
         }
@@ -535,7 +552,9 @@ pub fn apply_allow_list(findings: &mut [Finding], allow: &[Allowed], now: time::
 pub fn gate(findings: &[Finding], threshold: Severity) -> Vec<&Finding> {
     findings
         .iter()
-        .filter(|f| f.allowed.is_none() && f.severity >= threshold && f.severity != Severity::Unknown)
+        .filter(|f| {
+            f.allowed.is_none() && f.severity >= threshold && f.severity != Severity::Unknown
+        })
         .collect()
 }
 
@@ -575,7 +594,12 @@ mod tests {
             },
             packages: vec![
                 pkg("libc6", "2.36-9+deb12u4", "glibc", "2.36-9+deb12u4"),
-                pkg("openssh-client", "1:9.2p1-2+deb12u3", "openssh", "1:9.2p1-2+deb12u3"),
+                pkg(
+                    "openssh-client",
+                    "1:9.2p1-2+deb12u3",
+                    "openssh",
+                    "1:9.2p1-2+deb12u3",
+                ),
                 pkg("libfoo1", "1.2-3+b1", "foo", "1.2-3"),
             ],
         };
@@ -583,31 +607,78 @@ mod tests {
         let cvss = r#""severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],"#;
         for (id, name, events, sev) in [
             // Fixed just above: affected.
-            ("A-1", "glibc", r#"[{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]"#, cvss),
+            (
+                "A-1",
+                "glibc",
+                r#"[{"introduced": "0"}, {"fixed": "2.36-9+deb12u5"}]"#,
+                cvss,
+            ),
             // Fixed at the installed version: not affected.
-            ("A-2", "glibc", r#"[{"introduced": "0"}, {"fixed": "2.36-9+deb12u4"}]"#, ""),
+            (
+                "A-2",
+                "glibc",
+                r#"[{"introduced": "0"}, {"fixed": "2.36-9+deb12u4"}]"#,
+                "",
+            ),
             // Fixed below, through a `~` backport: not affected.
-            ("A-3", "glibc", r#"[{"introduced": "0"}, {"fixed": "2.36-9~deb12u1"}]"#, ""),
+            (
+                "A-3",
+                "glibc",
+                r#"[{"introduced": "0"}, {"fixed": "2.36-9~deb12u1"}]"#,
+                "",
+            ),
             // The epoch puts 9.2p1 after 9.9: the fix 9.9 (epoch 0) is older.
-            ("A-4", "openssh", r#"[{"introduced": "0"}, {"fixed": "9.9-1"}]"#, ""),
-            ("A-5", "openssh", r#"[{"introduced": "0"}, {"fixed": "1:9.2p1-2+deb12u4"}]"#, r#""database_specific": {"severity": "medium"},"#),
+            (
+                "A-4",
+                "openssh",
+                r#"[{"introduced": "0"}, {"fixed": "9.9-1"}]"#,
+                "",
+            ),
+            (
+                "A-5",
+                "openssh",
+                r#"[{"introduced": "0"}, {"fixed": "1:9.2p1-2+deb12u4"}]"#,
+                r#""database_specific": {"severity": "medium"},"#,
+            ),
             // By source version, not the binNMU's.
-            ("A-6", "foo", r#"[{"introduced": "0"}, {"fixed": "1.2-3+b1"}]"#, ""),
+            (
+                "A-6",
+                "foo",
+                r#"[{"introduced": "0"}, {"fixed": "1.2-3+b1"}]"#,
+                "",
+            ),
             // The binary name matches nothing.
-            ("A-7", "libc6", r#"[{"introduced": "0"}, {"fixed": "9"}]"#, ""),
+            (
+                "A-7",
+                "libc6",
+                r#"[{"introduced": "0"}, {"fixed": "9"}]"#,
+                "",
+            ),
         ] {
             db.add(id, &record(id, name, events, sev)).unwrap();
         }
         let f = scan(&inv, &db);
         let got: Vec<(&str, &str, Option<&str>, Severity)> = f
             .iter()
-            .map(|f| (f.id.as_str(), f.package.as_str(), f.fixed.as_deref(), f.severity))
+            .map(|f| {
+                (
+                    f.id.as_str(),
+                    f.package.as_str(),
+                    f.fixed.as_deref(),
+                    f.severity,
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
                 ("A-1", "libc6", Some("2.36-9+deb12u5"), Severity::Critical),
-                ("A-5", "openssh-client", Some("1:9.2p1-2+deb12u4"), Severity::Medium),
+                (
+                    "A-5",
+                    "openssh-client",
+                    Some("1:9.2p1-2+deb12u4"),
+                    Severity::Medium
+                ),
                 ("A-6", "libfoo1", Some("1.2-3+b1"), Severity::Unknown),
             ]
         );
@@ -621,7 +692,11 @@ mod tests {
         assert_eq!(f[0].allowed.as_deref(), Some("not reachable"));
         assert_eq!(gate(&f, Severity::Medium).len(), 1);
         let mut f2 = scan(&inv, &db);
-        apply_allow_list(&mut f2, &allow, time::macros::datetime!(2027-01-02 0:00 UTC));
+        apply_allow_list(
+            &mut f2,
+            &allow,
+            time::macros::datetime!(2027-01-02 0:00 UTC),
+        );
         assert!(f2[0].allowed.is_none(), "an expired entry no longer allows");
     }
 

@@ -22,7 +22,10 @@ fn dpkg_part(a: &[u8], b: &[u8]) -> Ordering {
     while i < a.len() || j < b.len() {
         // A run of non-digits, character by character.
         while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
-            let (wa, wb) = (dpkg_weight(a.get(i).copied()), dpkg_weight(b.get(j).copied()));
+            let (wa, wb) = (
+                dpkg_weight(a.get(i).copied()),
+                dpkg_weight(b.get(j).copied()),
+            );
             if wa != wb {
                 return wa.cmp(&wb);
             }
@@ -194,11 +197,13 @@ pub fn rpm_cmp(a: &str, b: &str) -> Ordering {
     }
     let (ea, va, ra) = split(a.trim());
     let (eb, vb, rb) = split(b.trim());
-    ea.cmp(&eb).then_with(|| rpm_part(va, vb)).then_with(|| match (ra, rb) {
-        (Some(x), Some(y)) => rpm_part(x, y),
-        // A version without a release matches every release of it, as rpm's range checks do.
-        _ => Ordering::Equal,
-    })
+    ea.cmp(&eb)
+        .then_with(|| rpm_part(va, vb))
+        .then_with(|| match (ra, rb) {
+            (Some(x), Some(y)) => rpm_part(x, y),
+            // A version without a release matches every release of it, as rpm's range checks do.
+            _ => Ordering::Equal,
+        })
 }
 
 #[cfg(test)]
