@@ -12,6 +12,10 @@
 //!        └──► kiln-post-processors ───────────┘
 //! ```
 //!
+//! Beside them, depending on no plugin: kiln-catalog (the image catalog; cloud effects come through
+//! [`lifecycle::ImageLifecycle`]) and kiln-sbom (SBOMs and OSV matching, for the `sbom`
+//! provisioner and `kiln scan`).
+//!
 //! Plugins never depend on each other; the orchestrator knows them only through the
 //! [`registry::Registry`]. Library code never prints: it emits [`event::Event`]s that the CLI (or
 //! an embedding program) renders.

@@ -55,6 +55,28 @@ fn record(id: &str, name: &str, events: &str, vector: &str) -> String {
     )
 }
 
+/// Validates `file` against the published schema of `kind` (tests/schemas/validate.py).
+fn assert_valid(kind: &str, file: &Path) {
+    let venv = std::env::var_os("KILN_MOTO_VENV").map_or_else(
+        || Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".cache/kiln/moto"),
+        std::path::PathBuf::from,
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/schemas/validate.py");
+    let out = std::process::Command::new(venv.join("bin/python"))
+        .arg(&script)
+        .arg(kind)
+        .arg(file)
+        .output()
+        .expect("python with jsonschema (scripts/deps --tests installs it into the moto venv)");
+    assert!(
+        out.status.success(),
+        "{} is not valid {kind}:\n{}{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
 const MEDIUM: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:L/I:L/A:N";
 
@@ -124,9 +146,10 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
         assert!(r.all().contains(&line), "{line:?} in:\n{}", r.all());
     }
     // The SBOMs: every installed package, with its purl and source package.
-    let cdx: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("sbom/null.remote.cdx.json")).unwrap())
-            .unwrap();
+    let cdx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("sbom/null.remote.cdx.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(cdx["bomFormat"], "CycloneDX");
     assert_eq!(cdx["specVersion"], "1.6");
     assert_eq!(cdx["metadata"]["component"]["type"], "operating-system");
@@ -177,9 +200,12 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
             .contains(&serde_json::json!({"name": "kiln:source-name", "value": "glibc"})),
         "{libc}"
     );
-    let spdx: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("sbom/null.remote.spdx.json")).unwrap())
-            .unwrap();
+    let spdx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("sbom/null.remote.spdx.json")).unwrap(),
+    )
+    .unwrap();
+    assert_valid("cyclonedx", &d.join("sbom/null.remote.cdx.json"));
+    assert_valid("spdx", &d.join("sbom/null.remote.spdx.json"));
     assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
     assert_eq!(
         spdx["packages"].as_array().unwrap().len(),

@@ -203,7 +203,7 @@ pub fn spdx(inv: &Inventory, subject: &str, now: OffsetDateTime) -> Value {
         "SPDXID": "SPDXRef-OperatingSystem",
         "name": if inv.os.id.is_empty() { "unknown" } else { inv.os.id.as_str() },
         "versionInfo": inv.os.version_id,
-        "primaryPackagePurpose": "OPERATING-SYSTEM",
+        "primaryPackagePurpose": "OPERATING_SYSTEM",
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
