@@ -132,7 +132,8 @@ fn calls(c: &[String]) -> String {
     c.iter().map(|c| format!("  {c}\n")).collect()
 }
 
-fn table(rows: &[Vec<String>]) -> String {
+/// Rows as columns padded to their widest cell, two spaces apart (the last one unpadded).
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let mut widths = Vec::new();
     for r in rows {
         for (i, c) in r.iter().enumerate() {

@@ -43,26 +43,7 @@ fn table(findings: &[Finding]) -> String {
             },
         ]);
     }
-    let mut widths = vec![0; 6];
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in &rows {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::images::table(&rows)
 }
 
 /// SARIF 2.1.0: one result per finding, located at the SBOM.
