@@ -4,12 +4,12 @@
 //! Matching is exact, as OSV defines it for distributions: Debian's records name *source*
 //! packages in the ecosystem `Debian:RELEASE` (`Debian:12`), so a binary package matches through
 //! its source package and version; Alpine's are `Alpine:vMAJOR.MINOR` by origin; versions
-//! compare by the ecosystem's own order ([`crate::version`]). Severity comes from the record's
+//! compare by the ecosystem's own order ([`crate::version`]: dpkg, RPM, apk). Severity comes from the record's
 //! CVSS v3 or v4 vector, scored; else from its `database_specific.severity`; else Debian's
 //! urgency.
 
 use crate::inventory::{Inventory, Manager, Package};
-use crate::version::{dpkg_cmp, rpm_cmp};
+use crate::version::{apk_cmp, dpkg_cmp, rpm_cmp};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -334,12 +334,11 @@ pub fn ecosystem(inv: &Inventory, m: Manager) -> Option<String> {
     }
 }
 
-fn compare(m: Manager, a: &str, b: &str) -> Option<Ordering> {
+fn compare(m: Manager, a: &str, b: &str) -> Ordering {
     match m {
-        Manager::Deb => Some(dpkg_cmp(a, b)),
-        Manager::Rpm => Some(rpm_cmp(a, b)),
-        // apk's order is not implemented: its records match listed versions only.
-        Manager::Apk => None,
+        Manager::Deb => dpkg_cmp(a, b),
+        Manager::Rpm => rpm_cmp(a, b),
+        Manager::Apk => apk_cmp(a, b),
     }
 }
 
@@ -352,24 +351,23 @@ fn in_range(m: Manager, r: &Range, v: &str) -> (bool, Option<String>) {
         if let Some(i) = e.get("introduced") {
             introduced = Some(i);
         }
-        let after_start =
-            |i: &str| i == "0" || compare(m, v, i).is_some_and(|o| o != Ordering::Less);
+        let after_start = |i: &str| i == "0" || compare(m, v, i) != Ordering::Less;
         if let Some(f) = e.get("fixed") {
             if let Some(i) = introduced.take() {
-                if after_start(i) && compare(m, v, f) == Some(Ordering::Less) {
+                if after_start(i) && compare(m, v, f) == Ordering::Less {
                     affected = true;
                     fixed = Some(f.clone());
                 }
             }
         } else if let Some(l) = e.get("last_affected") {
             if let Some(i) = introduced.take() {
-                if after_start(i) && compare(m, v, l).is_some_and(|o| o != Ordering::Greater) {
+                if after_start(i) && compare(m, v, l) != Ordering::Greater {
                     affected = true;
                 }
             }
         } else if let Some(l) = e.get("limit") {
             if let Some(i) = introduced.take() {
-                if after_start(i) && compare(m, v, l) == Some(Ordering::Less) {
+                if after_start(i) && compare(m, v, l) == Ordering::Less {
                     affected = true;
                 }
             }
@@ -377,7 +375,7 @@ fn in_range(m: Manager, r: &Range, v: &str) -> (bool, Option<String>) {
     }
     // An introduced event with nothing after it: every later version.
     if let Some(i) = introduced {
-        if i == "0" || compare(m, v, i).is_some_and(|o| o != Ordering::Less) {
+        if i == "0" || compare(m, v, i) != Ordering::Less {
             affected = true;
         }
     }

@@ -1,7 +1,8 @@
 //! Version order as each package manager defines it: dpkg's (Debian policy 5.6.12: epoch,
 //! upstream version, revision; `~` before everything, letters before other characters, digit
 //! runs numerically) and RPM's (`rpmvercmp`: epoch, version, release; alphanumeric segments,
-//! `~` before and `^` after the end).
+//! `~` before and `^` after the end) and apk's (Alpine: `1.2.3a_rc1-r4`: numbers, a letter,
+//! suffixes, the revision).
 
 use std::cmp::Ordering;
 
@@ -206,6 +207,101 @@ pub fn rpm_cmp(a: &str, b: &str) -> Ordering {
         })
 }
 
+/// An apk version's parts: `NUMBER{.NUMBER}[LETTER]{_SUFFIX[N]}[~HASH][-rN]`.
+struct Apk<'a> {
+    numbers: Vec<&'a str>,
+    letter: Option<u8>,
+    suffixes: Vec<(u8, u64)>,
+    revision: u64,
+}
+
+/// The order of apk's suffixes: pre-releases before none (4), post-releases after.
+fn apk_suffix_rank(s: &str) -> Option<u8> {
+    Some(match s {
+        "alpha" => 0,
+        "beta" => 1,
+        "pre" => 2,
+        "rc" => 3,
+        "cvs" => 5,
+        "svn" => 6,
+        "git" => 7,
+        "hg" => 8,
+        "p" => 9,
+        _ => return None,
+    })
+}
+
+fn apk_parse(v: &str) -> Apk<'_> {
+    let (body, revision) = match v.rsplit_once("-r") {
+        Some((b, r)) if r.bytes().all(|c| c.is_ascii_digit()) && !r.is_empty() => {
+            (b, r.parse().unwrap_or(0))
+        }
+        _ => (v, 0),
+    };
+    let body = body.split_once('~').map_or(body, |(b, _)| b);
+    let (head, suffixes) = body.split_once('_').map_or((body, ""), |(h, s)| (h, s));
+    let mut numbers: Vec<&str> = head.split('.').collect();
+    let mut letter = None;
+    if let Some(last) = numbers.last_mut() {
+        if let Some(&c) = last.as_bytes().last() {
+            if c.is_ascii_alphabetic() {
+                letter = Some(c);
+                *last = &last[..last.len() - 1];
+            }
+        }
+    }
+    let suffixes = suffixes
+        .split('_')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let name = s.trim_end_matches(|c: char| c.is_ascii_digit());
+            let n = s[name.len()..].parse().unwrap_or(0);
+            (apk_suffix_rank(name).unwrap_or(4), n)
+        })
+        .collect();
+    Apk {
+        numbers,
+        letter,
+        suffixes,
+        revision,
+    }
+}
+
+/// Compares two Alpine package versions as apk does.
+#[must_use]
+pub fn apk_cmp(a: &str, b: &str) -> Ordering {
+    let (x, y) = (apk_parse(a.trim()), apk_parse(b.trim()));
+    for (i, (p, q)) in x.numbers.iter().zip(&y.numbers).enumerate() {
+        // After the first, a component with a leading zero compares as a fraction: by text.
+        let o = if i > 0 && (p.starts_with('0') || q.starts_with('0')) {
+            p.cmp(q)
+        } else {
+            let (p, q) = (p.trim_start_matches('0'), q.trim_start_matches('0'));
+            p.len().cmp(&q.len()).then_with(|| p.cmp(q))
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    let o = x.numbers.len().cmp(&y.numbers.len());
+    if o != Ordering::Equal {
+        return o;
+    }
+    let o = x.letter.cmp(&y.letter);
+    if o != Ordering::Equal {
+        return o;
+    }
+    for i in 0..x.suffixes.len().max(y.suffixes.len()) {
+        let p = x.suffixes.get(i).copied().unwrap_or((4, 0));
+        let q = y.suffixes.get(i).copied().unwrap_or((4, 0));
+        let o = p.cmp(&q);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    x.revision.cmp(&y.revision)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +333,29 @@ mod tests {
         ] {
             assert_eq!(dpkg_cmp(a, b), o, "{a} vs {b}");
             assert_eq!(dpkg_cmp(b, a), o.reverse(), "{b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn apk_order() {
+        for (a, b, o) in [
+            ("1.2.3", "1.2.3", Equal),
+            ("1.2.3", "1.2.3-r1", Less),
+            ("1.36.1-r5", "1.36.1-r15", Less),
+            ("1.2.3_rc1", "1.2.3", Less),
+            ("1.2.3_p1", "1.2.3", Greater),
+            ("2.0_alpha1", "2.0_beta", Less),
+            ("1.0_git20230101", "1.0", Greater),
+            ("1.2a", "1.2", Greater),
+            ("1.2a", "1.2b", Less),
+            ("1.2.10", "1.2.9", Greater),
+            ("1.02", "1.1", Less),
+            ("1.2.1", "1.2", Greater),
+            ("3.0.12-r0", "3.0.13-r0", Less),
+            ("1.2.3~abc-r1", "1.2.3-r1", Equal),
+        ] {
+            assert_eq!(apk_cmp(a, b), o, "{a} vs {b}");
+            assert_eq!(apk_cmp(b, a), o.reverse(), "{b} vs {a}");
         }
     }
 
