@@ -40,6 +40,14 @@ pub enum EventKind {
         /// The label given in [`EventKind::Progress`].
         label: String,
     },
+    /// A file the build wrote about its image (an SBOM, a test report), for the catalog to
+    /// keep with the version it records.
+    Document {
+        /// What it is: `sbom-cyclonedx`, `sbom-spdx`.
+        kind: String,
+        /// Where it was written.
+        path: std::path::PathBuf,
+    },
     /// A build ended with these artifacts (their `string()`s, ids and files).
     BuildFinished {
         /// `None` on success, the error text otherwise.
@@ -204,6 +212,17 @@ impl Ui {
     /// A headline message.
     pub fn say(&self, text: impl Into<String>) {
         self.events.emit(&self.build, EventKind::Say(text.into()));
+    }
+
+    /// Announces a file written about the image (see [`EventKind::Document`]).
+    pub fn document(&self, kind: &str, path: std::path::PathBuf) {
+        self.events.emit(
+            &self.build,
+            EventKind::Document {
+                kind: kind.to_string(),
+                path,
+            },
+        );
     }
 
     /// A detail message.

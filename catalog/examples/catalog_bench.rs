@@ -46,6 +46,7 @@ fn build(bucket: &str) -> NewBuild {
         }],
         parent: None,
         metadata: serde_json::json!({"template": ["web.pkr.hcl"], "kiln_version": "0.1.0", "variables": {"region": "us-east-1"}}),
+        documents: Vec::new(),
     }
 }
 

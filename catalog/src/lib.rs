@@ -22,6 +22,7 @@
 
 pub mod audit;
 pub mod channels;
+pub mod documents;
 pub mod lifecycle;
 pub mod model;
 pub mod publish;

@@ -56,6 +56,9 @@ pub struct NewBuild {
     /// Template path and hash, variables (sensitive ones left out), kiln version, git commit, user,
     /// host, source image, tags.
     pub metadata: serde_json::Value,
+    /// Files the build wrote about its image (SBOMs), kept with the version; one that cannot be
+    /// read as UTF-8 text of [`HASH_LIMIT`] bytes or less is left out.
+    pub documents: Vec<crate::documents::NewDocument>,
 }
 
 /// The size of `files` and, for one file under [`HASH_LIMIT`], its SHA-256.
@@ -119,6 +122,7 @@ impl Catalog {
         })
         .await
         .unwrap_or_default();
+        let docs = crate::documents::read_all(b.documents.clone()).await;
         let fingerprint = crate::ulid::new(b.finished_at);
         let now = b.finished_at;
         let mut tx = self.write().await?;
@@ -193,6 +197,7 @@ impl Catalog {
             )
             .await?;
         }
+        crate::documents::insert(tx.as_mut(), &b.bucket, &fingerprint, &docs).await?;
         let label = number.map_or_else(|| fingerprint.clone(), |n| format!("v{n}"));
         append(
             tx.as_mut(),

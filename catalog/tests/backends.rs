@@ -96,6 +96,7 @@ fn build(bucket: &str, minute: u8, file: Option<PathBuf>) -> NewBuild {
         }],
         parent: None,
         metadata: serde_json::json!({"template": "web.pkr.hcl"}),
+        documents: Vec::new(),
     }
 }
 
@@ -676,7 +677,7 @@ async fn an_older_schema_is_migrated_and_keeps_its_data(f: Fixture) {
     c.record(build("web", 1, None)).await.unwrap();
     drop(c);
     // What a catalog of the first schema looks like.
-    f.sql("DROP TABLE publications; UPDATE kiln_meta SET value = '1' WHERE key = 'schema_version'");
+    f.sql("DROP TABLE publications; DROP TABLE documents; DROP TABLE scans; UPDATE kiln_meta SET value = '1' WHERE key = 'schema_version'");
     let c = f.open().await;
     assert_eq!(c.version("web", "1").await.unwrap().number, Some(1));
     assert!(c.publications("web", None).await.unwrap().is_empty());
@@ -693,7 +694,7 @@ async fn newer_schema_is_refused_unchanged(f: Fixture) {
     };
     assert_eq!(
         e.to_string(),
-        format!("the catalog {shown} has schema version 99, newer than this kiln knows (2); it was written by a newer Kiln: upgrade kiln to use it (the catalog was not changed)")
+        format!("the catalog {shown} has schema version 99, newer than this kiln knows (3); it was written by a newer Kiln: upgrade kiln to use it (the catalog was not changed)")
     );
 }
 

@@ -214,6 +214,8 @@ pub struct Finished {
     pub started: SystemTime,
     pub finished: SystemTime,
     pub result: Result<Vec<kiln_core::event::ArtifactInfo>, String>,
+    /// Files the build wrote about its image (`EventKind::Document`): kind and path.
+    pub documents: Vec<(String, PathBuf)>,
 }
 
 /// Records the run's builds: one version per bucket. Returns lines to print.
@@ -332,6 +334,11 @@ pub async fn record(
                 "user": actor.user,
                 "host": actor.host,
             }),
+            documents: builds
+                .iter()
+                .flat_map(|b| b.documents.iter().cloned())
+                .map(|(kind, path)| kiln_catalog::documents::NewDocument { kind, path })
+                .collect(),
         };
         let v = cat.record(nb).await.map_err(|e| e.to_string())?;
         lines.push(match v.number {

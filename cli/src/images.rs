@@ -85,8 +85,28 @@ enum ImagesCommand {
     },
     /// The versions built from a version, recursively.
     Children { bucket: String, version: String },
-    /// Images whose parent channel has moved on since they were built.
-    Outdated,
+    /// Images whose parent channel has moved on since they were built, and images whose latest
+    /// scan found vulnerabilities at or above --vulnerable-at.
+    Outdated {
+        /// critical, high, medium or low.
+        #[arg(long = "vulnerable-at", default_value = "high")]
+        vulnerable_at: String,
+    },
+    /// Rescan the SBOMs kept with versions (of a bucket, or one version) against an OSV
+    /// database, and record the findings; exit status 1 when one is at or above --fail-on.
+    Scan {
+        bucket: Option<String>,
+        version: Option<String>,
+        /// A directory of OSV JSON files, or osv.dev's zip (default: KILN_VULN_DB).
+        #[arg(long = "vuln-db")]
+        vuln_db: Option<std::path::PathBuf>,
+        /// critical, high, medium or low.
+        #[arg(long = "fail-on", default_value = "high")]
+        fail_on: String,
+        /// An allow list (YAML: a list of {id, reason, expires}).
+        #[arg(long = "allow-list")]
+        allow_list: Option<std::path::PathBuf>,
+    },
     /// The audit log (`audit verify` checks its hash chain).
     Audit {
         /// `verify`.
@@ -125,6 +145,25 @@ enum ChannelCommand {
         #[arg(long)]
         off: bool,
     },
+}
+
+/// Versions whose latest scan is over a threshold.
+fn vulnerable_table(scans: &[kiln_catalog::documents::Scan]) -> String {
+    let mut rows = vec![["BUCKET", "VERSION", "VULNERABLE", "SCANNED"]
+        .map(String::from)
+        .to_vec()];
+    for s in scans {
+        rows.push(vec![
+            s.bucket.clone(),
+            s.version.map(|n| format!("v{n}")).unwrap_or_default(),
+            format!(
+                "{} ({} critical, {} high)",
+                s.worst, s.counts["critical"], s.counts["high"]
+            ),
+            when(s.at),
+        ]);
+    }
+    table(&rows)
 }
 
 /// The calls a command made, one per line, indented under its result.
@@ -661,10 +700,25 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 }
                 out
             }
-            ImagesCommand::Outdated => {
+            ImagesCommand::Outdated { vulnerable_at } => {
+                let at = crate::scan::threshold(&vulnerable_at, "--vulnerable-at")
+                    .map_err(CatalogError::Invalid)?;
                 let o = cat.outdated().await?;
+                let vulnerable: Vec<kiln_catalog::documents::Scan> = cat
+                    .latest_scans(None)
+                    .await?
+                    .into_iter()
+                    .filter(|s| {
+                        kiln_sbom::osv::Severity::parse(&s.worst)
+                            .is_some_and(|w| w >= at && w != kiln_sbom::osv::Severity::Unknown)
+                    })
+                    .collect();
                 if json {
-                    json_out(&o.iter().map(|(v, p)| serde_json::json!({"bucket": v.bucket, "version": v.number, "parent_bucket": p.bucket, "parent_channel": v.parent.as_ref().and_then(|x| x.channel.clone()), "parent_now": p.number})).collect::<Vec<_>>())
+                    let mut out: Vec<serde_json::Value> = o.iter().map(|(v, p)| serde_json::json!({"bucket": v.bucket, "version": v.number, "parent_bucket": p.bucket, "parent_channel": v.parent.as_ref().and_then(|x| x.channel.clone()), "parent_now": p.number})).collect();
+                    out.extend(vulnerable.iter().map(|s| serde_json::json!({"bucket": s.bucket, "version": s.version, "vulnerable": s.worst, "counts": s.counts, "scanned_at": when(s.at)})));
+                    json_out(&out)
+                } else if o.is_empty() && !vulnerable.is_empty() {
+                    vulnerable_table(&vulnerable)
                 } else {
                     let mut rows = vec![vec![
                         "BUCKET".into(),
@@ -690,8 +744,122 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                             p.label(),
                         ]);
                     }
-                    table(&rows)
+                    let mut out = table(&rows);
+                    if !vulnerable.is_empty() {
+                        out.push('\n');
+                        out.push_str(&vulnerable_table(&vulnerable));
+                    }
+                    out
                 }
+            }
+            ImagesCommand::Scan {
+                bucket,
+                version,
+                vuln_db,
+                fail_on,
+                allow_list,
+            } => {
+                let at =
+                    crate::scan::threshold(&fail_on, "--fail-on").map_err(CatalogError::Invalid)?;
+                let (db, db_path) =
+                    crate::scan::load_db(vuln_db.as_ref()).map_err(CatalogError::Invalid)?;
+                let allow =
+                    crate::scan::allow_list(allow_list.as_ref()).map_err(CatalogError::Invalid)?;
+                let mut targets: Vec<(String, String, String)> = Vec::new();
+                match (&bucket, &version) {
+                    (Some(b), Some(v)) => {
+                        let v = cat.version(b, v).await?;
+                        targets.push((v.bucket.clone(), v.fingerprint.clone(), v.label()));
+                    }
+                    _ => {
+                        let buckets = match &bucket {
+                            Some(b) => vec![b.clone()],
+                            None => cat.buckets().await?.into_iter().map(|b| b.name).collect(),
+                        };
+                        for b in buckets {
+                            for v in cat.list(&b, false).await? {
+                                if v.state != kiln_catalog::State::Deleted {
+                                    targets.push((b.clone(), v.fingerprint.clone(), v.label()));
+                                }
+                            }
+                        }
+                    }
+                }
+                let mut rows = vec![[
+                    "BUCKET",
+                    "VERSION",
+                    "WORST",
+                    "CRITICAL",
+                    "HIGH",
+                    "MEDIUM",
+                    "LOW",
+                    "OVER THE GATE",
+                ]
+                .map(String::from)
+                .to_vec()];
+                let mut scans = Vec::new();
+                let mut gated = false;
+                for (b, fp, label) in targets {
+                    let docs = cat.documents(&b, &fp).await?;
+                    let Some(doc) = docs
+                        .iter()
+                        .find(|d| d.kind == "sbom-cyclonedx")
+                        .or_else(|| docs.iter().find(|d| d.kind == "sbom-spdx"))
+                    else {
+                        rows.push(vec![b.clone(), label, "no SBOM".into()]);
+                        continue;
+                    };
+                    let (_, findings) = crate::scan::findings_of(
+                        &format!("{b} {label} {}", doc.name),
+                        &doc.content,
+                        &db,
+                        &allow,
+                    )
+                    .map_err(CatalogError::Invalid)?;
+                    let count = |s: kiln_sbom::osv::Severity| {
+                        findings
+                            .iter()
+                            .filter(|f| f.allowed.is_none() && f.severity == s)
+                            .count()
+                    };
+                    use kiln_sbom::osv::Severity as S;
+                    let counts = serde_json::json!({"critical": count(S::Critical), "high": count(S::High), "medium": count(S::Medium), "low": count(S::Low), "unknown": count(S::Unknown), "allowed": findings.iter().filter(|f| f.allowed.is_some()).count()});
+                    let worst = findings
+                        .iter()
+                        .filter(|f| f.allowed.is_none())
+                        .map(|f| f.severity)
+                        .max()
+                        .map_or("none", S::as_str);
+                    let over: Vec<String> = kiln_sbom::osv::gate(&findings, at)
+                        .iter()
+                        .map(|f| format!("{} ({})", f.id, f.package))
+                        .collect();
+                    gated |= !over.is_empty();
+                    let s = cat
+                        .record_scan(
+                            &b,
+                            &fp,
+                            &db_path.display().to_string(),
+                            worst,
+                            counts.clone(),
+                            serde_json::json!(findings),
+                            now,
+                        )
+                        .await?;
+                    rows.push(vec![
+                        b.clone(),
+                        label,
+                        worst.into(),
+                        counts["critical"].to_string(),
+                        counts["high"].to_string(),
+                        counts["medium"].to_string(),
+                        counts["low"].to_string(),
+                        over.join(" "),
+                    ]);
+                    scans.push(s);
+                }
+                let out = if json { json_out(&scans) } else { table(&rows) };
+                return Ok((out, i32::from(gated)));
             }
             ImagesCommand::Audit {
                 action: Some(a), ..

@@ -187,6 +187,18 @@ struct BuildArgs {
     common: VarArgs,
 }
 
+/// Keeps the documents a build announces (SBOMs), for the catalog.
+fn keep_document(
+    docs: &mut std::collections::HashMap<String, Vec<(String, PathBuf)>>,
+    ev: &kiln_core::Event,
+) {
+    if let kiln_core::EventKind::Document { kind, path } = &ev.kind {
+        docs.entry(ev.build.clone())
+            .or_default()
+            .push((kind.clone(), path.clone()));
+    }
+}
+
 /// Notes when each build started and finished.
 fn track(
     times: &mut std::collections::HashMap<String, (std::time::SystemTime, std::time::SystemTime)>,
@@ -954,6 +966,8 @@ async fn build(a: BuildArgs) -> i32 {
     let mut times = std::collections::HashMap::new();
     let mut run = Some(run);
     let mut outcome = None;
+    let mut documents: std::collections::HashMap<String, Vec<(String, PathBuf)>> =
+        std::collections::HashMap::new();
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
@@ -966,6 +980,7 @@ async fn build(a: BuildArgs) -> i32 {
                         results.push((ev.build.clone(), match error { None => Ok(artifacts.clone()), Some(e) => Err(e.clone()) }));
                     }
                     track(&mut times, &ev);
+                    keep_document(&mut documents, &ev);
                     renderer.event(&ev);
                 }
                 None => break,
@@ -991,6 +1006,7 @@ async fn build(a: BuildArgs) -> i32 {
                     ));
                 }
                 track(&mut times, &ev);
+                keep_document(&mut documents, &ev);
                 renderer.event(&ev);
             }
             break;
@@ -1030,6 +1046,7 @@ async fn build(a: BuildArgs) -> i32 {
                         started,
                         finished,
                         result: r.clone(),
+                        documents: documents.remove(name).unwrap_or_default(),
                     }
                 })
                 .collect();

@@ -141,7 +141,7 @@ impl Renderer {
         let b = ev.build.as_str();
         let m = self.style.machine;
         match &ev.kind {
-            EventKind::BuildStarted => {}
+            EventKind::BuildStarted | EventKind::Document { .. } => {}
             EventKind::Say(t) => {
                 for line in t.lines() {
                     let text = format!("==> {b}: {line}");

@@ -90,47 +90,67 @@ pub fn run(a: &ScanArgs) -> i32 {
     }
 }
 
-fn scan(a: &ScanArgs) -> Result<i32, String> {
-    let threshold = Severity::parse(&a.fail_on)
+/// The database `--vuln-db` names, else `KILN_VULN_DB`.
+pub(crate) fn load_db(path: Option<&PathBuf>) -> Result<(Database, PathBuf), String> {
+    let p = path
+        .cloned()
+        .or_else(|| std::env::var_os("KILN_VULN_DB").map(PathBuf::from))
+        .ok_or("no vulnerability database: give --vuln-db PATH or set KILN_VULN_DB (a directory of OSV JSON files, or osv.dev's zip, e.g. https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip)")?;
+    let db = Database::load(&p).map_err(|e| e.to_string())?;
+    Ok((db, p))
+}
+
+/// The allow list at `path`, if one is given.
+pub(crate) fn allow_list(path: Option<&PathBuf>) -> Result<Vec<osv::Allowed>, String> {
+    let Some(p) = path else {
+        return Ok(Vec::new());
+    };
+    let t = std::fs::read_to_string(p)
+        .map_err(|e| format!("cannot read the allow list {}: {e}", p.display()))?;
+    osv::parse_allow_list(&p.display().to_string(), &t)
+}
+
+/// Parses `--fail-on`.
+pub(crate) fn threshold(s: &str, flag: &str) -> Result<Severity, String> {
+    Severity::parse(s)
         .filter(|s| *s != Severity::Unknown)
-        .ok_or_else(|| {
-            format!(
-                "--fail-on {:?} is not a severity: use critical, high, medium or low",
-                a.fail_on
-            )
-        })?;
+        .ok_or_else(|| format!("{flag} {s:?} is not a severity: use critical, high, medium or low"))
+}
+
+/// The findings of an SBOM's text (`name` for errors) in `db`, allow list applied.
+pub(crate) fn findings_of(
+    name: &str,
+    text: &str,
+    db: &Database,
+    allow: &[osv::Allowed],
+) -> Result<(usize, Vec<Finding>), String> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{name}:{}:{}: not JSON: {}",
+            e.line(),
+            e.column(),
+            e.to_string().split(" at line ").next().unwrap_or_default()
+        )
+    })?;
+    let inv = kiln_sbom::formats::read_sbom(&doc).map_err(|e| format!("{name}: {e}"))?;
+    let mut findings = osv::scan(&inv, db);
+    osv::apply_allow_list(&mut findings, allow, time::OffsetDateTime::now_utc());
+    Ok((inv.packages.len(), findings))
+}
+
+fn scan(a: &ScanArgs) -> Result<i32, String> {
+    let threshold = threshold(&a.fail_on, "--fail-on")?;
     if !["table", "json", "sarif"].contains(&a.format.as_str()) {
         return Err(format!(
             "--format {:?} is not one of table, json, sarif",
             a.format
         ));
     }
-    let db_path = a
-        .vuln_db
-        .clone()
-        .or_else(|| std::env::var_os("KILN_VULN_DB").map(PathBuf::from))
-        .ok_or("no vulnerability database: give --vuln-db PATH or set KILN_VULN_DB (a directory of OSV JSON files, or osv.dev's zip, e.g. https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip)")?;
     let text = std::fs::read_to_string(&a.sbom)
         .map_err(|e| format!("cannot read the SBOM {}: {e}", a.sbom.display()))?;
-    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: not JSON: {}",
-            a.sbom.display(),
-            e.line(),
-            e.column(),
-            e.to_string().split(" at line ").next().unwrap_or_default()
-        )
-    })?;
-    let inv =
-        kiln_sbom::formats::read_sbom(&doc).map_err(|e| format!("{}: {e}", a.sbom.display()))?;
-    let db = Database::load(&db_path).map_err(|e| e.to_string())?;
-    let mut findings = osv::scan(&inv, &db);
-    if let Some(p) = &a.allow_list {
-        let t = std::fs::read_to_string(p)
-            .map_err(|e| format!("cannot read the allow list {}: {e}", p.display()))?;
-        let allow = osv::parse_allow_list(&p.display().to_string(), &t)?;
-        osv::apply_allow_list(&mut findings, &allow, time::OffsetDateTime::now_utc());
-    }
+    let (db, _) = load_db(a.vuln_db.as_ref())?;
+    let allow = allow_list(a.allow_list.as_ref())?;
+    let (packages, findings) = findings_of(&a.sbom.display().to_string(), &text, &db, &allow)?;
     let out = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&findings).unwrap_or_default() + "\n",
         "sarif" => {
@@ -140,7 +160,7 @@ fn scan(a: &ScanArgs) -> Result<i32, String> {
         }
         _ if findings.is_empty() => format!(
             "No known vulnerabilities in {} packages ({} records).\n",
-            inv.packages.len(),
+            packages,
             db.len()
         ),
         _ => table(&findings),

@@ -333,3 +333,119 @@ fn the_sbom_lists_the_machines_packages_and_the_gate_fails_on_known_vulnerabilit
         r.stderr
     );
 }
+
+#[test]
+fn the_catalog_keeps_the_sbom_and_a_rescan_finds_what_a_newer_database_knows() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (bash_v, _, bash_src, bash_src_v) = installed("bash");
+    let (_, _, _, libc_src_v) = installed("libc6");
+    write(
+        d,
+        "osv/glibc.json",
+        &record(
+            "KILN-2",
+            "glibc",
+            &format!(r#"[{{"introduced": "0"}}, {{"fixed": "{libc_src_v}"}}]"#),
+            CRITICAL,
+        ),
+    );
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  hcp_packer_registry {{\n    bucket_name = \"base\"\n  }}\n  sources = [\"source.null.remote\"]\n  provisioner \"sbom\" {{\n    output = \"sbom\"\n  }}\n}}\n",
+            sshd.null_source("")
+        ),
+    );
+    let db = d.join("catalog.db");
+    let env = [("KILN_CATALOG", db.to_str().unwrap())];
+    let kiln = |args: &[&str]| kiln_tests::run_with_env(KILN, d, args, &env);
+    let r = kiln(&["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    // The database of the day knows nothing that affects the image.
+    let r = kiln(&["images", "scan", "base", "--vuln-db", "osv"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let rows: Vec<Vec<&str>> = r
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[1],
+        ["base", "v1", "none", "0", "0", "0", "0"],
+        "{}",
+        r.stdout
+    );
+    // A newer one does: the same version, rescanned, fails the gate and shows as outdated.
+    write(
+        d,
+        "osv/bash.json",
+        &record(
+            "KILN-1",
+            &bash_src,
+            &format!(r#"[{{"introduced": "0"}}, {{"fixed": "{bash_src_v}+kiln1"}}]"#),
+            CRITICAL,
+        ),
+    );
+    let r = kiln(&["images", "scan", "--vuln-db", "osv"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let rows: Vec<Vec<&str>> = r
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[1],
+        ["base", "v1", "critical", "1", "0", "0", "0", "KILN-1", "(bash)"],
+        "{}",
+        r.stdout
+    );
+    let r = kiln(&["images", "outdated"]);
+    assert!(
+        r.stdout.contains("BUCKET  VERSION  VULNERABLE"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("base    v1       critical (1 critical, 0 high)"),
+        "{}",
+        r.stdout
+    );
+    let r = kiln(&["images", "outdated", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j[0]["vulnerable"], "critical");
+    let r = kiln(&["images", "scan", "base", "1", "--vuln-db", "osv", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j[0]["findings"][0]["id"], "KILN-1");
+    assert_eq!(j[0]["findings"][0]["installed"], bash_v.as_str());
+    assert_eq!(j[0]["seq"], 3);
+    // Allowed with a reason, it passes the gate.
+    write(
+        d,
+        "allow.yaml",
+        "- id: KILN-1\n  reason: patched in place\n",
+    );
+    let r = kiln(&[
+        "images",
+        "scan",
+        "base",
+        "--vuln-db",
+        "osv",
+        "--allow-list",
+        "allow.yaml",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let log = kiln(&["images", "audit", "--json"]);
+    let log: serde_json::Value = serde_json::from_str(&log.stdout).unwrap();
+    let scans = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "scan")
+        .count();
+    assert_eq!(scans, 4);
+    assert_eq!(kiln(&["images", "audit", "verify"]).code, 0);
+}

@@ -224,6 +224,14 @@ impl Provisioner for Sbom {
             let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
             write_atomically(&path, &text)
                 .map_err(|e| failed(format!("writing {}: {e}", path.display())))?;
+            ctx.ui.document(
+                if f == "spdx" {
+                    "sbom-spdx"
+                } else {
+                    "sbom-cyclonedx"
+                },
+                std::path::absolute(&path).unwrap_or_else(|_| path.clone()),
+            );
             ctx.ui.say(format!(
                 "SBOM ({}, {} packages): {}",
                 if f == "spdx" {

@@ -12,8 +12,14 @@ fn ms(t: Instant) -> f64 {
 }
 
 fn main() {
-    let packages: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
-    let records: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(50_000);
+    let packages: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
+    let records: usize = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50_000);
     // The probe's output for a Debian 12 machine: os-release, dpkg status, copyright lines.
     let mut probe = String::from("@@kiln-sbom os-release\nID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n@@kiln-sbom dpkg\n");
     for i in 0..packages {
@@ -31,7 +37,9 @@ fn main() {
     }
     probe.push_str("@@kiln-sbom copyright\n");
     for i in 0..packages {
-        probe.push_str(&format!("/usr/share/doc/pkg{i:04}/copyright:License: GPL-2+\n"));
+        probe.push_str(&format!(
+            "/usr/share/doc/pkg{i:04}/copyright:License: GPL-2+\n"
+        ));
     }
     probe.push_str("@@kiln-sbom apk\n@@kiln-sbom rpm\n@@kiln-sbom end\n");
 
@@ -55,7 +63,8 @@ fn main() {
                 r#"{{"schema_version":"1.6.0","id":"DEBIAN-CVE-2026-{r:05}","modified":"2026-11-01T00:00:00Z","upstream":["CVE-2026-{r:05}"],"summary":"a vulnerability","details":"{}","severity":[{{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:L/A:N"}}],"affected":[{{"package":{{"ecosystem":"Debian:12","name":"{name}","purl":"pkg:deb/debian/{name}?arch=source"}},"ranges":[{{"type":"ECOSYSTEM","events":[{{"introduced":"0"}},{{"fixed":"{fixed}"}}]}}],"ecosystem_specific":{{"urgency":"not yet assigned"}}}}]}}"#,
                 "x".repeat(300)
             );
-            z.start_file(format!("DEBIAN-CVE-2026-{r:05}.json"), opts).unwrap();
+            z.start_file(format!("DEBIAN-CVE-2026-{r:05}.json"), opts)
+                .unwrap();
             z.write_all(rec.as_bytes()).unwrap();
         }
         z.finish().unwrap();
@@ -78,7 +87,16 @@ fn main() {
         let t = Instant::now();
         let findings = osv::scan(&inv, &db);
         let scan = ms(t);
-        runs.push((parse, write, load, scan, ms(t0), findings.len(), c.len() + s.len(), db.len()));
+        runs.push((
+            parse,
+            write,
+            load,
+            scan,
+            ms(t0),
+            findings.len(),
+            c.len() + s.len(),
+            db.len(),
+        ));
     }
     runs.sort_by(|a, b| a.4.total_cmp(&b.4));
     let m = runs[runs.len() / 2];

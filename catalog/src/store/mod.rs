@@ -134,6 +134,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     // Channel publications (SSM parameters a channel is written to); the same SQL for both.
     (include_str!("schema/2.sql"), include_str!("schema/2.sql")),
+    // Documents kept with a version (SBOMs) and its vulnerability scans.
+    (include_str!("schema/3.sql"), include_str!("schema/3.sql")),
 ];
 
 /// The schema version this build writes.
