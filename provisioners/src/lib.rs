@@ -1,4 +1,4 @@
-//! # kiln-provisioners: shell, file, shell-local, breakpoint, ansible, ansible-local, sbom
+//! # kiln-provisioners: shell, file, shell-local, breakpoint, ansible, ansible-local, sbom, goss
 //!
 //! One module per provisioner. [`local`] holds the local-command runner that the `shell-local`
 //! provisioner and post-processor share, and [`gotemplate`] the small subset of Go's template
@@ -8,6 +8,7 @@ pub mod ansible;
 pub mod ansible_local;
 pub mod breakpoint;
 pub mod file;
+pub mod goss;
 pub use kiln_core::gotemplate;
 pub mod local;
 pub mod sbom;
@@ -29,6 +30,7 @@ pub fn register(r: &mut Registry) {
     });
     r.provisioner("breakpoint", || Box::new(breakpoint::Breakpoint::default()));
     r.provisioner("sbom", || Box::new(sbom::Sbom::default()));
+    r.provisioner("goss", || Box::new(goss::Goss::default()));
 }
 
 /// Formats environment variables as Packer does: sorted `KEY='value' ` pairs, with single quotes
