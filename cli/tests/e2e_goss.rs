@@ -180,6 +180,30 @@ matching:
     let tap = std::fs::read_to_string(d.join("results.txt")).unwrap();
     assert!(tap.starts_with("1..5\nnot ok 1 - File: "), "{tap}");
 
+    // The failure output, for a spec whose facts are the same on every Debian machine.
+    write(
+        d,
+        "goss.yaml",
+        "file:\n  /etc/passwd:\n    mode: \"0600\"\n    filetype: directory\n    contents: [\"/^root:/\", \"!/^root:/\"]\npackage:\n  kiln-absent:\n    installed: true\ncommand:\n  exit 2:\n    exit-status: 0\n    stdout: \"\"\nuser:\n  root:\n    uid: {lt: 0}\nkernel-param:\n  kernel.ostype:\n    value: {have-prefix: Win}\n",
+    );
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let all = r.all();
+    let start = all.find("goss tests failed:").expect("the failure message");
+    let block: String = all[all[..start].rfind('\n').map_or(0, |i| i + 1)..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The build's time varies: "errored after 337 milliseconds".
+    let block = match (block.find("errored after "), block.find(": ")) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}errored after <time>{}", &block[..a], &block[b..])
+        }
+        _ => block,
+    };
+    insta::assert_snapshot!("goss_failures", block);
+
     // A bad spec is a located error at validate time.
     write(d, "goss.yaml", "file:\n  /x:\n    exist: true\n");
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
