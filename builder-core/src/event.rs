@@ -43,10 +43,12 @@ pub enum EventKind {
     /// A file the build wrote about its image (an SBOM, a test report), for the catalog to
     /// keep with the version it records.
     Document {
-        /// What it is: `sbom-cyclonedx`, `sbom-spdx`.
+        /// What it is: `sbom-cyclonedx`, `sbom-spdx`, `goss-results`.
         kind: String,
-        /// Where it was written.
-        path: std::path::PathBuf,
+        /// Where it came from (the file written, or the spec run).
+        name: String,
+        /// Its text.
+        content: String,
     },
     /// A build ended with these artifacts (their `string()`s, ids and files).
     BuildFinished {
@@ -214,13 +216,14 @@ impl Ui {
         self.events.emit(&self.build, EventKind::Say(text.into()));
     }
 
-    /// Announces a file written about the image (see [`EventKind::Document`]).
-    pub fn document(&self, kind: &str, path: std::path::PathBuf) {
+    /// Hands the catalog a document about the image (see [`EventKind::Document`]).
+    pub fn document(&self, kind: &str, name: String, content: String) {
         self.events.emit(
             &self.build,
             EventKind::Document {
                 kind: kind.to_string(),
-                path,
+                name,
+                content,
             },
         );
     }

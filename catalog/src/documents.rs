@@ -7,16 +7,17 @@ use crate::store::{Tx, Val};
 use crate::{Catalog, CatalogError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 use time::OffsetDateTime;
 
 /// A document to keep with a version being recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDocument {
-    /// What it is, e.g. `sbom-cyclonedx`.
+    /// What it is, e.g. `sbom-cyclonedx`, `goss-results`.
     pub kind: String,
-    /// Where the build wrote it.
-    pub path: PathBuf,
+    /// Where it came from (a file name).
+    pub name: String,
+    /// Its text.
+    pub content: String,
 }
 
 /// A document kept with a version.
@@ -31,6 +32,17 @@ pub struct Document {
     /// Its text.
     #[serde(skip)]
     pub content: String,
+}
+
+/// The goss results kept with a version, summed over its builds' goss provisioners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TestSummary {
+    /// Assertions run.
+    pub tests: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Of which skipped.
+    pub skipped: u64,
 }
 
 /// A scan's result, as stored.
@@ -57,27 +69,20 @@ pub struct Scan {
     pub findings: serde_json::Value,
 }
 
-/// Reads the documents' files (off the async threads); those that cannot be read are left out.
-pub(crate) async fn read_all(docs: Vec<NewDocument>) -> Vec<Document> {
-    tokio::task::spawn_blocking(move || {
-        docs.into_iter()
-            .filter_map(|d| {
-                let meta = std::fs::metadata(&d.path).ok()?;
-                if meta.len() > crate::record::HASH_LIMIT {
-                    return None;
-                }
-                let content = std::fs::read_to_string(&d.path).ok()?;
-                Some(Document {
-                    sha256: format!("sha256:{}", hex::encode(Sha256::digest(content.as_bytes()))),
-                    kind: d.kind,
-                    name: d.path.display().to_string(),
-                    content,
-                })
-            })
-            .collect()
-    })
-    .await
-    .unwrap_or_default()
+/// The documents to store: hashed; those over [`crate::record::HASH_LIMIT`] bytes are left out.
+pub(crate) fn prepare(docs: Vec<NewDocument>) -> Vec<Document> {
+    docs.into_iter()
+        .filter(|d| d.content.len() as u64 <= crate::record::HASH_LIMIT)
+        .map(|d| Document {
+            sha256: format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(d.content.as_bytes()))
+            ),
+            kind: d.kind,
+            name: d.name,
+            content: d.content,
+        })
+        .collect()
 }
 
 pub(crate) async fn insert(
@@ -124,6 +129,32 @@ impl Catalog {
                 content: r.text(3),
             })
             .collect())
+    }
+
+    /// The test results kept with a version (`goss-results` documents), if its build ran tests.
+    ///
+    /// # Errors
+    /// When there is no such version.
+    pub async fn test_results(
+        &self,
+        bucket: &str,
+        selector: &str,
+    ) -> Result<Option<TestSummary>, CatalogError> {
+        let docs = self.documents(bucket, selector).await?;
+        let mut sum: Option<TestSummary> = None;
+        for d in docs.iter().filter(|d| d.kind == "goss-results") {
+            let j: serde_json::Value = serde_json::from_str(&d.content).unwrap_or_default();
+            let n = |k: &str| j["summary"][k].as_u64().unwrap_or(0);
+            let s = sum.get_or_insert(TestSummary {
+                tests: 0,
+                failed: 0,
+                skipped: 0,
+            });
+            s.tests += n("test-count");
+            s.failed += n("failed-count");
+            s.skipped += n("skipped-count");
+        }
+        Ok(sum)
     }
 
     /// Records a scan of a version: its findings (a JSON list), the worst severity and the

@@ -56,8 +56,8 @@ pub struct NewBuild {
     /// Template path and hash, variables (sensitive ones left out), kiln version, git commit, user,
     /// host, source image, tags.
     pub metadata: serde_json::Value,
-    /// Files the build wrote about its image (SBOMs), kept with the version; one that cannot be
-    /// read as UTF-8 text of [`HASH_LIMIT`] bytes or less is left out.
+    /// Documents about the image (SBOMs, test results), kept with the version; one over
+    /// [`HASH_LIMIT`] bytes is left out.
     pub documents: Vec<crate::documents::NewDocument>,
 }
 
@@ -122,7 +122,7 @@ impl Catalog {
         })
         .await
         .unwrap_or_default();
-        let docs = crate::documents::read_all(b.documents.clone()).await;
+        let docs = crate::documents::prepare(b.documents.clone());
         let fingerprint = crate::ulid::new(b.finished_at);
         let now = b.finished_at;
         let mut tx = self.write().await?;

@@ -214,8 +214,8 @@ pub struct Finished {
     pub started: SystemTime,
     pub finished: SystemTime,
     pub result: Result<Vec<kiln_core::event::ArtifactInfo>, String>,
-    /// Files the build wrote about its image (`EventKind::Document`): kind and path.
-    pub documents: Vec<(String, PathBuf)>,
+    /// Documents the build handed over about its image (`EventKind::Document`).
+    pub documents: Vec<kiln_catalog::documents::NewDocument>,
 }
 
 /// Records the run's builds: one version per bucket. Returns lines to print.
@@ -337,7 +337,6 @@ pub async fn record(
             documents: builds
                 .iter()
                 .flat_map(|b| b.documents.iter().cloned())
-                .map(|(kind, path)| kiln_catalog::documents::NewDocument { kind, path })
                 .collect(),
         };
         let v = cat.record(nb).await.map_err(|e| e.to_string())?;

@@ -32,6 +32,9 @@ enum ImagesCommand {
         version: String,
         #[arg(long)]
         channel: String,
+        /// Refuse unless the version's build ran goss tests and all passed.
+        #[arg(long = "require-tests")]
+        require_tests: bool,
     },
     /// Move a channel back to its previous assignment.
     Rollback {
@@ -233,7 +236,7 @@ fn json_out(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
-fn show(v: &Version, now: OffsetDateTime) -> String {
+fn show(v: &Version, now: OffsetDateTime, extra: &[Vec<String>]) -> String {
     let mut rows = vec![
         vec!["bucket".into(), v.bucket.clone()],
         vec!["version".into(), v.label()],
@@ -307,6 +310,7 @@ fn show(v: &Version, now: OffsetDateTime) -> String {
         }
         rows.push(vec!["artifact".into(), d]);
     }
+    rows.extend(extra.iter().cloned());
     table(&rows)
 }
 
@@ -412,7 +416,22 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 if json {
                     json_out(&v)
                 } else {
-                    show(&v, now)
+                    let mut extra = Vec::new();
+                    for d in cat.documents(&bucket, &v.fingerprint).await? {
+                        extra.push(vec![d.kind.clone(), format!("{} ({})", d.name, d.sha256)]);
+                    }
+                    if let Some(t) = cat.test_results(&bucket, &v.fingerprint).await? {
+                        extra.push(vec![
+                            "tests".into(),
+                            format!(
+                                "{} passed, {} failed, {} skipped",
+                                t.tests - t.failed - t.skipped,
+                                t.failed,
+                                t.skipped
+                            ),
+                        ]);
+                    }
+                    show(&v, now, &extra)
                 }
             }
             ImagesCommand::History { bucket } => {
@@ -468,7 +487,24 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 bucket,
                 version,
                 channel,
+                require_tests,
             } => {
+                if require_tests {
+                    let v = cat.version(&bucket, &version).await?;
+                    match cat.test_results(&bucket, &v.fingerprint).await? {
+                        None => return Err(CatalogError::Refused(format!(
+                            "cannot promote to {channel}: {bucket} {} has no test results (its build ran no goss provisioner), and --require-tests asks for passing ones",
+                            v.label()
+                        ))),
+                        Some(t) if t.failed > 0 => return Err(CatalogError::Refused(format!(
+                            "cannot promote to {channel}: {bucket} {} failed {} of its {} tests",
+                            v.label(),
+                            t.failed,
+                            t.tests
+                        ))),
+                        Some(_) => {}
+                    }
+                }
                 let a = cat.promote(&bucket, &version, &channel, now).await?;
                 if json {
                     json_out(&a)

@@ -189,13 +189,22 @@ struct BuildArgs {
 
 /// Keeps the documents a build announces (SBOMs), for the catalog.
 fn keep_document(
-    docs: &mut std::collections::HashMap<String, Vec<(String, PathBuf)>>,
+    docs: &mut std::collections::HashMap<String, Vec<kiln_catalog::documents::NewDocument>>,
     ev: &kiln_core::Event,
 ) {
-    if let kiln_core::EventKind::Document { kind, path } = &ev.kind {
+    if let kiln_core::EventKind::Document {
+        kind,
+        name,
+        content,
+    } = &ev.kind
+    {
         docs.entry(ev.build.clone())
             .or_default()
-            .push((kind.clone(), path.clone()));
+            .push(kiln_catalog::documents::NewDocument {
+                kind: kind.clone(),
+                name: name.clone(),
+                content: content.clone(),
+            });
     }
 }
 
@@ -966,8 +975,10 @@ async fn build(a: BuildArgs) -> i32 {
     let mut times = std::collections::HashMap::new();
     let mut run = Some(run);
     let mut outcome = None;
-    let mut documents: std::collections::HashMap<String, Vec<(String, PathBuf)>> =
-        std::collections::HashMap::new();
+    let mut documents: std::collections::HashMap<
+        String,
+        Vec<kiln_catalog::documents::NewDocument>,
+    > = std::collections::HashMap::new();
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {

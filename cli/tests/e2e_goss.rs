@@ -216,3 +216,58 @@ matching:
         r.all()
     );
 }
+
+#[test]
+fn the_catalog_keeps_test_results_and_promotion_can_require_them() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = |spec_ok: bool| {
+        let spec = if spec_ok {
+            "user:\n  root:\n    exists: true\n"
+        } else {
+            "user:\n  root:\n    exists: true\n  kiln-nobody-here:\n    exists: true\n"
+        };
+        write(d, "goss.yaml", spec);
+        write(
+            d,
+            "t.pkr.hcl",
+            &format!(
+                "{}build {{\n  hcp_packer_registry {{\n    bucket_name = \"web\"\n  }}\n  sources = [\"source.null.remote\"]\n  provisioner \"goss\" {{\n    tests   = [\"goss.yaml\"]\n    inspect = true\n  }}\n}}\n",
+                sshd.null_source("")
+            ),
+        );
+    };
+    let db = d.join("catalog.db");
+    let env = [("KILN_CATALOG", db.to_str().unwrap())];
+    let kiln = |args: &[&str]| kiln_tests::run_with_env(KILN, d, args, &env);
+    tpl(true);
+    assert_eq!(kiln(&["build", "t.pkr.hcl"]).code, 0);
+    // inspect = true: the failure is reported, the build goes on and is recorded.
+    tpl(false);
+    let r = kiln(&["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.all().contains("1 of 2 goss tests failed:"), "{}", r.all());
+    assert!(r.all().contains("(inspect = true: the build goes on)"), "{}", r.all());
+    let show = kiln(&["images", "show", "web", "1"]);
+    assert!(
+        show.stdout
+            .lines()
+            .any(|l| l.starts_with("tests ") && l.ends_with(" 1 passed, 0 failed, 0 skipped")),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("goss-results "), "{}", show.stdout);
+    let r = kiln(&["images", "promote", "web", "1", "--channel", "prod", "--require-tests"]);
+    assert_eq!(r.stdout, "web: prod -> v1\n", "{}", r.all());
+    let r = kiln(&["images", "promote", "web", "2", "--channel", "prod", "--require-tests"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (1, "Error: cannot promote to prod: web v2 failed 1 of its 2 tests\n")
+    );
+    assert_eq!(
+        kiln(&["images", "promote", "web", "2", "--channel", "prod"]).code,
+        0,
+        "without --require-tests the results are not asked for"
+    );
+}

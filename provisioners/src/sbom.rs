@@ -230,7 +230,11 @@ impl Provisioner for Sbom {
                 } else {
                     "sbom-cyclonedx"
                 },
-                std::path::absolute(&path).unwrap_or_else(|_| path.clone()),
+                std::path::absolute(&path)
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+                    .to_string(),
+                text,
             );
             ctx.ui.say(format!(
                 "SBOM ({}, {} packages): {}",

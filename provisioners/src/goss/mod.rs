@@ -61,6 +61,7 @@ struct GossConfig {
 pub struct Goss {
     cfg: GossConfig,
     resources: Vec<spec::Resource>,
+    entry: PathBuf,
     retry: Duration,
     sleep: Duration,
 }
@@ -205,7 +206,10 @@ impl Provisioner for Goss {
             }
             match entry(&c.tests, &c.goss_file) {
                 Ok(e) => match spec::load(&e, &vars, &c.vars_env) {
-                    Ok(r) => self.resources = r,
+                    Ok(r) => {
+                        self.resources = r;
+                        self.entry = e;
+                    }
                     Err(m) => diags.push(invalid("tests", m)),
                 },
                 Err(m) => diags.push(invalid("goss_file", m)),
@@ -285,6 +289,12 @@ impl Provisioner for Goss {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let text = report::render(format, &results, start.elapsed(), &now);
+        // The results for the catalog, in goss's JSON whatever the format shown.
+        ctx.ui.document(
+            "goss-results",
+            self.entry.display().to_string(),
+            report::render("json", &results, start.elapsed(), &now),
+        );
         for l in text.lines() {
             ctx.ui.output(OutputStream::Stdout, l);
         }
