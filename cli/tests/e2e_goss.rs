@@ -248,7 +248,11 @@ fn the_catalog_keeps_test_results_and_promotion_can_require_them() {
     let r = kiln(&["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.all().contains("1 of 2 goss tests failed:"), "{}", r.all());
-    assert!(r.all().contains("(inspect = true: the build goes on)"), "{}", r.all());
+    assert!(
+        r.all().contains("(inspect = true: the build goes on)"),
+        "{}",
+        r.all()
+    );
     let show = kiln(&["images", "show", "web", "1"]);
     assert!(
         show.stdout
@@ -258,12 +262,31 @@ fn the_catalog_keeps_test_results_and_promotion_can_require_them() {
         show.stdout
     );
     assert!(show.stdout.contains("goss-results "), "{}", show.stdout);
-    let r = kiln(&["images", "promote", "web", "1", "--channel", "prod", "--require-tests"]);
+    let r = kiln(&[
+        "images",
+        "promote",
+        "web",
+        "1",
+        "--channel",
+        "prod",
+        "--require-tests",
+    ]);
     assert_eq!(r.stdout, "web: prod -> v1\n", "{}", r.all());
-    let r = kiln(&["images", "promote", "web", "2", "--channel", "prod", "--require-tests"]);
+    let r = kiln(&[
+        "images",
+        "promote",
+        "web",
+        "2",
+        "--channel",
+        "prod",
+        "--require-tests",
+    ]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
-        (1, "Error: cannot promote to prod: web v2 failed 1 of its 2 tests\n")
+        (
+            1,
+            "Error: cannot promote to prod: web v2 failed 1 of its 2 tests\n"
+        )
     );
     assert_eq!(
         kiln(&["images", "promote", "web", "2", "--channel", "prod"]).code,

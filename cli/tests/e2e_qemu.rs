@@ -117,11 +117,21 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     source      = "payload.txt"
     destination = "/root/payload.txt"
   }
+  provisioner "goss" {
+    tests  = ["goss.yaml"]
+    format = "documentation"
+  }
   post-processor "manifest" {
     output = "manifest.json"
   }
 }
 "#;
+    // goss, natively, against the VM's busybox userland (no getent, no ss).
+    write(
+        d,
+        "goss.yaml",
+        "file:\n  /etc/passwd:\n    exists: true\n    filetype: file\n    contents: [\"/^root:/\"]\n  /etc/kiln-provisioned:\n    exists: true\n    contents: [provisioned-by-kiln]\nuser:\n  root:\n    exists: true\n    uid: 0\n    home: /root\ngroup:\n  root:\n    exists: true\n    gid: 0\ncommand:\n  cat /root/fetched:\n    exit-status: 0\n    stdout: [hello-from-the-http-server]\nprocess:\n  dropbear:\n    running: true\nport:\n  tcp:22:\n    listening: true\nkernel-param:\n  kernel.ostype:\n    value: Linux\ninterface:\n  lo:\n    exists: true\n",
+    );
     write(d, "t.pkr.hcl", &(source("vm", &base, &extra) + build));
     // Recorded in a catalog (outside the build's directory, whose leftovers are checked).
     let cat_dir = tempfile::tempdir().unwrap();
@@ -152,6 +162,8 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
         "==> qemu.vm: Gracefully halting virtual machine...\n".into(),
         "==> qemu.vm: Converting hard drive...\n".into(),
         "--> qemu.vm: VM files in directory: out\n".into(),
+        "    qemu.vm: Process: dropbear: running: matches expectation: true\n".into(),
+        "    qemu.vm: Count: 16, Failed: 0, Skipped: 0\n".into(),
     ] {
         assert!(
             r.stdout.contains(&line),
@@ -183,6 +195,7 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     let keep = [
         "www",
         "payload.txt",
+        "goss.yaml",
         "out",
         "t.pkr.hcl",
         "manifest.json",

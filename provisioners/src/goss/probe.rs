@@ -67,11 +67,12 @@ pub fn script(resources: &[Resource]) -> String {
             }
             Kind::User => {
                 let n = q(&r.setting_or_id("username"));
-                let _ = writeln!(s, "if l=$(getent passwd {n}); then g {i} passwd \"$l\"; for x in $(id -Gn {n} 2>/dev/null); do g {i} group \"$x\"; done; fi");
+                // getent where there is one (NSS users too), else /etc/passwd (busybox).
+                let _ = writeln!(s, "if l=$(getent passwd {n} 2>/dev/null || awk -F: -v n={n} '$1 == n' /etc/passwd | grep .); then g {i} passwd \"$l\"; for x in $(id -Gn {n} 2>/dev/null); do g {i} group \"$x\"; done; fi");
             }
             Kind::Group => {
                 let n = q(&r.setting_or_id("groupname"));
-                let _ = writeln!(s, "l=$(getent group {n}) && g {i} entry \"$l\"");
+                let _ = writeln!(s, "l=$(getent group {n} 2>/dev/null || awk -F: -v n={n} '$1 == n' /etc/group | grep .) && g {i} entry \"$l\"");
             }
             Kind::Port => {
                 let (proto, port) = r.id.split_once(':').unwrap_or(("tcp", r.id.as_str()));
@@ -107,7 +108,7 @@ pub fn script(resources: &[Resource]) -> String {
                     .split_once(':')
                     .map_or(host.as_str(), |(_, h)| h)
                     .to_string();
-                let _ = writeln!(s, "getent ahosts {} 2>/dev/null | awk '{{print $1}}' | sort -u | while read -r a; do g {i} addr \"$a\"; done", q(&host));
+                let _ = writeln!(s, "{{ getent ahosts {h} 2>/dev/null | awk '{{print $1}}' || nslookup {h} 2>/dev/null | awk 'NR > 2 && /^Address/ {{print $NF}}'; }} | sort -u | while read -r a; do g {i} addr \"$a\"; done", h = q(&host));
             }
             Kind::Addr => {
                 let a = r.setting_or_id("address");
