@@ -13,7 +13,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut spec = String::from("file:\n");
-    for i in 0..20 {
+    for i in 0..29 {
         spec.push_str(&format!(
             "  /etc/kiln-bench-absent-{i}:\n    exists: false\n"
         ));
