@@ -97,6 +97,90 @@ fn entry(tests: &[String], goss_file: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no goss file among the tests ({})", tests.join(", ")))
 }
 
+/// How [`run`] runs a spec.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Environment variables for the probe (`vars_env`).
+    pub env: BTreeMap<String, String>,
+    /// Run it through `sudo -n`.
+    pub use_sudo: bool,
+    /// Re-run while something fails, until this much time has passed.
+    pub retry: Duration,
+    /// Between runs.
+    pub sleep: Duration,
+}
+
+/// Loads a spec: `spec` with its includes, `{{.Vars}}` from `vars_file` (YAML or JSON).
+///
+/// # Errors
+/// A file that cannot be read, or a spec error (located).
+pub fn load_spec(spec: &Path, vars_file: Option<&Path>) -> Result<Vec<spec::Resource>, String> {
+    let vars = match vars_file {
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            serde_yaml::from_str(&t).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => serde_yaml::Value::Null,
+    };
+    spec::load(spec, &vars, &BTreeMap::new())
+}
+
+/// Runs `resources` on the machine behind `comm`: one probe command per attempt.
+///
+/// # Errors
+/// The machine could not be reached, the probe was cut short, or a matcher in the spec is bad.
+pub async fn run(
+    ctx: &BuildContext,
+    comm: &dyn Communicator,
+    resources: &[spec::Resource],
+    opts: &RunOptions,
+) -> Result<Vec<probe::Outcome>, BuildError> {
+    let script = probe::script(resources);
+    let env: String = opts
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}='{}' ", v.replace('\'', "'\"'\"'")))
+        .collect();
+    let quoted = format!("'{}'", script.replace('\'', "'\"'\"'"));
+    let command = if opts.use_sudo {
+        format!("{env}sudo -n -E sh -c {quoted}")
+    } else {
+        format!("{env}sh -c {quoted}")
+    };
+    let start = Instant::now();
+    loop {
+        let mut out = String::new();
+        let mut err = String::new();
+        let mut sink = |s: OutputStream, line: &str| {
+            let b = if s == OutputStream::Stdout {
+                &mut out
+            } else {
+                &mut err
+            };
+            b.push_str(line);
+            b.push('\n');
+        };
+        tokio::select! {
+            r = comm.exec(&command, &mut sink) => { r?; }
+            () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+        }
+        let facts = probe::parse(&out);
+        if !facts.complete {
+            return Err(failed(format!(
+                "the goss probe did not run to its end: {}",
+                err.trim()
+            )));
+        }
+        let results = probe::evaluate(resources, &facts).map_err(failed)?;
+        let failing = results.iter().any(|o| o.result == probe::Verdict::Fail);
+        if !failing || start.elapsed() + opts.sleep > opts.retry {
+            return Ok(results);
+        }
+        ctx.sleep(opts.sleep).await?;
+    }
+}
+
 fn failed(message: String) -> BuildError {
     BuildError::Provisioner {
         kind: "goss".into(),
@@ -228,19 +312,6 @@ impl Provisioner for Goss {
         comm: Arc<dyn Communicator>,
         _data: &GeneratedData,
     ) -> Result<(), BuildError> {
-        let script = probe::script(&self.resources);
-        let env: String = self
-            .cfg
-            .vars_env
-            .iter()
-            .map(|(k, v)| format!("{k}='{}' ", v.replace('\'', "'\"'\"'")))
-            .collect();
-        let quoted = format!("'{}'", script.replace('\'', "'\"'\"'"));
-        let command = if self.cfg.use_sudo {
-            format!("{env}sudo -n -E sh -c {quoted}")
-        } else {
-            format!("{env}sh -c {quoted}")
-        };
         ctx.ui.say(format!(
             "Running goss tests natively: {} assertions on {} resources",
             self.resources
@@ -250,36 +321,13 @@ impl Provisioner for Goss {
             self.resources.len()
         ));
         let start = Instant::now();
-        let results = loop {
-            let mut out = String::new();
-            let mut err = String::new();
-            let mut sink = |s: OutputStream, line: &str| {
-                let b = if s == OutputStream::Stdout {
-                    &mut out
-                } else {
-                    &mut err
-                };
-                b.push_str(line);
-                b.push('\n');
-            };
-            tokio::select! {
-                r = comm.exec(&command, &mut sink) => { r?; }
-                () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
-            }
-            let facts = probe::parse(&out);
-            if !facts.complete {
-                return Err(failed(format!(
-                    "the goss probe did not run to its end: {}",
-                    err.trim()
-                )));
-            }
-            let results = probe::evaluate(&self.resources, &facts).map_err(failed)?;
-            let failing = results.iter().any(|o| o.result == probe::Verdict::Fail);
-            if !failing || start.elapsed() + self.sleep > self.retry {
-                break results;
-            }
-            ctx.sleep(self.sleep).await?;
+        let opts = RunOptions {
+            env: self.cfg.vars_env.clone(),
+            use_sudo: self.cfg.use_sudo,
+            retry: self.retry,
+            sleep: self.sleep,
         };
+        let results = run(ctx, comm.as_ref(), &self.resources, &opts).await?;
         let format = if self.cfg.format.is_empty() {
             "rspecish"
         } else {
