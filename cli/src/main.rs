@@ -7,6 +7,7 @@ mod catalog;
 mod images;
 mod render;
 mod scan;
+mod test;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -52,6 +53,8 @@ enum Command {
     Images(images::ImagesArgs),
     /// Match an SBOM (CycloneDX or SPDX JSON) against an offline OSV vulnerability database.
     Scan(scan::ScanArgs),
+    /// Boot a built qemu image in a throwaway VM and run a goss spec against it.
+    Test(test::TestArgs),
     /// Print the version.
     Version,
 }
@@ -399,6 +402,7 @@ fn main() {
         }
         Command::Validate(a) => validate(&a),
         Command::Scan(a) => scan::run(&a),
+        Command::Test(a) => test::run(a),
         Command::Inspect(a) => inspect(&a),
         Command::Images(a) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()

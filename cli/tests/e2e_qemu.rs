@@ -732,3 +732,75 @@ fn ansible_raw_playbook_runs_against_the_vm_through_the_proxy() {
     );
     assert!(!r.all().contains("kilnroot"), "the password leaked");
 }
+
+#[test]
+fn kiln_test_runs_a_goss_spec_in_a_throwaway_vm_and_leaves_the_image_as_it_was() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let image = d.join("image.qcow2");
+    std::fs::copy(&base, &image).unwrap();
+    let before = sha256(&image);
+    write(
+        d,
+        "goss.yaml",
+        "file:\n  /etc/passwd:\n    exists: true\n  /root/written-by-a-test:\n    exists: false\nuser:\n  root:\n    uid: 0\nprocess:\n  dropbear:\n    running: true\nport:\n  tcp:22:\n    listening: true\ncommand:\n  touch /root/written-by-a-test:\n    exit-status: 0\n",
+    );
+    let test = |spec: &str| {
+        run(
+            KILN,
+            d,
+            &[
+                "test",
+                "image.qcow2",
+                "--spec",
+                spec,
+                "--ssh-password",
+                "kilnroot",
+                "--accelerator",
+                "tcg",
+            ],
+        )
+    };
+    let r = test("goss.yaml");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("Process: dropbear: running: matches expectation: true\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Count: 6, Failed: 0, Skipped: 0\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("==> The VM is stopped; image.qcow2 was not changed\n"),
+        "{}",
+        r.stderr
+    );
+    // The file the first run wrote is gone: the VM wrote to a snapshot, not to the image.
+    let r = test("goss.yaml");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(sha256(&image), before, "the image is unchanged");
+    write(d, "fail.yaml", "user:\n  root:\n    uid: 1\n");
+    let r = test("fail.yaml");
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("User: root: uid:\nExpected\n    0\nto match\n    1\n"),
+        "{}",
+        r.stdout
+    );
+    let left = Command::new("pgrep")
+        .args(["-f", "image.qcow2"])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "no QEMU is left: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

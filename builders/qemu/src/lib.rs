@@ -12,6 +12,7 @@ pub mod keys;
 mod kvm;
 pub mod qmp;
 pub mod steps;
+pub mod throwaway;
 pub mod vtpm;
 
 use async_trait::async_trait;

@@ -1,0 +1,143 @@
+//! A throwaway VM for post-image tests (`kiln test`): the image booted in QEMU's snapshot mode
+//! (every write goes to a temporary file QEMU removes, so the image is never changed), with user
+//! networking forwarding SSH to a free local port, under KVM when it runs guests here, else TCG.
+//! Dropping it kills QEMU.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+/// How to boot it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The QEMU binary.
+    pub qemu: String,
+    /// `kvm`, `tcg`, or `None` to use KVM when it runs guest code here.
+    pub accelerator: Option<String>,
+    /// Memory, MiB.
+    pub memory_mib: u32,
+    /// Virtual CPUs.
+    pub cpus: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            qemu: "qemu-system-x86_64".into(),
+            accelerator: None,
+            memory_mib: 512,
+            cpus: 1,
+        }
+    }
+}
+
+/// A running throwaway VM.
+#[derive(Debug)]
+pub struct Throwaway {
+    child: tokio::process::Child,
+    /// The local port forwarded to the guest's port 22.
+    pub port: u16,
+    /// The accelerator it runs under.
+    pub accelerator: String,
+    dir: tempfile::TempDir,
+}
+
+impl Throwaway {
+    /// What the guest printed on its serial console so far.
+    #[must_use]
+    pub fn serial(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serial.log")).unwrap_or_default()
+    }
+
+    /// Waits until QEMU exits by itself; says how, with what it printed.
+    pub async fn exited(&mut self) -> String {
+        let status = self.child.wait().await;
+        let log = std::fs::read_to_string(self.dir.path().join("qemu.log")).unwrap_or_default();
+        format!(
+            "QEMU stopped ({}): {}",
+            status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            log.trim()
+        )
+    }
+
+    /// Stops QEMU and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free local port: {e}"))
+}
+
+/// Boots `image` (qcow2 or raw, as QEMU detects it).
+///
+/// # Errors
+/// When the image does not exist, or QEMU cannot be started.
+pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
+    let image: PathBuf =
+        std::fs::canonicalize(image).map_err(|e| format!("{}: {e}", image.display()))?;
+    let accelerator = match o.accelerator.as_deref() {
+        Some(a) => a.to_string(),
+        None if crate::kvm::probe(&o.qemu, None).await.is_ok() => "kvm".into(),
+        None => "tcg".into(),
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("kiln-test-vm")
+        .tempdir()
+        .map_err(|e| format!("making a scratch directory: {e}"))?;
+    let port = free_port()?;
+    let mut cmd = tokio::process::Command::new(&o.qemu);
+    cmd.args([
+        "-nodefaults",
+        "-snapshot",
+        "-machine",
+        "q35",
+        "-accel",
+        &accelerator,
+    ])
+    .args(["-smp", &o.cpus.to_string(), "-m", &o.memory_mib.to_string()])
+    .args(["-display", "none", "-no-reboot", "-serial"])
+    .arg(format!("file:{}", dir.path().join("serial.log").display()))
+    .arg("-drive")
+    .arg(format!(
+        "file={},if=virtio",
+        image.display().to_string().replace(',', ",,")
+    ))
+    .args([
+        "-netdev",
+        &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"),
+    ])
+    .args(["-device", "virtio-net-pci,netdev=n0,romfile="])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(
+        std::fs::File::create(dir.path().join("qemu.log"))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null()),
+    )
+    .kill_on_drop(true);
+    if accelerator == "kvm" {
+        cmd.args(["-cpu", "host"]);
+    }
+    let child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot start {}: {e} (on Debian: apt-get install qemu-system-x86)",
+            o.qemu
+        )
+    })?;
+    Ok(Throwaway {
+        child,
+        port,
+        accelerator,
+        dir,
+    })
+}

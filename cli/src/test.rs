@@ -1,0 +1,178 @@
+//! `kiln test IMAGE --spec goss.yaml`: boots a built qemu image in a throwaway VM (snapshot mode:
+//! the image is not changed), runs the goss spec against it natively over SSH, prints the results
+//! and stops the VM. Exit status 0 when every test passed, 1 when one failed, 2 when the VM could
+//! not be booted or reached.
+
+use clap::Args;
+use kiln_core::{BuildContext, BuildInfo, EventKind, Events};
+use kiln_provisioners::goss;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// The image: a qemu build's disk (qcow2 or raw).
+    image: PathBuf,
+    /// The goss spec (its gossfile includes are followed).
+    #[arg(long)]
+    spec: PathBuf,
+    /// YAML or JSON values for {{ .Vars }} in the spec.
+    #[arg(long = "vars-file")]
+    vars_file: Option<PathBuf>,
+    /// The guest user to log in as.
+    #[arg(long = "ssh-username", default_value = "root")]
+    ssh_username: String,
+    /// Its password (default: KILN_SSH_PASSWORD).
+    #[arg(long = "ssh-password")]
+    ssh_password: Option<String>,
+    /// Its private key.
+    #[arg(long = "ssh-private-key-file")]
+    ssh_private_key_file: Option<PathBuf>,
+    /// How long to wait for SSH.
+    #[arg(long = "ssh-timeout", default_value = "5m")]
+    ssh_timeout: String,
+    /// rspecish, documentation, tap, junit, json, nagios or silent.
+    #[arg(long, default_value = "documentation")]
+    format: String,
+    /// kvm or tcg (default: KVM when it runs guests here).
+    #[arg(long)]
+    accelerator: Option<String>,
+    /// Guest memory, MiB.
+    #[arg(long, default_value_t = 512)]
+    memory: u32,
+}
+
+/// Runs `kiln test`; returns the exit status.
+pub fn run(a: TestArgs) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return 2;
+        }
+    };
+    rt.block_on(test(a))
+}
+
+async fn test(a: TestArgs) -> i32 {
+    if !goss::report::FORMATS.contains(&a.format.as_str()) {
+        eprintln!(
+            "Error: --format {:?} is not one of {}",
+            a.format,
+            goss::report::FORMATS.join(", ")
+        );
+        return 2;
+    }
+    let resources = match goss::load_spec(&a.spec, a.vars_file.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 2;
+        }
+    };
+    let timeout = match kiln_core::duration::parse(&a.ssh_timeout) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("Error: --ssh-timeout: {e}");
+            return 2;
+        }
+    };
+    let opts = kiln_builder_qemu::throwaway::Options {
+        accelerator: a.accelerator.clone(),
+        memory_mib: a.memory,
+        ..Default::default()
+    };
+    eprintln!(
+        "==> Booting {} in a throwaway VM (snapshot mode)",
+        a.image.display()
+    );
+    let mut vm = match kiln_builder_qemu::throwaway::boot(&a.image, &opts).await {
+        Ok(vm) => vm,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 2;
+        }
+    };
+    eprintln!(
+        "==> Under {}, waiting for SSH on 127.0.0.1:{}",
+        vm.accelerator, vm.port
+    );
+    let (events, mut rx) = Events::channel();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let ctx = BuildContext {
+        info: Arc::new(BuildInfo {
+            name: "test".into(),
+            ..BuildInfo::default()
+        }),
+        ui: events.ui("test"),
+        cancel: cancel.clone(),
+    };
+    // Messages from the communicator, shown as a build's would be.
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if let EventKind::Say(t) | EventKind::Message(t) | EventKind::Error(t) = ev.kind {
+                eprintln!("    {t}");
+            }
+        }
+    });
+    let cfg = kiln_communicator::SshConfig {
+        ssh_host: "127.0.0.1".into(),
+        ssh_port: vm.port,
+        ssh_username: a.ssh_username.clone(),
+        ssh_password: a
+            .ssh_password
+            .clone()
+            .or_else(|| std::env::var("KILN_SSH_PASSWORD").ok()),
+        ssh_private_key_file: a
+            .ssh_private_key_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        ssh_timeout: Some(timeout),
+        ..Default::default()
+    };
+    let code = tokio::select! {
+        c = kiln_communicator::ssh::connect(&ctx, &cfg) => match c {
+            Ok(comm) => {
+                let start = std::time::Instant::now();
+                match goss::run(&ctx, &comm, &resources, &goss::RunOptions::default()).await {
+                    Ok(results) => {
+                        let now = time::OffsetDateTime::now_utc()
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default();
+                        print!("{}", goss::report::render(&a.format, &results, start.elapsed(), &now));
+                        i32::from(results.iter().any(|o| o.result == goss::probe::Verdict::Fail))
+                    }
+                    Err(e) => {
+                        eprintln!("Error: {e}");
+                        2
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("Error: {e}\nThe guest's console:\n{}", vm.serial());
+                2
+            }
+        },
+        why = vm.exited() => {
+            eprintln!("Error: {why}");
+            2
+        },
+        _ = tokio::signal::ctrl_c() => {
+            cancel.cancel();
+            eprintln!("Interrupted: stopping the VM");
+            130
+        }
+    };
+    vm.stop().await;
+    drop(ctx);
+    drop(events);
+    let _ = printer.await;
+    eprintln!(
+        "==> The VM is stopped; {} was not changed",
+        a.image.display()
+    );
+    code
+}
