@@ -131,7 +131,43 @@ impl Catalog {
             .collect())
     }
 
-    /// The test results kept with a version (`goss-results` documents), if its build ran tests.
+    /// Keeps `doc` with a version (replacing one of the same kind and name) and appends `action`
+    /// to the audit log.
+    ///
+    /// # Errors
+    /// When there is no such version.
+    pub async fn add_document(
+        &self,
+        bucket: &str,
+        selector: &str,
+        doc: NewDocument,
+        action: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), CatalogError> {
+        let docs = prepare(vec![doc]);
+        let mut tx = self.write().await?;
+        let v = crate::load_version(tx.as_mut(), bucket, selector).await?;
+        insert(tx.as_mut(), bucket, &v.fingerprint, &docs).await?;
+        for d in &docs {
+            append(
+                tx.as_mut(),
+                self,
+                now,
+                Change {
+                    action,
+                    bucket,
+                    version: v.label(),
+                    detail: serde_json::json!({"kind": d.kind, "name": d.name, "sha256": d.sha256}),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The test results kept with a version (`goss-results` from its build, `test-results` from
+    /// `kiln images test`), if it has any.
     ///
     /// # Errors
     /// When there is no such version.
@@ -142,7 +178,10 @@ impl Catalog {
     ) -> Result<Option<TestSummary>, CatalogError> {
         let docs = self.documents(bucket, selector).await?;
         let mut sum: Option<TestSummary> = None;
-        for d in docs.iter().filter(|d| d.kind == "goss-results") {
+        for d in docs
+            .iter()
+            .filter(|d| d.kind == "goss-results" || d.kind == "test-results")
+        {
             let j: serde_json::Value = serde_json::from_str(&d.content).unwrap_or_default();
             let n = |k: &str| j["summary"][k].as_u64().unwrap_or(0);
             let s = sum.get_or_insert(TestSummary {

@@ -95,6 +95,14 @@ enum ImagesCommand {
         #[arg(long = "vulnerable-at", default_value = "high")]
         vulnerable_at: String,
     },
+    /// Boot a version's qemu image in a throwaway VM, run a goss spec against it, and keep the
+    /// results with the version (what --require-tests looks at).
+    Test {
+        bucket: String,
+        version: String,
+        #[command(flatten)]
+        opts: crate::test::TestOptions,
+    },
     /// Rescan the SBOMs kept with versions (of a bucket, or one version) against an OSV
     /// database, and record the findings; exit status 1 when one is at or above --fail-on.
     Scan {
@@ -786,6 +794,54 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                         out.push_str(&vulnerable_table(&vulnerable));
                     }
                     out
+                }
+            }
+            ImagesCommand::Test {
+                bucket,
+                version,
+                opts,
+            } => {
+                let v = cat.version(&bucket, &version).await?;
+                let Some(image) = v
+                    .artifacts
+                    .iter()
+                    .flat_map(|a| a.files.iter())
+                    .find(|f| f.ends_with(".qcow2") || f.ends_with(".raw") || f.ends_with(".img"))
+                    .or_else(|| v.artifacts.iter().flat_map(|a| a.files.iter()).next())
+                else {
+                    return Err(CatalogError::Refused(format!(
+                        "{bucket} {} has no image file to boot (kiln images test runs qemu images)",
+                        v.label()
+                    )));
+                };
+                if !std::path::Path::new(image).exists() {
+                    return Err(CatalogError::Refused(format!(
+                        "{bucket} {}: its image {image} is not there ({}); restore it first",
+                        v.label(),
+                        v.state.as_str()
+                    )));
+                }
+                match crate::test::test(std::path::Path::new(image), &opts).await {
+                    Ok(t) => {
+                        cat.add_document(
+                            &bucket,
+                            &v.fingerprint,
+                            kiln_catalog::documents::NewDocument {
+                                kind: "test-results".into(),
+                                name: opts.spec.display().to_string(),
+                                content: t.json,
+                            },
+                            "test",
+                            now,
+                        )
+                        .await?;
+                        eprintln!(
+                            "Recorded the results with {bucket} {} in the catalog",
+                            v.label()
+                        );
+                        return Ok((t.shown, i32::from(t.failed)));
+                    }
+                    Err(code) => return Ok((String::new(), code)),
                 }
             }
             ImagesCommand::Scan {

@@ -1,21 +1,29 @@
 //! `kiln test IMAGE --spec goss.yaml`: boots a built qemu image in a throwaway VM (snapshot mode:
 //! the image is not changed), runs the goss spec against it natively over SSH, prints the results
 //! and stops the VM. Exit status 0 when every test passed, 1 when one failed, 2 when the VM could
-//! not be booted or reached.
+//! not be booted or reached. `kiln images test BUCKET VERSION` does the same for a catalog
+//! version's image and records the results with it.
 
 use clap::Args;
 use kiln_core::{BuildContext, BuildInfo, EventKind, Events};
 use kiln_provisioners::goss;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
     /// The image: a qemu build's disk (qcow2 or raw).
     image: PathBuf,
+    #[command(flatten)]
+    opts: TestOptions,
+}
+
+/// How to boot the image and what to run: shared by `kiln test` and `kiln images test`.
+#[derive(Args, Debug, Clone)]
+pub struct TestOptions {
     /// The goss spec (its gossfile includes are followed).
     #[arg(long)]
-    spec: PathBuf,
+    pub spec: PathBuf,
     /// YAML or JSON values for {{ .Vars }} in the spec.
     #[arg(long = "vars-file")]
     vars_file: Option<PathBuf>,
@@ -42,6 +50,16 @@ pub struct TestArgs {
     memory: u32,
 }
 
+/// A finished run: the results as asked for, as goss's JSON, and whether one failed.
+pub struct Tested {
+    /// In `--format`.
+    pub shown: String,
+    /// goss's JSON, for the catalog.
+    pub json: String,
+    /// Whether a test failed.
+    pub failed: bool,
+}
+
 /// Runs `kiln test`; returns the exit status.
 pub fn run(a: TestArgs) -> i32 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -54,32 +72,36 @@ pub fn run(a: TestArgs) -> i32 {
             return 2;
         }
     };
-    rt.block_on(test(a))
+    rt.block_on(async {
+        match test(&a.image, &a.opts).await {
+            Ok(t) => {
+                print!("{}", t.shown);
+                i32::from(t.failed)
+            }
+            Err(code) => code,
+        }
+    })
 }
 
-async fn test(a: TestArgs) -> i32 {
+/// Boots `image`, runs the spec, stops the VM. Progress goes to standard error; `Err` is the
+/// exit status of a run that could not test (its reason printed).
+pub async fn test(image: &Path, a: &TestOptions) -> Result<Tested, i32> {
     if !goss::report::FORMATS.contains(&a.format.as_str()) {
         eprintln!(
             "Error: --format {:?} is not one of {}",
             a.format,
             goss::report::FORMATS.join(", ")
         );
-        return 2;
+        return Err(2);
     }
-    let resources = match goss::load_spec(&a.spec, a.vars_file.as_deref()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            return 2;
-        }
-    };
-    let timeout = match kiln_core::duration::parse(&a.ssh_timeout) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("Error: --ssh-timeout: {e}");
-            return 2;
-        }
-    };
+    let resources = goss::load_spec(&a.spec, a.vars_file.as_deref()).map_err(|e| {
+        eprintln!("Error: {e}");
+        2
+    })?;
+    let timeout = kiln_core::duration::parse(&a.ssh_timeout).map_err(|e| {
+        eprintln!("Error: --ssh-timeout: {e}");
+        2
+    })?;
     let opts = kiln_builder_qemu::throwaway::Options {
         accelerator: a.accelerator.clone(),
         memory_mib: a.memory,
@@ -87,15 +109,14 @@ async fn test(a: TestArgs) -> i32 {
     };
     eprintln!(
         "==> Booting {} in a throwaway VM (snapshot mode)",
-        a.image.display()
+        image.display()
     );
-    let mut vm = match kiln_builder_qemu::throwaway::boot(&a.image, &opts).await {
-        Ok(vm) => vm,
-        Err(e) => {
+    let mut vm = kiln_builder_qemu::throwaway::boot(image, &opts)
+        .await
+        .map_err(|e| {
             eprintln!("Error: {e}");
-            return 2;
-        }
-    };
+            2
+        })?;
     eprintln!(
         "==> Under {}, waiting for SSH on 127.0.0.1:{}",
         vm.accelerator, vm.port
@@ -133,7 +154,7 @@ async fn test(a: TestArgs) -> i32 {
         ssh_timeout: Some(timeout),
         ..Default::default()
     };
-    let code = tokio::select! {
+    let outcome = tokio::select! {
         c = kiln_communicator::ssh::connect(&ctx, &cfg) => match c {
             Ok(comm) => {
                 let start = std::time::Instant::now();
@@ -142,37 +163,38 @@ async fn test(a: TestArgs) -> i32 {
                         let now = time::OffsetDateTime::now_utc()
                             .format(&time::format_description::well_known::Rfc3339)
                             .unwrap_or_default();
-                        print!("{}", goss::report::render(&a.format, &results, start.elapsed(), &now));
-                        i32::from(results.iter().any(|o| o.result == goss::probe::Verdict::Fail))
+                        let took = start.elapsed();
+                        Ok(Tested {
+                            shown: goss::report::render(&a.format, &results, took, &now),
+                            json: goss::report::render("json", &results, took, &now),
+                            failed: results.iter().any(|o| o.result == goss::probe::Verdict::Fail),
+                        })
                     }
                     Err(e) => {
                         eprintln!("Error: {e}");
-                        2
+                        Err(2)
                     }
                 }
             }
             Err(e) => {
                 eprintln!("Error: {e}\nThe guest's console:\n{}", vm.serial());
-                2
+                Err(2)
             }
         },
         why = vm.exited() => {
             eprintln!("Error: {why}");
-            2
+            Err(2)
         },
         _ = tokio::signal::ctrl_c() => {
             cancel.cancel();
             eprintln!("Interrupted: stopping the VM");
-            130
+            Err(130)
         }
     };
     vm.stop().await;
     drop(ctx);
     drop(events);
     let _ = printer.await;
-    eprintln!(
-        "==> The VM is stopped; {} was not changed",
-        a.image.display()
-    );
-    code
+    eprintln!("==> The VM is stopped; {} was not changed", image.display());
+    outcome
 }

@@ -204,6 +204,47 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     ];
     assert!(leftovers(d, &keep).is_empty(), "{:?}", leftovers(d, &[]));
 
+    // The same spec against the built image, booted fresh, recorded with its version.
+    let r = kiln_tests::run_with_env(
+        KILN,
+        d,
+        &[
+            "images",
+            "test",
+            "qemu.vm",
+            "1",
+            "--spec",
+            "goss.yaml",
+            "--ssh-password",
+            "kilnroot",
+            "--accelerator",
+            "tcg",
+            "--format",
+            "tap",
+        ],
+        &env,
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .starts_with("1..16\nok 1 - File: /etc/passwd: exists"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("Recorded the results with qemu.vm v1 in the catalog"),
+        "{}",
+        r.stderr
+    );
+    let show = kiln_tests::run_with_env(KILN, d, &["images", "show", "qemu.vm", "1"], &env);
+    assert!(show.stdout.contains("\ntest-results "), "{}", show.stdout);
+    assert!(
+        show.stdout.contains(" 32 passed, 0 failed, 0 skipped\n"),
+        "the build's 16 and the image's 16: {}",
+        show.stdout
+    );
+
     let vm = Vm::boot(&d.join("out/vm.qcow2"), "qcow2");
     assert_eq!(
         vm.ssh("cat /etc/kiln-provisioned"),
