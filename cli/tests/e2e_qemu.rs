@@ -121,6 +121,10 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
     tests  = ["goss.yaml"]
     format = "documentation"
   }
+  provisioner "sbom" {
+    formats = ["cyclonedx"]
+    output  = "sbom.cdx.json"
+  }
   post-processor "manifest" {
     output = "manifest.json"
   }
@@ -192,10 +196,44 @@ fn builds_a_qcow2_image_whose_changes_are_there_when_it_boots() {
         leftovers(&d.join("packer_cache"), &[]),
         vec![format!("{digest}.qcow2")]
     );
+    // The SBOM lists the packages the image holds, as the host's dpkg knows them.
+    let sbom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sbom.cdx.json")).unwrap()).unwrap();
+    let names: Vec<&str> = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"dropbear-bin"), "{names:?}");
+    let dropbear = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "dropbear-bin")
+        .unwrap();
+    let version = String::from_utf8(
+        Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", "dropbear-bin"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(dropbear["version"], version.as_str());
+    assert!(
+        dropbear["purl"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/debian/dropbear-bin@"),
+        "{dropbear}"
+    );
+    assert_eq!(sbom["metadata"]["component"]["name"], "debian");
     let keep = [
         "www",
         "payload.txt",
         "goss.yaml",
+        "sbom.cdx.json",
         "out",
         "t.pkr.hcl",
         "manifest.json",
