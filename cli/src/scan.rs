@@ -133,6 +133,12 @@ pub(crate) fn findings_of(
         )
     })?;
     let inv = kiln_sbom::formats::read_sbom(&doc).map_err(|e| format!("{name}: {e}"))?;
+    if !inv.packages.is_empty() && !osv::covered(&inv) {
+        return Err(format!(
+            "{name}: its OS ({} {}) is not one the OSV databases cover here (Debian, Ubuntu, Alpine, Rocky Linux, AlmaLinux), so none of its packages could be matched",
+            inv.os.id, inv.os.version_id
+        ));
+    }
     let mut findings = osv::scan(&inv, db);
     osv::apply_allow_list(&mut findings, allow, time::OffsetDateTime::now_utc());
     Ok((inv.packages.len(), findings))

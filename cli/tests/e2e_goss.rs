@@ -33,7 +33,7 @@ fn every_resource_type_passes_and_fails_as_goss_would() {
     write(d, "vars.yaml", "marker: kiln was here\n");
     let spec = format!(
         r#"gossfile:
-  more.yaml: {{}}
+  more*.yaml: {{}}
 file:
   {probe}:
     exists: true
@@ -42,6 +42,8 @@ file:
     contents: ["{{{{ .Vars.marker }}}}", "/^line/", "!absent"]
   /etc/kiln-absent:
     exists: false
+  /etc/hostname:
+    contains: ["/./"]
 package:
   bash:
     installed: true
@@ -139,7 +141,7 @@ matching:
         assert!(results.contains(&line), "{line:?} in:\n{results}");
     }
     assert!(
-        results.contains("Count: 31, Failed: 0, Skipped: 0\n"),
+        results.contains("Count: 32, Failed: 0, Skipped: 0\n"),
         "{results}"
     );
 
@@ -292,5 +294,35 @@ fn the_catalog_keeps_test_results_and_promotion_can_require_them() {
         kiln(&["images", "promote", "web", "2", "--channel", "prod"]).code,
         0,
         "without --require-tests the results are not asked for"
+    );
+}
+
+#[test]
+fn a_spec_larger_than_a_command_line_travels_on_standard_input() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut spec = String::from("package:\n");
+    for i in 0..400 {
+        spec.push_str(&format!(
+            "  kiln-absent-package-with-a-long-name-{i:04}:\n    installed: false\n"
+        ));
+    }
+    write(d, "goss.yaml", &spec);
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  sources = [\"source.null.remote\"]\n  provisioner \"goss\" {{\n    tests  = [\"goss.yaml\"]\n    format = \"nagios\"\n  }}\n}}\n",
+            sshd.null_source("")
+        ),
+    );
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("GOSS OK - Count: 400, Failed: 0, Skipped: 0"),
+        "{}",
+        r.stdout
     );
 }

@@ -255,6 +255,12 @@ impl Provisioner for Sbom {
             .await
             .map_err(|e| failed(e.to_string()))?
             .map_err(|e| failed(e.to_string()))?;
+        if !inv.packages.is_empty() && !osv::covered(&inv) {
+            return Err(failed(format!(
+                "vuln_db: the machine's OS ({} {}) is not one the OSV databases cover here (Debian, Ubuntu, Alpine, Rocky Linux, AlmaLinux), so none of its packages could be matched; remove vuln_db to write the SBOM only",
+                inv.os.id, inv.os.version_id
+            )));
+        }
         let mut findings = osv::scan(&inv, &db);
         if !self.cfg.allow_list.is_empty() {
             let text = std::fs::read_to_string(&self.cfg.allow_list)

@@ -266,8 +266,13 @@ pub fn parse_rpm_query(text: &str) -> Vec<Package> {
         let evr = evr.strip_prefix("0:").unwrap_or(evr);
         // NAME-VERSION-RELEASE.src.rpm
         let source = srpm.trim_end_matches(".rpm").trim_end_matches(".src");
+        // The source RPM's file name has no epoch: the binary's is the source's.
+        let epoch = evr
+            .split_once(':')
+            .map(|(e, _)| format!("{e}:"))
+            .unwrap_or_default();
         let (source_name, source_version) = match source.rsplitn(3, '-').collect::<Vec<_>>()[..] {
-            [rel, ver, n] => (n.to_string(), format!("{ver}-{rel}")),
+            [rel, ver, n] => (n.to_string(), format!("{epoch}{ver}-{rel}")),
             _ => (name.to_string(), evr.to_string()),
         };
         out.push(Package {
@@ -342,9 +347,13 @@ mod tests {
     #[test]
     fn rpm_and_apk_records() {
         let rpm = parse_rpm_query(
-            "bash\t0:5.1.8-6.el9\tx86_64\tbash-5.1.8-6.el9.src.rpm\tGPLv3+\ngpg-pubkey\t0:1-1\t(none)\t(none)\t(none)\n",
+            "bash\t0:5.1.8-6.el9\tx86_64\tbash-5.1.8-6.el9.src.rpm\tGPLv3+\ngpg-pubkey\t0:1-1\t(none)\t(none)\t(none)\nopenssl-libs\t1:3.0.7-27.el9\tx86_64\topenssl-3.0.7-27.el9.src.rpm\tApache-2.0\n",
         );
-        assert_eq!(rpm.len(), 1);
+        assert_eq!(rpm.len(), 2);
+        assert_eq!(
+            (rpm[1].source_name.as_str(), rpm[1].source_version.as_str()),
+            ("openssl", "1:3.0.7-27.el9")
+        );
         assert_eq!(
             (
                 rpm[0].version.as_str(),

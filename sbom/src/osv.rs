@@ -313,25 +313,36 @@ pub struct Finding {
     pub allowed: Option<String>,
 }
 
-/// The OSV ecosystem of the inventory's packages of `m`, e.g. `Debian:12`.
+/// The OSV ecosystems the inventory's packages of `m` belong to, e.g. `Debian:12`; Ubuntu's
+/// releases are named `Ubuntu:22.04:LTS` (or `Ubuntu:Pro:...`) as well as `Ubuntu:23.10`. Empty
+/// for an OS the OSV databases do not cover.
 #[must_use]
-pub fn ecosystem(inv: &Inventory, m: Manager) -> Option<String> {
+pub fn ecosystems(inv: &Inventory, m: Manager) -> Vec<String> {
     let v = &inv.os.version_id;
+    let major = v.split('.').next().unwrap_or(v);
     match (m, inv.os.id.as_str()) {
-        (Manager::Deb, "debian") => Some(format!("Debian:{}", v.split('.').next().unwrap_or(v))),
-        (Manager::Deb, "ubuntu") => Some(format!("Ubuntu:{v}")),
+        (Manager::Deb, "debian") => vec![format!("Debian:{major}")],
+        (Manager::Deb, "ubuntu") => vec![
+            format!("Ubuntu:{v}"),
+            format!("Ubuntu:{v}:LTS"),
+            format!("Ubuntu:Pro:{v}:LTS"),
+        ],
         (Manager::Apk, "alpine") => {
             let mm: Vec<&str> = v.split('.').take(2).collect();
-            Some(format!("Alpine:v{}", mm.join(".")))
+            vec![format!("Alpine:v{}", mm.join("."))]
         }
-        (Manager::Rpm, "rocky") => {
-            Some(format!("Rocky Linux:{}", v.split('.').next().unwrap_or(v)))
-        }
-        (Manager::Rpm, "almalinux") => {
-            Some(format!("AlmaLinux:{}", v.split('.').next().unwrap_or(v)))
-        }
-        _ => None,
+        (Manager::Rpm, "rocky") => vec![format!("Rocky Linux:{major}")],
+        (Manager::Rpm, "almalinux") => vec![format!("AlmaLinux:{major}")],
+        _ => Vec::new(),
     }
+}
+
+/// Whether OSV covers the inventory's OS (some package has an ecosystem).
+#[must_use]
+pub fn covered(inv: &Inventory) -> bool {
+    inv.packages
+        .iter()
+        .any(|p| !ecosystems(inv, p.manager).is_empty())
 }
 
 fn compare(m: Manager, a: &str, b: &str) -> Ordering {
@@ -415,40 +426,45 @@ fn severity(r: &Record, a: &Affected) -> Severity {
 pub fn scan(inv: &Inventory, db: &Database) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in &inv.packages {
-        let Some(eco) = ecosystem(inv, p.manager) else {
-            continue;
-        };
-        let Some(ids) = db.by_package.get(&(eco.clone(), p.source_name.clone())) else {
-            continue;
-        };
-        for &i in ids {
-            let r = &db.records[i];
-            for a in &r.affected {
-                if !a
-                    .package
-                    .as_ref()
-                    .is_some_and(|x| x.ecosystem == eco && x.name == p.source_name)
+        for eco in ecosystems(inv, p.manager) {
+            let Some(ids) = db.by_package.get(&(eco.clone(), p.source_name.clone())) else {
+                continue;
+            };
+            for &i in ids {
+                let r = &db.records[i];
+                if out
+                    .iter()
+                    .any(|f: &Finding| f.id == r.id && f.package == p.name)
                 {
                     continue;
                 }
-                let (hit, fixed) = affects(p, a);
-                if hit {
-                    let mut aliases: Vec<String> =
-                        r.aliases.iter().chain(&r.upstream).cloned().collect();
-                    aliases.sort();
-                    aliases.dedup();
-                    out.push(Finding {
-                        id: r.id.clone(),
-                        aliases,
-                        package: p.name.clone(),
-                        installed: p.version.clone(),
-                        source: p.source_name.clone(),
-                        fixed,
-                        severity: severity(r, a),
-                        summary: r.summary.clone(),
-                        allowed: None,
-                    });
-                    break;
+                for a in &r.affected {
+                    if !a
+                        .package
+                        .as_ref()
+                        .is_some_and(|x| x.ecosystem == eco && x.name == p.source_name)
+                    {
+                        continue;
+                    }
+                    let (hit, fixed) = affects(p, a);
+                    if hit {
+                        let mut aliases: Vec<String> =
+                            r.aliases.iter().chain(&r.upstream).cloned().collect();
+                        aliases.sort();
+                        aliases.dedup();
+                        out.push(Finding {
+                            id: r.id.clone(),
+                            aliases,
+                            package: p.name.clone(),
+                            installed: p.version.clone(),
+                            source: p.source_name.clone(),
+                            fixed,
+                            severity: severity(r, a),
+                            summary: r.summary.clone(),
+                            allowed: None,
+                        });
+                        break;
+                    }
                 }
             }
         }
@@ -696,6 +712,33 @@ mod tests {
             time::macros::datetime!(2027-01-02 0:00 UTC),
         );
         assert!(f2[0].allowed.is_none(), "an expired entry no longer allows");
+    }
+
+    #[test]
+    fn ecosystems_by_os() {
+        let inv = |id: &str, v: &str, m: Manager| {
+            let mut p = pkg("x", "1", "x", "1");
+            p.manager = m;
+            Inventory {
+                os: OsRelease {
+                    id: id.into(),
+                    version_id: v.into(),
+                    ..OsRelease::default()
+                },
+                packages: vec![p],
+            }
+        };
+        let i = inv("ubuntu", "22.04", Manager::Deb);
+        assert_eq!(
+            ecosystems(&i, Manager::Deb),
+            ["Ubuntu:22.04", "Ubuntu:22.04:LTS", "Ubuntu:Pro:22.04:LTS"]
+        );
+        assert_eq!(
+            ecosystems(&inv("alpine", "3.19.1", Manager::Apk), Manager::Apk),
+            ["Alpine:v3.19"]
+        );
+        assert!(covered(&i));
+        assert!(!covered(&inv("fedora", "40", Manager::Rpm)));
     }
 
     #[test]

@@ -142,12 +142,11 @@ pub async fn run(
         .iter()
         .map(|(k, v)| format!("{k}='{}' ", v.replace('\'', "'\"'\"'")))
         .collect();
-    let quoted = format!("'{}'", script.replace('\'', "'\"'\"'"));
-    let command = if opts.use_sudo {
-        format!("{env}sudo -n -E sh -c {quoted}")
-    } else {
-        format!("{env}sh -c {quoted}")
-    };
+    // The script travels on standard input (a spec of hundreds of resources is larger than one
+    // command-line argument may be); as an argument where the communicator has no input.
+    let sudo = if opts.use_sudo { "sudo -n -E " } else { "" };
+    let on_stdin = format!("{env}{sudo}sh -s");
+    let as_argument = format!("{env}{sudo}sh -c '{}'", script.replace('\'', "'\"'\"'"));
     let start = Instant::now();
     loop {
         let mut out = String::new();
@@ -161,8 +160,19 @@ pub async fn run(
             b.push_str(line);
             b.push('\n');
         };
+        let attempt = async {
+            match comm
+                .exec_with_input(&on_stdin, script.as_bytes(), &mut sink)
+                .await
+            {
+                Err(kiln_core::communicator::CommError::Unsupported(_)) => {
+                    comm.exec(&as_argument, &mut sink).await
+                }
+                r => r,
+            }
+        };
         tokio::select! {
-            r = comm.exec(&command, &mut sink) => { r?; }
+            r = attempt => { r?; }
             () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
         }
         let facts = probe::parse(&out);

@@ -44,7 +44,11 @@ pub fn script(resources: &[Resource]) -> String {
                     ("sha512", "sha512sum"),
                 ] {
                     if wants(prop) {
-                        let _ = writeln!(s, "  g {i} {prop} \"$({tool} {p} | cut -d' ' -f1)\"");
+                        // From standard input: a file name with a backslash would prefix the sum.
+                        let _ = writeln!(
+                            s,
+                            "  [ -f {p} ] && g {i} {prop} \"$({tool} < {p} | cut -d' ' -f1)\""
+                        );
                     }
                 }
                 if wants("contents") {
@@ -54,11 +58,11 @@ pub fn script(resources: &[Resource]) -> String {
             }
             Kind::Package => {
                 let n = q(&r.setting_or_id("name"));
-                let _ = writeln!(s, "if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${{db:Status-Status}} ${{Version}}\\n' {n} 2>/dev/null | while read -r st v; do [ \"$st\" = installed ] && g {i} version \"$v\"; done; elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{{VERSION}}-%{{RELEASE}}\\n' {n} 2>/dev/null | grep -v 'is not installed' | while read -r v; do g {i} version \"$v\"; done; elif [ -f /lib/apk/db/installed ]; then awk -v n={n} '/^P:/ {{p=substr($0,3)}} /^V:/ && p==n {{print substr($0,3)}}' /lib/apk/db/installed | while read -r v; do g {i} version \"$v\"; done; fi");
+                let _ = writeln!(s, "if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='${{db:Status-Status}} ${{Version}}\\n' {n} 2>/dev/null | while read -r st v; do [ \"$st\" = installed ] && g {i} version \"$v\"; done; elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%|EPOCH?{{%{{EPOCH}}:}}:{{}}|%{{VERSION}}-%{{RELEASE}}\\n' {n} 2>/dev/null | grep -v 'is not installed' | while read -r v; do g {i} version \"$v\"; done; elif [ -f /lib/apk/db/installed ]; then awk -v n={n} '/^P:/ {{p=substr($0,3)}} /^V:/ && p==n {{print substr($0,3)}}' /lib/apk/db/installed | while read -r v; do g {i} version \"$v\"; done; fi");
             }
             Kind::Service => {
                 let n = q(&r.setting_or_id("name"));
-                let _ = writeln!(s, "if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then g {i} enabled \"$(systemctl is-enabled {n} 2>/dev/null)\"; g {i} running \"$(systemctl is-active {n} 2>/dev/null)\"; elif command -v rc-service >/dev/null 2>&1; then rc-update show 2>/dev/null | grep -q \"^ *\"{n}\" \" && g {i} enabled enabled; rc-service {n} status >/dev/null 2>&1 && g {i} running active; else ls /etc/rc[2345].d/S*{n} >/dev/null 2>&1 && g {i} enabled enabled; service {n} status >/dev/null 2>&1 && g {i} running active; fi");
+                let _ = writeln!(s, "if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl -q is-enabled {n} 2>/dev/null && g {i} enabled enabled; systemctl -q is-active {n} 2>/dev/null && g {i} running active; elif command -v rc-service >/dev/null 2>&1; then rc-update show 2>/dev/null | grep -q \"^ *\"{n}\" \" && g {i} enabled enabled; rc-service {n} status >/dev/null 2>&1 && g {i} running active; else ls /etc/rc[2345].d/S*{n} >/dev/null 2>&1 && g {i} enabled enabled; service {n} status >/dev/null 2>&1 && g {i} running active; fi");
             }
             Kind::Command => {
                 let cmd = q(&r.setting_or_id("exec"));
@@ -108,7 +112,7 @@ pub fn script(resources: &[Resource]) -> String {
                     .split_once(':')
                     .map_or(host.as_str(), |(_, h)| h)
                     .to_string();
-                let _ = writeln!(s, "{{ getent ahosts {h} 2>/dev/null | awk '{{print $1}}' || nslookup {h} 2>/dev/null | awk 'NR > 2 && /^Address/ {{print $NF}}'; }} | sort -u | while read -r a; do g {i} addr \"$a\"; done", h = q(&host));
+                let _ = writeln!(s, "if command -v getent >/dev/null 2>&1; then getent ahosts {h} 2>/dev/null | awk '{{print $1}}'; else nslookup {h} 2>/dev/null | awk 'NR > 2 && /^Address/ {{print $NF}}'; fi | sort -u | while read -r a; do g {i} addr \"$a\"; done", h = q(&host));
             }
             Kind::Addr => {
                 let a = r.setting_or_id("address");

@@ -308,6 +308,10 @@ pub fn parse(name: &str, text: &str) -> Result<(Vec<Resource>, Vec<String>), Str
                     _ if kind.properties().contains(&ak) => {
                         r.asserts.push((ak.to_string(), av.clone()))
                     }
+                    // goss's older name for file contents.
+                    "contains" if kind == Kind::File => {
+                        r.asserts.push(("contents".into(), av.clone()))
+                    }
                     _ => {
                         return Err(format!(
                             "{name}: {key} {id:?}: unknown attribute {ak:?}; a {key} has {}",
@@ -351,8 +355,22 @@ pub fn load(
         let (resources, includes) = parse(&p.display().to_string(), &text)?;
         out.extend(resources);
         let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
-        for inc in includes.into_iter().rev() {
-            stack.push(dir.join(inc));
+        // Include keys are globs, as in goss; one that matches nothing is an error.
+        let mut found = Vec::new();
+        for inc in includes {
+            let pattern = dir.join(&inc);
+            let mut matched: Vec<PathBuf> = glob::glob(&pattern.to_string_lossy())
+                .map_err(|e| format!("{}: gossfile {inc:?}: {e}", p.display()))?
+                .filter_map(Result::ok)
+                .collect();
+            matched.sort();
+            if matched.is_empty() {
+                return Err(format!("{}: gossfile {inc:?} matches no file", p.display()));
+            }
+            found.extend(matched);
+        }
+        for f in found.into_iter().rev() {
+            stack.push(f);
         }
     }
     Ok(out)
