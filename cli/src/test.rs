@@ -42,6 +42,9 @@ pub struct TestOptions {
     /// rspecish, documentation, tap, junit, json, nagios or silent.
     #[arg(long, default_value = "documentation")]
     format: String,
+    /// Run the probe through `sudo -n` (for a non-root --ssh-username).
+    #[arg(long)]
+    sudo: bool,
     /// kvm or tcg (default: KVM when it runs guests here).
     #[arg(long)]
     accelerator: Option<String>,
@@ -158,7 +161,7 @@ pub async fn test(image: &Path, a: &TestOptions) -> Result<Tested, i32> {
         c = kiln_communicator::ssh::connect(&ctx, &cfg) => match c {
             Ok(comm) => {
                 let start = std::time::Instant::now();
-                match goss::run(&ctx, &comm, &resources, &goss::RunOptions::default()).await {
+                match goss::run(&ctx, &comm, &resources, &goss::RunOptions { use_sudo: a.sudo, ..Default::default() }).await {
                     Ok(results) => {
                         let now = time::OffsetDateTime::now_utc()
                             .format(&time::format_description::well_known::Rfc3339)

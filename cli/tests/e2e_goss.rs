@@ -83,6 +83,7 @@ kernel-param:
 mount:
   /:
     exists: true
+    opts: [rw]
 interface:
   lo:
     exists: true
@@ -95,6 +96,8 @@ addr:
     reachable: true
 http:
   http://127.0.0.1:{web}/health:
+    method: GET
+    request-headers: ["X-Kiln: 1"]
     status: 200
     body: [ok from kiln]
 matching:
@@ -141,7 +144,7 @@ matching:
         assert!(results.contains(&line), "{line:?} in:\n{results}");
     }
     assert!(
-        results.contains("Count: 32, Failed: 0, Skipped: 0\n"),
+        results.contains("Count: 33, Failed: 0, Skipped: 0\n"),
         "{results}"
     );
 

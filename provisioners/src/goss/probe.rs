@@ -79,10 +79,15 @@ pub fn script(resources: &[Resource]) -> String {
                 let _ = writeln!(s, "l=$(getent group {n} 2>/dev/null || awk -F: -v n={n} '$1 == n' /etc/group | grep .) && g {i} entry \"$l\"");
             }
             Kind::Port => {
-                let (proto, port) = r.id.split_once(':').unwrap_or(("tcp", r.id.as_str()));
-                let flag = if proto.starts_with("udp") { "u" } else { "t" };
-                let family = if proto.ends_with('6') { "-6" } else { "-4" };
-                let _ = writeln!(s, "if command -v ss >/dev/null 2>&1; then ss -Hln{flag} {family} 2>/dev/null | awk '{{print $4}}'; else netstat -ln{flag} 2>/dev/null | awk 'NR>2 {{print $4}}'; fi | while read -r a; do [ \"${{a##*:}}\" = {p} ] && g {i} ip \"${{a%:*}}\"; done", p = q(port));
+                // The kernel's socket tables, as goss reads them: no ss or netstat needed.
+                // Listening TCP sockets are in state 0A, bound UDP ones in 07.
+                let (proto, _) = r.id.split_once(':').unwrap_or(("tcp", r.id.as_str()));
+                let table = match proto {
+                    "tcp6" | "udp6" | "udp" => proto,
+                    _ => "tcp",
+                };
+                let state = if table.starts_with("udp") { "07" } else { "0A" };
+                let _ = writeln!(s, "awk 'NR > 1 && $4 == \"{state}\" {{print $2}}' /proc/net/{table} 2>/dev/null | while read -r a; do g {i} listen \"$a\"; done");
             }
             Kind::Process => {
                 let n = q(&r.setting_or_id("comm"));
@@ -100,7 +105,8 @@ pub fn script(resources: &[Resource]) -> String {
             }
             Kind::Mount => {
                 let m = q(&r.setting_or_id("mountpoint"));
-                let _ = writeln!(s, "awk -v m={m} '$2 == m {{print $1\"|\"$3\"|\"$4}}' /proc/mounts | tail -1 | while read -r l; do g {i} mount \"$l\"; done; df -P {m} 2>/dev/null | awk 'NR==2 {{sub(\"%\",\"\",$5); print $5}}' | while read -r u; do g {i} usage \"$u\"; done");
+                // mountinfo: per-mount options (field 6) apart from the file system's (after `-`).
+                let _ = writeln!(s, "awk -v m={m} '$5 == m {{for (k = 7; k <= NF; k++) if ($k == \"-\") {{print $(k+2)\"|\"$(k+1)\"|\"$6\"|\"$(k+3); break}}}}' /proc/self/mountinfo | tail -1 | while read -r l; do g {i} mount \"$l\"; done; to 1 df -P {m} 2>/dev/null | awk 'NR==2 {{sub(\"%\",\"\",$5); print $5}}' | while read -r u; do g {i} usage \"$u\"; done");
             }
             Kind::Interface => {
                 let n = r.setting_or_id("name");
@@ -143,6 +149,43 @@ pub fn script(resources: &[Resource]) -> String {
                 } else {
                     " -L"
                 };
+                // The request as the spec describes it: method, headers, body, credentials,
+                // certificates, proxy.
+                let text = |k: &str| r.settings.get(k).and_then(Value::as_str).map(String::from);
+                let mut extra = String::new();
+                if let Some(m) = text("method") {
+                    extra.push_str(&format!(" -X {}", q(&m)));
+                }
+                for h in r
+                    .settings
+                    .get("request-headers")
+                    .and_then(Value::as_sequence)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    extra.push_str(&format!(" -H {}", q(h)));
+                }
+                if let Some(b) = text("request-body") {
+                    extra.push_str(&format!(" --data-raw {}", q(&b)));
+                }
+                if let Some(u) = text("username") {
+                    extra.push_str(&format!(
+                        " -u {}",
+                        q(&format!("{u}:{}", text("password").unwrap_or_default()))
+                    ));
+                }
+                for (k, flag) in [
+                    ("ca-file", "--cacert"),
+                    ("cert-file", "--cert"),
+                    ("key-file", "--key"),
+                    ("proxy", "-x"),
+                ] {
+                    if let Some(v) = text(k) {
+                        extra.push_str(&format!(" {flag} {}", q(&v)));
+                    }
+                }
+                let insecure = format!("{insecure}{extra}");
                 let _ = writeln!(s, "if command -v curl >/dev/null 2>&1; then c=$(curl -s{insecure}{follow} -m {secs} -o \"$t/b{i}\" -D \"$t/h{i}\" -w '%{{http_code}}' {url}); g {i} status \"$c\"; [ -f \"$t/h{i}\" ] && pfx h {i} \"$t/h{i}\"; [ -f \"$t/b{i}\" ] && pfx c {i} \"$t/b{i}\"; elif command -v wget >/dev/null 2>&1; then wget -q -S -T {secs} -O \"$t/b{i}\" {url} 2>\"$t/h{i}\"; g {i} status \"$(awk '/^  HTTP\\// {{c=$2}} END {{print c}}' \"$t/h{i}\")\"; pfx c {i} \"$t/b{i}\"; fi");
             }
             Kind::Matching => {}
@@ -320,13 +363,20 @@ fn fact(r: &Resource, i: usize, prop: &str, f: &Facts) -> Fact {
                 Found::Number(gid)
             }
         }
-        (Kind::Port, "listening") => Found::Bool(!all(f, i, "ip").is_empty()),
-        (Kind::Port, _) => Found::List(
-            all(f, i, "ip")
-                .into_iter()
-                .map(|a| a.trim_start_matches('[').trim_end_matches(']').to_string())
-                .collect(),
-        ),
+        (Kind::Port, p) => {
+            let want: Option<u16> = r.id.rsplit(':').next().and_then(|n| n.parse().ok());
+            let ips: Vec<String> = all(f, i, "listen")
+                .iter()
+                .filter_map(|a| socket(a))
+                .filter(|(_, port)| Some(*port) == want)
+                .map(|(ip, _)| ip)
+                .collect();
+            if p == "listening" {
+                Found::Bool(!ips.is_empty())
+            } else {
+                Found::List(ips)
+            }
+        }
         (Kind::Process, _) => Found::Bool(first(f, i, "running").is_some()),
         (Kind::KernelParam, _) => text(first(f, i, "value")),
         (Kind::Mount, p) => {
@@ -345,6 +395,12 @@ fn fact(r: &Resource, i: usize, prop: &str, f: &Facts) -> Fact {
                     first(f, i, "usage")
                         .and_then(|u| u.parse().ok())
                         .unwrap_or(0.0),
+                ),
+                "vfs-opts" => Found::List(
+                    parts
+                        .get(3)
+                        .map(|o| o.split(',').map(String::from).collect())
+                        .unwrap_or_default(),
                 ),
                 _ => Found::List(
                     parts
@@ -393,6 +449,26 @@ fn fact(r: &Resource, i: usize, prop: &str, f: &Facts) -> Fact {
             }
         }
     })
+}
+
+/// A `/proc/net/{tcp,udp}[6]` local address (`0100007F:0016`: the address in the kernel's
+/// byte order, then the port) as an address and a port.
+fn socket(hex: &str) -> Option<(String, u16)> {
+    let (addr, port) = hex.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let words: Option<Vec<u32>> = (0..addr.len() / 8)
+        .map(|k| u32::from_str_radix(addr.get(k * 8..k * 8 + 8)?, 16).ok())
+        .collect();
+    let bytes: Vec<u8> = words?.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let ip = match bytes.len() {
+        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        16 => {
+            let b: [u8; 16] = bytes.try_into().ok()?;
+            std::net::Ipv6Addr::from(b).to_string()
+        }
+        _ => return None,
+    };
+    Some((ip, port))
 }
 
 /// Evaluates every assertion of `resources` against the facts.
@@ -445,4 +521,23 @@ pub fn evaluate(resources: &[Resource], f: &Facts) -> Result<Vec<Outcome>, Strin
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod socket_tests {
+    #[test]
+    fn proc_net_addresses() {
+        assert_eq!(
+            super::socket("0100007F:0016"),
+            Some(("127.0.0.1".to_string(), 22))
+        );
+        assert_eq!(
+            super::socket("00000000000000000000000001000000:1F90"),
+            Some(("::1".to_string(), 8080))
+        );
+        assert_eq!(
+            super::socket("00000000:0035"),
+            Some(("0.0.0.0".to_string(), 53))
+        );
+    }
 }
