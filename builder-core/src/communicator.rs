@@ -136,3 +136,46 @@ pub trait Communicator: Send + Sync {
     /// Whether the remote path is a directory (for Packer's download rules).
     async fn is_dir(&self, path: &str) -> Result<bool, CommError>;
 }
+
+/// What a command printed, line by line, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// Its standard output, each line ending in `\n`.
+    pub stdout: String,
+    /// Its standard error, the same way.
+    pub stderr: String,
+}
+
+/// Runs `command` (with `input` on its standard input when given) and keeps what it prints:
+/// for probes whose output is parsed rather than shown.
+///
+/// # Errors
+/// As [`Communicator::exec`] and [`Communicator::exec_with_input`].
+pub async fn capture(
+    comm: &dyn Communicator,
+    command: &str,
+    input: Option<&[u8]>,
+) -> Result<Captured, CommError> {
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let mut sink = |s: OutputStream, line: &str| {
+        let buf = if s == OutputStream::Stdout {
+            &mut stdout
+        } else {
+            &mut stderr
+        };
+        buf.push_str(line);
+        buf.push('\n');
+    };
+    let status = match input {
+        Some(i) => comm.exec_with_input(command, i, &mut sink).await?,
+        None => comm.exec(command, &mut sink).await?,
+    };
+    Ok(Captured {
+        status,
+        stdout,
+        stderr,
+    })
+}

@@ -16,7 +16,7 @@
 use async_trait::async_trait;
 use kiln_core::{
     BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData,
-    OutputStream, Provisioner,
+    Provisioner,
 };
 use kiln_sbom::osv::{self, Database, Severity};
 use kiln_sbom::{formats, inventory};
@@ -186,28 +186,18 @@ impl Provisioner for Sbom {
         _data: &GeneratedData,
     ) -> Result<(), BuildError> {
         ctx.ui.say("Reading the package databases for the SBOM...");
-        let mut out = String::new();
-        let mut err = String::new();
-        let mut sink = |s: OutputStream, line: &str| {
-            let buf = if s == OutputStream::Stdout {
-                &mut out
-            } else {
-                &mut err
-            };
-            buf.push_str(line);
-            buf.push('\n');
-        };
-        let status = tokio::select! {
-            r = comm.exec(inventory::PROBE, &mut sink) => r?,
+        let probe = tokio::select! {
+            r = kiln_core::communicator::capture(comm.as_ref(), inventory::PROBE, None) => r?,
             () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
         };
-        if !status.success() {
+        if !probe.status.success() {
             return Err(failed(format!(
-                "reading the package databases failed ({status:?}): {}",
-                err.trim()
+                "reading the package databases failed ({:?}): {}",
+                probe.status,
+                probe.stderr.trim()
             )));
         }
-        let inv = inventory::Inventory::from_probe(&out).map_err(failed)?;
+        let inv = inventory::Inventory::from_probe(&probe.stdout).map_err(failed)?;
         if inv.packages.is_empty() {
             ctx.ui.error(
                 "Warning: no package database found on the machine (dpkg, rpm, apk); the SBOM lists no packages",

@@ -15,6 +15,7 @@ pub mod report;
 pub mod spec;
 
 use async_trait::async_trait;
+use kiln_core::communicator::capture;
 use kiln_core::{
     BuildContext, BuildError, BuildInfo, Communicator, Config, Diagnostics, GeneratedData,
     OutputStream, Provisioner,
@@ -149,37 +150,23 @@ pub async fn run(
     let as_argument = format!("{env}{sudo}sh -c '{}'", script.replace('\'', "'\"'\"'"));
     let start = Instant::now();
     loop {
-        let mut out = String::new();
-        let mut err = String::new();
-        let mut sink = |s: OutputStream, line: &str| {
-            let b = if s == OutputStream::Stdout {
-                &mut out
-            } else {
-                &mut err
-            };
-            b.push_str(line);
-            b.push('\n');
-        };
         let attempt = async {
-            match comm
-                .exec_with_input(&on_stdin, script.as_bytes(), &mut sink)
-                .await
-            {
+            match capture(comm, &on_stdin, Some(script.as_bytes())).await {
                 Err(kiln_core::communicator::CommError::Unsupported(_)) => {
-                    comm.exec(&as_argument, &mut sink).await
+                    capture(comm, &as_argument, None).await
                 }
                 r => r,
             }
         };
-        tokio::select! {
-            r = attempt => { r?; }
+        let ran = tokio::select! {
+            r = attempt => r?,
             () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
-        }
-        let facts = probe::parse(&out);
+        };
+        let facts = probe::parse(&ran.stdout);
         if !facts.complete {
             return Err(failed(format!(
                 "the goss probe did not run to its end: {}",
-                err.trim()
+                ran.stderr.trim()
             )));
         }
         let results = probe::evaluate(resources, &facts).map_err(failed)?;
