@@ -46,8 +46,7 @@ impl Sqlite {
                 path.display()
             )));
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| open_error(path, e))?;
+        use_wal(&conn, busy_timeout).map_err(|e| open_error(path, e))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| open_error(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -56,6 +55,37 @@ impl Sqlite {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
         })
+    }
+}
+
+/// Puts the file in WAL mode unless it already is. Switching needs an exclusive lock, and SQLite
+/// answers "database is locked" at once, without waiting on the busy handler, when another
+/// connection holds a lock it is about to upgrade (so that the two cannot deadlock): several
+/// processes opening a new catalog together hit that. This waits out such a race for up to the
+/// busy timeout.
+fn use_wal(conn: &Connection, busy_timeout: Duration) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + busy_timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let attempt = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    conn.pragma_update(None, "journal_mode", "WAL")
+                }
+            });
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
     }
 }
 
