@@ -21,6 +21,15 @@ pub trait Artifact: Send + Sync + Debug {
     }
     /// Removes what the artifact is made of.
     async fn destroy(&self) -> std::io::Result<()>;
+    /// Boots a throwaway machine from it, for post-image tests; `None` when this kind of
+    /// artifact cannot boot (files, checksums, manifests).
+    async fn launch(
+        &self,
+        _ctx: &crate::plugin::BuildContext,
+        _opts: &crate::launch::LaunchOptions,
+    ) -> Option<Result<Box<dyn crate::launch::Machine>, String>> {
+        None
+    }
 }
 
 /// An artifact made of local files (used by several builders and post-processors).

@@ -13,8 +13,10 @@
 //! ```
 //!
 //! Beside them, depending on no plugin: kiln-catalog (the image catalog; cloud effects come through
-//! [`lifecycle::ImageLifecycle`]) and kiln-sbom (SBOMs and OSV matching, for the `sbom`
-//! provisioner and `kiln scan`).
+//! [`lifecycle::ImageLifecycle`]), kiln-sbom (SBOMs and OSV matching, for the `sbom`
+//! provisioner and `kiln scan`) and kiln-goss (goss specs run natively, for the `goss`
+//! provisioner, the `test` post-processor and `kiln test`, which boot artifacts through
+//! [`launch`]).
 //!
 //! Plugins never depend on each other; the orchestrator knows them only through the
 //! [`registry::Registry`]. Library code never prints: it emits [`event::Event`]s that the CLI (or
@@ -28,6 +30,7 @@ pub mod duration;
 pub mod error;
 pub mod event;
 pub mod gotemplate;
+pub mod launch;
 pub mod lifecycle;
 pub mod orchestrator;
 pub mod plan;

@@ -74,4 +74,14 @@ pub trait ImageLifecycle: Send + Sync {
             a.builder_id
         ))
     }
+    /// Boots a throwaway machine from the artifact for a post-image test (`kiln images test`),
+    /// as [`crate::Artifact::launch`] does; `None` when this kind cannot boot.
+    async fn launch(
+        &self,
+        _ctx: &crate::plugin::BuildContext,
+        _a: &StoredArtifact,
+        _opts: &crate::launch::LaunchOptions,
+    ) -> Option<Result<Box<dyn crate::launch::Machine>, String>> {
+        None
+    }
 }

@@ -492,7 +492,11 @@ impl Orchestrator {
                 let out = match pp.post_process(ctx, prior.clone()).await {
                     Ok(o) => o,
                     Err(e) => {
-                        ctx.ui.error(format!("Post-processor failed: {e}"));
+                        // A post-processor's own error says "Post-processor failed" already.
+                        ctx.ui.error(match &e {
+                            BuildError::PostProcessor { .. } => e.to_string(),
+                            _ => format!("Post-processor failed: {e}"),
+                        });
                         first_error.get_or_insert(e);
                         failed = true;
                         break;

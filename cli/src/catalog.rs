@@ -47,7 +47,7 @@ fn actor() -> Actor {
 }
 
 /// The effects of cloud artifacts built into this binary.
-fn lifecycles() -> Vec<Arc<dyn kiln_core::lifecycle::ImageLifecycle>> {
+pub(crate) fn lifecycles() -> Vec<Arc<dyn kiln_core::lifecycle::ImageLifecycle>> {
     vec![
         #[cfg(feature = "amazon")]
         Arc::new(kiln_builder_amazon::lifecycle::AmazonLifecycle),

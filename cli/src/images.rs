@@ -18,6 +18,8 @@ pub struct ImagesArgs {
     command: ImagesCommand,
 }
 
+// Parsed once per run: the size of the `test` variant's options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum ImagesCommand {
     /// List buckets, or the versions of one bucket.
@@ -802,26 +804,8 @@ async fn exec(cat: &Catalog, c: ImagesCommand, json: bool) -> Result<(String, i3
                 opts,
             } => {
                 let v = cat.version(&bucket, &version).await?;
-                let Some(image) = v
-                    .artifacts
-                    .iter()
-                    .flat_map(|a| a.files.iter())
-                    .find(|f| f.ends_with(".qcow2") || f.ends_with(".raw") || f.ends_with(".img"))
-                    .or_else(|| v.artifacts.iter().flat_map(|a| a.files.iter()).next())
-                else {
-                    return Err(CatalogError::Refused(format!(
-                        "{bucket} {} has no image file to boot (kiln images test runs qemu images)",
-                        v.label()
-                    )));
-                };
-                if !std::path::Path::new(image).exists() {
-                    return Err(CatalogError::Refused(format!(
-                        "{bucket} {}: its image {image} is not there ({}); restore it first",
-                        v.label(),
-                        v.state.as_str()
-                    )));
-                }
-                match crate::test::test(std::path::Path::new(image), &opts).await {
+                let target = crate::test::Target::of_version(&v).map_err(CatalogError::Refused)?;
+                match crate::test::test(&target, &opts).await {
                     Ok(t) => {
                         cat.add_document(
                             &bucket,

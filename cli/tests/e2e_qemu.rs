@@ -856,7 +856,12 @@ fn kiln_test_runs_a_goss_spec_in_a_throwaway_vm_and_leaves_the_image_as_it_was()
     );
     assert!(
         r.stderr
-            .contains("==> The VM is stopped; image.qcow2 was not changed\n"),
+            .contains("==> Removed a throwaway VM under tcg (SSH on 127.0.0.1:"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("); the image was not changed\n"),
         "{}",
         r.stderr
     );
@@ -882,4 +887,93 @@ fn kiln_test_runs_a_goss_spec_in_a_throwaway_vm_and_leaves_the_image_as_it_was()
         "no QEMU is left: {}",
         String::from_utf8_lossy(&left.stdout)
     );
+}
+
+/// `post-processor "test"`: the built image boots fresh in a snapshot-mode VM and the spec runs
+/// against it; the results go to the catalog; a failing spec fails the build and names the
+/// failed assertion; no VM is left either way.
+#[test]
+fn test_post_processor_boots_the_built_image_and_gates_the_build() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // What only the built image has: the file the provisioner wrote, and no build-time marker
+    // (the test VM boots the image, not the build's VM).
+    write(
+        d,
+        "image.yaml",
+        "file:\n  /etc/kiln-built:\n    exists: true\n    contents: [by-kiln]\ncommand:\n  cat /proc/cmdline:\n    exit-status: 0\n",
+    );
+    write(
+        d,
+        "wrong.yaml",
+        "file:\n  /etc/kiln-built:\n    contents: [by-packer]\n",
+    );
+    let template = |spec: &str, out: &str| {
+        source(
+            "vm",
+            &base,
+            &format!("  ssh_password     = \"kilnroot\"\n  output_directory = \"{out}\"\n  vm_name          = \"vm.qcow2\"\n"),
+        ) + &format!(
+            r#"build {{
+  sources = ["source.qemu.vm"]
+  provisioner "shell" {{
+    inline = ["echo by-kiln > /etc/kiln-built"]
+  }}
+  post-processor "test" {{
+    tests        = ["{spec}"]
+    ssh_password = "kilnroot"
+    accelerator  = "tcg"
+    format       = "tap"
+    output_file  = "results/{out}.tap"
+  }}
+}}
+"#
+        )
+    };
+    let cat_dir = tempfile::tempdir().unwrap();
+    let db = cat_dir.path().join("catalog.db");
+    let env = [("KILN_CATALOG", db.to_str().unwrap())];
+    write(d, "pass.pkr.hcl", &template("image.yaml", "out-pass"));
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "pass.pkr.hcl"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for line in [
+        "==> qemu.vm: Running post-processor: test\n",
+        "==> qemu.vm: Booting out-pass/vm.qcow2 on a throwaway machine\n",
+        "    qemu.vm: ok 1 - File: /etc/kiln-built: exists: matches expectation: true\n",
+    ] {
+        assert!(
+            r.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            r.stdout
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.join("results/out-pass.tap"))
+            .unwrap()
+            .lines()
+            .next(),
+        Some("1..3")
+    );
+    let show = kiln_tests::run_with_env(KILN, d, &["images", "show", "qemu.vm", "1"], &env);
+    assert!(show.stdout.contains("\ntest-results "), "{}", show.stdout);
+    assert!(
+        show.stdout.contains(" 3 passed, 0 failed, 0 skipped\n"),
+        "{}",
+        show.stdout
+    );
+
+    write(d, "fail.pkr.hcl", &template("wrong.yaml", "out-fail"));
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "fail.pkr.hcl"], &env);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout.contains(
+            "Post-processor failed: the image failed its tests: 1 of 1 goss tests failed:\n  File: /etc/kiln-built: contents:"
+        ),
+        "{}",
+        r.all()
+    );
+    assert!(!r.all().contains("kilnroot"), "the password leaked");
+    assert_eq!(processes_with("out-pass/vm.qcow2"), Vec::<u32>::new());
+    assert_eq!(processes_with("out-fail/vm.qcow2"), Vec::<u32>::new());
 }

@@ -1,4 +1,4 @@
-//! # kiln-post-processors: manifest, checksum, compress, shell-local, artifice, vagrant
+//! # kiln-post-processors: manifest, checksum, compress, shell-local, artifice, vagrant, test
 //!
 //! One module per post-processor. Each writes its outputs beside their final name and renames
 //! them into place, so that a failure never leaves a half-written file.
@@ -8,6 +8,7 @@ pub mod checksum;
 pub mod compress;
 pub mod manifest;
 pub mod shell_local;
+pub mod test;
 pub mod vagrant;
 
 use kiln_core::{BuildError, BuildInfo, Registry};
@@ -23,6 +24,7 @@ pub fn register(r: &mut Registry) {
     });
     r.post_processor("artifice", || Box::new(artifice::Artifice::default()));
     r.post_processor("vagrant", || Box::new(vagrant::Vagrant::default()));
+    r.post_processor("test", || Box::new(test::Test::default()));
 }
 
 /// Renders `{{.BuildName}}`, `{{.BuilderType}}` (and `{{ build_name }}`, `{{ build_type }}`)

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod config;
 pub mod data;
+pub mod launch;
 pub mod lifecycle;
 pub mod poll;
 pub mod steps;
@@ -191,6 +192,14 @@ impl Artifact for AmiArtifact {
             })),
             _ => None,
         }
+    }
+    /// A test instance of the AMI (in `opts.region`, else the first region).
+    async fn launch(
+        &self,
+        ctx: &BuildContext,
+        opts: &kiln_core::launch::LaunchOptions,
+    ) -> Option<Result<Box<dyn kiln_core::launch::Machine>, String>> {
+        Some(launch::launch(ctx, &self.access, &self.amis, opts).await)
     }
     async fn destroy(&self) -> std::io::Result<()> {
         let mut errors = Vec::new();

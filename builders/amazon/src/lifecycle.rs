@@ -45,6 +45,15 @@ impl ImageLifecycle for AmazonLifecycle {
         builder_id == crate::BUILDER_ID
     }
 
+    async fn launch(
+        &self,
+        ctx: &kiln_core::BuildContext,
+        a: &StoredArtifact,
+        opts: &kiln_core::launch::LaunchOptions,
+    ) -> Option<Result<Box<dyn kiln_core::launch::Machine>, String>> {
+        Some(crate::launch::launch(ctx, &access(a).await, &amis(a), opts).await)
+    }
+
     async fn apply(
         &self,
         a: &StoredArtifact,

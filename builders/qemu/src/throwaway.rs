@@ -65,6 +65,47 @@ impl Throwaway {
     }
 }
 
+#[async_trait::async_trait]
+impl kiln_core::launch::Machine for Throwaway {
+    fn ssh_address(&self) -> (String, u16) {
+        ("127.0.0.1".into(), self.port)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "a throwaway VM under {} (SSH on 127.0.0.1:{})",
+            self.accelerator, self.port
+        )
+    }
+    fn console(&self) -> String {
+        self.serial()
+    }
+    async fn exited(&mut self) -> String {
+        Throwaway::exited(self).await
+    }
+    async fn stop(self: Box<Self>) -> Result<(), String> {
+        Throwaway::stop(*self).await;
+        Ok(())
+    }
+}
+
+/// Boots `image` for [`kiln_core::Artifact::launch`]: the launch options a VM reads
+/// (accelerator, memory) over [`Options::default`].
+///
+/// # Errors
+/// As [`boot`].
+pub async fn launch(
+    image: &Path,
+    o: &kiln_core::launch::LaunchOptions,
+) -> Result<Box<dyn kiln_core::launch::Machine>, String> {
+    let defaults = Options::default();
+    let opts = Options {
+        accelerator: o.accelerator.clone(),
+        memory_mib: o.memory_mib.unwrap_or(defaults.memory_mib),
+        ..defaults
+    };
+    Ok(Box::new(boot(image, &opts).await?))
+}
+
 impl Drop for Throwaway {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
@@ -78,7 +119,14 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free local port: {e}"))
 }
 
-/// Boots `image` (qcow2 or raw, as QEMU detects it).
+/// How long a VM started under the KVM Kiln chose is watched for KVM's failures (an internal
+/// error in the bootloader, an abort at start) before it is trusted; they show within
+/// milliseconds.
+const KVM_WATCH: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Boots `image` (qcow2 or raw, as QEMU detects it). Without an accelerator named, it runs
+/// under KVM when a probe runs guest code under it, and again under TCG when the VM fails under
+/// KVM at once (the probe cannot catch every way a KVM fails).
 ///
 /// # Errors
 /// When the image does not exist, or QEMU cannot be started.
@@ -95,6 +143,37 @@ pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
         .tempdir()
         .map_err(|e| format!("making a scratch directory: {e}"))?;
     let port = free_port()?;
+    let mut vm = Throwaway {
+        child: start(&image, o, &accelerator, dir.path(), port)?,
+        port,
+        accelerator,
+        dir,
+    };
+    if o.accelerator.is_none() && vm.accelerator == "kvm" {
+        let deadline = std::time::Instant::now() + KVM_WATCH;
+        while std::time::Instant::now() < deadline {
+            let log = std::fs::read_to_string(vm.dir.path().join("qemu.log")).unwrap_or_default();
+            let exited = vm.child.try_wait().ok().flatten().is_some();
+            if exited || log.contains("KVM internal error") {
+                let _ = vm.child.kill().await;
+                vm.accelerator = "tcg".into();
+                vm.child = start(&image, o, "tcg", vm.dir.path(), port)?;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    Ok(vm)
+}
+
+/// Starts QEMU on `image` under `accelerator`, its serial console and messages in `dir`.
+fn start(
+    image: &Path,
+    o: &Options,
+    accelerator: &str,
+    dir: &Path,
+    port: u16,
+) -> Result<tokio::process::Child, String> {
     let mut cmd = tokio::process::Command::new(&o.qemu);
     cmd.args([
         "-nodefaults",
@@ -102,11 +181,11 @@ pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
         "-machine",
         "q35",
         "-accel",
-        &accelerator,
+        accelerator,
     ])
     .args(["-smp", &o.cpus.to_string(), "-m", &o.memory_mib.to_string()])
     .args(["-display", "none", "-no-reboot", "-serial"])
-    .arg(format!("file:{}", dir.path().join("serial.log").display()))
+    .arg(format!("file:{}", dir.join("serial.log").display()))
     .arg("-drive")
     .arg(format!(
         "file={},if=virtio",
@@ -120,7 +199,7 @@ pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
     .stdin(Stdio::null())
     .stdout(Stdio::null())
     .stderr(
-        std::fs::File::create(dir.path().join("qemu.log"))
+        std::fs::File::create(dir.join("qemu.log"))
             .map(Stdio::from)
             .unwrap_or_else(|_| Stdio::null()),
     )
@@ -128,16 +207,10 @@ pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
     if accelerator == "kvm" {
         cmd.args(["-cpu", "host"]);
     }
-    let child = cmd.spawn().map_err(|e| {
+    cmd.spawn().map_err(|e| {
         format!(
             "cannot start {}: {e} (on Debian: apt-get install qemu-system-x86)",
             o.qemu
         )
-    })?;
-    Ok(Throwaway {
-        child,
-        port,
-        accelerator,
-        dir,
     })
 }

@@ -4,8 +4,8 @@
 //! Each resource `i` prints `@@g i KEY VALUE` lines; the output of readers (file contents,
 //! command stdout and stderr, HTTP bodies) comes as `@@c i LINE`, `@@o i LINE`, `@@e i LINE`.
 
-use super::matcher::{matches, missing_patterns, show, Found};
-use super::spec::{Kind, Resource};
+use crate::matcher::{matches, missing_patterns, show, Found};
+use crate::spec::{Kind, Resource};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,7 +1,7 @@
 //! Results in goss's formats: `rspecish` (the default), `documentation`, `tap`, `junit`, `json`
 //! (`json_oneline`), `nagios` and `silent`.
 
-use super::probe::{Outcome, Verdict};
+use crate::probe::{Outcome, Verdict};
 use std::time::Duration;
 
 /// The formats the goss provisioner's `format` accepts.
