@@ -1018,3 +1018,112 @@ build {{
     );
     assert_eq!(kiln(&["images", "audit", "verify"]).code, 0);
 }
+
+/// Post-image tests of an AMI: the `test` post-processor and `kiln test REGION:AMI` each launch
+/// an instance of the new AMI (the local sshd stands in for it, as for the build's instance)
+/// with a temporary key pair and security group, run the spec, and remove all three.
+#[test]
+fn the_test_post_processor_and_kiln_test_launch_the_ami_and_leave_nothing() {
+    let moto = Moto::start();
+    let sshd = Sshd::start();
+    let stop = authorize_imported_keys(&moto, &sshd);
+    register_base(&moto, "kiln-base-1");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("goss.yaml"),
+        "file:\n  /etc/passwd:\n    exists: true\ncommand:\n  echo tested:\n    exit-status: 0\n    stdout: [tested]\n",
+    )
+    .unwrap();
+    let pp = format!(
+        "  post-processor \"test\" {{\n    tests        = [\"goss.yaml\"]\n    ssh_username = \"{user}\"\n    ssh_host     = \"127.0.0.1\"\n    ssh_port     = {port}\n    format       = \"tap\"\n  }}\n",
+        user = sshd.user,
+        port = sshd.port
+    );
+    write(
+        d,
+        &template(
+            &moto,
+            &sshd,
+            "  ami_name = \"kiln-tested-{{timestamp}}\"\n",
+            &pp,
+        ),
+    );
+    let endpoint = moto.endpoint();
+    let env = [
+        ("KILN_CATALOG", "none"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL_EC2", endpoint.as_str()),
+    ];
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "t.pkr.hcl"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("    amazon-ebs.web: ok 2 - Command: echo tested: exit-status: matches expectation: 0\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("==> amazon-ebs.web: Stopped instance i-"),
+        "{}",
+        r.stdout
+    );
+    let ami = r
+        .stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("us-east-1: ami-")
+                .map(|(_, id)| format!("ami-{id}"))
+        })
+        .unwrap_or_else(|| panic!("no AMI in {}", r.stdout));
+    let port = sshd.port.to_string();
+    let test = |spec: &str| {
+        kiln_tests::run_with_env(
+            KILN,
+            d,
+            &[
+                "test",
+                &format!("us-east-1:{ami}"),
+                "--spec",
+                spec,
+                "--ssh-username",
+                &sshd.user,
+                "--ssh-host",
+                "127.0.0.1",
+                "--ssh-port",
+                &port,
+            ],
+            &env,
+        )
+    };
+    let r = test("goss.yaml");
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("Count: 3, Failed: 0, Skipped: 0\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("==> Removed instance i-"), "{}", r.stderr);
+    std::fs::write(
+        d.join("fail.yaml"),
+        "file:\n  /no/such/file:\n    exists: true\n",
+    )
+    .unwrap();
+    let r = test("fail.yaml");
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("File: /no/such/file: exists:\nExpected\n    false\nto match\n    true\n"),
+        "{}",
+        r.stdout
+    );
+    let launched = moto
+        .actions()
+        .iter()
+        .filter(|a| a.as_str() == "RunInstances")
+        .count();
+    assert_eq!(launched, 4, "the build's instance and three test instances");
+    stop.store(true, Ordering::Relaxed);
+    assert_nothing_left(&moto, &r.all());
+}
