@@ -1,7 +1,8 @@
 //! # kiln-provisioners: shell, file, shell-local, breakpoint, ansible, ansible-local, sbom, goss
 //!
-//! One module per provisioner. [`local`] holds the local-command runner that the `shell-local`
-//! provisioner and post-processor share, and [`gotemplate`] the small subset of Go's template
+//! One module per provisioner. [`local`] holds what the `shell-local` provisioner and
+//! post-processor share, `process` the one runner of local commands (in a process group of
+//! their own), and [`gotemplate`] the small subset of Go's template
 //! syntax (`{{.Path}}`, `{{ .Vars }}`) that plugin fields expand at run time.
 
 pub mod ansible;
@@ -11,6 +12,7 @@ pub mod file;
 pub mod goss;
 pub use kiln_core::gotemplate;
 pub mod local;
+mod process;
 pub mod sbom;
 pub mod shell;
 pub mod shell_local;

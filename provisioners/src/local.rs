@@ -1,11 +1,9 @@
 //! Runs commands on the machine running Kiln, streaming their output as events. Shared by the
 //! `shell-local` provisioner and post-processor.
 
-use kiln_core::{BuildContext, BuildError, OutputStream};
+use kiln_core::{BuildContext, BuildError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The options `shell-local` takes, in both its provisioner and post-processor forms.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -132,7 +130,7 @@ pub async fn run(
             text.push('\n');
         }
         {
-            let _no_fork = SCRIPT_FILES
+            let _no_fork = crate::process::SCRIPT_FILES
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             std::fs::write(&p, text).map_err(|e| BuildError::io("writing the script", e))?;
@@ -157,6 +155,7 @@ pub async fn run(
     });
     let valid = cfg.valid_exit_codes.clone().unwrap_or_else(|| vec![0]);
     let vars = crate::flatten_env(&env, cfg.env_var_format.as_deref().unwrap_or("%s='%s' "));
+    let env: Vec<(String, String)> = env.into_iter().collect();
     for script in scripts {
         ctx.ui.say(format!("Running local shell script: {script}"));
         let mut data = BTreeMap::new();
@@ -171,50 +170,14 @@ pub async fn run(
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| fail("execute_command is empty".into()))?;
-        let spawned = {
-            // `spawn` returns once the child has exec'd, closing what it inherited.
-            let _no_script_open = SCRIPT_FILES
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            tokio::process::Command::new(prog)
-                .args(args)
-                .envs(&env)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
+        let code = match crate::process::run(ctx, prog, args, &env, &|_| {}).await {
+            Ok(code) => code,
+            Err(crate::process::RunError::Cancelled) => return Err(BuildError::Cancelled),
+            Err(crate::process::RunError::Spawn(e)) => {
+                return Err(fail(format!("Error running local command {prog}: {e}")))
+            }
+            Err(crate::process::RunError::Wait(e)) => return Err(fail(e.to_string())),
         };
-        let mut child =
-            spawned.map_err(|e| fail(format!("Error running local command {prog}: {e}")))?;
-        let (out, err) = (child.stdout.take(), child.stderr.take());
-        let ui = ctx.ui.clone();
-        let ui2 = ctx.ui.clone();
-        let t1 = tokio::spawn(async move {
-            if let Some(o) = out {
-                let mut l = BufReader::new(o).lines();
-                while let Ok(Some(line)) = l.next_line().await {
-                    ui.output(OutputStream::Stdout, line);
-                }
-            }
-        });
-        let t2 = tokio::spawn(async move {
-            if let Some(o) = err {
-                let mut l = BufReader::new(o).lines();
-                while let Ok(Some(line)) = l.next_line().await {
-                    ui2.output(OutputStream::Stderr, line);
-                }
-            }
-        });
-        let status = tokio::select! {
-            s = child.wait() => s.map_err(|e| fail(e.to_string()))?,
-            () = ctx.cancel.cancelled() => {
-                let _ = child.kill().await;
-                return Err(BuildError::Cancelled);
-            }
-        };
-        let _ = tokio::join!(t1, t2);
-        let code = status.code().unwrap_or(-1);
         if !valid.contains(&code) {
             return Err(fail(format!("Erroneous exit code {code} while executing script: {script}\n\nPlease see output above for more information.")));
         }
@@ -222,13 +185,6 @@ pub async fn run(
     drop(tmp);
     Ok(())
 }
-
-/// Script files are written, and local commands started, under this lock. A fork while a
-/// script file is open for writing (another build starting its command) hands the child a
-/// writable descriptor of it until the child execs, and executing the script in that moment
-/// fails with "Text file busy" (ETXTBSY): seen with two parallel builds' shell-local
-/// post-processors.
-static SCRIPT_FILES: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 fn make_executable(p: &std::path::Path) -> Result<(), BuildError> {
     #[cfg(unix)]

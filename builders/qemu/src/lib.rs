@@ -29,6 +29,16 @@ use steps::State;
 /// Packer's builder id for the qemu builder, kept so that tools reading manifests agree.
 pub const BUILDER_ID: &str = "transcend.qemu";
 
+/// The CPU Kiln gives an x86 guest under TCG when `cpu_model` is unset: QEMU's default
+/// (`qemu64`) plus RDRAND. Without a hardware random number source a Linux guest waits for its
+/// entropy pool (about a second under TCG, longer for sshd's first host keys) before services that
+/// read random numbers start; TCG emulates RDRAND from the host's random source. `None` for other
+/// accelerators (KVM passes its own CPU) and other emulators.
+pub(crate) fn tcg_cpu(qemu_binary: &str, accelerator: &str) -> Option<String> {
+    let name = Path::new(qemu_binary).file_name()?.to_str()?;
+    (accelerator == "tcg" && name.ends_with("x86_64")).then(|| "qemu64,+rdrand".to_string())
+}
+
 /// Registers `qemu`.
 pub fn register(r: &mut Registry) {
     r.builder("qemu", || Box::new(QemuBuilder::default()));

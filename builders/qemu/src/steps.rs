@@ -604,8 +604,12 @@ impl RunQemu {
             "-machine",
             vec![format!("type={},accel={}", cfg.machine_type, s.accelerator)],
         );
-        if let Some(c) = &cfg.cpu_model {
-            put("-cpu", vec![c.clone()]);
+        if let Some(c) = cfg
+            .cpu_model
+            .clone()
+            .or_else(|| crate::tcg_cpu(&cfg.qemu_binary, &s.accelerator))
+        {
+            put("-cpu", vec![c]);
         }
         put("-m", vec![format!("{}M", cfg.memory)]);
         if let Some(smp) = cfg.smp_arg() {
@@ -1489,6 +1493,30 @@ mod tests {
             values(&a, "-drive"),
             ["file=/out/packer-vm,if=virtio,cache=writeback,discard=ignore,format=qcow2"]
         );
+    }
+
+    /// Under TCG an x86 guest gets RDRAND unless a CPU is chosen (see `tcg_cpu`); `cpu_model`
+    /// and a `-cpu` in `qemuargs` choose it, and QEMU's own default stays for other emulators.
+    #[test]
+    fn under_tcg_the_guest_cpu_has_rdrand_unless_one_is_chosen() {
+        assert_eq!(
+            values(&args(serde_json::json!({})), "-cpu"),
+            ["qemu64,+rdrand"]
+        );
+        assert_eq!(
+            values(&args(serde_json::json!({"cpu_model": "max"})), "-cpu"),
+            ["max"]
+        );
+        assert_eq!(
+            values(
+                &args(serde_json::json!({"qemuargs": [["-cpu", "Skylake-Client"]]})),
+                "-cpu"
+            ),
+            ["Skylake-Client"]
+        );
+        let other = args(serde_json::json!({"qemu_binary": "qemu-system-aarch64"}));
+        assert!(values(&other, "-cpu").is_empty(), "{other:?}");
+        assert_eq!(crate::tcg_cpu("/usr/bin/qemu-system-x86_64", "kvm"), None);
     }
 
     #[test]

@@ -206,6 +206,8 @@ fn start(
     .kill_on_drop(true);
     if accelerator == "kvm" {
         cmd.args(["-cpu", "host"]);
+    } else if let Some(cpu) = crate::tcg_cpu(&o.qemu, accelerator) {
+        cmd.args(["-cpu", &cpu]);
     }
     cmd.spawn().map_err(|e| {
         format!(

@@ -1,11 +1,11 @@
 //! Running Ansible's commands on the machine running Kiln: the version check, and a command
 //! whose output streams into the build's events line by line.
 
-use kiln_core::{BuildContext, BuildError, OutputStream};
+use crate::process::RunError;
+use kiln_core::{BuildContext, BuildError};
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::Mutex;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// An Ansible version, as `ansible-playbook --version` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,80 +110,27 @@ pub(crate) async fn run(
     args: &[String],
     env: &[(String, String)],
 ) -> Result<Finished, String> {
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // A group of its own, so that stopping it stops its workers and ssh clients too.
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("running {program}: {e}; {INSTALL}"))?;
-    let mut group = child.id().map(Group);
-    let (out, err) = (child.stdout.take(), child.stderr.take());
-    let summary = std::sync::Arc::new(Mutex::new(Summary::default()));
-    let pump = |pipe: Option<_>, stream: OutputStream| {
-        let ui = ctx.ui.clone();
-        let summary = summary.clone();
-        async move {
-            if let Some(p) = pipe {
-                let mut lines = BufReader::new(p).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    summary
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .see(&line);
-                    ui.output(stream, line);
-                }
-            }
-        }
-    };
-    let out = pump(
-        out.map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        OutputStream::Stdout,
-    );
-    let err = pump(
-        err.map(|e| Box::new(e) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
-        OutputStream::Stderr,
-    );
-    let status = tokio::select! {
-        (s, (), ()) = async { tokio::join!(child.wait(), out, err) } => s.map_err(|e| e.to_string())?,
-        () = ctx.cancel.cancelled() => {
-            let _ = child.kill().await;
-            return Err("cancelled".into());
-        }
-    };
-    // Ended and reaped: its process group may be gone and its number reused; not killed.
-    if let Some(g) = group.take() {
-        std::mem::forget(g);
-    }
-    let summary = std::mem::take(
-        &mut *summary
+    let summary = Mutex::new(Summary::default());
+    let see = |line: &str| {
+        summary
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .see(line);
+    };
+    let code = crate::process::run(ctx, program, args, env, &see)
+        .await
+        .map_err(|e| match e {
+            RunError::Spawn(e) => format!("running {program}: {e}; {INSTALL}"),
+            RunError::Wait(e) => e.to_string(),
+            RunError::Cancelled => "cancelled".into(),
+        })?;
+    let summary = summary
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(Finished {
-        code: status.code().unwrap_or(-1),
+        code,
         summary: summary.lines(),
     })
-}
-
-/// A process group, killed when dropped: after the command ended it is empty, and when the
-/// build is cancelled or the provisioner times out (its future dropped) it takes Ansible's
-/// forked workers and ssh clients with it.
-struct Group(u32);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.0) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
 }
 
 /// Collects the lines that say why a play failed.
