@@ -30,6 +30,7 @@ pub mod duration;
 pub mod error;
 pub mod event;
 pub mod gotemplate;
+pub mod journal;
 pub mod launch;
 pub mod lifecycle;
 pub mod orchestrator;

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub run_uuid: String,
     /// Where builders cache downloads (ISOs, disk images); `None` means `./packer_cache`.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// The run's cleanup journal (the default records nothing).
+    pub journal: crate::journal::Journal,
 }
 
 /// How one build ended.
@@ -358,8 +360,13 @@ impl Orchestrator {
         let mut handles = Vec::new();
         for i in selected {
             let build = Self::without_excepted(&plan.builds[i], &except);
-            let (plan, sem, this, cancel) =
-                (plan.clone(), sem.clone(), self.clone(), cancel.clone());
+            let (plan, sem, this, cancel, journal) = (
+                plan.clone(),
+                sem.clone(),
+                self.clone(),
+                cancel.clone(),
+                opts.journal.clone(),
+            );
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
             // Taken here, in plan order, so that -parallel-builds=1 runs builds in template order.
             let permit = sem.acquire_owned().await;
@@ -370,6 +377,7 @@ impl Orchestrator {
                     info,
                     ui: this.events.ui(&build.name),
                     cancel,
+                    journal: journal.for_build(&build.name),
                 };
                 let start = Instant::now();
                 this.events.emit(&build.name, EventKind::BuildStarted);

@@ -57,6 +57,9 @@ pub struct BuildContext {
     pub ui: Ui,
     /// Cancelled on Ctrl-C; every wait selects on it.
     pub cancel: CancellationToken,
+    /// The run's cleanup journal: record what you create before (or as) you create it, and
+    /// mark it done when it is removed or handed over (see [`crate::journal`]).
+    pub journal: crate::journal::Journal,
 }
 
 impl BuildContext {

@@ -29,6 +29,7 @@ pub struct Registry {
     provisioners: BTreeMap<String, Ctor<dyn Provisioner>>,
     post_processors: BTreeMap<String, Ctor<dyn PostProcessor>>,
     data_sources: DataSources,
+    cleaners: BTreeMap<String, Arc<dyn crate::journal::Cleaner>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -93,6 +94,18 @@ impl Registry {
     ) -> &mut Self {
         self.data_sources.0.insert(name.to_string(), Arc::new(f));
         self
+    }
+
+    /// Registers the cleaner of one cloud's journaled resources (see [`crate::journal`]).
+    pub fn cleaner(&mut self, provider: &str, c: Arc<dyn crate::journal::Cleaner>) -> &mut Self {
+        self.cleaners.insert(provider.to_string(), c);
+        self
+    }
+
+    /// The cleaner registered for `provider`.
+    #[must_use]
+    pub fn cleaner_for(&self, provider: &str) -> Option<Arc<dyn crate::journal::Cleaner>> {
+        self.cleaners.get(provider).cloned()
     }
 
     /// The registered data source types, for the template loader.

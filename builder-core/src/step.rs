@@ -116,6 +116,7 @@ mod tests {
             }),
             ui: events.ui("t"),
             cancel: CancellationToken::new(),
+            journal: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod catalog;
+mod cleanup;
 mod images;
 mod render;
 mod scan;
@@ -55,6 +56,9 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Boot a built qemu image in a throwaway VM and run a goss spec against it.
     Test(test::TestArgs),
+    /// Remove what killed or interrupted runs left behind (VMs, temporary files, cloud
+    /// instances, key pairs, security groups, unfinished images), from their journals.
+    Cleanup(cleanup::CleanupArgs),
     /// Print the version.
     Version,
 }
@@ -409,6 +413,16 @@ fn main() {
             .build()
         {
             Ok(rt) => rt.block_on(images::run(a)),
+            Err(e) => {
+                eprintln!("Error: cannot start the async runtime: {e}");
+                1
+            }
+        },
+        Command::Cleanup(a) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(cleanup::run(&a, &registry())),
             Err(e) => {
                 eprintln!("Error: cannot start the async runtime: {e}");
                 1
@@ -910,15 +924,18 @@ async fn build(a: BuildArgs) -> i32 {
     };
     let (events, mut rx) = Events::channel();
     let orch = Orchestrator::new(registry(), events.clone());
+    let run_uuid = uuid::Uuid::new_v4().to_string();
     let opts = RunOptions {
         only: a.only.clone(),
         except: a.except.clone(),
         parallel_builds: a.parallel_builds,
         on_error,
         force: a.force,
-        run_uuid: uuid::Uuid::new_v4().to_string(),
+        run_uuid: run_uuid.clone(),
         cache_dir: Some(cache_dir()),
+        journal: cleanup::open(&run_uuid),
     };
+    cleanup::warn_leftovers();
     let names: Vec<String> = match orch.select(&t.plan, &opts) {
         Ok(b) => b.iter().map(|b| b.name.clone()).collect(),
         Err(d) => {
@@ -940,22 +957,14 @@ async fn build(a: BuildArgs) -> i32 {
     }
     let mut renderer = Renderer::new(style);
     let cancel = tokio_util::sync::CancellationToken::new();
-    let c2 = cancel.clone();
     let ev2 = events.clone();
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
-        }
+    cleanup::on_signals(cancel.clone(), opts.journal.clone(), move || {
         ev2.emit(
             "",
             kiln_core::EventKind::Error(
                 "Interrupt received. Cancelling builds and cleaning up...".into(),
             ),
         );
-        c2.cancel();
     });
     let plan = Arc::new(t.plan.clone());
     let t_meta = t;
@@ -1038,6 +1047,7 @@ async fn build(a: BuildArgs) -> i32 {
         }
         _ => {}
     }
+    cleanup::say_left(&opts.journal.clone().finish());
     // Report in the order the builds were declared.
     results.sort_by_key(|(n, _)| names.iter().position(|x| x == n).unwrap_or(usize::MAX));
     let ok = renderer.summary(&results, start.elapsed());

@@ -1127,3 +1127,86 @@ fn the_test_post_processor_and_kiln_test_launch_the_ami_and_leave_nothing() {
     stop.store(true, Ordering::Relaxed);
     assert_nothing_left(&moto, &r.all());
 }
+
+/// `SIGKILL` while the build waits for SSH: the instance, key pair and security group stay in
+/// the account, recorded in the run's journal; `kiln cleanup` (credentials from the SDK's
+/// standard chain, the endpoint the build used) removes exactly those, and a second cleanup
+/// finds nothing.
+#[test]
+fn sigkill_while_waiting_for_ssh_then_kiln_cleanup_removes_instance_key_pair_and_group() {
+    let moto = Moto::start();
+    register_base(&moto, "kiln-base-1");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let closed = kiln_tests::free_port();
+    let sshd = Sshd::start();
+    let text = template(&moto, &sshd, "  ami_name = \"kiln-killed\"\n", "")
+        .replace(
+            &format!("ssh_port                = {}", sshd.port),
+            &format!("ssh_port                = {closed}"),
+        )
+        .replace(
+            "ssh_timeout             = \"30s\"",
+            "ssh_timeout             = \"5m\"",
+        );
+    write(d, &text);
+    let state = d.join("state");
+    let kiln = |args: &[&str]| {
+        let mut c = kiln_tests::isolated(KILN);
+        c.args(args)
+            .current_dir(d)
+            .env("KILN_STATE_DIR", &state)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "kiln-moto-secret")
+            .env("AWS_REGION", "us-east-1");
+        c
+    };
+    let mut child = kiln(&["build", "t.pkr.hcl"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !moto.actions().contains(&"RunInstances".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "no RunInstances");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let l = leftovers(&moto, "us-east-1");
+    assert_eq!(
+        (l.running.len(), l.key_pairs.len(), l.groups.len()),
+        (1, 1, 1),
+        "a SIGKILL leaves the instance, key pair and group: {l:?}"
+    );
+
+    let out = kiln(&["cleanup", "--dry-run"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let kinds: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split(" in us-east-1").next().unwrap_or(l))
+        .map(|l| l.rsplit_once(' ').map_or(l, |(k, _)| k))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["aws instance", "aws security group", "aws key pair"],
+        "{listed}"
+    );
+    assert!(listed.contains(&l.running[0]), "{listed}");
+
+    let out = kiln(&["cleanup"]).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("Removed 3 resources.\n"), "{text}");
+    assert_nothing_left(&moto, &text);
+    let again = kiln(&["cleanup"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "Nothing to clean up.\n"
+    );
+}

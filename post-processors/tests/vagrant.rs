@@ -125,6 +125,7 @@ fn ctx() -> (
             info: Arc::new(info()),
             ui: events.ui("qemu.example"),
             cancel: CancellationToken::new(),
+            journal: Default::default(),
         },
         rx,
     )

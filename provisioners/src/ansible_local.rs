@@ -222,11 +222,13 @@ impl Provisioner for AnsibleLocal {
                         .map(|g| format!("[{g}]\n127.0.0.1\n"))
                         .collect()
                 };
-                let mut f = tempfile::Builder::new()
+                let f = tempfile::Builder::new()
                     .prefix("packer-provisioner-ansible-local")
                     .tempfile()
                     .map_err(|e| BuildError::io("Error preparing inventory file", e))?;
-                std::io::Write::write_all(&mut f, text.as_bytes())
+                let path = f.path().to_path_buf();
+                let mut f = ctx.journal.hold(f, &path, "temporary file")?;
+                std::io::Write::write_all(&mut *f, text.as_bytes())
                     .map_err(|e| BuildError::io("Error preparing inventory file", e))?;
                 let p = f.path().to_string_lossy().into_owned();
                 _generated = Some(f);

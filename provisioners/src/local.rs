@@ -117,6 +117,8 @@ pub async fn run(
             .prefix("kiln-shell-local")
             .tempdir()
             .map_err(|e| BuildError::io("creating a temp dir", e))?;
+        let path = dir.path().to_path_buf();
+        let dir = ctx.journal.hold(dir, &path, "temporary directory")?;
         let p = dir.path().join(format!(
             "script{}",
             cfg.tempfile_extension.as_deref().unwrap_or(".sh")

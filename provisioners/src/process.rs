@@ -52,6 +52,16 @@ pub(crate) async fn run(
     };
     let mut child = spawned.map_err(RunError::Spawn)?;
     let mut group = child.id().map(Group);
+    // Recorded as it starts (its PID is known only now); a journal that cannot be written
+    // leaves it unrecorded rather than stopping the build halfway through a command.
+    let entry = child.id().and_then(|pid| {
+        ctx.journal
+            .record(kiln_core::journal::Resource::process_group(
+                pid,
+                "local command",
+            ))
+            .ok()
+    });
     let (out, err) = (child.stdout.take(), child.stderr.take());
     let pump = |pipe: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
                 stream: OutputStream| {
@@ -73,9 +83,15 @@ pub(crate) async fn run(
         () = ctx.cancel.cancelled() => {
             drop(group.take());
             let _ = child.kill().await;
+            if let Some(e) = entry {
+                e.done();
+            }
             return Err(RunError::Cancelled);
         }
     };
+    if let Some(e) = entry {
+        e.done();
+    }
     // Ended, reaped, and its output closed: what is left of its group (if anything) holds the
     // pipes no more; its number may be reused once the group is empty, so it is not killed.
     if let Some(g) = group.take() {
@@ -113,6 +129,7 @@ mod tests {
             info: std::sync::Arc::default(),
             ui: events.ui("null.t"),
             cancel: tokio_util::sync::CancellationToken::new(),
+            journal: Default::default(),
         };
         (ctx, rx)
     }

@@ -136,10 +136,12 @@ impl Provisioner for Shell {
         // Inline commands become one script, like Packer: one upload, one shell.
         let mut temp = None;
         let scripts: Vec<std::path::PathBuf> = if let Some(lines) = &c.inline {
-            let mut f = tempfile::Builder::new()
+            let f = tempfile::Builder::new()
                 .prefix("packer-shell")
                 .tempfile()
                 .map_err(|e| BuildError::io("creating a temp file", e))?;
+            let path = f.path().to_path_buf();
+            let mut f = ctx.journal.hold(f, &path, "temporary file")?;
             // As Packer 1.13+: inline commands that start with their own `#!` keep it, unless
             // `inline_shebang` is set.
             let own =
@@ -156,7 +158,7 @@ impl Provisioner for Shell {
                 text.push_str(l);
                 text.push('\n');
             }
-            std::io::Write::write_all(&mut f, text.as_bytes())
+            std::io::Write::write_all(&mut *f, text.as_bytes())
                 .map_err(|e| BuildError::io("writing the inline script", e))?;
             let p = f.path().to_path_buf();
             temp = Some(f);

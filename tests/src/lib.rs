@@ -258,12 +258,17 @@ pub fn run_with_input(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Run
 }
 
 /// `bin` (kiln, or packer beside it) as a test runs it: builds are not recorded in the user's
-/// catalog (`KILN_CATALOG=off`; the catalog's own tests choose one), and the `PKR_VAR_`
-/// variables of the environment the tests run in do not reach templates.
+/// catalog (`KILN_CATALOG=off`; the catalog's own tests choose one), their cleanup journals go
+/// to the tests' own state directory, not the user's (`KILN_STATE_DIR`; the journal's tests
+/// choose one), and the `PKR_VAR_` variables of the environment the tests run in do not reach
+/// templates.
 #[must_use]
 pub fn isolated(bin: &str) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.env("KILN_CATALOG", "off");
+    cmd.env("KILN_CATALOG", "off").env(
+        "KILN_STATE_DIR",
+        std::env::temp_dir().join("kiln-tests-state"),
+    );
     for (k, _) in std::env::vars() {
         if k.starts_with("PKR_VAR_") {
             cmd.env_remove(k);

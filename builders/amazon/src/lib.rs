@@ -5,6 +5,7 @@
 //! asked, with Packer's options and defaults. See `steps` for the sequence and what each step's
 //! cleanup undoes.
 
+pub mod cleaner;
 pub mod client;
 pub mod config;
 pub mod data;
@@ -29,9 +30,10 @@ use steps::State;
 /// Packer's builder id for amazon-ebs, kept so that tools reading manifests agree.
 pub const BUILDER_ID: &str = "mitchellh.amazonebs";
 
-/// Registers `amazon-ebs` and the `amazon-ami` data source.
+/// Registers `amazon-ebs`, the `amazon-ami` data source and the journal's AWS cleaner.
 pub fn register(r: &mut Registry) {
     r.builder("amazon-ebs", || Box::new(EbsBuilder::default()));
+    r.cleaner(cleaner::PROVIDER, Arc::new(cleaner::AwsCleaner));
     data::register(r);
 }
 

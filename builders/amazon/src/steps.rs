@@ -87,6 +87,8 @@ pub struct State<'h> {
     )>,
     /// The whole build finished: its AMIs are the artifact, not leftovers.
     pub(crate) done: bool,
+    /// The cleanup journal's entries for what this build made, by `"kind id"`.
+    pub(crate) journaled: BTreeMap<String, kiln_core::journal::Entry>,
 }
 
 impl<'h> State<'h> {
@@ -118,6 +120,28 @@ impl<'h> State<'h> {
             intermediary: None,
             key_gen: None,
             done: false,
+            journaled: BTreeMap::new(),
+        }
+    }
+
+    /// Records a resource in the run's cleanup journal before (or as) it is made.
+    fn journal(
+        &mut self,
+        ctx: &BuildContext,
+        region: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<(), BuildError> {
+        let r = crate::cleaner::resource(&self.access, region, kind, id);
+        let e = ctx.journal.record(kiln_core::journal::Resource::Cloud(r))?;
+        self.journaled.insert(format!("{kind} {id}"), e);
+        Ok(())
+    }
+
+    /// Marks a journaled resource removed (or kept as the artifact).
+    fn unjournal(&mut self, kind: &str, id: &str) {
+        if let Some(e) = self.journaled.remove(&format!("{kind} {id}")) {
+            e.done();
         }
     }
 
@@ -507,6 +531,9 @@ impl<'h> Step<State<'h>> for KeyPair {
             .map_err(|e| BuildError::step(format!("generating the temporary key: {e}")))?
             .map_err(BuildError::step)?;
         ctx.ui.add_secret(&kp.private_openssh);
+        // Named here, so recorded before it exists.
+        let region = s.region.clone();
+        s.journal(ctx, &region, "key-pair", &name)?;
         let mut req = s
             .ec2
             .import_key_pair()
@@ -515,9 +542,10 @@ impl<'h> Step<State<'h>> for KeyPair {
         if !s.cfg.run_tags.is_empty() {
             req = req.tag_specifications(s.tag_spec(ResourceType::KeyPair, &s.cfg.run_tags));
         }
-        req.send()
-            .await
-            .map_err(|e| step_err("Error creating temporary keypair", &e))?;
+        if let Err(e) = req.send().await {
+            s.unjournal("key-pair", &name);
+            return Err(step_err("Error creating temporary keypair", &e));
+        }
         s.temp_key = Some(name.clone());
         s.key_name = Some(name);
         s.ssh.private_key = Some(kp.private_openssh);
@@ -526,11 +554,12 @@ impl<'h> Step<State<'h>> for KeyPair {
     async fn cleanup(&self, ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
         if let Some(name) = s.temp_key.take() {
             ctx.ui.say("Deleting temporary keypair...");
-            if let Err(e) = s.ec2.delete_key_pair().key_name(&name).send().await {
-                ctx.ui.error(format!(
+            match s.ec2.delete_key_pair().key_name(&name).send().await {
+                Ok(_) => s.unjournal("key-pair", &name),
+                Err(e) => ctx.ui.error(format!(
                     "Error cleaning up keypair. Please delete the key manually: {name}: {}",
                     describe(&e)
-                ));
+                )),
             }
         }
     }
@@ -610,6 +639,8 @@ impl<'h> Step<State<'h>> for SecurityGroup {
             .await
             .map_err(|e| step_err("Error creating temporary security group", &e))?;
         let id = out.group_id().unwrap_or_default().to_string();
+        let region = s.region.clone();
+        s.journal(ctx, &region, "security-group", &id)?;
         s.temp_sg = Some(id.clone());
         s.sg_ids = vec![id.clone()];
         if s.ssh.communicator != "none" {
@@ -650,7 +681,10 @@ impl<'h> Step<State<'h>> for SecurityGroup {
         let mut last = String::new();
         for _ in 0..30 {
             match s.ec2.delete_security_group().group_id(&id).send().await {
-                Ok(_) => return,
+                Ok(_) => {
+                    s.unjournal("security-group", &id);
+                    return;
+                }
                 Err(e) if code(&e) == Some("DependencyViolation") => {
                     last = describe(&e);
                     tokio::time::sleep(s.cfg.poll_delay()).await;
@@ -804,6 +838,8 @@ impl<'h> Step<State<'h>> for RunInstance {
             .and_then(|i| i.instance_id())
             .unwrap_or_default()
             .to_string();
+        let region = s.region.clone();
+        s.journal(ctx, &region, "instance", &id)?;
         ctx.ui.message(format!("Instance ID: {id}"));
         s.instance = Some(Instance {
             id: id.clone(),
@@ -853,11 +889,12 @@ impl<'h> Step<State<'h>> for RunInstance {
             cancel: tokio_util::sync::CancellationToken::new(),
             ..ctx.clone()
         };
-        if let Err(e) = wait_instance(&quiet, s, &inst.id, "terminated").await {
-            ctx.ui.error(format!(
+        match wait_instance(&quiet, s, &inst.id, "terminated").await {
+            Ok(_) => s.unjournal("instance", &inst.id),
+            Err(e) => ctx.ui.error(format!(
                 "Error waiting for instance {} to terminate: {e}",
                 inst.id
-            ));
+            )),
         }
     }
 }
@@ -1151,6 +1188,8 @@ impl<'h> Step<State<'h>> for CreateAmi {
             .await
             .map_err(|e| step_err("Error creating AMI", &e))?;
         let ami = out.image_id().unwrap_or_default().to_string();
+        let region = s.region.clone();
+        s.journal(ctx, &region, "image", &ami)?;
         ctx.ui.message(format!("AMI: {ami}"));
         if s.cfg.intermediary_image() {
             s.intermediary = Some((ami.clone(), Vec::new()));
@@ -1174,11 +1213,12 @@ impl<'h> Step<State<'h>> for CreateAmi {
             ctx.ui.say(format!(
                 "Deregistering the temporary AMI {ami} and deleting its snapshots..."
             ));
-            if let Err(e) = remove_image(&s.ec2, &ami, &snaps).await {
-                ctx.ui.error(format!(
+            match remove_image(&s.ec2, &ami, &snaps).await {
+                Ok(()) => s.unjournal("image", &ami),
+                Err(e) => ctx.ui.error(format!(
                     "Error deregistering AMI {ami} in {}, please delete it manually: {e}",
                     s.region
-                ));
+                )),
             }
         }
         if s.done {
@@ -1198,10 +1238,11 @@ impl<'h> Step<State<'h>> for CreateAmi {
                     .unwrap_or(snaps),
                 Err(_) => snaps,
             };
-            if let Err(e) = remove_image(&ec2, &ami, &snaps).await {
-                ctx.ui.error(format!(
+            match remove_image(&ec2, &ami, &snaps).await {
+                Ok(()) => s.unjournal("image", &ami),
+                Err(e) => ctx.ui.error(format!(
                     "Error deregistering AMI {ami} in {region}, please delete it manually: {e}"
-                ));
+                )),
             }
         }
     }
@@ -1252,6 +1293,7 @@ impl<'h> Step<State<'h>> for CopyToRegions {
             match res {
                 Ok(out) => {
                     let ami = out.image_id().unwrap_or_default().to_string();
+                    s.journal(ctx, r, "image", &ami)?;
                     s.amis.insert(r.clone(), ami.clone());
                     started.push((r.clone(), ec2, ami));
                 }
@@ -1291,6 +1333,7 @@ impl<'h> Step<State<'h>> for CopyToRegions {
             remove_image(&s.ec2, &ami, &snaps).await.map_err(|e| {
                 BuildError::step(format!("Error deregistering the temporary AMI {ami}: {e}"))
             })?;
+            s.unjournal("image", &ami);
         }
         Ok(())
     }
@@ -1429,6 +1472,10 @@ impl<'h> Step<State<'h>> for Finish {
             }
         }
         s.done = true;
+        // The AMIs are the artifact now.
+        for ami in s.amis.values().cloned().collect::<Vec<_>>() {
+            s.unjournal("image", &ami);
+        }
         Ok(())
     }
 }

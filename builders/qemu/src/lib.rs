@@ -39,6 +39,20 @@ pub(crate) fn tcg_cpu(qemu_binary: &str, accelerator: &str) -> Option<String> {
     (accelerator == "tcg" && name.ends_with("x86_64")).then(|| "qemu64,+rdrand".to_string())
 }
 
+/// A command for `program` that the kernel kills when Kiln dies, even by `SIGKILL`: started
+/// through util-linux's `setpriv --pdeathsig KILL` where it is installed (it sets the signal and
+/// execs the program, keeping its PID). Its exit status 127 means the program was not found.
+pub(crate) fn dies_with_kiln(program: &str) -> tokio::process::Command {
+    const SETPRIV: &str = "/usr/bin/setpriv";
+    if Path::new(SETPRIV).exists() {
+        let mut c = tokio::process::Command::new(SETPRIV);
+        c.args(["--pdeathsig", "KILL", "--", program]);
+        c
+    } else {
+        tokio::process::Command::new(program)
+    }
+}
+
 /// Registers `qemu`.
 pub fn register(r: &mut Registry) {
     r.builder("qemu", || Box::new(QemuBuilder::default()));

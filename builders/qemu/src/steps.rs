@@ -8,6 +8,7 @@ use crate::keys::{self, Action};
 use crate::qmp::Qmp;
 use async_trait::async_trait;
 use kiln_communicator::{ssh, SshConfig};
+use kiln_core::journal::{Entry, Resource};
 use kiln_core::step::{Outcome, Step};
 use kiln_core::{
     gotemplate, BuildContext, BuildError, Communicator, GeneratedData, Hook, OutputStream,
@@ -59,6 +60,23 @@ pub struct State<'h> {
     pub(crate) comm: Option<Arc<ssh::SshCommunicator>>,
     /// The final output files, once moved into place.
     pub(crate) output: Vec<String>,
+    /// The cleanup journal's entries for `tmp`, `staging` and `qemu`.
+    pub(crate) journaled: Journaled,
+}
+
+/// What the qemu builder has in the run's cleanup journal.
+#[derive(Default)]
+pub(crate) struct Journaled {
+    tmp: Option<Entry>,
+    staging: Option<Entry>,
+    qemu: Option<Entry>,
+}
+
+/// Marks a journal entry done, if there is one.
+fn done(e: &mut Option<Entry>) {
+    if let Some(e) = e.take() {
+        e.done();
+    }
 }
 
 impl<'h> State<'h> {
@@ -86,6 +104,7 @@ impl<'h> State<'h> {
             qmp: None,
             comm: None,
             output: Vec::new(),
+            journaled: Journaled::default(),
         }
     }
 
@@ -333,12 +352,15 @@ impl<'h> Step<State<'h>> for PrepareOutputDir {
                 out.display()
             )));
         }
-        s.tmp = Some(
-            tempfile::Builder::new()
-                .prefix("kiln-qemu-")
-                .tempdir()
-                .map_err(|e| BuildError::io("creating a temporary directory", e))?,
+        let tmp = tempfile::Builder::new()
+            .prefix("kiln-qemu-")
+            .tempdir()
+            .map_err(|e| BuildError::io("creating a temporary directory", e))?;
+        s.journaled.tmp = Some(
+            ctx.journal
+                .record(Resource::path(tmp.path(), "temporary directory"))?,
         );
+        s.tmp = Some(tmp);
         let parent = out
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -364,19 +386,27 @@ impl<'h> Step<State<'h>> for PrepareOutputDir {
                 BuildError::io(format!("creating a directory in {}", parent.display()), e)
             })?
             .keep();
+        s.journaled.staging = Some(
+            ctx.journal
+                .record(Resource::path(&staging, "partial output directory"))?,
+        );
         s.staging = Some(staging);
         Ok(())
     }
     async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
         if let Some(st) = s.staging.take() {
-            let _ = tokio::fs::remove_dir_all(&st).await;
+            if tokio::fs::remove_dir_all(&st).await.is_ok() {
+                done(&mut s.journaled.staging);
+            }
             // Parents made for the output, deepest first, if still empty.
             for d in std::mem::take(&mut s.created_dirs) {
                 let _ = tokio::fs::remove_dir(&d).await;
             }
         }
         if let Some(t) = s.tmp.take() {
-            let _ = t.close();
+            if t.close().is_ok() {
+                done(&mut s.journaled.tmp);
+            }
         }
     }
 }
@@ -822,7 +852,7 @@ impl RunQemu {
         }
         let qmp_path = s.qmp_path();
         let _ = std::fs::remove_file(&qmp_path);
-        let mut cmd = Command::new(&s.cfg.qemu_binary);
+        let mut cmd = crate::dies_with_kiln(&s.cfg.qemu_binary);
         cmd.args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -852,6 +882,9 @@ impl RunQemu {
                 }
             });
         }
+        if let Some(pid) = child.id() {
+            s.journaled.qemu = Some(ctx.journal.record(Resource::process(pid, "QEMU"))?);
+        }
         s.qemu = Some(child);
         s.qemu_started = Some(Instant::now());
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -859,6 +892,17 @@ impl RunQemu {
             if let Some(st) = s.qemu.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 // Give the stderr reader a moment to collect QEMU's last words.
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                done(&mut s.journaled.qemu);
+                let not_found = st.code() == Some(127)
+                    && s.qemu_stderr
+                        .lock()
+                        .is_ok_and(|e| e.contains("failed to execute"));
+                if not_found {
+                    return Err(BuildError::step(format!(
+                        "Error launching VM: cannot run {}: No such file or directory. Install QEMU (on Debian: apt-get install qemu-system-x86 qemu-utils) or set qemu_binary.",
+                        s.cfg.qemu_binary
+                    )));
+                }
                 return Err(BuildError::step(format!(
                     "Error launching VM: QEMU exited at once ({st}).{}{}",
                     s.diagnostics(),
@@ -912,6 +956,7 @@ impl RunQemu {
         if let Some(mut c) = s.qemu.take() {
             let _ = c.kill().await;
             let _ = c.wait().await;
+            done(&mut s.journaled.qemu);
         }
         Self::launch(ctx, s).await
     }
@@ -1051,7 +1096,9 @@ impl<'h> Step<State<'h>> for RunQemu {
                 ctx.ui.say("Stopping the VM...");
                 let _ = c.kill().await;
             }
-            let _ = c.wait().await;
+            if c.wait().await.is_ok() {
+                done(&mut s.journaled.qemu);
+            }
         }
     }
 }
@@ -1250,6 +1297,7 @@ impl<'h> Step<State<'h>> for Shutdown {
         match waited {
             Ok(_) => {
                 s.qemu = None;
+                done(&mut s.journaled.qemu);
                 s.qmp = None;
                 Ok(())
             }
@@ -1333,6 +1381,8 @@ impl<'h> Step<State<'h>> for Finish {
             .await
             .map_err(|e| BuildError::io(format!("moving the image into {}", out.display()), e))?;
         s.staging = None;
+        // The user's now.
+        done(&mut s.journaled.staging);
         let mut files = Vec::new();
         for d in &s.disks {
             if let Some(n) = d.file_name() {
@@ -1420,6 +1470,7 @@ mod tests {
             info: Arc::default(),
             ui: events.ui("qemu.vm"),
             cancel: tokio_util::sync::CancellationToken::new(),
+            journal: Default::default(),
         };
         RunQemu.run(&ctx, &mut s).await.unwrap();
         BootCommand.run(&ctx, &mut s).await.unwrap();

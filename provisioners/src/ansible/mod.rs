@@ -95,7 +95,7 @@ impl Provisioner for Ansible {
             ctx.ui.say("Setting up proxy adapter for Ansible....");
             let (client_key, private) = client_key(&s)?;
             if let Some(private) = private {
-                let f = write_private(&private)?;
+                let f = write_private(ctx, &private)?;
                 key_file = Some(f.path().to_string_lossy().into_owned());
                 _temp_key = Some(f);
             }
@@ -123,7 +123,7 @@ impl Provisioner for Ansible {
                     "Not using Proxy adapter for Ansible run:\n\tUsing ssh keys from Packer communicator...",
                 );
                 if let Some(k) = data.get("SSHPrivateKey").filter(|k| !k.is_empty()) {
-                    let f = write_private(k)?;
+                    let f = write_private(ctx, k)?;
                     key_file = Some(f.path().to_string_lossy().into_owned());
                     _temp_key = Some(f);
                 }
@@ -231,16 +231,22 @@ fn host_key(s: &config::Settings) -> Result<String, BuildError> {
     )
 }
 
-/// A private key in a file only its owner can read, removed when dropped.
-fn write_private(key: &str) -> Result<tempfile::NamedTempFile, BuildError> {
-    let mut f = tempfile::Builder::new()
+/// A private key in a file only its owner can read, removed when dropped (and by
+/// `kiln cleanup` after a killed run).
+fn write_private(
+    ctx: &BuildContext,
+    key: &str,
+) -> Result<kiln_core::journal::Held<tempfile::NamedTempFile>, BuildError> {
+    let f = tempfile::Builder::new()
         .prefix("ansible-key")
         .tempfile()
         .map_err(|e| BuildError::io("creating the key file for Ansible", e))?;
-    std::io::Write::write_all(&mut f, key.as_bytes())
+    let path = f.path().to_path_buf();
+    let mut f = ctx.journal.hold(f, &path, "temporary key file")?;
+    std::io::Write::write_all(&mut *f, key.as_bytes())
         .map_err(|e| BuildError::io("writing the key file for Ansible", e))?;
     if !key.ends_with('\n') {
-        std::io::Write::write_all(&mut f, b"\n")
+        std::io::Write::write_all(&mut *f, b"\n")
             .map_err(|e| BuildError::io("writing the key file for Ansible", e))?;
     }
     Ok(f)

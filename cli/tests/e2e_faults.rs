@@ -1,0 +1,284 @@
+//! The fault matrix, end to end through the binary: signals sent to Kiln's PID alone (as
+//! `timeout`, CI runners and `kill` send them), a `SIGKILL` in the middle of a build, and
+//! `kiln cleanup` removing exactly what the killed run left, from its journal. Each test checks
+//! the process table and the file system for leaks.
+
+use kiln_tests::qemu::{base_image, processes_with};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn token() -> String {
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// `kiln ARGS` in `d` with its journals in `d/state`.
+fn kiln(d: &Path, args: &[&str]) -> Command {
+    let mut c = kiln_tests::isolated(KILN);
+    c.args(args)
+        .current_dir(d)
+        .env("KILN_STATE_DIR", d.join("state"))
+        .stdin(Stdio::null());
+    c
+}
+
+fn output(mut c: Command) -> (i32, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Starts a build and reads its output until a line contains `marker`; returns the child and
+/// what it said so far.
+fn start_until(
+    mut c: Command,
+    marker: &str,
+) -> (
+    Child,
+    String,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(marker) {
+            return (child, seen, lines);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the build never said {marker:?}:\n{seen}");
+}
+
+fn signal(child: &Child, sig: &str) {
+    assert!(Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
+fn wait_gone(needle: &str, within: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = processes_with(needle);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `shell-local` whose script starts a child that would write a file 3 s later: a signal to
+/// Kiln's PID alone must stop that child too (it runs in the command's own process group), and
+/// SIGHUP is handled as SIGTERM and SIGINT are.
+#[test]
+fn a_signal_to_kiln_alone_stops_shell_locals_children() {
+    for sig in ["TERM", "HUP", "INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let t = token();
+        let late = d.join("late");
+        write(
+            d,
+            "t.pkr.hcl",
+            &format!(
+                "source \"null\" \"n\" {{\n  communicator = \"none\"\n}}\nbuild {{\n  sources = [\"source.null.n\"]\n  provisioner \"shell-local\" {{\n    inline = [\"sh -c 'sleep 3; echo late > {late}' {t} &\", \"echo ready-{t}\", \"sleep 300\"]\n  }}\n}}\n",
+                late = late.display()
+            ),
+        );
+        let (mut child, mut seen, lines) =
+            start_until(kiln(d, &["build", "t.pkr.hcl"]), &format!("ready-{t}"));
+        // The background child may start a moment after the script's next line printed.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while processes_with(&t).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            processes_with(&t).len(),
+            1,
+            "{sig}: the script's child runs"
+        );
+        let sent = Instant::now();
+        signal(&child, sig);
+        for l in lines {
+            seen.push_str(&l.unwrap());
+            seen.push('\n');
+        }
+        let status = child.wait().unwrap();
+        assert!(
+            sent.elapsed() < Duration::from_secs(10),
+            "{sig}: {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(status.code(), Some(1), "{sig}: {seen}");
+        assert!(seen.contains("Build 'null.n' errored"), "{sig}: {seen}");
+        assert!(
+            wait_gone(&t, Duration::from_secs(2)).is_empty(),
+            "{sig}: the child survived"
+        );
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(
+            !late.exists(),
+            "{sig}: a child of shell-local wrote after Kiln exited"
+        );
+        // The run cleaned up after itself: no journal is left.
+        let journals = d.join("state/journal");
+        assert_eq!(
+            std::fs::read_dir(&journals).map(|r| r.count()).unwrap_or(0),
+            0,
+            "{sig}: a journal was left in {}",
+            journals.display()
+        );
+    }
+}
+
+/// `SIGKILL` in the middle of a qemu build: QEMU dies with Kiln (its parent-death signal), the
+/// journal holds what was left (the VM's scratch directory and the partial output), the next
+/// build warns about it, `kiln cleanup --dry-run` lists it, and `kiln cleanup` removes exactly
+/// that, once.
+#[test]
+fn sigkill_mid_build_then_kiln_cleanup_leaves_nothing() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let name = format!("kiln-sigkill-{}", token());
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            r#"source "qemu" "vm" {{
+  iso_url          = "{}"
+  iso_checksum     = "none"
+  disk_image       = true
+  skip_resize_disk = true
+  accelerator      = "tcg"
+  headless         = true
+  ssh_username     = "root"
+  ssh_password     = "kilnroot"
+  ssh_timeout      = "120s"
+  vm_name          = "{name}"
+}}
+build {{
+  sources = ["source.qemu.vm"]
+  provisioner "shell" {{
+    inline = ["echo ready-for-kill", "sleep 300"]
+  }}
+}}
+"#,
+            base.display()
+        ),
+    );
+    let mut c = kiln(d, &["build", "t.pkr.hcl"]);
+    c.env("TMPDIR", &tmp);
+    let (mut child, seen, _lines) = start_until(c, "ready-for-kill");
+    assert_eq!(processes_with(&name).len(), 1, "QEMU runs: {seen}");
+    signal(&child, "KILL");
+    let _ = child.wait();
+    assert!(
+        wait_gone(&name, Duration::from_secs(5)).is_empty(),
+        "QEMU outlived a SIGKILL of Kiln"
+    );
+    let partial: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("kiln-partial"))
+        .collect();
+    assert_eq!(
+        partial.len(),
+        1,
+        "the partial output is there to clean: {partial:?}"
+    );
+    assert!(
+        std::fs::read_dir(&tmp).unwrap().count() > 0,
+        "the scratch directory too"
+    );
+
+    // The next build warns.
+    write(
+        d,
+        "null.pkr.hcl",
+        "source \"null\" \"n\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.n\"]\n}\n",
+    );
+    let (code, out) = output(kiln(d, &["build", "null.pkr.hcl"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Warning: 4 resources left by 1 earlier run that did not finish its cleanup; `kiln cleanup` removes them.\n"),
+        "{out}"
+    );
+
+    // The dry run lists them, newest first, and changes nothing.
+    let (code, out) = output(kiln(d, &["cleanup", "--dry-run"]));
+    assert_eq!(code, 0, "{out}");
+    let listed: Vec<&str> = out.lines().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(
+        listed,
+        ["temporary", "QEMU", "partial", "temporary"],
+        "{out}"
+    );
+    assert!(
+        std::fs::read_dir(&tmp).unwrap().count() > 0,
+        "a dry run removes nothing"
+    );
+
+    let (code, out) = output(kiln(d, &["cleanup"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("==> Removing QEMU process "), "{out}");
+    assert!(
+        out.contains("==> Removing partial output directory "),
+        "{out}"
+    );
+    assert!(out.contains("==> Removing temporary directory "), "{out}");
+    assert!(out.ends_with("Removed 4 resources.\n"), "{out}");
+    let scratch: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(scratch.is_empty(), "scratch left: {scratch:?}");
+    let left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !["t.pkr.hcl", "null.pkr.hcl", "tmp", "state"].contains(&n.as_str()))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(
+        std::fs::read_dir(d.join("state/journal")).unwrap().count(),
+        0
+    );
+
+    let (code, out) = output(kiln(d, &["cleanup"]));
+    assert_eq!((code, out.as_str()), (0, "Nothing to clean up.\n"));
+}
