@@ -165,9 +165,13 @@ struct BuildArgs {
     /// What to do when a build fails: cleanup, abort, ask, run-cleanup-provisioner.
     #[arg(long = "on-error", default_value = "cleanup")]
     on_error: String,
-    /// How many builds run at once; 0 means no limit.
-    #[arg(long = "parallel-builds", default_value_t = 0)]
-    parallel_builds: usize,
+    /// How many builds run at once; 0 or less means no limit (as Packer).
+    #[arg(
+        long = "parallel-builds",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    parallel_builds: i64,
     /// Packer's machine-readable output.
     #[arg(long = "machine-readable")]
     machine_readable: bool,
@@ -294,12 +298,24 @@ fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
     let mut inline = Vec::new();
     if paths.len() == 1 && paths[0].as_os_str() == "-" {
         use std::io::Read;
-        let mut text = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-            return Err(
-                kiln_core::Diagnostic::error("Cannot read standard input", e.to_string()).into(),
-            );
-        }
+        let mut bytes = Vec::new();
+        let read = std::io::stdin()
+            .take(kiln_template::source::MAX_BYTES + 1)
+            .read_to_end(&mut bytes);
+        let text = match read {
+            Err(e) => Err(e.to_string()),
+            Ok(_) if bytes.len() as u64 > kiln_template::source::MAX_BYTES => Err(format!(
+                "it is larger than {} MiB, the most Kiln reads from a template",
+                kiln_template::source::MAX_BYTES / 1024 / 1024
+            )),
+            Ok(_) => kiln_template::source::decode(bytes),
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(kiln_core::Diagnostic::error("Cannot read standard input", e).into())
+            }
+        };
         let name = if text.trim_start().starts_with('{') {
             "stdin.json"
         } else {
@@ -467,7 +483,7 @@ fn validate(a: &ValidateArgs) -> i32 {
                 vec![p.clone()]
             };
             for f in files {
-                let text = match std::fs::read_to_string(&f) {
+                let text = match kiln_template::source::read_text(&f) {
                     Ok(text) => text,
                     Err(e) => {
                         bad = true;
@@ -630,7 +646,7 @@ fn fmt(a: &FmtArgs) -> i32 {
         // As Go's filepath.Join prints it: `./a.pkr.hcl` is `a.pkr.hcl`.
         let shown = f.display().to_string();
         let name = shown.strip_prefix("./").unwrap_or(&shown).to_string();
-        let text = match std::fs::read_to_string(&f) {
+        let text = match kiln_template::source::read_text(&f) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("Error: reading {name}: {e}");
@@ -680,7 +696,7 @@ fn fmt(a: &FmtArgs) -> i32 {
 /// `kiln hcl2_upgrade`: writes TEMPLATE.pkr.hcl (or -output-file).
 fn hcl2_upgrade(a: &UpgradeArgs) -> i32 {
     let name = a.template.display().to_string();
-    let text = match std::fs::read_to_string(&a.template) {
+    let text = match kiln_template::source::read_text(&a.template) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("Error: reading {name}: {e}");
@@ -928,7 +944,7 @@ async fn build(a: BuildArgs) -> i32 {
     let opts = RunOptions {
         only: a.only.clone(),
         except: a.except.clone(),
-        parallel_builds: a.parallel_builds,
+        parallel_builds: usize::try_from(a.parallel_builds).unwrap_or(0),
         on_error,
         force: a.force,
         run_uuid: run_uuid.clone(),
@@ -943,6 +959,12 @@ async fn build(a: BuildArgs) -> i32 {
             return 1;
         }
     };
+    if names.is_empty() && t.plan.builds.is_empty() {
+        eprintln!(
+            "Error: the template defines no builds: a `build` block with `sources` (or, in JSON, `builders`) says what to build."
+        );
+        return 1;
+    }
     if names.is_empty() {
         eprintln!(
             "Error: no builds to run: -only/-except matched none of {}",

@@ -341,7 +341,8 @@ fn backing_file_with_boot_command_and_raw_with_a_cd_in_parallel() {
     inline = [
       "echo raw-ok > /root/raw",
       "i=0; until cd=$(findfs LABEL=cidata) || [ $i -ge 100 ]; do usleep 100000; i=$((i+1)); done",
-      "mkdir -p /mnt/cd && mount -t iso9660 -o ro $cd /mnt/cd",
+      # The guest may not have loaded iso9660 yet ("No such device") on a loaded host.
+      "mkdir -p /mnt/cd; i=0; until mount -t iso9660 -o ro $cd /mnt/cd 2>/dev/null || [ $i -ge 100 ]; do usleep 100000; i=$((i+1)); done",
       "echo cd: $(cat /mnt/cd/extra.txt) $(cat /mnt/cd/user-data) $(ls /mnt/cd/seed)",
       "echo cidata-label-on: $cd",
       "umount /mnt/cd",

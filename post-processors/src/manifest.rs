@@ -79,6 +79,46 @@ pub fn go_json(v: &impl Serialize) -> String {
 
 static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// An exclusive lock on a file beside a shared output, held by one process at a time and
+/// removed on release (a waiter that then holds the removed file sees it and takes the new one).
+struct FileLock {
+    path: std::path::PathBuf,
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    async fn acquire(path: String) -> std::io::Result<FileLock> {
+        let p = std::path::PathBuf::from(path);
+        tokio::task::spawn_blocking(move || loop {
+            use std::os::unix::fs::MetadataExt;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&p)?;
+            f.lock()?;
+            // Still the file at that path (not one a previous holder removed meanwhile)?
+            match std::fs::metadata(&p) {
+                Ok(m) if m.ino() == f.metadata()?.ino() => {
+                    return Ok(FileLock { path: p, _file: f });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // Removed while still held, so no other process can lock this file and then lose it.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[async_trait]
 impl PostProcessor for Manifest {
     fn configure(
@@ -127,8 +167,13 @@ impl PostProcessor for Manifest {
             packer_run_uuid: ctx.info.run_uuid.clone(),
             custom_data: self.cfg.custom_data.clone(),
         };
-        // Parallel builds append to the same file: serialise the read-modify-write.
+        // Parallel builds append to the same file: serialise the read-modify-write, within
+        // this process and, through `<output>.lock`, with other Kiln processes.
         let _guard = LOCK.lock().await;
+        crate::ensure_parent("manifest", &output)?;
+        let lock = FileLock::acquire(format!("{output}.lock"))
+            .await
+            .map_err(|e| crate::io_err("manifest", &format!("locking {output}.lock"), e))?;
         let mut doc: ManifestDoc = match std::fs::read_to_string(&output) {
             Ok(text) if !text.trim().is_empty() => serde_json::from_str(&text).map_err(|e| BuildError::PostProcessor {
                 kind: "manifest".into(),
@@ -138,11 +183,11 @@ impl PostProcessor for Manifest {
         };
         doc.builds.push(entry);
         doc.last_run_uuid.clone_from(&ctx.info.run_uuid);
-        crate::ensure_parent("manifest", &output)?;
         let staged = kiln_core::staged::StagedFile::new(&output);
         std::fs::write(staged.path(), go_json(&doc))
             .and_then(|()| staged.commit())
             .map_err(|e| crate::io_err("manifest", &format!("writing {output}"), e))?;
+        drop(lock);
         Ok(PostProcessed {
             artifact,
             keep_input: true,

@@ -51,16 +51,18 @@ pub(crate) async fn run(
             .spawn()
     };
     let mut child = spawned.map_err(RunError::Spawn)?;
-    let mut group = child.id().map(Group);
     // Recorded as it starts (its PID is known only now); a journal that cannot be written
     // leaves it unrecorded rather than stopping the build halfway through a command.
-    let entry = child.id().and_then(|pid| {
-        ctx.journal
+    let mut group = child.id().map(|pid| Group {
+        pgid: pid,
+        entry: ctx
+            .journal
             .record(kiln_core::journal::Resource::process_group(
                 pid,
                 "local command",
             ))
-            .ok()
+            .ok(),
+        kill: true,
     });
     let (out, err) = (child.stdout.take(), child.stderr.take());
     let pump = |pipe: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
@@ -83,33 +85,37 @@ pub(crate) async fn run(
         () = ctx.cancel.cancelled() => {
             drop(group.take());
             let _ = child.kill().await;
-            if let Some(e) = entry {
-                e.done();
-            }
             return Err(RunError::Cancelled);
         }
     };
-    if let Some(e) = entry {
-        e.done();
-    }
     // Ended, reaped, and its output closed: what is left of its group (if anything) holds the
     // pipes no more; its number may be reused once the group is empty, so it is not killed.
-    if let Some(g) = group.take() {
-        std::mem::forget(g);
+    if let Some(g) = &mut group {
+        g.kill = false;
     }
     Ok(status.code().unwrap_or(-1))
 }
 
-/// A process group, killed when dropped.
-struct Group(u32);
+/// A command's process group and its journal entry: killed when dropped (a cancellation, a
+/// timeout dropping the future) unless the command ended; marked done either way.
+struct Group {
+    pgid: u32,
+    entry: Option<kiln_core::journal::Entry>,
+    kill: bool,
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.0) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+        if self.kill {
+            if let Ok(pid) = i32::try_from(self.pgid) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        if let Some(e) = self.entry.take() {
+            e.done();
         }
     }
 }

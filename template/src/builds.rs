@@ -367,15 +367,44 @@ pub(crate) fn provisioner_spec(
         return None;
     }
     let kind = label(b, 0).unwrap_or_default().to_string();
-    let max_retries = b
-        .body
-        .get_attribute("max_retries")
-        .and_then(|a| attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags))
-        .map_or(0, |v| match v {
-            Value::Number(n) => n.as_u64().unwrap_or(0),
-            Value::String(s) => s.parse().unwrap_or(0),
-            _ => 0,
-        });
+    let max_retries = b.body.get_attribute("max_retries").map_or(0, |a| {
+        let v = attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags);
+        // As cty converts to Packer's `int` field: a number, or a string holding one.
+        let n = match &v {
+            None => return 0,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            Some(_) => None,
+        };
+        match n {
+            Some(n) if n.fract() == 0.0 => {
+                // A count below zero retries nothing, as Packer's loop does.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let n = n.clamp(0.0, f64::from(u32::MAX)) as u64;
+                n
+            }
+            Some(_) => {
+                diags.push(
+                    Diagnostic::error(
+                        "Unsuitable value type",
+                        "`max_retries` must be a whole number.",
+                    )
+                    .at(loc_of(file, &a.value)),
+                );
+                0
+            }
+            None => {
+                diags.push(
+                    Diagnostic::error(
+                        "Unsuitable value type",
+                        "`max_retries` must be a number, such as 3.",
+                    )
+                    .at(loc_of(file, &a.value)),
+                );
+                0
+            }
+        }
+    });
     let body = HclBody::new(
         shared.clone(),
         vec![Layer {

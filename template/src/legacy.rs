@@ -646,7 +646,7 @@ fn root_diags(doc: &Doc, top: &Map<String, J>, dups: &[String]) -> Diagnostics {
 /// Every problem found, located in the file.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Template, Diagnostics> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::source::read_text(path).map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "Cannot read template",
             format!("Reading {name}: {e}."),
@@ -785,7 +785,7 @@ pub fn load_text(
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     let mut overridden: BTreeMap<String, String> = BTreeMap::new();
     for f in &opts.var_files {
-        let t = match std::fs::read_to_string(f) {
+        let t = match crate::source::read_text(f) {
             Ok(t) => t,
             Err(e) => {
                 diags.push(Diagnostic::error(

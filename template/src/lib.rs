@@ -27,6 +27,7 @@ pub mod legacy;
 mod locals;
 pub mod ops;
 pub mod ordered;
+pub mod source;
 pub mod tmpl;
 pub mod types;
 pub mod upgrade;
@@ -335,11 +336,15 @@ fn parse_file(
 }
 
 fn read(path: &Path, diags: &mut Diagnostics) -> Option<String> {
-    match std::fs::read_to_string(path) {
+    read_as(path, "Cannot read template", diags)
+}
+
+fn read_as(path: &Path, title: &str, diags: &mut Diagnostics) -> Option<String> {
+    match source::read_text(path) {
         Ok(t) => Some(t),
         Err(e) => {
             diags.push(Diagnostic::error(
-                "Cannot read template",
+                title,
                 format!("Reading {}: {e}.", path.display()),
             ));
             None

@@ -179,7 +179,7 @@ pub(crate) fn assign_variables(
         ..Scope::default()
     };
     for path in auto.iter().chain(&opts.var_files) {
-        let Some(text) = read(path, diags) else {
+        let Some(text) = crate::read_as(path, "Cannot read var file", diags) else {
             continue;
         };
         let name = path.display().to_string();

@@ -267,7 +267,11 @@ pub fn isolated(bin: &str) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env("KILN_CATALOG", "off").env(
         "KILN_STATE_DIR",
-        std::env::temp_dir().join("kiln-tests-state"),
+        // One per test binary: a journal a test leaves shows as a warning in that binary's
+        // other tests (a leak found), not in unrelated ones.
+        std::env::temp_dir()
+            .join("kiln-tests-state")
+            .join(std::process::id().to_string()),
     );
     for (k, _) in std::env::vars() {
         if k.starts_with("PKR_VAR_") {
