@@ -428,7 +428,7 @@ fn main() {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(images::run(a)),
+            Ok(rt) => finish(rt, images::run(a)),
             Err(e) => {
                 eprintln!("Error: cannot start the async runtime: {e}");
                 1
@@ -438,7 +438,7 @@ fn main() {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(cleanup::run(&a, &registry())),
+            Ok(rt) => finish(rt, cleanup::run(&a, &registry())),
             Err(e) => {
                 eprintln!("Error: cannot start the async runtime: {e}");
                 1
@@ -450,7 +450,7 @@ fn main() {
         {
             Ok(rt) => {
                 let _ = CATALOG_FLAG.set(a.catalog.clone());
-                rt.block_on(build(a))
+                finish(rt, build(a))
             }
             Err(e) => {
                 eprintln!("Error: cannot start the async runtime: {e}");
@@ -459,6 +459,15 @@ fn main() {
         },
     };
     std::process::exit(code);
+}
+
+/// Runs `f` to its end, then leaves without waiting for blocking threads still at work: a
+/// read of the terminal for a `breakpoint` interrupted by Ctrl-C would otherwise keep Kiln
+/// until Enter.
+fn finish(rt: tokio::runtime::Runtime, f: impl std::future::Future<Output = i32>) -> i32 {
+    let code = rt.block_on(f);
+    rt.shutdown_background();
+    code
 }
 
 fn validate(a: &ValidateArgs) -> i32 {

@@ -282,3 +282,72 @@ build {{
     let (code, out) = output(kiln(d, &["cleanup"]));
     assert_eq!((code, out.as_str()), (0, "Nothing to clean up.\n"));
 }
+
+/// Ctrl-C while `compress` works on a large file stops it at once and leaves no archive, and
+/// Ctrl-C at a `breakpoint` (whose terminal read is still pending) ends Kiln without an Enter.
+#[test]
+fn ctrl_c_stops_compress_and_breakpoint_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    {
+        use std::io::Read;
+        let mut noise = vec![0u8; 96 << 20];
+        std::fs::File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut noise)
+            .unwrap();
+        std::fs::write(d.join("big.bin"), noise).unwrap();
+    }
+    write(
+        d,
+        "c.pkr.hcl",
+        "source \"file\" \"big\" {\n  source = \"big.bin\"\n  target = \"out/big.bin\"\n}\nbuild {\n  sources = [\"source.file.big\"]\n  post-processor \"compress\" {\n    output            = \"out/big.tar.xz\"\n    compression_level = 9\n  }\n}\n",
+    );
+    let (mut child, mut seen, lines) = start_until(kiln(d, &["build", "c.pkr.hcl"]), "Compressing");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    signal(&child, "INT");
+    for l in lines {
+        seen.push_str(&l.unwrap());
+        seen.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "{:?}\n{seen}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(1), "{seen}");
+    let out: Vec<String> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !out.iter().any(|n| n.starts_with("big.tar.xz")),
+        "a cancelled compress left {out:?}"
+    );
+
+    write(
+        d,
+        "b.pkr.hcl",
+        "source \"null\" \"n\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.n\"]\n  provisioner \"breakpoint\" {\n    note = \"here\"\n  }\n}\n",
+    );
+    let mut c = kiln(d, &["build", "b.pkr.hcl"]);
+    // A standard input that stays open, as a terminal's does.
+    c.stdin(Stdio::piped());
+    let (mut child, _seen, lines) = start_until(c, "Pausing at breakpoint");
+    let sent = Instant::now();
+    signal(&child, "INT");
+    for l in lines {
+        let _ = l;
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(1));
+    drop(child.stdin.take());
+}

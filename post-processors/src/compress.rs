@@ -12,6 +12,7 @@ use serde::Deserialize;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The post-processor's artifact id.
@@ -85,8 +86,44 @@ fn tar_into<W: Write>(w: W, files: &[String]) -> std::io::Result<W> {
     b.into_inner()
 }
 
-fn write_archive(format: Format, level: i32, files: &[String], out: &Path) -> std::io::Result<()> {
+/// A writer that fails once `stop` is set: what the compressor is fed goes through it, so a
+/// cancelled build stops compressing within one buffer.
+struct Stoppable<W> {
+    inner: W,
+    stop: Arc<AtomicBool>,
+}
+
+impl<W> Stoppable<W> {
+    fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: Write> Write for Stoppable<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            // Not `Interrupted`, which `io::copy` and `write_all` retry.
+            return Err(std::io::Error::other("cancelled"));
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn write_archive(
+    format: Format,
+    level: i32,
+    files: &[String],
+    out: &Path,
+    stop: &Arc<AtomicBool>,
+) -> std::io::Result<()> {
     let w = BufWriter::with_capacity(1 << 20, File::create(out)?);
+    let stoppable = |inner| Stoppable {
+        inner,
+        stop: stop.clone(),
+    };
     let level_u = u32::try_from(level.clamp(0, 9)).unwrap_or(6);
     let single = || -> std::io::Result<&String> {
         match files {
@@ -95,28 +132,52 @@ fn write_archive(format: Format, level: i32, files: &[String], out: &Path) -> st
         }
     };
     match format {
-        Format::Tar => tar_into(w, files)?.flush()?,
+        Format::Tar => tar_into(stoppable(w), files)?.into_inner().flush()?,
         Format::TarGz => tar_into(
-            flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u)),
+            Stoppable {
+                inner: flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u)),
+                stop: stop.clone(),
+            },
             files,
         )?
+        .into_inner()
         .finish()?
         .flush()?,
-        Format::TarZst => tar_into(zstd::Encoder::new(w, level.clamp(1, 22))?, files)?
-            .finish()?
-            .flush()?,
-        Format::TarXz => tar_into(xz2::write::XzEncoder::new(w, level_u), files)?
-            .finish()?
-            .flush()?,
+        Format::TarZst => tar_into(
+            Stoppable {
+                inner: zstd::Encoder::new(w, level.clamp(1, 22))?,
+                stop: stop.clone(),
+            },
+            files,
+        )?
+        .into_inner()
+        .finish()?
+        .flush()?,
+        Format::TarXz => tar_into(
+            Stoppable {
+                inner: xz2::write::XzEncoder::new(w, level_u),
+                stop: stop.clone(),
+            },
+            files,
+        )?
+        .into_inner()
+        .finish()?
+        .flush()?,
         Format::Gz => {
-            let mut e = flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u));
+            let mut e = Stoppable {
+                inner: flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u)),
+                stop: stop.clone(),
+            };
             std::io::copy(&mut File::open(single()?)?, &mut e)?;
-            e.finish()?.flush()?;
+            e.into_inner().finish()?.flush()?;
         }
         Format::Xz => {
-            let mut e = xz2::write::XzEncoder::new(w, level_u);
+            let mut e = Stoppable {
+                inner: xz2::write::XzEncoder::new(w, level_u),
+                stop: stop.clone(),
+            };
             std::io::copy(&mut File::open(single()?)?, &mut e)?;
-            e.finish()?.flush()?;
+            e.into_inner().finish()?.flush()?;
         }
         Format::Zip => {
             let mut z = zip::ZipWriter::new(w);
@@ -128,7 +189,13 @@ fn write_archive(format: Format, level: i32, files: &[String], out: &Path) -> st
                     .file_name()
                     .map_or_else(|| f.clone(), |n| n.to_string_lossy().to_string());
                 z.start_file(name, opts).map_err(std::io::Error::other)?;
-                std::io::copy(&mut File::open(f)?, &mut z)?;
+                std::io::copy(
+                    &mut File::open(f)?,
+                    &mut Stoppable {
+                        inner: &mut z,
+                        stop: stop.clone(),
+                    },
+                )?;
             }
             z.finish().map_err(std::io::Error::other)?.flush()?;
         }
@@ -189,9 +256,26 @@ impl PostProcessor for Compress {
         crate::ensure_parent("compress", &out)?;
         let staged = kiln_core::staged::StagedFile::new(&out);
         let (tmp, files2) = (staged.path().to_path_buf(), files.clone());
-        tokio::task::spawn_blocking(move || write_archive(format, level, &files2, &tmp))
-            .await
-            .map_err(|e| BuildError::step(e.to_string()))?
+        // Set when the build is cancelled or this future dropped: the compressor stops.
+        let stop = Arc::new(AtomicBool::new(false));
+        let _stop_on_drop = StopOnDrop(stop.clone());
+        let s2 = stop.clone();
+        let task =
+            tokio::task::spawn_blocking(move || write_archive(format, level, &files2, &tmp, &s2));
+        let written = tokio::select! {
+            r = task => r,
+            () = ctx.cancel.cancelled() => {
+                stop.store(true, Ordering::Relaxed);
+                // The staged file is removed when `staged` drops, after the writer let go.
+                return Err(BuildError::Cancelled);
+            }
+        };
+        let written = written.map_err(|e| BuildError::step(e.to_string()))?;
+        if ctx.cancel.is_cancelled() {
+            // A cancelled build keeps no output, even one that was complete.
+            return Err(BuildError::Cancelled);
+        }
+        written
             .and_then(|()| staged.commit())
             .map_err(|e| crate::io_err("compress", &format!("writing {out}"), e))?;
         let new = FileArtifact {
@@ -206,6 +290,14 @@ impl PostProcessor for Compress {
             keep_input: false,
             force_keep: false,
         })
+    }
+}
+
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
