@@ -351,3 +351,41 @@ fn ctrl_c_stops_compress_and_breakpoint_at_once() {
     assert_eq!(status.code(), Some(1));
     drop(child.stdin.take());
 }
+
+/// An empty, random or truncated disk image with `iso_checksum = "none"` fails at once with
+/// what is wrong, before a VM boots (instead of waiting the whole `ssh_timeout`), and leaves
+/// nothing behind.
+#[test]
+fn a_broken_base_image_fails_before_booting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("empty.img"), b"").unwrap();
+    std::fs::write(d.join("page.img"), b"<html>Not Found</html>\n".repeat(100)).unwrap();
+    for (image, why) in [
+        ("empty.img", "it is empty (0 bytes)"),
+        ("page.img", "its first sector is no boot record"),
+    ] {
+        write(
+            d,
+            "t.pkr.hcl",
+            &format!(
+                "source \"qemu\" \"vm\" {{\n  iso_url = \"{image}\"\n  iso_checksum = \"none\"\n  disk_image = true\n  format = \"raw\"\n  accelerator = \"tcg\"\n  headless = true\n  ssh_username = \"root\"\n  ssh_password = \"x\"\n  ssh_timeout = \"3m\"\n}}\nbuild {{\n  sources = [\"source.qemu.vm\"]\n}}\n"
+            ),
+        );
+        let started = Instant::now();
+        let (code, out) = output(kiln(d, &["build", "t.pkr.hcl"]));
+        assert!(started.elapsed() < Duration::from_secs(20), "{out}");
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!("The disk image {image} cannot be booted: {why}")),
+            "{out}"
+        );
+        let left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !["t.pkr.hcl", "empty.img", "page.img", "state"].contains(&n.as_str()))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod cd;
 pub mod config;
 pub mod download;
 pub mod http;
+pub mod image_check;
 pub mod keys;
 mod kvm;
 pub mod qmp;

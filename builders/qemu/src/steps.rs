@@ -485,6 +485,18 @@ impl<'h> Step<State<'h>> for CreateDisks {
         let main = staging.join(&cfg.vm_name);
         let source = s.source.clone().unwrap_or_default();
         let img = |v: &[String]| v.to_vec();
+        if cfg.disk_image {
+            let direct_boot = cfg
+                .qemuargs
+                .iter()
+                .any(|a| a.first().is_some_and(|x| x == "-kernel"));
+            if let Some(why) = crate::image_check::problem(&source, direct_boot).await {
+                return Err(BuildError::step(format!(
+                    "The disk image {} cannot be booted: {why}.",
+                    source.display()
+                )));
+            }
+        }
         if cfg.disk_image && cfg.use_backing_file {
             ctx.ui.say("Creating required virtual machine disks");
             let abs = std::fs::canonicalize(&source)
