@@ -6,6 +6,7 @@
 mod catalog;
 mod cleanup;
 mod images;
+mod json_events;
 mod render;
 mod scan;
 mod test;
@@ -175,6 +176,9 @@ struct BuildArgs {
     /// Packer's machine-readable output.
     #[arg(long = "machine-readable")]
     machine_readable: bool,
+    /// One JSON object per event on standard output (format version 1; see the README).
+    #[arg(long = "json", conflicts_with = "machine_readable")]
+    json: bool,
     /// Colour output (-color=false to disable).
     #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     color: String,
@@ -941,11 +945,13 @@ async fn build(a: BuildArgs) -> i32 {
     let Some(t) = load_reporting(&a.common, a.warn_on_undeclared_var) else {
         return 1;
     };
+    let plain = a.machine_readable || a.json;
     let style = Style {
         machine: a.machine_readable,
-        color: a.color != "false" && std::io::stdout().is_terminal() && !a.machine_readable,
+        json: a.json,
+        color: a.color != "false" && std::io::stdout().is_terminal() && !plain,
         timestamps: a.timestamp_ui,
-        progress: std::io::stdout().is_terminal() && !a.machine_readable,
+        progress: std::io::stdout().is_terminal() && !plain,
     };
     let (events, mut rx) = Events::channel();
     let orch = Orchestrator::new(registry(), events.clone());

@@ -13,6 +13,8 @@ use std::time::UNIX_EPOCH;
 pub struct Style {
     /// Packer's machine-readable CSV.
     pub machine: bool,
+    /// `--json`: one JSON object per event.
+    pub json: bool,
     /// ANSI colours.
     pub color: bool,
     /// Prefix each line with a timestamp (`-timestamp-ui`).
@@ -100,6 +102,10 @@ impl Renderer {
 
     /// Announces the builds about to run, as Packer does.
     pub fn start(&mut self, builds: &[String]) {
+        if self.style.json {
+            self.out(crate::json_events::run_started(builds));
+            return;
+        }
         for (i, b) in builds.iter().enumerate() {
             self.colors.insert(b.clone(), i);
         }
@@ -119,6 +125,10 @@ impl Renderer {
 
     /// Prints a run-wide headline (`==> message`).
     pub fn say(&self, text: &str) {
+        if self.style.json {
+            self.out(crate::json_events::say(text.trim_start_matches("==> ")));
+            return;
+        }
         if self.style.machine {
             println!("{}", mr_line("", "ui", &["say", text]));
         } else {
@@ -138,6 +148,10 @@ impl Renderer {
 
     /// Renders one event.
     pub fn event(&mut self, ev: &Event) {
+        if self.style.json {
+            self.out(crate::json_events::event(ev));
+            return;
+        }
         let b = ev.build.as_str();
         let m = self.style.machine;
         match &ev.kind {
@@ -270,6 +284,10 @@ impl Renderer {
         results: &[(String, Result<Vec<kiln_core::event::ArtifactInfo>, String>)],
         waited: std::time::Duration,
     ) -> bool {
+        if self.style.json {
+            self.out(crate::json_events::run_finished(results, waited));
+            return results.iter().all(|(_, r)| r.is_ok());
+        }
         let out = |s: String| {
             if self.style.machine {
                 println!("{}", mr_line("", "ui", &["say", &s]));

@@ -207,3 +207,84 @@ fn concurrent_kiln_processes_appending_to_one_manifest_lose_nothing() {
     files.sort();
     assert_eq!(files, ["m.json", "t.pkr.hcl"]);
 }
+
+/// `--json`: every line of standard output is one versioned JSON object, in order from
+/// `run_started` to `run_finished`, with command output, failures and artifacts, and a
+/// sensitive value masked as in the human output.
+#[test]
+fn json_events_are_one_object_per_line_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "t.pkr.hcl",
+        br#"variable "pw" {
+  default   = "hunter2-kiln-secret"
+  sensitive = true
+}
+source "null" "ok" {
+  communicator = "none"
+}
+source "null" "bad" {
+  communicator = "none"
+}
+build {
+  sources = ["source.null.ok", "source.null.bad"]
+  provisioner "shell-local" {
+    inline = ["echo pw=${var.pw}", "echo to-stderr >&2", "test ${source.name} = ok"]
+  }
+}
+"#,
+    );
+    let r = run(KILN, d, &["build", "-json", "-parallel-builds=1", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(!r.all().contains("hunter2-kiln-secret"), "{}", r.all());
+    let events: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for e in &events {
+        assert_eq!(e["v"], 1);
+        assert!(e["time"].as_str().unwrap().ends_with('Z'));
+    }
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["build"].as_str().unwrap(), e["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds.first(), Some(&("", "run_started")));
+    assert_eq!(kinds.last(), Some(&("", "run_finished")));
+    assert_eq!(events[0]["builds"], serde_json::json!(["null.ok", "null.bad"]));
+    let out: Vec<(&str, &str, &str)> = events
+        .iter()
+        .filter(|e| e["type"] == "output")
+        .map(|e| {
+            (
+                e["build"].as_str().unwrap(),
+                e["stream"].as_str().unwrap(),
+                e["line"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(out.contains(&("null.ok", "stdout", "pw=<sensitive>")), "{out:?}");
+    assert!(out.contains(&("null.bad", "stderr", "to-stderr")), "{out:?}");
+    let finished = |b: &str| {
+        events
+            .iter()
+            .find(|e| e["type"] == "build_finished" && e["build"] == b)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(finished("null.ok")["error"], serde_json::Value::Null);
+    assert_eq!(
+        finished("null.ok")["artifacts"][0]["builder_id"],
+        "fnoeding.null"
+    );
+    assert!(finished("null.bad")["error"]
+        .as_str()
+        .unwrap()
+        .contains("exit code 1"));
+    let last = events.last().unwrap();
+    assert_eq!(last["succeeded"], serde_json::json!(["null.ok"]));
+    assert!(last["failed"]["null.bad"].is_string(), "{last}");
+}
