@@ -586,6 +586,7 @@ impl ProvisionHook {
                 })?;
             prov.prepare(&cfg, &ctx.info).map_err(BuildError::Config)?;
             let fut = prov.provision(ctx, comm.clone(), data);
+            let started = std::time::Instant::now();
             let r = match spec.timeout {
                 Some(t) if !t.is_zero() => match tokio::time::timeout(t, fut).await {
                     Ok(r) => r,
@@ -600,6 +601,14 @@ impl ProvisionHook {
                 },
                 _ => fut.await,
             };
+            tracing::debug!(
+                build = %ctx.ui.build(),
+                provisioner = %spec.plugin.kind,
+                attempt,
+                elapsed_ms = started.elapsed().as_millis(),
+                result = ?r,
+                "provisioner ended"
+            );
             match r {
                 Ok(()) => return Ok(()),
                 Err(BuildError::Cancelled) => return Err(BuildError::Cancelled),

@@ -48,10 +48,19 @@ pub async fn run_steps<S: Send>(
             break;
         }
         started += 1;
+        let t = std::time::Instant::now();
+        tracing::debug!(build = %ctx.ui.build(), step = step.name(), "step starting");
         let r = tokio::select! {
             r = step.run(ctx, state) => r,
             () = ctx.cancel.cancelled() => Err(BuildError::Cancelled),
         };
+        tracing::debug!(
+            build = %ctx.ui.build(),
+            step = step.name(),
+            elapsed_ms = t.elapsed().as_millis(),
+            ok = r.is_ok(),
+            "step ended"
+        );
         if let Err(e) = r {
             result = Err(e);
             break;
@@ -68,7 +77,15 @@ pub async fn run_steps<S: Send>(
         return result;
     }
     for step in steps[..started].iter().rev() {
+        let t = std::time::Instant::now();
         step.cleanup(ctx, state, outcome).await;
+        tracing::debug!(
+            build = %ctx.ui.build(),
+            step = step.name(),
+            elapsed_ms = t.elapsed().as_millis(),
+            ?outcome,
+            "step cleaned up"
+        );
     }
     result
 }

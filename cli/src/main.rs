@@ -7,6 +7,7 @@ mod catalog;
 mod cleanup;
 mod images;
 mod json_events;
+mod log;
 mod render;
 mod scan;
 mod test;
@@ -412,6 +413,7 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
+    log::init();
     let code = match cli.command {
         Command::Console(a) => console(&a),
         Command::Fmt(a) => fmt(&a),
@@ -954,6 +956,7 @@ async fn build(a: BuildArgs) -> i32 {
         progress: std::io::stdout().is_terminal() && !plain,
     };
     let (events, mut rx) = Events::channel();
+    log::scrub_with(events.secrets().clone());
     let orch = Orchestrator::new(registry(), events.clone());
     let run_uuid = uuid::Uuid::new_v4().to_string();
     let opts = RunOptions {

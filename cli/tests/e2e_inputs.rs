@@ -236,7 +236,11 @@ build {
 }
 "#,
     );
-    let r = run(KILN, d, &["build", "-json", "-parallel-builds=1", "t.pkr.hcl"]);
+    let r = run(
+        KILN,
+        d,
+        &["build", "-json", "-parallel-builds=1", "t.pkr.hcl"],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(!r.all().contains("hunter2-kiln-secret"), "{}", r.all());
     let events: Vec<serde_json::Value> = r
@@ -254,7 +258,10 @@ build {
         .collect();
     assert_eq!(kinds.first(), Some(&("", "run_started")));
     assert_eq!(kinds.last(), Some(&("", "run_finished")));
-    assert_eq!(events[0]["builds"], serde_json::json!(["null.ok", "null.bad"]));
+    assert_eq!(
+        events[0]["builds"],
+        serde_json::json!(["null.ok", "null.bad"])
+    );
     let out: Vec<(&str, &str, &str)> = events
         .iter()
         .filter(|e| e["type"] == "output")
@@ -266,8 +273,14 @@ build {
             )
         })
         .collect();
-    assert!(out.contains(&("null.ok", "stdout", "pw=<sensitive>")), "{out:?}");
-    assert!(out.contains(&("null.bad", "stderr", "to-stderr")), "{out:?}");
+    assert!(
+        out.contains(&("null.ok", "stdout", "pw=<sensitive>")),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&("null.bad", "stderr", "to-stderr")),
+        "{out:?}"
+    );
     let finished = |b: &str| {
         events
             .iter()

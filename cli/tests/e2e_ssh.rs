@@ -278,6 +278,51 @@ fn sensitive_values_never_appear_in_output() {
         "{}",
         r.stdout
     );
+
+    // A build that fails in a provisioner whose command line holds the secret: not in stdout,
+    // stderr, the JSON events, the debug log (every SSH command is logged) or the catalog.
+    let failing = tpl.replace(
+        "inline = [\"echo local ${var.token}\"]",
+        "inline = [\"echo local ${var.token}\"]\n  }\n  provisioner \"shell\" {\n    inline = [\"false ${var.token}\"]",
+    );
+    assert_ne!(failing, tpl);
+    write(d, "fail.pkr.hcl", &failing);
+    let log = d.join("debug.log");
+    let catalog = d.join("catalog.db");
+    for json in [false, true] {
+        let mut args = vec!["build", "-var", "token=hunter2-s3cret"];
+        if json {
+            args.push("-json");
+        }
+        args.push("fail.pkr.hcl");
+        let r = kiln_tests::run_with_env(
+            KILN,
+            d,
+            &args,
+            &[
+                ("PACKER_LOG", "1"),
+                ("PACKER_LOG_PATH", log.to_str().unwrap()),
+                ("KILN_CATALOG", catalog.to_str().unwrap()),
+            ],
+        );
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(!r.all().contains("hunter2-s3cret"), "secret leaked: {}", r.all());
+    }
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("ssh exec"), "{logged}");
+    assert!(logged.contains("<sensitive>"), "{logged}");
+    assert!(!logged.contains("hunter2-s3cret"), "secret in the log: {logged}");
+    let mut stored = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("catalog.db") {
+            stored.extend(std::fs::read(e.path()).unwrap());
+        }
+    }
+    assert!(!stored.is_empty(), "the catalog recorded the failed builds");
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("hunter2-s3cret"),
+        "secret in the catalog"
+    );
 }
 
 #[test]

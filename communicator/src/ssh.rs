@@ -940,9 +940,12 @@ impl Drop for CloseOnDrop {
     }
 }
 
-#[async_trait]
-impl Communicator for SshCommunicator {
-    async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
+impl SshCommunicator {
+    async fn exec_inner(
+        &self,
+        command: &str,
+        output: OutputSink<'_>,
+    ) -> Result<ExitStatus, CommError> {
         let ch = self.session().await?;
         if self.pty {
             ch.request_pty(true, "xterm", 80, 40, 0, 0, &[])
@@ -955,7 +958,7 @@ impl Communicator for SshCommunicator {
         Ok(wait_for_exit(ch, output).await)
     }
 
-    async fn exec_with_input(
+    async fn exec_with_input_inner(
         &self,
         command: &str,
         input: &[u8],
@@ -976,6 +979,34 @@ impl Communicator for SshCommunicator {
             .await
             .map_err(|e| CommError::Exec(format!("sending the command's input: {e}")))?;
         Ok(wait_for_exit(ch, output).await)
+    }
+}
+
+#[async_trait]
+impl Communicator for SshCommunicator {
+    async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
+        let t = std::time::Instant::now();
+        let r = self.exec_inner(command, output).await;
+        tracing::debug!(command, elapsed_ms = t.elapsed().as_millis(), result = ?r, "ssh exec");
+        r
+    }
+
+    async fn exec_with_input(
+        &self,
+        command: &str,
+        input: &[u8],
+        output: OutputSink<'_>,
+    ) -> Result<ExitStatus, CommError> {
+        let t = std::time::Instant::now();
+        let r = self.exec_with_input_inner(command, input, output).await;
+        tracing::debug!(
+            command,
+            input_bytes = input.len(),
+            elapsed_ms = t.elapsed().as_millis(),
+            result = ?r,
+            "ssh exec with input"
+        );
+        r
     }
 
     async fn exec_stream(
