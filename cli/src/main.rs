@@ -267,13 +267,7 @@ fn cache_dir() -> std::path::PathBuf {
 }
 
 fn registry() -> Registry {
-    let mut r = Registry::new();
-    kiln_builder_null::register(&mut r);
-    kiln_builder_qemu::register(&mut r);
-    kiln_provisioners::register(&mut r);
-    kiln_post_processors::register(&mut r);
-    #[cfg(feature = "amazon")]
-    kiln_builder_amazon::register(&mut r);
+    let mut r = kiln_engine::Engine::new().registry().clone();
     r.data_source(
         "kiln-image",
         catalog::data_source(catalog::location(

@@ -306,12 +306,19 @@ fn sensitive_values_never_appear_in_output() {
             ],
         );
         assert_eq!(r.code, 1, "{}", r.all());
-        assert!(!r.all().contains("hunter2-s3cret"), "secret leaked: {}", r.all());
+        assert!(
+            !r.all().contains("hunter2-s3cret"),
+            "secret leaked: {}",
+            r.all()
+        );
     }
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("ssh exec"), "{logged}");
     assert!(logged.contains("<sensitive>"), "{logged}");
-    assert!(!logged.contains("hunter2-s3cret"), "secret in the log: {logged}");
+    assert!(
+        !logged.contains("hunter2-s3cret"),
+        "secret in the log: {logged}"
+    );
     let mut stored = Vec::new();
     for e in std::fs::read_dir(d).unwrap().flatten() {
         if e.file_name().to_string_lossy().starts_with("catalog.db") {

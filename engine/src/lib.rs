@@ -1,0 +1,328 @@
+//! Kiln as a library: the engine a custom pipeline embeds instead of running `kiln build`.
+//!
+//! [`Engine::new`] has every built-in builder, provisioner, post-processor and data source
+//! registered (amazon-ebs and amazon-ami with the `amazon` feature); [`Engine::register`]
+//! adds a pipeline's own plugin types. [`Engine::load`] reads Packer templates (HCL2 or legacy
+//! JSON) into a [`Template`], and [`Engine::start`] runs its builds in the background:
+//! the returned [`Run`] yields typed [`Event`]s as they happen (secrets already masked), can be
+//! cancelled (every build's cleanup then runs), and ends with each build's [`BuildOutcome`].
+//! The engine prints nothing and reads no environment: everything comes in through
+//! [`Load`] and [`Options`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kiln_engine::Diagnostics> {
+//! use kiln_engine::{Engine, EventKind, Load, Options};
+//!
+//! let engine = Engine::new();
+//! let template = engine.load(Load::paths(["web.pkr.hcl"]).var("version", "1.2.3"))?;
+//! let mut run = engine.start(&template, Options::default())?;
+//! while let Some(ev) = run.next_event().await {
+//!     if let EventKind::Say(text) = &ev.kind {
+//!         println!("{}: {text}", ev.build);
+//!     }
+//! }
+//! for outcome in run.wait().await? {
+//!     println!("{}: {}", outcome.name, if outcome.result.is_ok() { "ok" } else { "failed" });
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+pub use kiln_core::artifact::Artifact;
+pub use kiln_core::event::{ArtifactInfo, Event, EventKind};
+pub use kiln_core::journal::Journal;
+pub use kiln_core::orchestrator::{BuildOutcome, RunOptions};
+pub use kiln_core::plugin::OnError;
+pub use kiln_core::registry::Registry;
+pub use kiln_core::{BuildError, Diagnostic, Diagnostics, OutputStream};
+pub use kiln_template::{LoadOptions, Template};
+
+/// The registry and what builds run against.
+#[derive(Debug)]
+pub struct Engine {
+    registry: Registry,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with every built-in plugin registered.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut r = Registry::new();
+        kiln_builder_null::register(&mut r);
+        kiln_builder_qemu::register(&mut r);
+        kiln_provisioners::register(&mut r);
+        kiln_post_processors::register(&mut r);
+        #[cfg(feature = "amazon")]
+        kiln_builder_amazon::register(&mut r);
+        Engine { registry: r }
+    }
+
+    /// Adds plugin types (`r.builder(..)`, `r.provisioner(..)`, `r.data_source(..)` ...).
+    #[must_use]
+    pub fn register(mut self, f: impl FnOnce(&mut Registry)) -> Self {
+        f(&mut self.registry);
+        self
+    }
+
+    /// The registry, as it is now.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Loads a template: parsing, variables, locals, data sources, builds.
+    ///
+    /// # Errors
+    /// Every problem found, each located in its file.
+    pub fn load(&self, load: Load) -> Result<Template, Diagnostics> {
+        let mut opts = load.0;
+        opts.data_sources = self.registry.data_sources();
+        kiln_template::load(&opts)
+    }
+
+    /// Validates the template's selected builds against the plugins and starts them on the
+    /// current tokio runtime.
+    ///
+    /// # Errors
+    /// A selection that matches nothing, or invalid plugin settings (located).
+    pub fn start(&self, template: &Template, options: Options) -> Result<Run, Diagnostics> {
+        let (events, rx) = kiln_core::event::Events::channel();
+        let orch = kiln_core::orchestrator::Orchestrator::new(self.registry.clone(), events);
+        let opts = options.0;
+        let selected = orch.select(&template.plan, &opts)?;
+        if selected.is_empty() {
+            return Err(Diagnostics::from(Diagnostic::error(
+                "No builds to run",
+                "The template defines no builds, or -only/-except matched none.",
+            )));
+        }
+        orch.validate(&template.plan, &opts)?;
+        let plan = Arc::new(template.plan.clone());
+        let cancel = CancellationToken::new();
+        let c = cancel.clone();
+        let task = tokio::spawn(async move { orch.run_validated(plan, &opts, c).await });
+        Ok(Run {
+            events: rx,
+            cancel,
+            task,
+        })
+    }
+}
+
+/// What to load: template paths or texts and variables (the library's `-var`, `-var-file`).
+#[derive(Debug, Clone, Default)]
+pub struct Load(pub LoadOptions);
+
+impl Load {
+    /// Template files or directories, read relative to the process's working directory.
+    #[must_use]
+    pub fn paths<P: Into<PathBuf>>(paths: impl IntoIterator<Item = P>) -> Self {
+        Load(LoadOptions {
+            paths: paths.into_iter().map(Into::into).collect(),
+            cwd: PathBuf::from("."),
+            ..LoadOptions::default()
+        })
+    }
+
+    /// A template given as text; a `name` ending in `.json` is a legacy JSON template.
+    #[must_use]
+    pub fn text(name: &str, text: &str) -> Self {
+        Load(LoadOptions {
+            inline: vec![(name.into(), text.into())],
+            cwd: PathBuf::from("."),
+            ..LoadOptions::default()
+        })
+    }
+
+    /// `-var name=value`.
+    #[must_use]
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.0.vars.push((name.into(), value.into()));
+        self
+    }
+
+    /// `-var-file`.
+    #[must_use]
+    pub fn var_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.0.var_files.push(path.into());
+        self
+    }
+
+    /// The directory `path.cwd` is, and relative paths are read from.
+    #[must_use]
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.0.cwd = dir.into();
+        self
+    }
+
+    /// Environment variables for `PKR_VAR_*` and `env()` (none unless given).
+    #[must_use]
+    pub fn env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.0.env.extend(vars);
+        self
+    }
+}
+
+/// How to run: the library's `-only`, `-except`, `-parallel-builds`, `-on-error`, `-force`.
+#[derive(Debug, Clone)]
+pub struct Options(pub RunOptions);
+
+impl Default for Options {
+    fn default() -> Self {
+        Options(RunOptions {
+            run_uuid: uuid::Uuid::new_v4().to_string(),
+            ..RunOptions::default()
+        })
+    }
+}
+
+impl Options {
+    /// `-only`: build names or globs.
+    #[must_use]
+    pub fn only(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.0.only = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `-except`.
+    #[must_use]
+    pub fn except(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.0.except = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `-parallel-builds` (0: no limit).
+    #[must_use]
+    pub fn parallel_builds(mut self, n: usize) -> Self {
+        self.0.parallel_builds = n;
+        self
+    }
+
+    /// `-on-error`.
+    #[must_use]
+    pub fn on_error(mut self, e: OnError) -> Self {
+        self.0.on_error = e;
+        self
+    }
+
+    /// `-force`.
+    #[must_use]
+    pub fn force(mut self, force: bool) -> Self {
+        self.0.force = force;
+        self
+    }
+
+    /// Where downloads (ISOs) are cached.
+    #[must_use]
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.0.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// A cleanup journal (see [`Journal::create`]), for `kiln cleanup` after a crash.
+    #[must_use]
+    pub fn journal(mut self, journal: Journal) -> Self {
+        self.0.journal = journal;
+        self
+    }
+}
+
+/// Builds running in the background.
+#[derive(Debug)]
+pub struct Run {
+    events: UnboundedReceiver<Event>,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Result<Vec<BuildOutcome>, Diagnostics>>,
+}
+
+impl Run {
+    /// The next event; `None` once every build has ended.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Cancels every build; their cleanups run, and [`Run::wait`] then returns.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// A token that cancels this run (for a signal handler or a deadline).
+    #[must_use]
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Waits for every build to end (events not yet read are dropped).
+    ///
+    /// # Errors
+    /// Problems found before any build started.
+    pub async fn wait(self) -> Result<Vec<BuildOutcome>, Diagnostics> {
+        drop(self.events);
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(Diagnostics::from(Diagnostic::error(
+                "Build task failed",
+                e.to_string(),
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_template_from_text_builds_with_events_and_outcomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("hello.txt");
+        let text = format!(
+            "variable \"who\" {{\n  default = \"nobody\"\n}}\nsource \"file\" \"hello\" {{\n  content = \"hello ${{var.who}}\"\n  target  = \"{}\"\n}}\nbuild {{\n  sources = [\"source.file.hello\"]\n}}\n",
+            target.display()
+        );
+        let engine = Engine::new();
+        let t = engine
+            .load(Load::text("t.pkr.hcl", &text).var("who", "kiln"))
+            .unwrap();
+        let mut run = engine.start(&t, Options::default()).unwrap();
+        let mut kinds = Vec::new();
+        while let Some(ev) = run.next_event().await {
+            kinds.push(match ev.kind {
+                EventKind::BuildStarted => "started",
+                EventKind::BuildFinished { .. } => "finished",
+                _ => "other",
+            });
+        }
+        assert_eq!(kinds.first(), Some(&"started"));
+        assert_eq!(kinds.last(), Some(&"finished"));
+        let outcomes = run.wait().await.unwrap();
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].name, "file.hello");
+        assert!(outcomes[0].result.is_ok());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello kiln");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_builder_is_a_located_error_before_anything_runs() {
+        let engine = Engine::new();
+        let t = engine
+            .load(Load::text(
+                "t.pkr.hcl",
+                "source \"nope\" \"x\" {}\nbuild {\n  sources = [\"source.nope.x\"]\n}\n",
+            ))
+            .unwrap();
+        let e = engine.start(&t, Options::default()).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+}
