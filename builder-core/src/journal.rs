@@ -45,6 +45,10 @@ pub enum Resource {
         /// It leads a process group of its own, removed whole.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         group: bool,
+        /// The kernel's boot id when it started: after a reboot no process of the run lives,
+        /// whatever now has its number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boot: Option<String>,
     },
     /// A file or directory that must not outlive the run.
     Path {
@@ -99,6 +103,7 @@ impl Resource {
             started: process_start(pid),
             what: what.into(),
             group: false,
+            boot: boot_id(),
         }
     }
 
@@ -110,6 +115,7 @@ impl Resource {
             started: process_start(pid),
             what: what.into(),
             group: true,
+            boot: boot_id(),
         }
     }
 
@@ -540,6 +546,11 @@ pub async fn cleanup(
 /// Why it could not be removed.
 pub async fn remove(r: &Resource, registry: &Registry) -> Result<(), String> {
     match r {
+        // Started before this boot, or a number no run of ours can have had: gone.
+        Resource::Process { boot: Some(b), .. } if boot_id().is_some_and(|now| &now != b) => {
+            Ok(())
+        }
+        Resource::Process { pid, .. } if *pid <= 1 => Ok(()),
         Resource::Process {
             pid,
             started,
@@ -581,6 +592,14 @@ pub fn process_start(pid: u32) -> Option<u64> {
     // The command name (field 2) may hold spaces and parentheses: count from its last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     rest.split(' ').nth(19)?.parse().ok()
+}
+
+/// The kernel's id of this boot.
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 fn kill_if_same(pid: u32, started: Option<u64>) -> Result<(), String> {

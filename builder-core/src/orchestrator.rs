@@ -606,7 +606,10 @@ impl ProvisionHook {
                 provisioner = %spec.plugin.kind,
                 attempt,
                 elapsed_ms = started.elapsed().as_millis(),
-                result = ?r,
+                result = %match &r {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => format!("error: {e}"),
+                },
                 "provisioner ended"
             );
             match r {

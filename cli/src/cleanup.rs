@@ -127,8 +127,9 @@ fn report_running(report: &journal::CleanupReport) {
     }
 }
 
-/// Cancels `cancel` on the first SIGINT, SIGTERM or SIGHUP; on the second, says what the
-/// journal still holds and exits with status 130 without waiting for the cleanups.
+/// Cancels `cancel` on the first SIGINT, SIGTERM or SIGHUP; on a second SIGINT or SIGTERM,
+/// says what the journal still holds and exits with status 130 without waiting for the
+/// cleanups.
 pub fn on_signals(
     cancel: tokio_util::sync::CancellationToken,
     journal: Journal,
@@ -140,10 +141,13 @@ pub fn on_signals(
         let mut hup = signal(SignalKind::hangup()).ok();
         let mut int = signal(SignalKind::interrupt()).ok();
         for round in 0..2 {
+            // A closed terminal sends SIGHUP more than once (the shell forwards it, then the
+            // kernel on the session's end): after the first signal, a hangup is not a
+            // second interrupt, so the cleanups still run.
             tokio::select! {
                 Some(()) = recv(&mut int) => {}
                 Some(()) = recv(&mut term) => {}
-                Some(()) = recv(&mut hup) => {}
+                Some(()) = recv(&mut hup), if round == 0 => {}
                 else => return,
             }
             if round == 0 {

@@ -8,6 +8,17 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::UNIX_EPOCH;
 
+/// `println!` that ignores a failed write: a terminal closed under a running build (SIGHUP)
+/// must not panic the renderer while the cleanups run.
+macro_rules! outln {
+    () => {{
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// How to render.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -112,14 +123,14 @@ impl Renderer {
         for b in builds {
             let line = format!("{b}: output will be in this color.");
             if self.style.machine {
-                println!("{}", mr_line("", "ui", &["say", &line]));
+                outln!("{}", mr_line("", "ui", &["say", &line]));
             } else {
                 let l = self.paint(b, &line, true);
-                println!("{}", self.stamp(l));
+                outln!("{}", self.stamp(l));
             }
         }
         if !self.style.machine {
-            println!();
+            outln!();
         }
     }
 
@@ -130,14 +141,14 @@ impl Renderer {
             return;
         }
         if self.style.machine {
-            println!("{}", mr_line("", "ui", &["say", text]));
+            outln!("{}", mr_line("", "ui", &["say", text]));
         } else {
             let l = if self.style.color {
                 text.bold().to_string()
             } else {
                 text.to_string()
             };
-            println!("{}", self.stamp(l));
+            outln!("{}", self.stamp(l));
         }
     }
 
@@ -290,9 +301,9 @@ impl Renderer {
         }
         let out = |s: String| {
             if self.style.machine {
-                println!("{}", mr_line("", "ui", &["say", &s]));
+                outln!("{}", mr_line("", "ui", &["say", &s]));
             } else {
-                println!(
+                outln!(
                     "{}",
                     self.stamp(if self.style.color {
                         s.bold().to_string()
@@ -303,7 +314,7 @@ impl Renderer {
             }
         };
         if !self.style.machine {
-            println!();
+            outln!();
         }
         out(format!(
             "==> Wait completed after {}",
@@ -315,21 +326,21 @@ impl Renderer {
             .collect();
         if !errors.is_empty() {
             if self.style.machine {
-                println!(
+                outln!(
                     "{}",
                     mr_line("", "error-count", &[&errors.len().to_string()])
                 );
                 for (n, e) in &errors {
-                    println!("{}", mr_line(n, "error", &[e]));
+                    outln!("{}", mr_line(n, "error", &[e]));
                 }
             } else {
-                println!();
-                println!(
+                outln!();
+                outln!(
                     "{}",
                     self.alert("==> Some builds didn't complete successfully and had errors:")
                 );
                 for (n, e) in &errors {
-                    println!("{}", self.alert(&format!("--> {n}: {e}")));
+                    outln!("{}", self.alert(&format!("--> {n}: {e}")));
                 }
             }
         }
@@ -339,7 +350,7 @@ impl Renderer {
             .filter(|(_, a)| !a.is_empty())
             .collect();
         if !self.style.machine {
-            println!();
+            outln!();
         }
         if artifacts.is_empty() {
             out("==> Builds finished but no artifacts were created.".into());
@@ -349,9 +360,9 @@ impl Renderer {
                 for a in list {
                     let line = format!("--> {n}: {}", a.string);
                     if self.style.machine {
-                        println!("{}", mr_line("", "ui", &["say", &line]));
+                        outln!("{}", mr_line("", "ui", &["say", &line]));
                     } else {
-                        println!("{}", self.stamp(self.paint(n, &line, true)));
+                        outln!("{}", self.stamp(self.paint(n, &line, true)));
                     }
                 }
             }

@@ -85,13 +85,13 @@ fn utf16_devices_and_directories_are_named_not_read() {
     assert_eq!(r.code, 1);
     assert_eq!(
         r.stderr,
-        "Error: Cannot read var file\n\nReading /dev/zero: it is not a regular file (a device, a pipe or a socket); templates and variable files are read from regular files, or from standard input with `-`.\n\n"
+        "Error: Cannot read var file\n\nReading /dev/zero: it is a device, not a file; templates and variable files are read from files, pipes, or standard input with `-`.\n\n"
     );
     let r = run(KILN, d, &["validate", "/dev/zero"]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr
-            .contains("Reading /dev/zero: it is not a regular file"),
+            .contains("Reading /dev/zero: it is a device, not a file"),
         "{}",
         r.all()
     );
@@ -300,4 +300,32 @@ build {
     let last = events.last().unwrap();
     assert_eq!(last["succeeded"], serde_json::json!(["null.ok"]));
     assert!(last["failed"]["null.bad"].is_string(), "{last}");
+}
+
+/// A var file from a pipe (`-var-file=<(vault ...)` in a shell) is read, as Packer reads it.
+#[test]
+fn a_var_file_from_a_pipe_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "t.pkr.hcl", TEMPLATE.replace("RETRIES", "0").as_bytes());
+    let fifo = d.join("vars.pkrvars.hcl");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let f2 = fifo.clone();
+    let writer = std::thread::spawn(move || std::fs::write(f2, "x = \"from-pipe\"\n").unwrap());
+    let r = run(
+        KILN,
+        d,
+        &["build", "-var-file", "vars.pkrvars.hcl", "t.pkr.hcl"],
+    );
+    writer.join().unwrap();
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("    null.n: x=from-pipe\n"),
+        "{}",
+        r.all()
+    );
 }

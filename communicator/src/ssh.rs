@@ -940,6 +940,14 @@ impl Drop for CloseOnDrop {
     }
 }
 
+/// A command's result for the debug log.
+fn exec_result(r: &Result<ExitStatus, CommError>) -> String {
+    match r {
+        Ok(s) => format!("{s:?}"),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
 impl SshCommunicator {
     async fn exec_inner(
         &self,
@@ -987,7 +995,13 @@ impl Communicator for SshCommunicator {
     async fn exec(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
         let t = std::time::Instant::now();
         let r = self.exec_inner(command, output).await;
-        tracing::debug!(command, elapsed_ms = t.elapsed().as_millis(), result = ?r, "ssh exec");
+        // Display, not Debug: an escaped secret (`\"`) would slip past the log's scrubbing.
+        tracing::debug!(
+            command = %command,
+            elapsed_ms = t.elapsed().as_millis(),
+            result = %exec_result(&r),
+            "ssh exec"
+        );
         r
     }
 
@@ -1000,10 +1014,10 @@ impl Communicator for SshCommunicator {
         let t = std::time::Instant::now();
         let r = self.exec_with_input_inner(command, input, output).await;
         tracing::debug!(
-            command,
+            command = %command,
             input_bytes = input.len(),
             elapsed_ms = t.elapsed().as_millis(),
-            result = ?r,
+            result = %exec_result(&r),
             "ssh exec with input"
         );
         r

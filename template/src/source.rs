@@ -1,5 +1,5 @@
-//! Reading template and variable files: only regular files (a device such as `/dev/zero` would
-//! be read forever), at most [`MAX_BYTES`], UTF-8 with an optional byte-order mark (which Packer
+//! Reading template and variable files: files and pipes, not devices (`/dev/zero` would be read
+//! forever), at most [`MAX_BYTES`], UTF-8 with an optional byte-order mark (which Packer
 //! accepts too), and a UTF-16 file named as such instead of reported as bad syntax.
 
 use std::io::Read;
@@ -17,8 +17,14 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     if meta.is_dir() {
         return Err("it is a directory".into());
     }
-    if !meta.is_file() {
-        return Err("it is not a regular file (a device, a pipe or a socket); templates and variable files are read from regular files, or from standard input with `-`".into());
+    // A pipe (`-var-file=<(vault ...)`, `/dev/stdin`) is read up to the cap, as Packer reads
+    // it; a device such as `/dev/zero` or a disk is refused before a byte is read.
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_char_device() || t.is_block_device() {
+            return Err("it is a device, not a file; templates and variable files are read from files, pipes, or standard input with `-`".into());
+        }
     }
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
@@ -69,7 +75,7 @@ mod tests {
         );
         assert!(read_text(Path::new("/dev/zero"))
             .unwrap_err()
-            .starts_with("it is not a regular file"));
+            .starts_with("it is a device, not a file"));
         assert_eq!(read_text(Path::new("/")).unwrap_err(), "it is a directory");
     }
 }

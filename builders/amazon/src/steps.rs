@@ -138,6 +138,16 @@ impl<'h> State<'h> {
         Ok(())
     }
 
+    /// Records a resource that exists already: a journal that cannot be written now must not
+    /// fail the step before its state holds the resource (its cleanup would miss it).
+    fn journal_created(&mut self, ctx: &BuildContext, region: &str, kind: &str, id: &str) {
+        if let Err(e) = self.journal(ctx, region, kind, id) {
+            ctx.ui.error(format!(
+                "Could not record {kind} {id} in the cleanup journal ({e}); a crash now would leave it unrecorded."
+            ));
+        }
+    }
+
     /// Marks a journaled resource removed (or kept as the artifact).
     fn unjournal(&mut self, kind: &str, id: &str) {
         if let Some(e) = self.journaled.remove(&format!("{kind} {id}")) {
@@ -640,7 +650,7 @@ impl<'h> Step<State<'h>> for SecurityGroup {
             .map_err(|e| step_err("Error creating temporary security group", &e))?;
         let id = out.group_id().unwrap_or_default().to_string();
         let region = s.region.clone();
-        s.journal(ctx, &region, "security-group", &id)?;
+        s.journal_created(ctx, &region, "security-group", &id);
         s.temp_sg = Some(id.clone());
         s.sg_ids = vec![id.clone()];
         if s.ssh.communicator != "none" {
@@ -839,7 +849,7 @@ impl<'h> Step<State<'h>> for RunInstance {
             .unwrap_or_default()
             .to_string();
         let region = s.region.clone();
-        s.journal(ctx, &region, "instance", &id)?;
+        s.journal_created(ctx, &region, "instance", &id);
         ctx.ui.message(format!("Instance ID: {id}"));
         s.instance = Some(Instance {
             id: id.clone(),
@@ -1189,7 +1199,7 @@ impl<'h> Step<State<'h>> for CreateAmi {
             .map_err(|e| step_err("Error creating AMI", &e))?;
         let ami = out.image_id().unwrap_or_default().to_string();
         let region = s.region.clone();
-        s.journal(ctx, &region, "image", &ami)?;
+        s.journal_created(ctx, &region, "image", &ami);
         ctx.ui.message(format!("AMI: {ami}"));
         if s.cfg.intermediary_image() {
             s.intermediary = Some((ami.clone(), Vec::new()));
@@ -1293,7 +1303,7 @@ impl<'h> Step<State<'h>> for CopyToRegions {
             match res {
                 Ok(out) => {
                     let ami = out.image_id().unwrap_or_default().to_string();
-                    s.journal(ctx, r, "image", &ami)?;
+                    s.journal_created(ctx, r, "image", &ami);
                     s.amis.insert(r.clone(), ami.clone());
                     started.push((r.clone(), ec2, ami));
                 }

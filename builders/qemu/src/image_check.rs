@@ -8,13 +8,17 @@ use std::path::Path;
 /// Why `path` cannot be a bootable disk, in a sentence; `None` when it looks like one.
 /// `direct_boot` (a `-kernel` in `qemuargs`) lifts the boot-record check for raw images.
 pub async fn problem(path: &Path, direct_boot: bool) -> Option<String> {
-    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => return Some(format!("it cannot be read: {e}")),
+    };
     if len == 0 {
         return Some("it is empty (0 bytes)".into());
     }
     let info = tokio::process::Command::new("qemu-img")
-        .args(["info", "--output=json"])
+        .args(["info", "-U", "--output=json"])
         .arg(path)
+        .kill_on_drop(true)
         .output()
         .await
         .ok()?;
@@ -28,8 +32,9 @@ pub async fn problem(path: &Path, direct_boot: bool) -> Option<String> {
     match v.get("format").and_then(|f| f.as_str()) {
         Some("qcow2") => {
             let out = tokio::process::Command::new("qemu-img")
-                .args(["check", "-q"])
+                .args(["check", "-U", "-q"])
                 .arg(path)
+                .kill_on_drop(true)
                 .output()
                 .await
                 .ok()?;
