@@ -215,6 +215,22 @@ build {{
     )
 }
 
+/// A template whose build waits for SSH (5 minutes) on a port where nothing listens, until
+/// it is interrupted or killed.
+fn waiting_for_ssh(moto: &Moto, ami_name: &str) -> String {
+    let closed = kiln_tests::free_port();
+    let sshd = Sshd::start();
+    template(moto, &sshd, &format!("  ami_name = \"{ami_name}\"\n"), "")
+        .replace(
+            &format!("ssh_port                = {}", sshd.port),
+            &format!("ssh_port                = {closed}"),
+        )
+        .replace(
+            "ssh_timeout             = \"30s\"",
+            "ssh_timeout             = \"5m\"",
+        )
+}
+
 fn write(d: &Path, text: &str) {
     std::fs::write(d.join("t.pkr.hcl"), text).unwrap();
 }
@@ -535,19 +551,7 @@ fn ctrl_c_while_waiting_for_ssh_cleans_everything_up() {
     register_base(&moto, "kiln-base-1");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // Nothing listens on this port: the build waits for SSH until interrupted.
-    let closed = kiln_tests::free_port();
-    let sshd = Sshd::start();
-    let text = template(&moto, &sshd, "  ami_name = \"kiln-cancel\"\n", "")
-        .replace(
-            &format!("ssh_port                = {}", sshd.port),
-            &format!("ssh_port                = {closed}"),
-        )
-        .replace(
-            "ssh_timeout             = \"30s\"",
-            "ssh_timeout             = \"5m\"",
-        );
-    write(d, &text);
+    write(d, &waiting_for_ssh(&moto, "kiln-cancel"));
     let child = kiln_tests::isolated(KILN)
         .args(["build", "t.pkr.hcl"])
         .current_dir(d)
@@ -1138,18 +1142,7 @@ fn sigkill_while_waiting_for_ssh_then_kiln_cleanup_removes_instance_key_pair_and
     register_base(&moto, "kiln-base-1");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let closed = kiln_tests::free_port();
-    let sshd = Sshd::start();
-    let text = template(&moto, &sshd, "  ami_name = \"kiln-killed\"\n", "")
-        .replace(
-            &format!("ssh_port                = {}", sshd.port),
-            &format!("ssh_port                = {closed}"),
-        )
-        .replace(
-            "ssh_timeout             = \"30s\"",
-            "ssh_timeout             = \"5m\"",
-        );
-    write(d, &text);
+    write(d, &waiting_for_ssh(&moto, "kiln-killed"));
     let state = d.join("state");
     let kiln = |args: &[&str]| {
         let mut c = kiln_tests::isolated(KILN);
