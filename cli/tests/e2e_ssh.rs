@@ -707,3 +707,102 @@ fn shell_scripts_run_in_one_session_each_with_packers_semantics() {
         o.stdout
     );
 }
+
+/// The fault rows "sshd killed mid-upload" and "mid-command": the session's server process
+/// dies (a crash, an OOM kill); the build fails within a bounded time, saying the connection
+/// was lost, and leaves nothing local behind.
+#[test]
+fn sshd_killed_mid_upload_or_mid_command_fails_at_once_saying_the_connection_was_lost() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let remote = d.join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    // 64 GiB, sparse here: the upload lasts far longer than the test waits.
+    std::fs::File::create(d.join("huge.img"))
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let marker = remote.join("started");
+    for (name, provisioner, started, cause) in [
+        (
+            "upload",
+            format!(
+                "provisioner \"file\" {{\n    source = \"huge.img\"\n    destination = \"{}\"\n  }}",
+                remote.join("huge.img").display()
+            ),
+            remote.join("huge.img"),
+            "connection to the machine was lost",
+        ),
+        (
+            "command",
+            format!(
+                "provisioner \"shell\" {{\n    inline = [\"echo x > {}\", \"sleep 60\"]\n  }}",
+                marker.display()
+            ),
+            marker.clone(),
+            // Packer's words for a script whose connection ends.
+            "Script disconnected unexpectedly",
+        ),
+    ] {
+        let tpl = format!(
+            "{}build {{\n  sources = [\"source.null.remote\"]\n  {provisioner}\n}}\n",
+            sshd.null_source("")
+        );
+        write(d, "t.pkr.hcl", &tpl);
+        let log = d.join(format!("{name}.log"));
+        let f = std::fs::File::create(&log).unwrap();
+        let mut child = kiln_tests::isolated(KILN)
+            .args(["build", "t.pkr.hcl"])
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::fs::metadata(&started).map_or(0, |m| m.len()) == 0 {
+            assert!(Instant::now() < deadline, "{name}: never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(sshd.kill_sessions() >= 1, "{name}: no session to kill");
+        let killed = Instant::now();
+        let code = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st.code();
+            }
+            if killed.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{name}: kiln still running 20 s after sshd died");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(code, Some(1), "{name}:\n{out}");
+        assert!(
+            out.contains(cause),
+            "{name}: the cause is not named:\n{out}"
+        );
+        assert!(!out.contains("is scp installed"), "{name}:\n{out}");
+        let _ = std::fs::remove_file(&started);
+    }
+    // Nothing local is left: no journal, no temp files beside the template.
+    let mut left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "command.log",
+            "huge.img",
+            "remote",
+            "t.pkr.hcl",
+            "upload.log"
+        ]
+    );
+}

@@ -681,12 +681,14 @@ async fn scp_ack(r: &mut ChanReader) -> Result<(), String> {
             Err(format!("unexpected SCP response: {}{rest}", b as char))
         }
         None => {
-            r.finish().await;
+            let exit = r.finish().await;
             let e = r.stderr_text();
-            Err(if e.is_empty() {
-                "the remote scp ended without a response; is scp installed on the machine?".into()
-            } else {
-                e
+            Err(match exit {
+                _ if !e.is_empty() => e,
+                // No exit status: the channel (or the whole connection) went away.
+                None => "the connection to the machine was lost (scp ended without a response or an exit status)".into(),
+                Some(127) => "the remote scp ended without a response (exit status 127); is scp installed on the machine?".into(),
+                Some(n) => format!("the remote scp exited with status {n} without a response"),
             })
         }
     }
@@ -701,6 +703,22 @@ fn split_path(dst: &str) -> (String, String) {
 }
 
 impl SshCommunicator {
+    /// A failed transfer; when the connection has gone, the message says so first (a dropped
+    /// connection otherwise reads as the remote tool's fault: "sender dropped", no scp).
+    fn transfer_error(&self, op: &'static str, path: &str, message: String) -> CommError {
+        let message =
+            if self.handle.is_closed() && !message.contains("connection to the machine was lost") {
+                format!("the connection to the machine was lost ({message})")
+            } else {
+                message
+            };
+        CommError::Transfer {
+            op,
+            path: path.to_string(),
+            message,
+        }
+    }
+
     async fn session(&self) -> Result<russh::Channel<client::Msg>, CommError> {
         self.handle
             .channel_open_session()
@@ -1115,11 +1133,7 @@ impl Communicator for SshCommunicator {
         mode: Option<u32>,
     ) -> Result<(), CommError> {
         let mode = mode.unwrap_or(0o644);
-        let err = |message: String| CommError::Transfer {
-            op: "upload",
-            path: dst.to_string(),
-            message,
-        };
+        let err = |message: String| self.transfer_error("upload", dst, message);
         match (self.method, size) {
             (TransferMethod::Scp, Some(size)) => {
                 self.scp_upload(dst, src, size, mode).await.map_err(err)
@@ -1157,11 +1171,7 @@ impl Communicator for SshCommunicator {
     }
 
     async fn upload_dir(&self, dst: &str, src: &Path) -> Result<(), CommError> {
-        let err = |message: String| CommError::Transfer {
-            op: "upload",
-            path: dst.to_string(),
-            message,
-        };
+        let err = |message: String| self.transfer_error("upload", dst, message);
         let ch = self.session().await?;
         let mut pace = Pace::new(self.rtt);
         ch.exec(
@@ -1228,11 +1238,7 @@ impl Communicator for SshCommunicator {
         src: &str,
         dst: &mut (dyn AsyncWrite + Send + Unpin),
     ) -> Result<(), CommError> {
-        let err = |message: String| CommError::Transfer {
-            op: "download",
-            path: src.to_string(),
-            message,
-        };
+        let err = |message: String| self.transfer_error("download", src, message);
         match self.method {
             TransferMethod::Scp => self.scp_download(src, dst).await.map_err(err),
             TransferMethod::Sftp => self.sftp_download(src, dst).await.map_err(err),
@@ -1240,11 +1246,7 @@ impl Communicator for SshCommunicator {
     }
 
     async fn download_dir(&self, src: &str, dst: &Path) -> Result<(), CommError> {
-        let err = |message: String| CommError::Transfer {
-            op: "download",
-            path: src.to_string(),
-            message,
-        };
+        let err = |message: String| self.transfer_error("download", src, message);
         std::fs::create_dir_all(dst).map_err(|e| CommError::Io {
             context: format!("creating {}", dst.display()),
             source: e,

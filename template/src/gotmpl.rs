@@ -42,6 +42,14 @@ enum Tok {
     Pipe,
     Open,
     Close,
+    /// `$name`, or `$` alone (the template's data).
+    Var(String),
+    /// `:=`
+    Declare,
+    /// `=`
+    Assign,
+    /// `,` between `range` variables.
+    Comma,
 }
 
 fn lex(src: &str) -> Result<Vec<Tok>, String> {
@@ -58,6 +66,26 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
             }
             '(' => {
                 out.push(Tok::Open);
+                i += 1;
+            }
+            '$' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
+                    i += 1;
+                }
+                out.push(Tok::Var(b[start..i].iter().collect()));
+            }
+            ':' if b.get(i + 1) == Some(&'=') => {
+                out.push(Tok::Declare);
+                i += 2;
+            }
+            '=' => {
+                out.push(Tok::Assign);
+                i += 1;
+            }
+            ',' => {
+                out.push(Tok::Comma);
                 i += 1;
             }
             ')' => {
@@ -137,6 +165,15 @@ enum Val {
 }
 
 impl Val {
+    /// Go's name of the value's type, for errors.
+    fn go_type(&self) -> &'static str {
+        match self {
+            Val::S(_) => "string",
+            Val::N(_) => "int",
+            Val::B(_) => "bool",
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Val::S(s) => s.clone(),
@@ -242,6 +279,8 @@ pub const FUNCTIONS: &[&str] = &[
     "or",
     "not",
     "len",
+    "index",
+    "slice",
     "printf",
     "print",
     "println",
@@ -256,6 +295,10 @@ enum Node {
     Str(String),
     Num(i64),
     Call(String, Vec<Node>),
+    /// `$x`
+    Var(String),
+    /// `.` inside `with` or `range`.
+    Dot,
 }
 
 struct Parser<'a> {
@@ -310,8 +353,16 @@ impl Parser<'_> {
                 self.pos += 1;
                 Some(Node::Call(name, Vec::new()))
             }
+            Tok::Var(v) => {
+                self.pos += 1;
+                Some(Node::Var(v))
+            }
+            Tok::Field(f) if f.is_empty() => {
+                self.pos += 1;
+                Some(Node::Dot)
+            }
             Tok::Field(f) => return Err(format!("the data field .{f} is not available here")),
-            Tok::Pipe | Tok::Close => None,
+            Tok::Pipe | Tok::Close | Tok::Declare | Tok::Assign | Tok::Comma => None,
         })
     }
 
@@ -337,14 +388,38 @@ impl Parser<'_> {
     }
 }
 
-fn eval(n: &Node, ctx: &Ctx) -> Result<Val, String> {
+/// Variables (`{{$x := ...}}`) and the dot of a `with` or `range`, while a template renders.
+#[derive(Default)]
+struct Scope {
+    vars: Vec<(String, Val)>,
+    dot: Option<Val>,
+}
+
+impl Scope {
+    fn get(&self, name: &str) -> Result<Val, String> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| format!("undefined variable {name:?}"))
+    }
+}
+
+fn eval(n: &Node, ctx: &Ctx, sc: &Scope) -> Result<Val, String> {
     match n {
         Node::Str(s) => Ok(Val::S(s.clone())),
         Node::Num(x) => Ok(Val::N(*x)),
+        Node::Var(v) if v == "$" => Err("the template's data ($) is not available here".into()),
+        Node::Var(v) => sc.get(v),
+        Node::Dot => sc
+            .dot
+            .clone()
+            .ok_or_else(|| "the data dot is not available here".into()),
         Node::Call(name, args) => {
             let args = args
                 .iter()
-                .map(|a| eval(a, ctx))
+                .map(|a| eval(a, ctx, sc))
                 .collect::<Result<Vec<_>, _>>()?;
             call(name, args, ctx)
         }
@@ -412,6 +487,57 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             Ok(last)
         }
         "not" => Ok(Val::B(!args.first().ok_or("not: missing argument")?.truthy())),
+        // Go's index and slice on a string: bytes.
+        "index" | "slice" => {
+            let x = args.first().ok_or_else(|| format!("{name}: wrong number of arguments"))?;
+            let Val::S(text) = x else {
+                return Err(format!("error calling {name}: can't index item of type {}", x.go_type()));
+            };
+            let bytes = text.as_bytes();
+            let mut at = Vec::new();
+            for a in &args[1..] {
+                match a {
+                    Val::N(n) => at.push(*n),
+                    other => {
+                        return Err(format!(
+                            "error calling {name}: cannot index slice/array with type {}",
+                            other.go_type()
+                        ))
+                    }
+                }
+            }
+            let out_of_range = |n: i64| format!("error calling {name}: index out of range: {n}");
+            let pos = |n: i64, max: usize| {
+                usize::try_from(n)
+                    .ok()
+                    .filter(|&p| p <= max)
+                    .ok_or_else(|| out_of_range(n))
+            };
+            if name == "index" {
+                match at.as_slice() {
+                    [] => Ok(x.clone()),
+                    [n] => {
+                        let p = pos(*n, bytes.len())?;
+                        bytes
+                            .get(p)
+                            .map(|b| Val::N(i64::from(*b)))
+                            .ok_or_else(|| out_of_range(*n))
+                    }
+                    _ => Err("error calling index: can't index item of type uint8".into()),
+                }
+            } else {
+                let (from, to) = match at.as_slice() {
+                    [] => (0, bytes.len()),
+                    [a] => (pos(*a, bytes.len())?, bytes.len()),
+                    [a, b] => (pos(*a, bytes.len())?, pos(*b, bytes.len())?),
+                    _ => return Err("error calling slice: cannot 3-index slice a string".into()),
+                };
+                if from > to {
+                    return Err(format!("error calling slice: invalid slice index: {from} > {to}"));
+                }
+                Ok(Val::S(String::from_utf8_lossy(&bytes[from..to]).into_owned()))
+            }
+        }
         "len" => Ok(Val::N(
             i64::try_from(arg(&args, 0, name)?.len()).unwrap_or(i64::MAX),
         )),
@@ -565,7 +691,8 @@ pub fn render(text: &str, ctx: &Ctx) -> Result<String, String> {
     let segs = segments(text)?;
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    render_block(&segs, &mut i, ctx, &mut out, text, true)?;
+    let mut sc = Scope::default();
+    render_block(&segs, &mut i, ctx, &mut sc, &mut out, text, true)?;
     if i < segs.len() {
         return Err(format!(
             "template: unexpected {{{{{}}}}}",
@@ -647,15 +774,46 @@ fn keyword(inner: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn eval_action(inner: &str, ctx: &Ctx) -> Result<Option<Val>, String> {
-    let toks = lex(inner).map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))?;
-    if toks.iter().any(|t| matches!(t, Tok::Field(_))) {
+/// The value of an action's pipeline, and whether it declared or assigned a variable
+/// (`{{$x := user `a`}}` renders nothing). `None`: the action uses the plugin's data
+/// (`{{ .Path }}`), so it is kept for the plugin.
+fn eval_action(inner: &str, ctx: &Ctx, sc: &mut Scope) -> Result<Option<(Val, bool)>, String> {
+    let err = |e: String| format!("template: {{{{{inner}}}}}: {e}");
+    let toks = lex(inner).map_err(err)?;
+    if sc.dot.is_none() && toks.iter().any(|t| matches!(t, Tok::Field(_))) {
         return Ok(None);
     }
-    Parser::parse(&toks)
-        .and_then(|n| eval(&n, ctx))
-        .map(Some)
-        .map_err(|e| format!("template: {{{{{inner}}}}}: {e}"))
+    if let Some(f) = toks.iter().find_map(|t| match t {
+        Tok::Field(f) if !f.is_empty() => Some(f),
+        _ => None,
+    }) {
+        let ty = sc.dot.as_ref().map_or("", Val::go_type);
+        return Err(err(format!("can't evaluate field {f} in type {ty}")));
+    }
+    let (target, rest) = match toks.as_slice() {
+        [Tok::Var(v), Tok::Declare | Tok::Assign, rest @ ..] => (Some((v, &toks[1])), rest),
+        _ => (None, toks.as_slice()),
+    };
+    let v = Parser::parse(rest)
+        .and_then(|n| eval(&n, ctx, sc))
+        .map_err(err)?;
+    match target {
+        None => Ok(Some((v, false))),
+        Some((name, Tok::Declare)) => {
+            sc.vars.push((name.clone(), v.clone()));
+            Ok(Some((v, true)))
+        }
+        Some((name, _)) => {
+            let slot = sc
+                .vars
+                .iter_mut()
+                .rev()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| err(format!("undefined variable {name:?}")))?;
+            slot.1 = v.clone();
+            Ok(Some((v, true)))
+        }
+    }
 }
 
 /// Renders segments from `*i` until an `else` or `end` at this level (left at `*i`), writing to
@@ -664,6 +822,7 @@ fn render_block(
     segs: &[Seg<'_>],
     i: &mut usize,
     ctx: &Ctx,
+    sc: &mut Scope,
     out: &mut String,
     text: &str,
     emit: bool,
@@ -685,13 +844,17 @@ fn render_block(
                 }
                 match keyword(inner) {
                     Some(("else" | "else if" | "end", _)) => return Ok(()),
-                    Some(("if", cond)) => {
+                    Some((k @ ("if" | "with"), cond)) => {
                         *i += 1;
-                        render_if(segs, i, ctx, out, text, emit, cond)?;
+                        render_if(segs, i, ctx, sc, out, text, emit, cond, k == "with")?;
+                    }
+                    Some(("range", over)) => {
+                        *i += 1;
+                        render_range(segs, i, ctx, sc, out, text, emit, over)?;
                     }
                     Some((k, _)) => {
                         return Err(format!(
-                            "template: {{{{{trimmed}}}}}: {k:?} actions are not supported by Kiln; use if/else"
+                            "template: {{{{{trimmed}}}}}: {k:?} actions are not supported by Kiln; use if/else, with or range"
                         ))
                     }
                     None => {
@@ -699,8 +862,9 @@ fn render_block(
                         if !emit {
                             continue;
                         }
-                        match eval_action(inner, ctx)? {
-                            Some(v) => out.push_str(&v.text()),
+                        match eval_action(inner, ctx, sc)? {
+                            Some((_, true)) => {}
+                            Some((v, false)) => out.push_str(&v.text()),
                             // `{{ .Field }}` belongs to the plugin: kept verbatim.
                             None => out.push_str(raw),
                         }
@@ -712,56 +876,152 @@ fn render_block(
     Ok(())
 }
 
-/// `{{if c}} ... {{else if d}} ... {{else}} ... {{end}}`, from just after the `if`.
+/// After a block's body: an `{{else}}` body (rendered when `rest`) and the `{{end}}`.
+#[allow(clippy::too_many_arguments)]
+fn render_else(
+    segs: &[Seg<'_>],
+    i: &mut usize,
+    ctx: &Ctx,
+    sc: &mut Scope,
+    out: &mut String,
+    text: &str,
+    rest: bool,
+    what: &str,
+) -> Result<(), String> {
+    let Some(inner) = segs.get(*i).and_then(Seg::action) else {
+        return Err(format!("template: unterminated {{{{{what}}}}} in {text:?}"));
+    };
+    *i += 1;
+    match keyword(inner) {
+        Some(("end", _)) => Ok(()),
+        Some(("else", "")) => {
+            render_block(segs, i, ctx, sc, out, text, rest)?;
+            match segs.get(*i).and_then(Seg::action).and_then(keyword) {
+                Some(("end", _)) => {
+                    *i += 1;
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "template: expected {{{{end}}}} after {{{{else}}}} in {text:?}"
+                )),
+            }
+        }
+        _ => Err(format!("template: unexpected {{{{{inner}}}}}")),
+    }
+}
+
+/// `{{if c}} ... {{else if d}} ... {{else}} ... {{end}}`, from just after the `if`; as `with`,
+/// the body sees the condition's value as its dot. Variables declared inside end with it.
+#[allow(clippy::too_many_arguments)]
 fn render_if(
     segs: &[Seg<'_>],
     i: &mut usize,
     ctx: &Ctx,
+    sc: &mut Scope,
     out: &mut String,
     text: &str,
     emit: bool,
     cond: &str,
+    with: bool,
 ) -> Result<(), String> {
+    let what = if with { "with" } else { "if" };
+    let mark = sc.vars.len();
     let mut taken = false;
     let mut cond = cond.to_string();
     loop {
-        let this = emit
-            && !taken
-            && match eval_action(&cond, ctx)? {
-                Some(v) => v.truthy(),
+        let value = if emit && !taken {
+            match eval_action(&cond, ctx, sc)? {
+                Some((v, _)) => Some(v),
                 None => {
                     return Err(format!(
-                "template: {{{{if {cond}}}}}: a condition on a plugin field is not supported here"
-            ))
-                }
-            };
-        taken |= this;
-        render_block(segs, i, ctx, out, text, this)?;
-        let Some(inner) = segs.get(*i).and_then(Seg::action) else {
-            return Err(format!("template: unterminated {{{{if}}}} in {text:?}"));
-        };
-        *i += 1;
-        match keyword(inner) {
-            Some(("end", _)) => return Ok(()),
-            Some(("else if", c)) => cond = c.to_string(),
-            Some(("else", _)) => {
-                let rest = !taken && emit;
-                render_block(segs, i, ctx, out, text, rest)?;
-                match segs.get(*i).and_then(Seg::action).and_then(keyword) {
-                    Some(("end", _)) => {
-                        *i += 1;
-                        return Ok(());
-                    }
-                    _ => {
-                        return Err(format!(
-                            "template: expected {{{{end}}}} after {{{{else}}}} in {text:?}"
-                        ))
-                    }
+                        "template: {{{{{what} {cond}}}}}: a condition on a plugin field is not supported here"
+                    ))
                 }
             }
-            _ => return Err(format!("template: unexpected {{{{{inner}}}}}")),
+        } else {
+            None
+        };
+        let this = value.as_ref().is_some_and(Val::truthy);
+        taken |= this;
+        let outer = if with && this {
+            Some(std::mem::replace(&mut sc.dot, value))
+        } else {
+            None
+        };
+        render_block(segs, i, ctx, sc, out, text, this)?;
+        if let Some(d) = outer {
+            sc.dot = d;
+        }
+        match segs.get(*i).and_then(Seg::action).and_then(keyword) {
+            Some(("else if", c)) if !with => {
+                *i += 1;
+                cond = c.to_string();
+            }
+            _ => {
+                let r = render_else(segs, i, ctx, sc, out, text, !taken && emit, what);
+                sc.vars.truncate(mark);
+                return r;
+            }
         }
     }
+}
+
+/// `{{range [$i, $e :=] pipeline}} ... {{else}} ... {{end}}`. What can be ranged over in a
+/// legacy template: an integer (0..n, as current Packer's Go), and the plugin's data when a
+/// field is rendered before the build, which Packer's templates see as nil (no iterations).
+#[allow(clippy::too_many_arguments)]
+fn render_range(
+    segs: &[Seg<'_>],
+    i: &mut usize,
+    ctx: &Ctx,
+    sc: &mut Scope,
+    out: &mut String,
+    text: &str,
+    emit: bool,
+    over: &str,
+) -> Result<(), String> {
+    let err = |e: String| format!("template: {{{{range {over}}}}}: {e}");
+    let toks = lex(over).map_err(err)?;
+    let (names, pipe): (Vec<String>, &[Tok]) = match toks.as_slice() {
+        [Tok::Var(a), Tok::Comma, Tok::Var(b), Tok::Declare, rest @ ..] => {
+            (vec![a.clone(), b.clone()], rest)
+        }
+        [Tok::Var(a), Tok::Declare, rest @ ..] => (vec![a.clone()], rest),
+        _ => (Vec::new(), toks.as_slice()),
+    };
+    let nil_dot = sc.dot.is_none() && pipe == [Tok::Field(String::new())];
+    let count = if !emit || nil_dot {
+        0
+    } else {
+        let (v, _) = eval_action(over.rsplit(":=").next().unwrap_or(over), ctx, sc)?
+            .ok_or_else(|| err("a plugin field cannot be ranged over here".into()))?;
+        match v {
+            Val::N(n) => n.max(0),
+            other => return Err(err(format!("range can't iterate over {}", other.text()))),
+        }
+    };
+    let start = *i;
+    let mark = sc.vars.len();
+    for k in 0..count {
+        *i = start;
+        let outer = sc.dot.replace(Val::N(k));
+        match names.as_slice() {
+            [e] => sc.vars.push((e.clone(), Val::N(k))),
+            [ix, e] => {
+                sc.vars.push((ix.clone(), Val::N(k)));
+                sc.vars.push((e.clone(), Val::N(k)));
+            }
+            _ => {}
+        }
+        let r = render_block(segs, i, ctx, sc, out, text, true);
+        sc.dot = outer;
+        sc.vars.truncate(mark);
+        r?;
+    }
+    if count == 0 {
+        render_block(segs, i, ctx, sc, out, text, false)?;
+    }
+    render_else(segs, i, ctx, sc, out, text, emit && count == 0, "range")
 }
 
 /// Renders every string in `v`; errors are collected as `(path, message)`.
@@ -1046,6 +1306,58 @@ mod tests {
     }
 
     #[test]
+    fn variables_with_range_index_and_slice() {
+        let c = ctx();
+        let r = |t: &str| render(t, &c);
+        assert_eq!(
+            r("{{$x := user `name`}}{{$x}}-{{$x | upper}}").unwrap(),
+            "Web Server-WEB SERVER"
+        );
+        assert_eq!(r("{{$x := 1}}{{$x = 2}}{{$x}}").unwrap(), "2");
+        assert_eq!(
+            r("{{with user `name`}}w={{.}}{{end}}|{{with user `nope`}}x{{else}}e{{end}}").unwrap(),
+            "w=Web Server|e"
+        );
+        assert_eq!(
+            r("{{with $v := user `csv`}}{{$v}}/{{.}}{{end}}").unwrap(),
+            "a,b,c/a,b,c"
+        );
+        // A variable ends with the block that declared it.
+        assert_eq!(
+            r("{{if true}}{{$y := 1}}{{end}}{{$y}}").unwrap_err(),
+            "template: {{$y}}: undefined variable \"$y\""
+        );
+        assert_eq!(r("[{{range .}}item{{else}}none{{end}}]").unwrap(), "[none]");
+        assert_eq!(
+            r("{{range $i := 3}}<{{$i}}{{.}}>{{end}}").unwrap(),
+            "<00><11><22>"
+        );
+        assert_eq!(
+            r("{{range user `name`}}x{{end}}").unwrap_err(),
+            "template: {{range user `name`}}: range can't iterate over Web Server"
+        );
+        assert_eq!(r("{{index (user `name`) 1}}").unwrap(), "101");
+        assert_eq!(
+            r("{{slice (user `name`) 4}}|{{slice `abc` 1 2}}").unwrap(),
+            "Server|b"
+        );
+        assert_eq!(
+            r("{{index `ab` 5}}").unwrap_err(),
+            "template: {{index `ab` 5}}: error calling index: index out of range: 5"
+        );
+        assert_eq!(
+            r("{{with `s`}}{{.Foo}}{{end}}").unwrap_err(),
+            "template: {{.Foo}}: can't evaluate field Foo in type string"
+        );
+        // Outside with/range, the dot is the plugin's: kept for it.
+        assert_eq!(
+            r("{{ .Path }} {{$}}").unwrap_err(),
+            "template: {{$}}: the template's data ($) is not available here"
+        );
+        assert_eq!(r("{{ .Path }}").unwrap(), "{{ .Path }}");
+    }
+
+    #[test]
     fn errors_name_the_action() {
         let c = ctx();
         assert_eq!(render("{{user `nope`}}", &c).unwrap(), "");
@@ -1138,6 +1450,7 @@ impl Translator<'_> {
         match n {
             Node::Str(s) => Ok(serde_json::to_string(s).unwrap_or_default()),
             Node::Num(x) => Ok(x.to_string()),
+            Node::Var(_) | Node::Dot => Err("variables and the dot have no HCL2 equivalent".into()),
             Node::Call(name, args) => {
                 let a = args
                     .iter()

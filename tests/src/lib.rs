@@ -146,6 +146,18 @@ impl Sshd {
         )
     }
 
+    /// Kills the per-connection servers (as a crash or an OOM kill of sshd's session process
+    /// would), dropping every client's connection; returns how many there were.
+    pub fn kill_sessions(&self) -> usize {
+        let pids = children_of(self.child.id());
+        for pid in &pids {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        pids.len()
+    }
+
     /// The authorized private key's path.
     #[must_use]
     pub fn key_path(&self) -> PathBuf {
