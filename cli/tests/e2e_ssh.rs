@@ -148,6 +148,39 @@ fn unreachable_host_fails_after_ssh_timeout_naming_host_and_port() {
     );
 }
 
+/// A server that sends its banner and then says nothing more (a hung sshd, a half-dead proxy)
+/// is given `ssh_timeout` in all, not a handshake timeout on top of it.
+#[test]
+fn a_server_that_sends_its_banner_and_stalls_fails_at_ssh_timeout() {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut c in listener.incoming().flatten() {
+            let _ = c.write_all(b"SSH-2.0-OpenSSH_9.2\r\n");
+            held.push(c);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tpl = format!("source \"null\" \"stalled\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {port}\n  ssh_username = \"nobody\"\n  ssh_password = \"pw\"\n  ssh_timeout = \"3s\"\n}}\nbuild {{\n  sources = [\"source.null.stalled\"]\n  provisioner \"shell\" {{\n    inline = [\"true\"]\n  }}\n}}\n");
+    write(d, "t.pkr.hcl", &tpl);
+    let start = std::time::Instant::now();
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    let took = start.elapsed();
+    assert_eq!(r.code, 1, "{}", r.all());
+    // Before: 30 s (one handshake timeout). Now 3 s and the process's own start and finish.
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(
+        r.stdout.contains(&format!(
+            "failed to connect to 127.0.0.1:{port}: timeout waiting for SSH after 3 seconds (last error: handshake timed out)"
+        )),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn file_upload_and_download_of_a_large_file_and_a_tree() {
     let sshd = Sshd::start();

@@ -410,12 +410,14 @@ pub async fn connect(ctx: &BuildContext, cfg: &SshConfig) -> Result<SshCommunica
     let mut auth_failures = 0;
     loop {
         let attempt = tokio::select! {
-            r = async {
+            // `ssh_timeout` bounds the whole wait: a server that sends its banner and then
+            // stalls must not hold an attempt past it.
+            r = tokio::time::timeout_at(deadline.into(), async {
                 let (stream, rtt) = wait_for_banner(&cfg.ssh_host, cfg.ssh_port, deadline)
                     .await
                     .map_err(Attempt::Retry)?;
                 try_connect(cfg, key.as_ref(), stream, rtt).await
-            } => r,
+            }) => r.unwrap_or_else(|_| Err(Attempt::Retry("handshake timed out".into()))),
             () = ctx.cancel.cancelled() => return Err(CommError::Cancelled),
         };
         let last = match attempt {
