@@ -389,3 +389,57 @@ fn a_broken_base_image_fails_before_booting() {
         assert!(left.is_empty(), "left behind: {left:?}");
     }
 }
+
+/// A guest whose SSH never answers (here: the template names a port nothing listens on in the
+/// guest) fails at `ssh_timeout` with the last lines of the guest's serial console, which
+/// usually say why (a kernel panic, an sshd that did not start); QEMU and the partial output
+/// are gone.
+#[test]
+fn ssh_that_never_comes_shows_the_serial_console_tail() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = format!("kiln-nossh-{}", token());
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            r#"source "qemu" "vm" {{
+  iso_url          = "{}"
+  iso_checksum     = "none"
+  disk_image       = true
+  skip_resize_disk = true
+  accelerator      = "tcg"
+  headless         = true
+  ssh_username     = "root"
+  ssh_password     = "kilnroot"
+  ssh_port         = 2201
+  ssh_timeout      = "25s"
+  vm_name          = "{name}"
+}}
+build {{
+  sources = ["source.qemu.vm"]
+}}
+"#,
+            base.display()
+        ),
+    );
+    let (code, out) = output(kiln(d, &["build", "t.pkr.hcl"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("timeout waiting for SSH after 25 seconds"),
+        "{out}"
+    );
+    let (_, tail) = out
+        .split_once("The guest's serial console ended with:\n")
+        .unwrap_or_else(|| panic!("no serial console tail:\n{out}"));
+    assert!(
+        tail.lines().next().is_some_and(|l| !l.trim().is_empty()),
+        "an empty tail:\n{out}"
+    );
+    assert!(
+        wait_gone(&name, Duration::from_secs(5)).is_empty(),
+        "QEMU left running"
+    );
+    assert!(!d.join("output-vm").exists(), "the partial output is kept");
+}
