@@ -639,36 +639,74 @@ fn setunion(args: FuncArgs) -> R {
     Ok(Value::Array(crate::types::set_order(out)))
 }
 fn fileset(args: FuncArgs) -> R {
-    // As Packer (doublestar): `*` within a name, `**` across directories, `{a,b}`, `[...]`;
-    // the result is the matching files, relative to `base`, sorted.
+    // As Packer (Terraform's fileset on doublestar): the pattern is joined to `base` and
+    // cleaned (so `sub/../a.txt` and `../x/*` work), globbed (`*` within a name, `**` across
+    // directories, `{a,b}`, `[...]`), and each file found is given relative to `base`, sorted.
     let (base, pat) = (s(&args[0])?, s(&args[1])?);
-    let m = globset::GlobBuilder::new(&pat)
+    let full = if base.is_empty() {
+        crate::gostr::clean(&pat)
+    } else {
+        crate::gostr::clean(&format!("{base}/{pat}"))
+    };
+    let m = globset::GlobBuilder::new(&full)
         .literal_separator(true)
         .build()
         .map_err(|e| format!("invalid pattern {pat:?}: {e}"))?
         .compile_matcher();
-    fn walk(root: &std::path::Path, rel: &str, m: &globset::GlobMatcher, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(root.join(rel)) else {
+    // The walk starts at the pattern's literal directory prefix.
+    let parts: Vec<&str> = full.split('/').collect();
+    let literal = parts
+        .iter()
+        .take(parts.len().saturating_sub(1))
+        .take_while(|c| !c.contains(['*', '?', '[', '{', '\\']))
+        .count();
+    let start = match parts[..literal].join("/") {
+        d if d.is_empty() && full.starts_with('/') => "/".to_string(),
+        d => d,
+    };
+    fn walk(dir: &str, m: &globset::GlobMatcher, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(if dir.is_empty() { "." } else { dir }) else {
             return;
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let path = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
+            let path = match dir {
+                "" => name,
+                "/" => format!("/{name}"),
+                d => format!("{d}/{name}"),
             };
             match e.file_type() {
-                Ok(t) if t.is_dir() => walk(root, &path, m, out),
+                Ok(t) if t.is_dir() => walk(&path, m, out),
                 Ok(_) if m.is_match(&path) => out.push(path),
                 _ => {}
             }
         }
     }
-    let mut out = Vec::new();
-    walk(std::path::Path::new(&base), "", &m, &mut out);
+    let mut found = Vec::new();
+    walk(&start, &m, &mut found);
+    let base = crate::gostr::clean(if base.is_empty() { "." } else { &base });
+    let mut out: Vec<String> = found.iter().map(|f| go_rel(&base, f)).collect();
     out.sort();
     Ok(Value::Array(out.into_iter().map(Value::from).collect()))
+}
+
+/// Go's `filepath.Rel` for two cleaned paths of the same kind (both relative or both rooted).
+fn go_rel(base: &str, target: &str) -> String {
+    let split = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .map(String::from)
+            .collect()
+    };
+    let (b, t) = (split(base), split(target));
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    let mut out: Vec<String> = vec!["..".to_string(); b.len() - common];
+    out.extend(t[common..].iter().cloned());
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
 }
 fn templatefile(args: FuncArgs) -> R {
     let p = s(&args[0])?;
