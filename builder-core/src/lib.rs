@@ -33,6 +33,7 @@ pub mod gotemplate;
 pub mod journal;
 pub mod launch;
 pub mod lifecycle;
+pub mod operator;
 pub mod orchestrator;
 pub mod plan;
 pub mod plugin;

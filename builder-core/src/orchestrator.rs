@@ -6,6 +6,7 @@ use crate::communicator::Communicator;
 use crate::config::{Diagnostic, Diagnostics};
 use crate::error::BuildError;
 use crate::event::{ArtifactInfo, EventKind, Events};
+use crate::operator::{Access, FailureChoice, OperatorLink};
 use crate::plan::{BuildPlan, PlannedBuild, PluginSpec, ProvisionerSpec};
 use crate::plugin::{BuildContext, BuildInfo, GeneratedData, Hook, OnError};
 use crate::registry::Registry;
@@ -34,6 +35,11 @@ pub struct RunOptions {
     pub cache_dir: Option<std::path::PathBuf>,
     /// The run's cleanup journal (the default records nothing).
     pub journal: crate::journal::Journal,
+    /// `-debug`: one build at a time, pausing for the operator between steps.
+    pub debug: bool,
+    /// Who answers `-on-error=ask`, `-debug` pauses and `breakpoint`s (`None`: no one; pauses
+    /// end at once and a failed step is cleaned up).
+    pub operator: Option<Arc<dyn crate::operator::Operator>>,
 }
 
 /// How one build ended.
@@ -201,6 +207,7 @@ impl Orchestrator {
             run_uuid: opts.run_uuid.clone(),
             on_error: opts.on_error,
             force: opts.force,
+            debug: opts.debug,
             template_dir: plan.template_dir.clone(),
             cache_dir: opts
                 .cache_dir
@@ -350,7 +357,9 @@ impl Orchestrator {
                 .map(|(i, _)| i)
                 .collect()
         };
-        let limit = if opts.parallel_builds == 0 {
+        let limit = if opts.debug {
+            1
+        } else if opts.parallel_builds == 0 {
             usize::MAX >> 4
         } else {
             opts.parallel_builds
@@ -360,12 +369,13 @@ impl Orchestrator {
         let mut handles = Vec::new();
         for i in selected {
             let build = Self::without_excepted(&plan.builds[i], &except);
-            let (plan, sem, this, cancel, journal) = (
+            let (plan, sem, this, cancel, journal, operator) = (
                 plan.clone(),
                 sem.clone(),
                 self.clone(),
                 cancel.clone(),
                 opts.journal.clone(),
+                opts.operator.clone(),
             );
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
             // Taken here, in plan order, so that -parallel-builds=1 runs builds in template order.
@@ -378,6 +388,7 @@ impl Orchestrator {
                     ui: this.events.ui(&build.name),
                     cancel,
                     journal: journal.for_build(&build.name),
+                    operator: operator.map_or_else(Default::default, OperatorLink::new),
                 };
                 let start = Instant::now();
                 this.events.emit(&build.name, EventKind::BuildStarted);
@@ -616,17 +627,78 @@ impl ProvisionHook {
                 Ok(()) => return Ok(()),
                 Err(BuildError::Cancelled) => return Err(BuildError::Cancelled),
                 Err(e) if attempt < attempts && !ctx.cancel.is_cancelled() => {
+                    let delay = retry_delay(attempt, jitter_fraction());
                     ctx.ui.say(format!(
-                        "Provisioner failed with {:?}, retrying with {} trie(s) left",
+                        "Provisioner failed with {:?}, retrying with {} trie(s) left (in {})",
                         e.to_string(),
-                        attempts - attempt
+                        attempts - attempt,
+                        crate::duration::human(delay)
                     ));
-                    ctx.sleep(Duration::from_secs(2)).await?;
+                    ctx.sleep(delay).await?;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if attempts > 1 {
+                        ctx.ui.say("retry limit reached.");
+                    }
+                    return Err(e);
+                }
             }
         }
     }
+
+    /// Runs the error-cleanup-provisioner, if the build has one.
+    async fn error_cleanup(
+        &self,
+        ctx: &BuildContext,
+        comm: &Arc<dyn Communicator>,
+        data: &GeneratedData,
+    ) {
+        if let Some(cleanup) = &self.build.error_cleanup {
+            ctx.ui.say(
+                "Provisioning step had errors: Running the cleanup provisioner, if present...",
+            );
+            if let Err(ce) = self.run_one(ctx, cleanup, comm, data).await {
+                ctx.ui
+                    .error(format!("Error cleanup provisioner failed: {ce}"));
+            }
+        }
+    }
+}
+
+/// The wait before retry number `attempt` (1 for the first) of a failed provisioner:
+/// exponential from 2 s, at most 30 s, with "equal jitter": a random point of the upper half
+/// (`fraction` in [0, 1)), so that parallel builds against one server spread out.
+fn retry_delay(attempt: u32, fraction: f64) -> Duration {
+    let full = Duration::from_secs(2)
+        .saturating_mul(1 << attempt.saturating_sub(1).min(8))
+        .min(Duration::from_secs(30));
+    full / 2 + full.mul_f64(fraction.clamp(0.0, 1.0) / 2.0)
+}
+
+/// A number in [0, 1), different on every call (std's randomly keyed hasher, over a counter).
+fn jitter_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    #[allow(clippy::cast_precision_loss)]
+    let f = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    f
+}
+
+/// How to log in to the machine, from the values its builder generated.
+fn access(data: &GeneratedData) -> Option<Access> {
+    if data.get("ConnType").map(String::as_str) != Some("ssh") {
+        return None;
+    }
+    let non_empty = |k: &str| data.get(k).filter(|v| !v.is_empty()).cloned();
+    Some(Access {
+        host: non_empty("Host")?,
+        port: non_empty("Port").unwrap_or_else(|| "22".into()),
+        user: non_empty("User")?,
+        private_key: non_empty("SSHPrivateKey"),
+        password: non_empty("Password").is_some(),
+    })
 }
 
 #[async_trait]
@@ -642,6 +714,7 @@ impl Hook for ProvisionHook {
                 ctx.ui.add_secret(v);
             }
         }
+        ctx.operator.set_access(access(data));
         for spec in &self.build.provisioners {
             if !applies(&spec.only, &spec.except, &self.build) {
                 continue;
@@ -653,26 +726,57 @@ impl Hook for ProvisionHook {
                 ));
                 ctx.sleep(p).await?;
             }
-            if let Err(e) = self.run_one(ctx, spec, &comm, data).await {
-                if spec.continue_on_error && !matches!(e, BuildError::Cancelled) {
+            if ctx.info.debug {
+                tokio::select! {
+                    () = ctx.operator.pause(&ctx.ui, "Pausing before the next provisioner. Press enter to continue.") => {}
+                    () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+                }
+            }
+            loop {
+                let e = match self.run_one(ctx, spec, &comm, data).await {
+                    Ok(()) => break,
+                    Err(e) => e,
+                };
+                if matches!(e, BuildError::Cancelled) {
+                    return Err(e);
+                }
+                if spec.continue_on_error {
                     ctx.ui.error(format!(
                         "Provisioner {} failed, continuing (continue_on_error): {e}",
                         spec.plugin.kind
                     ));
-                    continue;
+                    break;
                 }
-                if !matches!(e, BuildError::Cancelled) && ctx.info.on_error != OnError::Abort {
-                    if let Some(cleanup) = &self.build.error_cleanup {
-                        ctx.ui.say("Provisioning step had errors: Running the cleanup provisioner, if present...");
-                        if let Err(ce) = self.run_one(ctx, cleanup, &comm, data).await {
-                            ctx.ui
-                                .error(format!("Error cleanup provisioner failed: {ce}"));
+                match ctx.info.on_error {
+                    OnError::Abort => {}
+                    OnError::Cleanup | OnError::RunCleanupProvisioner => {
+                        self.error_cleanup(ctx, &comm, data).await;
+                    }
+                    OnError::Ask => {
+                        // Asked here rather than by the step runner: a retry runs this
+                        // provisioner again, not every provisioner from the first.
+                        ctx.ui.error(e.to_string());
+                        let what = format!("Provisioner '{}'", spec.plugin.kind);
+                        let choice = tokio::select! {
+                            c = ctx.operator.ask_about_failure(&ctx.ui, &what) => c,
+                            () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+                        };
+                        match choice {
+                            FailureChoice::Retry => {
+                                ctx.ui
+                                    .say(format!("Retrying provisioner '{}'", spec.plugin.kind));
+                                continue;
+                            }
+                            FailureChoice::Cleanup => self.error_cleanup(ctx, &comm, data).await,
+                            FailureChoice::Abort => {}
                         }
+                        ctx.operator.answered(choice);
                     }
                 }
                 return Err(e);
             }
         }
+        ctx.operator.set_access(None);
         Ok(())
     }
 }
@@ -689,5 +793,36 @@ mod tests {
         assert!(!selected(&g(&["file.*"]), &[], &["null.a"]));
         assert!(!selected(&[], &g(&["*.a"]), &["null.a"]));
         assert!(selected(&[], &g(&["*.b"]), &["null.a"]));
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_up_to_30s() {
+        let s = Duration::from_secs;
+        assert_eq!(retry_delay(1, 0.0), s(1));
+        assert_eq!(retry_delay(1, 0.999_999), Duration::from_micros(1_999_999));
+        assert_eq!(retry_delay(2, 0.5), s(3));
+        assert_eq!(retry_delay(3, 0.0), s(4));
+        assert_eq!(retry_delay(5, 1.0), s(30));
+        assert_eq!(retry_delay(50, 0.0), s(15));
+        let f: Vec<f64> = (0..100).map(|_| jitter_fraction()).collect();
+        assert!(f.iter().all(|x| (0.0..1.0).contains(x)));
+        assert!(f.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn access_comes_from_the_generated_ssh_values() {
+        let mut d = GeneratedData::new();
+        d.insert("ConnType".into(), "ssh".into());
+        d.insert("Host".into(), "127.0.0.1".into());
+        d.insert("Port".into(), "2222".into());
+        d.insert("User".into(), "root".into());
+        d.insert("Password".into(), String::new());
+        let a = access(&d).unwrap();
+        assert_eq!(
+            (a.port.as_str(), a.private_key, a.password),
+            ("2222", None, false)
+        );
+        d.insert("ConnType".into(), "none".into());
+        assert!(access(&d).is_none());
     }
 }

@@ -20,6 +20,8 @@ pub enum OnError {
     Abort,
     /// Run the error-cleanup-provisioner, then clean up.
     RunCleanupProvisioner,
+    /// Ask the operator: clean up, abort, or retry the failed step (see [`crate::operator`]).
+    Ask,
 }
 
 /// Facts about one build that plugins may need.
@@ -39,6 +41,9 @@ pub struct BuildInfo {
     pub on_error: OnError,
     /// `-force`: replace existing outputs.
     pub force: bool,
+    /// `-debug`: pause for the operator after each step, before each cleanup and before each
+    /// provisioner.
+    pub debug: bool,
     /// The directory of the template (`path.root`).
     pub template_dir: std::path::PathBuf,
     /// Where downloads are cached (`PACKER_CACHE_DIR`, chosen by the caller).
@@ -60,6 +65,8 @@ pub struct BuildContext {
     /// The run's cleanup journal: record what you create before (or as) you create it, and
     /// mark it done when it is removed or handed over (see [`crate::journal`]).
     pub journal: crate::journal::Journal,
+    /// The operator watching the build (unattended unless the embedding program attaches one).
+    pub operator: crate::operator::OperatorLink,
 }
 
 impl BuildContext {

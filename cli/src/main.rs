@@ -8,6 +8,7 @@ mod cleanup;
 mod images;
 mod json_events;
 mod log;
+mod operator;
 mod render;
 mod scan;
 mod test;
@@ -186,7 +187,8 @@ struct BuildArgs {
     /// Prefix output lines with timestamps.
     #[arg(long = "timestamp-ui")]
     timestamp_ui: bool,
-    /// Accepted for compatibility; steps are not paused.
+    /// One build at a time, pausing for Enter after each step, before each provisioner and
+    /// before each cleanup (as Packer).
     #[arg(long)]
     debug: bool,
     /// Warn about var-file entries for undeclared variables (silent by default, as Packer).
@@ -930,7 +932,8 @@ fn inspect(a: &VarArgs) -> i32 {
 
 async fn build(a: BuildArgs) -> i32 {
     let on_error = match a.on_error.as_str() {
-        "cleanup" | "ask" => OnError::Cleanup,
+        "cleanup" => OnError::Cleanup,
+        "ask" => OnError::Ask,
         "abort" => OnError::Abort,
         "run-cleanup-provisioner" => OnError::RunCleanupProvisioner,
         other => {
@@ -962,7 +965,17 @@ async fn build(a: BuildArgs) -> i32 {
         run_uuid: run_uuid.clone(),
         cache_dir: Some(cache_dir()),
         journal: cleanup::open(&run_uuid),
+        debug: a.debug,
+        operator: Some(std::sync::Arc::new(operator::Terminal::new())),
     };
+    if a.debug {
+        let note = "Debug mode enabled. Builds will not be parallelized.";
+        if plain {
+            eprintln!("{note}");
+        } else {
+            println!("{note}");
+        }
+    }
     cleanup::warn_leftovers();
     let names: Vec<String> = match orch.select(&t.plan, &opts) {
         Ok(b) => b.iter().map(|b| b.name.clone()).collect(),

@@ -265,6 +265,7 @@ pub async fn test(target: &Target, a: &TestOptions) -> Result<Tested, i32> {
         ui: events.ui("test"),
         cancel: cancel.clone(),
         journal: kiln_core::journal::Journal::default(),
+        operator: Default::default(),
     };
     // Messages from the launch and the communicator, shown as a build's would be.
     let printer = tokio::spawn(async move {

@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use kiln_core::artifact::Artifact;
 pub use kiln_core::event::{ArtifactInfo, Event, EventKind};
 pub use kiln_core::journal::Journal;
+pub use kiln_core::operator::{FailureChoice, Operator, FAILURE_QUESTION};
 pub use kiln_core::orchestrator::{BuildOutcome, RunOptions};
 pub use kiln_core::plugin::OnError;
 pub use kiln_core::registry::Registry;
@@ -234,6 +235,22 @@ impl Options {
     #[must_use]
     pub fn journal(mut self, journal: Journal) -> Self {
         self.0.journal = journal;
+        self
+    }
+
+    /// `-debug`: one build at a time, pausing (through the [`Operator`]) after each step,
+    /// before each provisioner and before each cleanup.
+    #[must_use]
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.0.debug = debug;
+        self
+    }
+
+    /// Who answers [`OnError::Ask`], `debug` pauses and `breakpoint` provisioners. Without
+    /// one the run is unattended: pauses end at once and a failed step is cleaned up.
+    #[must_use]
+    pub fn operator(mut self, operator: Arc<dyn Operator>) -> Self {
+        self.0.operator = Some(operator);
         self
     }
 }

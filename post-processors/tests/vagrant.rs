@@ -126,6 +126,7 @@ fn ctx() -> (
             ui: events.ui("qemu.example"),
             cancel: CancellationToken::new(),
             journal: Default::default(),
+            operator: Default::default(),
         },
         rx,
     )

@@ -1,4 +1,4 @@
-//! The `breakpoint` provisioner: pause a build until the user presses Enter.
+//! The `breakpoint` provisioner: pause a build until the operator presses Enter.
 
 use async_trait::async_trait;
 use kiln_core::{
@@ -7,7 +7,6 @@ use kiln_core::{
 };
 use serde::Deserialize;
 use std::sync::Arc;
-use tokio::io::AsyncBufReadExt;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -44,14 +43,11 @@ impl Provisioner for Breakpoint {
         } else {
             format!(" with note \"{}\"", self.cfg.note)
         };
-        ctx.ui.say(format!(
-            "Pausing at breakpoint provisioner{note}. Press enter to continue."
-        ));
-        // Waits on the process's standard input, like Packer; end of input continues too.
-        let mut line = String::new();
-        let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        let message = format!("Pausing at breakpoint provisioner{note}. Press enter to continue.");
+        // The operator (the `kiln` command: its standard input, as Packer) says when to go on;
+        // unattended, it goes on at once.
         tokio::select! {
-            _ = stdin.read_line(&mut line) => Ok(()),
+            () = ctx.operator.pause(&ctx.ui, &message) => Ok(()),
             () = ctx.cancel.cancelled() => Err(BuildError::Cancelled),
         }
     }

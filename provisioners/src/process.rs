@@ -136,6 +136,7 @@ mod tests {
             ui: events.ui("null.t"),
             cancel: tokio_util::sync::CancellationToken::new(),
             journal: Default::default(),
+            operator: Default::default(),
         };
         (ctx, rx)
     }

@@ -427,3 +427,40 @@ pub fn require_ansible() {
         "ansible-playbook is not installed; the ansible tests need a real Ansible: apt-get install ansible-core (or run scripts/deps --tests)"
     );
 }
+
+/// Like [`run_with_input`], with standard input a terminal (a pseudo-terminal whose other end
+/// types `input`), as a person running Kiln has: what `-on-error=ask` needs to ask. Standard
+/// output and error stay pipes.
+///
+/// # Panics
+/// When no pseudo-terminal can be opened or the binary cannot be started.
+#[must_use]
+pub fn run_on_terminal(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Run {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use std::io::Write;
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("open a pseudo-terminal");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_string_lossy().as_ref())
+        .expect("open the terminal's end");
+    let mut master = std::fs::File::from(master);
+    let mut cmd = command(bin, dir, args);
+    cmd.stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("run kiln");
+    // The terminal holds typed lines until they are read, one line per read, as a person's.
+    master.write_all(input).expect("type kiln's input");
+    // Its echo of what was typed is read and dropped, so that it never fills up.
+    let drain = std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut master, &mut sink);
+    });
+    let out = child.wait_with_output().expect("run kiln");
+    drop(drain);
+    finished(out)
+}

@@ -171,10 +171,7 @@ impl Builder for QemuBuilder {
         let mut state = State::new(cfg.clone(), ssh, hook);
         state.start_kvm_probe();
         let result = run_steps(ctx, &steps, &mut state).await;
-        if result.is_err()
-            && !matches!(result, Err(BuildError::Cancelled))
-            && ctx.info.on_error == kiln_core::plugin::OnError::Abort
-        {
+        if result.is_err() && !matches!(result, Err(BuildError::Cancelled)) && ctx.operator.kept() {
             state.keep_for_debugging(ctx);
         }
         result?;

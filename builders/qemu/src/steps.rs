@@ -1483,6 +1483,7 @@ mod tests {
             ui: events.ui("qemu.vm"),
             cancel: tokio_util::sync::CancellationToken::new(),
             journal: Default::default(),
+            operator: Default::default(),
         };
         RunQemu.run(&ctx, &mut s).await.unwrap();
         BootCommand.run(&ctx, &mut s).await.unwrap();
