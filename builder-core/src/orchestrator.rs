@@ -380,48 +380,52 @@ impl Orchestrator {
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
             // Taken here, in plan order, so that -parallel-builds=1 runs builds in template order.
             let permit = sem.acquire_owned().await;
-            handles.push(tokio::spawn(async move {
-                let _permit = permit;
-                let build = &build;
-                let ctx = BuildContext {
-                    info,
-                    ui: this.events.ui(&build.name),
-                    cancel,
-                    journal: journal.for_build(&build.name),
-                    operator: operator.map_or_else(Default::default, OperatorLink::new),
-                };
-                let start = Instant::now();
-                this.events.emit(&build.name, EventKind::BuildStarted);
-                let result = this.run_build(&ctx, build).await;
-                let elapsed = start.elapsed();
-                let artifacts = result
-                    .as_ref()
-                    .map(|a| {
-                        a.iter()
-                            .map(|a| ArtifactInfo {
-                                builder_id: a.builder_id(),
-                                id: a.id(),
-                                string: a.string(),
-                                files: a.files(),
-                                catalog: a.state("catalog").unwrap_or_default(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                this.events.emit(
-                    &build.name,
-                    EventKind::BuildFinished {
-                        error: result.as_ref().err().map(ToString::to_string),
+            let span = tracing::info_span!("build", build = %plan.builds[i].name);
+            handles.push(tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    let _permit = permit;
+                    let build = &build;
+                    let ctx = BuildContext {
+                        info,
+                        ui: this.events.ui(&build.name),
+                        cancel,
+                        journal: journal.for_build(&build.name),
+                        operator: operator.map_or_else(Default::default, OperatorLink::new),
+                    };
+                    let start = Instant::now();
+                    this.events.emit(&build.name, EventKind::BuildStarted);
+                    let result = this.run_build(&ctx, build).await;
+                    let elapsed = start.elapsed();
+                    let artifacts = result
+                        .as_ref()
+                        .map(|a| {
+                            a.iter()
+                                .map(|a| ArtifactInfo {
+                                    builder_id: a.builder_id(),
+                                    id: a.id(),
+                                    string: a.string(),
+                                    files: a.files(),
+                                    catalog: a.state("catalog").unwrap_or_default(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    this.events.emit(
+                        &build.name,
+                        EventKind::BuildFinished {
+                            error: result.as_ref().err().map(ToString::to_string),
+                            elapsed,
+                            artifacts,
+                        },
+                    );
+                    BuildOutcome {
+                        name: build.name.clone(),
+                        result,
                         elapsed,
-                        artifacts,
-                    },
-                );
-                BuildOutcome {
-                    name: build.name.clone(),
-                    result,
-                    elapsed,
-                }
-            }));
+                    }
+                },
+                span,
+            )));
         }
         let mut outcomes = Vec::new();
         for h in handles {

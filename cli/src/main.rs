@@ -194,6 +194,9 @@ struct BuildArgs {
     /// Warn about var-file entries for undeclared variables (silent by default, as Packer).
     #[arg(long = "warn-on-undeclared-var")]
     warn_on_undeclared_var: bool,
+    /// Write one log per build, DIR/<build>.log: its output and its debug log.
+    #[arg(long = "log-dir", value_name = "DIR")]
+    log_dir: Option<PathBuf>,
     /// The catalog that records the build: an SQLite file or a postgres:// URL (default:
     /// KILN_CATALOG, else $XDG_DATA_HOME/kiln/catalog.db).
     #[arg(long)]
@@ -409,7 +412,10 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    log::init();
+    log::init(match &cli.command {
+        Command::Build(a) => a.log_dir.as_deref(),
+        _ => None,
+    });
     let code = match cli.command {
         Command::Console(a) => console(&a),
         Command::Fmt(a) => fmt(&a),
@@ -1052,6 +1058,7 @@ async fn build(a: BuildArgs) -> i32 {
                     }
                     track(&mut times, &ev);
                     keep_document(&mut documents, &ev);
+                    log::build_event(&ev);
                     renderer.event(&ev);
                 }
                 None => break,
@@ -1078,6 +1085,7 @@ async fn build(a: BuildArgs) -> i32 {
                 }
                 track(&mut times, &ev);
                 keep_document(&mut documents, &ev);
+                log::build_event(&ev);
                 renderer.event(&ev);
             }
             break;

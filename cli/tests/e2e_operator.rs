@@ -1,6 +1,6 @@
 //! The operator's controls, end to end through the binary against a real sshd on loopback:
 //! `-on-error=ask` (answered on a pseudo-terminal, as a person would), `-debug`'s pauses,
-//! `-on-error=abort` and `run-cleanup-provisioner`, and provisioner retries.
+//! `-on-error=abort` and `run-cleanup-provisioner`, provisioner retries, and `-log-dir`.
 
 use kiln_tests::{run, run_on_terminal, run_with_input, Sshd};
 use std::path::Path;
@@ -223,4 +223,61 @@ fn max_retries_backs_off_and_says_when_the_limit_is_reached() {
     );
     // 1-2 s, then 2-4 s.
     assert!(took >= std::time::Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn log_dir_keeps_one_log_per_parallel_build_with_its_output_and_ssh_commands() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        format!(
+            "variable \"token\" {{\n  type      = string\n  sensitive = true\n}}\n{}build {{\n  source \"source.null.remote\" {{\n    name = \"one\"\n  }}\n  source \"source.null.remote\" {{\n    name = \"two\"\n  }}\n  provisioner \"shell\" {{\n    inline = [\"echo said-by-${{source.name}} ${{var.token}}\"]\n  }}\n}}\n",
+            sshd.null_source("")
+        ),
+    )
+    .unwrap();
+    let r = run(
+        KILN,
+        d,
+        &[
+            "build",
+            "-log-dir",
+            "logs",
+            "-var",
+            "token=hunter2-s3cret",
+            "t.pkr.hcl",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let mut names: Vec<String> = std::fs::read_dir(d.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["null.one.log", "null.two.log"]);
+    for (me, other) in [("one", "two"), ("two", "one")] {
+        let log = std::fs::read_to_string(d.join("logs").join(format!("null.{me}.log"))).unwrap();
+        assert!(log.contains("build started"), "{log}");
+        assert!(
+            log.contains(&format!("    [stdout] said-by-{me} <sensitive>")),
+            "{log}"
+        );
+        assert!(
+            log.contains("DEBUG kiln_communicator::ssh: ssh exec"),
+            "{log}"
+        );
+        assert!(log.contains("build finished in "), "{log}");
+        assert!(!log.contains(&format!("said-by-{other}")), "{log}");
+        assert!(!log.contains("hunter2"), "secret in the log: {log}");
+        // Every line is timestamped, or continues the one before.
+        assert!(
+            log.lines()
+                .all(|l| l.starts_with("    | ")
+                    || (l.starts_with("20") && l.as_bytes()[10] == b'T')),
+            "{log}"
+        );
+    }
 }
