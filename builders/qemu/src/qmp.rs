@@ -12,8 +12,11 @@ use tokio::net::UnixStream;
 pub struct Qmp {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
-    /// Names of the asynchronous events read so far (`STOP`, `GUEST_PANICKED` ...).
-    events: Vec<String>,
+    /// The asynchronous events read so far (`STOP`, `GUEST_PANICKED`, `BLOCK_IO_ERROR` ...).
+    events: Vec<Value>,
+    /// Commands sent whose answer has not been read (a command whose caller was cancelled
+    /// while it waited): their answers are skipped before the next command's.
+    unanswered: usize,
 }
 
 impl std::fmt::Debug for Qmp {
@@ -43,6 +46,7 @@ impl Qmp {
             reader: BufReader::new(r),
             writer: w,
             events: Vec::new(),
+            unanswered: 0,
         };
         let greeting = q.read().await?;
         if greeting.get("QMP").is_none() {
@@ -76,14 +80,23 @@ impl Qmp {
         }
         let mut text = msg.to_string();
         text.push('\n');
+        self.unanswered += 1;
         self.writer
             .write_all(text.as_bytes())
             .await
             .map_err(|e| format!("writing to QMP: {e}"))?;
         loop {
             let v = self.read().await?;
-            if let Some(e) = v.get("event").and_then(Value::as_str) {
-                self.events.push(e.to_string());
+            if v.get("event").is_some() {
+                self.events.push(v);
+                continue;
+            }
+            if v.get("return").is_none() && v.get("error").is_none() {
+                continue;
+            }
+            self.unanswered = self.unanswered.saturating_sub(1);
+            if self.unanswered > 0 {
+                // The answer to an earlier, abandoned command.
                 continue;
             }
             if let Some(r) = v.get("return") {
@@ -103,13 +116,26 @@ impl Qmp {
     pub async fn saw_event(&mut self, event: &str, wait: Duration) -> bool {
         let _ = tokio::time::timeout(wait, async {
             while let Ok(v) = self.read().await {
-                if let Some(e) = v.get("event").and_then(Value::as_str) {
-                    self.events.push(e.to_string());
+                if v.get("event").is_some() {
+                    self.events.push(v);
                 }
             }
         })
         .await;
-        self.events.iter().any(|e| e == event)
+        self.events
+            .iter()
+            .any(|e| e.get("event").and_then(Value::as_str) == Some(event))
+    }
+
+    /// The data of the last `BLOCK_IO_ERROR` event read (`device`, `operation`, `nospace`,
+    /// `reason` ...).
+    #[must_use]
+    pub fn last_block_io_error(&self) -> Option<&Value> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.get("event").and_then(Value::as_str) == Some("BLOCK_IO_ERROR"))
+            .and_then(|e| e.get("data"))
     }
 
     /// Presses (`down`) or releases a key given as a qcode.

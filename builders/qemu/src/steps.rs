@@ -228,12 +228,42 @@ fn is_register_dump(line: &str) -> bool {
 }
 
 fn tail(text: &str, n: usize) -> String {
+    let text = printable(text);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()
         .map(|l| format!("    {}", l.trim_end()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` without terminal escape sequences (`ESC [ ... letter`: a console's cursor queries and
+/// colours) and other control characters but tabs and line ends, so that a console tail does
+/// not drive the user's terminal.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    // Parameters and intermediates, then one final byte.
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn run_tool(ctx: &BuildContext, program: &str, args: &[String]) -> Result<(), BuildError> {
@@ -956,7 +986,7 @@ impl RunQemu {
         failure: VmFailure,
     ) -> Result<(), BuildError> {
         if !s.kvm_auto {
-            return Err(failure.into_error(s));
+            return Err(failure.into_error(s, "before SSH became available"));
         }
         ctx.ui.message(format!(
             "The VM failed under KVM ({}); booting it again under TCG (software emulation), which is slower.",
@@ -994,16 +1024,25 @@ pub(crate) enum VmFailure {
 impl VmFailure {
     /// QEMU's own words for it, in one line.
     fn reason(&self, s: &State<'_>) -> String {
+        if let VmFailure::Stopped(st) = self {
+            if st == "io-error" {
+                if let Some(r) = s.qmp.as_ref().and_then(|q| io_error_reason(q, s)) {
+                    return r;
+                }
+            }
+        }
         let said = s.qemu_stderr.lock().ok().and_then(|e| qemu_reason(&e));
         match (self, said) {
             (VmFailure::Stopped(st), Some(r)) => format!("{st}: {r}"),
             (VmFailure::Stopped(st), None) => format!("QEMU run state {st}"),
-            (VmFailure::Exited(code), Some(r)) => format!("QEMU exited ({code}): {r}"),
-            (VmFailure::Exited(code), None) => format!("QEMU exited ({code})"),
+            (VmFailure::Exited(code), Some(r)) => format!("{code}: {r}"),
+            (VmFailure::Exited(code), None) => code.to_string(),
         }
     }
 
-    fn into_error(self, s: &State<'_>) -> BuildError {
+    /// The build's error: what happened `when` ("before SSH became available", "during
+    /// provisioning"), QEMU's reason, and the console's last lines.
+    fn into_error(self, s: &State<'_>, when: &str) -> BuildError {
         let what = match &self {
             VmFailure::Stopped(st) if st == "guest-panicked" => "The guest panicked".to_string(),
             VmFailure::Stopped(_) => "QEMU stopped the VM".to_string(),
@@ -1017,11 +1056,43 @@ impl VmFailure {
             ""
         };
         BuildError::step(format!(
-            "{what} before SSH became available ({}).{hint}{}",
+            "{what} {when} ({}).{hint}{}",
             self.reason(s),
             s.diagnostics()
         ))
     }
+}
+
+/// What QEMU's last `BLOCK_IO_ERROR` says, in words: a full host file system is named as such,
+/// with the directory the disks are in.
+fn io_error_reason(q: &Qmp, s: &State<'_>) -> Option<String> {
+    let e = q.last_block_io_error()?;
+    let field = |k: &str| e.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let device = [field("device"), field("node-name")]
+        .into_iter()
+        .find(|d| !d.is_empty())
+        .unwrap_or("a disk");
+    let reason = Some(field("reason"))
+        .filter(|r| !r.is_empty())
+        .unwrap_or("I/O error");
+    let op = Some(field("operation"))
+        .filter(|o| !o.is_empty())
+        .unwrap_or("access");
+    let dir = s
+        .staging
+        .as_deref()
+        .unwrap_or(s.cfg.output_directory.as_path())
+        .display()
+        .to_string();
+    Some(
+        if e.get("nospace").and_then(serde_json::Value::as_bool) == Some(true) {
+            format!(
+                "the host's file system is full: QEMU could not {op} the disk {device} in {dir} ({reason}); free some space there or set output_directory elsewhere"
+            )
+        } else {
+            format!("QEMU could not {op} the disk {device} in {dir}: {reason}")
+        },
+    )
 }
 
 /// The first line of QEMU's stderr that says what went wrong (warnings skipped), without the
@@ -1255,7 +1326,38 @@ impl<'h> Step<State<'h>> for Provision {
         }
         s.comm = Some(comm.clone());
         ssh.insert_generated(&mut data);
-        s.hook.provision(ctx, comm, &data).await
+        // A VM that dies or stops (a full disk on the host) ends provisioning at once, with
+        // QEMU's reason, instead of when a provisioner's connection times out.
+        let hook = s.hook;
+        let ended = tokio::select! {
+            r = hook.provision(ctx, comm, &data) => Ok(r),
+            f = vm_failure(s.qemu.as_mut(), s.qmp.as_mut()) => Err(f),
+        };
+        let failure = match ended {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(BuildError::Cancelled)) => return Err(BuildError::Cancelled),
+            // The connection may have dropped because the VM went away: then that is the cause.
+            Ok(Err(e)) => match tokio::time::timeout(
+                Duration::from_millis(600),
+                vm_failure(s.qemu.as_mut(), s.qmp.as_mut()),
+            )
+            .await
+            {
+                Ok(f) => f,
+                Err(_) => return Err(e),
+            },
+            Err(f) => f,
+        };
+        if let VmFailure::Stopped(_) = failure {
+            // Read what QEMU said with it (BLOCK_IO_ERROR comes before the STOP).
+            if let Some(q) = s.qmp.as_mut() {
+                let _ = q
+                    .saw_event("BLOCK_IO_ERROR", Duration::from_millis(200))
+                    .await;
+            }
+        }
+        s.comm = None;
+        Err(failure.into_error(s, "during provisioning"))
     }
     async fn cleanup(&self, _ctx: &BuildContext, s: &mut State<'h>, _o: Outcome) {
         s.comm = None;
@@ -1409,6 +1511,15 @@ impl<'h> Step<State<'h>> for Finish {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn console_tails_lose_escape_sequences_and_control_characters() {
+        assert_eq!(
+            printable("/ # \u{1b}[6n\r\nok \u{1b}[1;32mgreen\u{1b}[0m\tx\u{7}\n"),
+            "/ # \nok green\tx\n"
+        );
+        assert_eq!(tail("a\n\u{1b}[6n\nb\n", 10), "    a\n    b");
+    }
     use kiln_core::{Config, Diagnostics};
 
     struct NoHook;
