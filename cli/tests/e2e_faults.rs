@@ -529,29 +529,10 @@ fn a_full_host_disk_during_provisioning_is_named_as_the_cause() {
             )
         ),
     );
-    // Root mounts in a namespace of its own; anyone else maps themselves to root in a user
-    // namespace first.
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let mut c = kiln_tests::isolated("unshare");
-    c.args(if root { vec!["-m"] } else { vec!["-r", "-m"] })
-        .args([
-            "sh",
-            "-c",
-            "mount -t tmpfs -o size=12m tmpfs small || exit 97; \"$0\" build t.pkr.hcl; echo \"rc=$?\"; ls -A small",
-            KILN,
-        ])
-        .current_dir(d)
-        .env("KILN_STATE_DIR", d.join("state"))
-        .stdin(std::process::Stdio::null());
+    let c = in_small_tmpfs(d, "12m");
     let started = Instant::now();
     let (code, out) = output(c);
-    assert_ne!(
-        code, 97,
-        "this test mounts a 12 MB tmpfs in a mount namespace: it needs root, or user namespaces (unshare -r):\n{out}"
-    );
+    assert_ne!(code, 97, "{out}");
     assert!(
         out.contains("--> qemu.vm: QEMU stopped the VM during provisioning (the host's file system is full: QEMU could not write the disk "),
         "{out}"
@@ -569,6 +550,103 @@ fn a_full_host_disk_during_provisioning_is_named_as_the_cause() {
         started.elapsed() < Duration::from_secs(100),
         "{:?}",
         started.elapsed()
+    );
+    assert!(wait_gone(&name, Duration::from_secs(5)).is_empty());
+}
+
+/// `kiln build t.pkr.hcl` in `d`, with `d/small` a tmpfs of `size` in a mount namespace of its
+/// own (root mounts there directly, anyone else maps themselves to root in a user namespace
+/// first); it prints `rc=N` and then what is left in `small` (exit 97: no tmpfs could be mounted).
+fn in_small_tmpfs(d: &Path, size: &str) -> Command {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let mut c = kiln_tests::isolated("unshare");
+    c.args(if root { vec!["-m"] } else { vec!["-r", "-m"] })
+        .args([
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs -o size={size} tmpfs small || {{ echo 'this test mounts a small tmpfs in a mount namespace: it needs root, or user namespaces (unshare -r)'; exit 97; }}; \"$0\" build t.pkr.hcl; echo \"rc=$?\"; ls -A small"),
+            KILN,
+        ])
+        .current_dir(d)
+        .env("KILN_STATE_DIR", d.join("state"))
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// The output file system fills up while the disk is compacted (`qemu-img convert`): the
+/// build fails with qemu-img's error and what to do, and leaves nothing in the full file
+/// system.
+#[test]
+fn a_full_output_file_system_during_compaction_fails_cleanly() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("small")).unwrap();
+    let name = format!("kiln-fullconv-{}", token());
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  sources = [\"source.qemu.vm\"]\n}}\n",
+            qemu_source(
+                &base,
+                &name,
+                "  output_directory = \"small/out\"\n  shutdown_command = \"poweroff\"\n  shutdown_timeout = \"60s\"\n"
+            )
+        ),
+    );
+    // The base image (25 MB) is copied in; its compacted copy does not fit beside it.
+    let (code, out) = output(in_small_tmpfs(d, "40m"));
+    assert_ne!(code, 97, "{out}");
+    assert!(
+        out.contains("--> qemu.vm: qemu-img convert -O qcow2 "),
+        "{out}"
+    );
+    assert!(out.contains(": No space left on device\nThe file system it writes to is full: free some space there, or set output_directory elsewhere.\n"), "{out}");
+    assert!(out.trim_end().ends_with("rc=1"), "left behind: {out}");
+    assert!(wait_gone(&name, Duration::from_secs(5)).is_empty());
+}
+
+/// The download cache's file system fills up while an image downloads: the build fails with
+/// the write error and what to do, before any VM starts, and leaves no partial download.
+#[test]
+fn a_full_file_system_during_a_download_fails_cleanly() {
+    let base = base_image(false);
+    let served = tempfile::tempdir().unwrap();
+    std::fs::copy(&base, served.path().join("base.qcow2")).unwrap();
+    let server = kiln_tests::FileServer::start(served.path());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("small")).unwrap();
+    let name = format!("kiln-fulldl-{}", token());
+    let url = format!("http://127.0.0.1:{}/base.qcow2", server.port);
+    write(
+        d,
+        "t.pkr.hcl",
+        &format!(
+            "{}build {{\n  sources = [\"source.qemu.vm\"]\n}}\n",
+            qemu_source(Path::new(&url), &name, "")
+        ),
+    );
+    let mut c = in_small_tmpfs(d, "8m");
+    c.env("PACKER_CACHE_DIR", "small/cache");
+    let (code, out) = output(c);
+    assert_ne!(code, 97, "{out}");
+    assert!(out.contains("No space left on device"), "{out}");
+    assert!(
+        out.contains("free some space"),
+        "no advice on what to do: {out}"
+    );
+    assert!(!out.contains("Starting VM"), "{out}");
+    assert!(out.contains("rc=1\n"), "{out}");
+    // Only the (empty) cache directory may remain.
+    let left = out.rsplit("rc=1\n").next().unwrap_or("").trim();
+    assert!(
+        left.is_empty() || left == "cache",
+        "left behind: {left:?}\n{out}"
     );
     assert!(wait_gone(&name, Duration::from_secs(5)).is_empty());
 }

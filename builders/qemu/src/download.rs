@@ -182,7 +182,17 @@ pub async fn download(ctx: &BuildContext, url: &str, dest: &Path) -> Result<(), 
             if n == 0 {
                 break;
             }
-            std::io::Write::write_all(&mut f, &buf[..n]).map_err(|e| e.to_string())?;
+            std::io::Write::write_all(&mut f, &buf[..n]).map_err(|e| {
+                if e.raw_os_error() == Some(28) {
+                    let dir = p.parent().unwrap_or(Path::new("."));
+                    format!(
+                        "{e}: the file system of the download cache {} is full; free some space there, or set PACKER_CACHE_DIR elsewhere",
+                        dir.display()
+                    )
+                } else {
+                    e.to_string()
+                }
+            })?;
             done += n as u64;
             ui.progress(&l2, done, total);
         }

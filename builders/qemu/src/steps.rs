@@ -283,11 +283,17 @@ async fn run_tool(ctx: &BuildContext, program: &str, args: &[String]) -> Result<
         () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
     };
     if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let hint = if said.contains("No space left on device") {
+            "\nThe file system it writes to is full: free some space there, or set output_directory elsewhere."
+        } else {
+            ""
+        };
         return Err(BuildError::step(format!(
-            "{program} {} failed ({}): {}",
+            "{program} {} failed ({}): {}{hint}",
             args.join(" "),
             out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            said.trim()
         )));
     }
     Ok(())
