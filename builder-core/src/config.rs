@@ -38,10 +38,19 @@ impl Location {
         let end = span.end.clamp(start, line_end);
         let width = source[start..end].chars().count().max(1);
         let full = source[line_start..line_end].trim_end_matches('\r');
+        Self::at(file, full, line, column, width)
+    }
+
+    /// The location of `width` characters at `line`:`column` (one-based) of `file`, whose text
+    /// is `full_line`.
+    #[must_use]
+    pub fn at(file: &str, full_line: &str, line: usize, column: usize, width: usize) -> Self {
         // Keep a window around the column on long lines: a location is made for every element of
-        // a list, and a 1,000-element list on one line must not copy that line 1,000 times.
+        // a list, and a 1,000-element list on one line must not copy that line 1,000 times (nor
+        // print a 100,000-character line).
         const BEFORE: usize = 100;
         const AFTER: usize = 140;
+        let full = full_line.trim_end_matches(['\r', '\n']);
         let count = full.chars().count();
         let (source_line, cut) = if count > BEFORE + AFTER {
             let from = column.saturating_sub(1).saturating_sub(BEFORE);
@@ -64,7 +73,7 @@ impl Location {
             line,
             column,
             source_line,
-            width,
+            width: width.max(1),
             line_start: cut,
         }
     }
@@ -147,7 +156,14 @@ impl fmt::Display for Diagnostic {
                 .take((loc.column - 1).saturating_sub(loc.line_start) + marker)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            writeln!(f, "{pad} | {lead}{}", "^".repeat(loc.width))?;
+            // Underline at most to the end of the line shown (of a window, on a long line).
+            let room = loc
+                .source_line
+                .chars()
+                .count()
+                .saturating_sub(lead.chars().count())
+                .max(1);
+            writeln!(f, "{pad} | {lead}{}", "^".repeat(loc.width.min(room)))?;
         }
         if !self.detail.is_empty() {
             write!(f, "\n{}", self.detail)?;

@@ -534,17 +534,9 @@ fn validate(a: &ValidateArgs) -> i32 {
                         bad = true;
                         print_diags(&d);
                     }
-                } else if let Err(e) = hcl::edit::parser::parse_body(&text) {
+                } else if let Err(d) = kiln_template::check_syntax(&name, &text) {
                     bad = true;
-                    let l = e.location();
-                    eprintln!(
-                        "Error: Invalid HCL syntax\n  --> {}:{}:{}\n   |\n   | {}\n\n{}\n",
-                        f.display(),
-                        l.line(),
-                        l.column(),
-                        e.line(),
-                        e.message()
-                    );
+                    print_diags(&d);
                 }
             }
         }
@@ -947,6 +939,15 @@ async fn build(a: BuildArgs) -> i32 {
             return 1;
         }
     };
+    // A boolean flag, as Go's flag package reads one.
+    let color = match a.color.as_str() {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
+        other => {
+            eprintln!("Error: invalid boolean value {other:?} for -color: use -color=false or -color=true.");
+            return 1;
+        }
+    };
     let Some(t) = load_reporting(&a.common, a.warn_on_undeclared_var) else {
         return 1;
     };
@@ -954,7 +955,7 @@ async fn build(a: BuildArgs) -> i32 {
     let style = Style {
         machine: a.machine_readable,
         json: a.json,
-        color: a.color != "false" && std::io::stdout().is_terminal() && !plain,
+        color: color && std::io::stdout().is_terminal() && !plain,
         timestamps: a.timestamp_ui,
         progress: std::io::stdout().is_terminal() && !plain,
     };

@@ -562,14 +562,13 @@ fn var_string(v: &J) -> Option<String> {
 /// A JSON syntax error at its line and column.
 pub(crate) fn json_syntax_error(name: &str, text: &str, e: &serde_json::Error) -> Diagnostic {
     let line = e.line().max(1);
-    Diagnostic::error("Invalid JSON", format!("{e}.")).at(Some(Location {
-        line_start: 0,
-        file: name.to_string(),
+    Diagnostic::error("Invalid JSON", format!("{e}.")).at(Some(Location::at(
+        name,
+        text.lines().nth(line - 1).unwrap_or_default(),
         line,
-        column: e.column().max(1),
-        source_line: text.lines().nth(line - 1).unwrap_or_default().to_string(),
-        width: 1,
-    }))
+        e.column().max(1),
+        1,
+    )))
 }
 
 /// Checks a legacy JSON template's syntax only, as `packer validate -syntax-only` does: valid

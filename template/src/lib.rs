@@ -321,14 +321,13 @@ fn parse_file(
                     "Invalid HCL syntax",
                     format!("{}.", e.message().trim_end_matches('.')),
                 )
-                .at(Some(Location {
-                    line_start: 0,
-                    file: name.to_string(),
-                    line: l.line(),
-                    column: l.column(),
-                    width: 1,
-                    source_line: line_text,
-                })),
+                .at(Some(Location::at(
+                    name,
+                    &line_text,
+                    l.line(),
+                    l.column(),
+                    1,
+                ))),
             );
             None
         }
