@@ -485,8 +485,38 @@ fn throttling_and_5xx_are_retried_and_persistent_ones_fail_clearly() {
         {"action": "RunInstances", "status": 503, "code": "RequestLimitExceeded", "count": 2},
         {"action": "CreateImage", "status": 500, "code": "InternalError", "count": 1},
     ]));
-    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    let log = d.join("debug.log");
+    let r = kiln_tests::run_with_env(
+        KILN,
+        d,
+        &["build", "t.pkr.hcl"],
+        &[
+            ("PACKER_LOG", "1"),
+            ("PACKER_LOG_PATH", log.to_str().unwrap()),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.all());
+    // The debug log has every API call, with its attempts, status and duration.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = logged.lines().filter(|l| l.contains("api call")).collect();
+    assert!(
+        calls.iter().any(|l| l.contains("RunInstances")
+            && l.contains("attempts=3")
+            && l.contains("status=200")
+            && l.contains("elapsed_ms=")),
+        "{logged}"
+    );
+    assert!(calls.iter().any(|l| l.contains("CreateImage")), "{logged}");
+    assert_eq!(
+        logged
+            .lines()
+            .filter(|l| l.contains("api attempt failed")
+                && l.contains("RunInstances")
+                && l.contains("status=503"))
+            .count(),
+        2,
+        "{logged}"
+    );
     let actions = moto.actions();
     assert_eq!(
         actions.iter().filter(|a| *a == "RunInstances").count(),

@@ -7,7 +7,95 @@ use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use std::time::Duration;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use std::time::{Duration, Instant};
+
+/// Logs every API call (service, operation, attempts, HTTP status, duration) at debug level,
+/// for `KILN_LOG`: what a build asked of the cloud, and how long it waited.
+#[derive(Debug)]
+struct LogCalls;
+
+#[derive(Debug, Clone)]
+struct CallStarted {
+    at: Instant,
+    attempts: u32,
+}
+
+impl Storable for CallStarted {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for LogCalls {
+    fn name(&self) -> &'static str {
+        "kiln-log-calls"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(CallStarted {
+            at: Instant::now(),
+            attempts: 0,
+        });
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(mut c) = cfg.load::<CallStarted>().cloned() {
+            c.attempts += 1;
+            let status = context.response().map(|r| r.status().as_u16());
+            if status.is_some_and(|s| s >= 400) {
+                let (service, operation) = names(cfg);
+                tracing::debug!(
+                    service,
+                    operation,
+                    attempt = c.attempts,
+                    status,
+                    "api attempt failed"
+                );
+            }
+            cfg.interceptor_state().store_put(c);
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = names(cfg);
+        let started = cfg.load::<CallStarted>();
+        let elapsed_ms = started.map_or(0, |c| c.at.elapsed().as_millis());
+        let attempts = started.map_or(0, |c| c.attempts);
+        let status = context.response().map(|r| r.status().as_u16());
+        let ok = matches!(context.output_or_error(), Some(Ok(_)));
+        tracing::debug!(service, operation, attempts, status, elapsed_ms, ok, "api call");
+        Ok(())
+    }
+}
+
+fn names(cfg: &ConfigBag) -> (String, String) {
+    cfg.load::<Metadata>().map_or_else(
+        || (String::new(), String::new()),
+        |m| (m.service().to_string(), m.name().to_string()),
+    )
+}
 
 /// The settings every client of a build shares.
 #[derive(Debug, Clone)]
@@ -73,7 +161,8 @@ impl Access {
     #[must_use]
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         let mut b = aws_sdk_ec2::config::Builder::from(&self.sdk)
-            .region(aws_config::Region::new(region.to_string()));
+            .region(aws_config::Region::new(region.to_string()))
+            .interceptor(LogCalls);
         if let Some(e) = &self.endpoint {
             b = b.endpoint_url(e.clone());
         }
@@ -85,7 +174,8 @@ impl Access {
     #[must_use]
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
         let b = aws_sdk_ssm::config::Builder::from(&self.sdk)
-            .region(aws_config::Region::new(region.to_string()));
+            .region(aws_config::Region::new(region.to_string()))
+            .interceptor(LogCalls);
         aws_sdk_ssm::Client::from_conf(b.build())
     }
 }
