@@ -650,3 +650,93 @@ fn a_full_file_system_during_a_download_fails_cleanly() {
     );
     assert!(wait_gone(&name, Duration::from_secs(5)).is_empty());
 }
+
+/// The fault matrix of a qemu build: at each of its steps (the disks made, QEMU started, the
+/// wait for SSH, a provisioner, the shutdown, the compaction), a SIGKILL of Kiln, and a Ctrl-C
+/// pressed twice (the second stops waiting for the cleanups), each followed by `kiln cleanup`,
+/// leave no QEMU, no partial output, no scratch file and no journal.
+#[test]
+fn sigkill_or_two_ctrl_cs_at_every_qemu_step_then_cleanup_leave_nothing() {
+    let base = base_image(false);
+    let steps = [
+        "Copying hard drive",
+        "Starting VM",
+        "Waiting for SSH",
+        "ready-to-provision",
+        "Gracefully halting",
+        "Converting hard drive",
+    ];
+    for how in ["KILL", "INT twice"] {
+        for step in steps {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let tmp = d.join("tmp");
+            std::fs::create_dir(&tmp).unwrap();
+            let name = format!("kiln-matrix-{}", token());
+            write(
+                d,
+                "t.pkr.hcl",
+                &format!(
+                    "{}build {{\n  sources = [\"source.qemu.vm\"]\n  provisioner \"shell\" {{\n    inline = [\"echo ready-to-provision\", \"sleep 2\"]\n  }}\n}}\n",
+                    qemu_source(
+                        &base,
+                        &name,
+                        "  shutdown_command = \"sleep 2; poweroff\"\n  disk_compression = true\n"
+                    )
+                ),
+            );
+            let mut c = kiln(d, &["build", "t.pkr.hcl"]);
+            c.env("TMPDIR", &tmp);
+            let (mut child, mut seen, lines) = start_until(c, step);
+            let at = format!("{how} at {step:?}");
+            if how == "KILL" {
+                signal(&child, "KILL");
+            } else {
+                signal(&child, "INT");
+                std::thread::sleep(Duration::from_millis(30));
+                // The first may have ended the build already.
+                let _ = Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status();
+            }
+            // Read what is left to read (a killed Kiln's output ends at once).
+            let reader = std::thread::spawn(move || {
+                let mut rest = String::new();
+                for l in lines.map_while(Result::ok) {
+                    rest.push_str(&l);
+                    rest.push('\n');
+                }
+                rest
+            });
+            let status = child.wait().unwrap();
+            seen.push_str(&reader.join().unwrap());
+            if how == "KILL" {
+                assert_eq!(status.code(), None, "{at}: {seen}");
+            } else {
+                assert!(
+                    matches!(status.code(), Some(1 | 130)),
+                    "{at}: {status:?}\n{seen}"
+                );
+            }
+            assert!(
+                wait_gone(&name, Duration::from_secs(5)).is_empty(),
+                "{at}: QEMU outlived Kiln"
+            );
+            let (code, out) = output(kiln(d, &["cleanup"]));
+            assert_eq!(code, 0, "{at}: {out}");
+            let left: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("kiln-partial") || n == "output-vm")
+                .collect();
+            assert!(left.is_empty(), "{at}: left {left:?}\n{seen}\n{out}");
+            let scratch: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+            assert!(scratch.is_empty(), "{at}: scratch left {scratch:?}");
+            let journals = std::fs::read_dir(d.join("state/journal"))
+                .map(|r| r.count())
+                .unwrap_or(0);
+            assert_eq!(journals, 0, "{at}: a journal is left\n{out}");
+        }
+    }
+}
