@@ -179,7 +179,9 @@ impl Catalog {
         Ok(self.backend.begin(true).await?)
     }
 
-    pub(crate) fn actor(&self) -> &Actor {
+    /// Who acts on it (recorded in its audit log and with the builds it records).
+    #[must_use]
+    pub fn actor(&self) -> &Actor {
         &self.opts.actor
     }
 

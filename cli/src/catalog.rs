@@ -2,11 +2,10 @@
 //! `$XDG_DATA_HOME/kiln/catalog.db`), who is acting, recording a finished `kiln build`, and the
 //! `kiln-image` data source.
 
-use kiln_catalog::record::{NewArtifact, NewBuild};
-use kiln_catalog::{Actor, BuildStatus, Catalog, Location, Options, Parent};
+use kiln_catalog::{Actor, Catalog, Location, Options, Parent};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// The user's data directory for Kiln: `$XDG_DATA_HOME/kiln`, else `~/.local/share/kiln`.
 fn data_dir() -> PathBuf {
@@ -197,28 +196,11 @@ pub fn image_id(a: &kiln_catalog::ArtifactRecord, region: Option<&str>) -> Resul
     }
 }
 
-/// `f` relative to the working directory made absolute, so that the catalog can find it from
-/// anywhere later.
-fn absolute(f: &str) -> String {
-    let p = std::path::Path::new(f);
-    if p.is_absolute() {
-        return f.to_string();
-    }
-    std::env::current_dir().map_or_else(|_| f.to_string(), |d| d.join(p).display().to_string())
-}
-
 /// What the CLI knows of one finished build.
-pub struct Finished {
-    pub name: String,
-    pub source_type: String,
-    pub started: SystemTime,
-    pub finished: SystemTime,
-    pub result: Result<Vec<kiln_core::event::ArtifactInfo>, String>,
-    /// Documents the build handed over about its image (`EventKind::Document`).
-    pub documents: Vec<kiln_catalog::documents::NewDocument>,
-}
+pub use kiln_engine::record::Finished;
 
-/// Records the run's builds: one version per bucket. Returns lines to print.
+/// Records the run's builds (through the engine's [`kiln_engine::record::record`]): one
+/// version per bucket. Returns lines to print.
 pub async fn record(
     loc: Location,
     t: &kiln_template::Template,
@@ -227,132 +209,18 @@ pub async fn record(
     cancelled: bool,
 ) -> Result<Vec<String>, String> {
     let cat = open(loc).await.map_err(|e| e.to_string())?;
-    let (template_hash, git_commit) = kiln_catalog::record::provenance(paths);
-    let variables: serde_json::Map<String, serde_json::Value> = t
-        .variables
-        .values()
-        .filter(|v| !v.sensitive)
-        .map(|v| {
-            (
-                v.name.clone(),
-                v.value
-                    .as_ref()
-                    .and_then(|x| serde_json::to_value(x).ok())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect();
-    let actor = actor();
-    let parent = PARENTS.lock().expect("parents").first().cloned();
-    let mut groups: indexmap::IndexMap<String, Vec<Finished>> = indexmap::IndexMap::new();
-    let mut specs = std::collections::HashMap::new();
-    for b in builds {
-        let pb = t.plan.builds.iter().find(|p| p.name == b.name);
-        let reg = pb.and_then(|p| p.registry.clone());
-        let bucket = reg
-            .as_ref()
-            .and_then(|r| r.bucket_name.clone())
-            .or_else(|| {
-                reg.as_ref()
-                    .and(pb.and_then(|p| p.build_block_name.clone()))
-            })
-            .unwrap_or_else(|| b.name.clone());
-        specs.entry(bucket.clone()).or_insert(reg);
-        groups.entry(bucket).or_default().push(b);
-    }
-    let mut lines = Vec::new();
-    for (bucket, builds) in groups {
-        let reg = specs.remove(&bucket).flatten().unwrap_or_default();
-        let labels = |l: &[(String, String)]| {
-            if l.is_empty() {
-                serde_json::Value::Null
-            } else {
-                serde_json::Value::Object(
-                    l.iter()
-                        .map(|(k, v)| (k.clone(), v.clone().into()))
-                        .collect(),
-                )
-            }
-        };
-        let errors: Vec<String> = builds
-            .iter()
-            .filter_map(|b| b.result.as_ref().err().map(|e| format!("{}: {e}", b.name)))
-            .collect();
-        let status = if errors.is_empty() {
-            BuildStatus::Succeeded
-        } else if cancelled {
-            BuildStatus::Cancelled
-        } else {
-            BuildStatus::Failed
-        };
-        let artifacts: Vec<NewArtifact> = builds
-            .iter()
-            .flat_map(|b| {
-                b.result
-                    .as_ref()
-                    .ok()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| NewArtifact {
-                        build_name: b.name.clone(),
-                        builder_type: b.source_type.clone(),
-                        builder_id: a.builder_id.clone(),
-                        id: a.id.clone(),
-                        files: a.files.iter().map(|f| absolute(f)).collect(),
-                        state: a.catalog.clone(),
-                    })
-            })
-            .collect();
-        let nb = NewBuild {
-            bucket: bucket.clone(),
-            bucket_description: reg.description.clone(),
-            bucket_labels: labels(&reg.bucket_labels),
-            build_labels: labels(&reg.build_labels),
-            build_names: builds.iter().map(|b| b.name.clone()).collect(),
-            status,
-            error: (!errors.is_empty()).then(|| errors.join("\n")),
-            started_at: builds
-                .iter()
-                .map(|b| b.started)
-                .min()
-                .unwrap_or_else(SystemTime::now)
-                .into(),
-            finished_at: builds
-                .iter()
-                .map(|b| b.finished)
-                .max()
-                .unwrap_or_else(SystemTime::now)
-                .into(),
-            artifacts,
-            parent: parent.clone(),
-            metadata: serde_json::json!({
-                "template": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "template_sha256": template_hash,
-                "git_commit": git_commit,
-                "variables": variables,
-                "kiln_version": kiln_core::VERSION,
-                "user": actor.user,
-                "host": actor.host,
-            }),
-            documents: builds
-                .iter()
-                .flat_map(|b| b.documents.iter().cloned())
-                .collect(),
-        };
-        let v = cat.record(nb).await.map_err(|e| e.to_string())?;
-        lines.push(match v.number {
-            Some(n) => format!(
-                "Recorded {bucket} v{n} ({}) in the catalog {}",
-                v.fingerprint,
-                cat.describe()
-            ),
-            None => format!(
-                "Recorded the {} build of {bucket} ({}) in the catalog {}",
-                v.status.as_str(),
-                v.fingerprint,
-                cat.describe()
-            ),
-        });
-    }
-    Ok(lines)
+    let provenance = kiln_engine::record::Provenance {
+        paths: paths.to_vec(),
+        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        actor: actor(),
+        parent: PARENTS.lock().expect("parents").first().cloned(),
+    };
+    let subject = kiln_engine::record::Subject::of(t);
+    let recorded = kiln_engine::record::record(&cat, &subject, builds, cancelled, &provenance)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(recorded
+        .iter()
+        .map(|(bucket, v)| kiln_engine::record::describe(&cat, bucket, v))
+        .collect())
 }

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
+pub use kiln_catalog::Catalog;
 pub use kiln_core::artifact::Artifact;
 pub use kiln_core::event::{ArtifactInfo, Event, EventKind};
 pub use kiln_core::journal::Journal;
@@ -43,10 +44,13 @@ pub use kiln_core::registry::Registry;
 pub use kiln_core::{BuildError, Diagnostic, Diagnostics, OutputStream};
 pub use kiln_template::{LoadOptions, Template};
 
+pub mod record;
+
 /// The registry and what builds run against.
 #[derive(Debug)]
 pub struct Engine {
     registry: Registry,
+    catalog: Option<Arc<kiln_catalog::Catalog>>,
 }
 
 impl Default for Engine {
@@ -66,7 +70,18 @@ impl Engine {
         kiln_post_processors::register(&mut r);
         #[cfg(feature = "amazon")]
         kiln_builder_amazon::register(&mut r);
-        Engine { registry: r }
+        Engine {
+            registry: r,
+            catalog: None,
+        }
+    }
+
+    /// Records every run this engine starts in `catalog` (as the catalog's actor): one version
+    /// per bucket once the run ends (see [`record`] and [`Run::finish`]).
+    #[must_use]
+    pub fn catalog(mut self, catalog: Arc<kiln_catalog::Catalog>) -> Self {
+        self.catalog = Some(catalog);
+        self
     }
 
     /// Adds plugin types (`r.builder(..)`, `r.provisioner(..)`, `r.data_source(..)` ...).
@@ -100,7 +115,7 @@ impl Engine {
     pub fn start(&self, template: &Template, options: Options) -> Result<Run, Diagnostics> {
         let (events, rx) = kiln_core::event::Events::channel();
         let orch = kiln_core::orchestrator::Orchestrator::new(self.registry.clone(), events);
-        let opts = options.0;
+        let (opts, provenance) = (options.0, options.1);
         let selected = orch.select(&template.plan, &opts)?;
         if selected.is_empty() {
             return Err(Diagnostics::from(Diagnostic::error(
@@ -113,12 +128,112 @@ impl Engine {
         let cancel = CancellationToken::new();
         let c = cancel.clone();
         let task = tokio::spawn(async move { orch.run_validated(plan, &opts, c).await });
+        let (events, recorder) = match &self.catalog {
+            None => (rx, None),
+            Some(cat) => {
+                let (tx, user_rx) = tokio::sync::mpsc::unbounded_channel();
+                let relay = tokio::spawn(relay(rx, tx, source_types(template)));
+                (
+                    user_rx,
+                    Some(Recorder {
+                        catalog: cat.clone(),
+                        subject: record::Subject::of(template),
+                        provenance: record::Provenance {
+                            paths: provenance.paths,
+                            cwd: provenance.cwd,
+                            actor: cat.actor().clone(),
+                            parent: None,
+                        },
+                        relay,
+                    }),
+                )
+            }
+        };
         Ok(Run {
-            events: rx,
+            events,
             cancel,
             task,
+            recorder,
         })
     }
+}
+
+fn source_types(t: &Template) -> std::collections::HashMap<String, String> {
+    t.plan
+        .builds
+        .iter()
+        .map(|b| (b.name.clone(), b.source_type.clone()))
+        .collect()
+}
+
+/// Passes the run's events on to the embedding program while noting, per build, what the
+/// catalog records: when it started and ended, its artifacts or error, its documents.
+async fn relay(
+    mut rx: UnboundedReceiver<Event>,
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    types: std::collections::HashMap<String, String>,
+) -> Vec<record::Finished> {
+    let mut builds: Vec<record::Finished> = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        if !ev.build.is_empty() {
+            let now = std::time::SystemTime::now();
+            let i = match builds.iter().position(|b| b.name == ev.build) {
+                Some(i) => i,
+                None => {
+                    builds.push(record::Finished {
+                        name: ev.build.clone(),
+                        source_type: types.get(&ev.build).cloned().unwrap_or_default(),
+                        started: now,
+                        finished: now,
+                        result: Err("the build did not finish".into()),
+                        documents: Vec::new(),
+                    });
+                    builds.len() - 1
+                }
+            };
+            let b = &mut builds[i];
+            match &ev.kind {
+                EventKind::Document {
+                    kind,
+                    name,
+                    content,
+                } => b.document(kind, name, content),
+                EventKind::BuildFinished {
+                    error, artifacts, ..
+                } => {
+                    b.finished = now;
+                    b.result = match error {
+                        None => Ok(artifacts.clone()),
+                        Some(e) => Err(e.clone()),
+                    };
+                }
+                _ => {}
+            }
+        }
+        // The embedding program may have stopped listening: the notes go on.
+        let _ = tx.send(ev);
+    }
+    builds
+}
+
+/// What records a run when its engine has a catalog.
+#[derive(Debug)]
+struct Recorder {
+    catalog: Arc<kiln_catalog::Catalog>,
+    subject: record::Subject,
+    provenance: record::Provenance,
+    relay: tokio::task::JoinHandle<Vec<record::Finished>>,
+}
+
+/// How a run ended: each build's outcome and, with a catalog, what was recorded in it.
+#[derive(Debug)]
+pub struct Finished {
+    /// Each build's outcome.
+    pub outcomes: Vec<BuildOutcome>,
+    /// The versions recorded (bucket, version), when the engine has a catalog.
+    pub recorded: Vec<(String, kiln_catalog::Version)>,
+    /// Why the run could not be recorded, if it could not.
+    pub record_error: Option<String>,
 }
 
 /// What to load: template paths or texts and variables (the library's `-var`, `-var-file`).
@@ -175,16 +290,38 @@ impl Load {
     }
 }
 
-/// How to run: the library's `-only`, `-except`, `-parallel-builds`, `-on-error`, `-force`.
+/// How to run: the library's `-only`, `-except`, `-parallel-builds`, `-on-error`, `-force`,
+/// and what the catalog records of the template.
 #[derive(Debug, Clone)]
-pub struct Options(pub RunOptions);
+pub struct Options(pub RunOptions, pub Provenance);
+
+/// What the catalog records of where a run came from.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// The template files or directories (hashed, and their git commit found).
+    pub paths: Vec<PathBuf>,
+    /// What relative artifact paths are relative to.
+    pub cwd: PathBuf,
+}
+
+impl Default for Provenance {
+    fn default() -> Self {
+        Provenance {
+            paths: Vec::new(),
+            cwd: PathBuf::from("."),
+        }
+    }
+}
 
 impl Default for Options {
     fn default() -> Self {
-        Options(RunOptions {
-            run_uuid: uuid::Uuid::new_v4().to_string(),
-            ..RunOptions::default()
-        })
+        Options(
+            RunOptions {
+                run_uuid: uuid::Uuid::new_v4().to_string(),
+                ..RunOptions::default()
+            },
+            Provenance::default(),
+        )
     }
 }
 
@@ -238,6 +375,20 @@ impl Options {
         self
     }
 
+    /// The template paths and working directory the catalog records (see [`Engine::catalog`]).
+    #[must_use]
+    pub fn provenance(
+        mut self,
+        paths: impl IntoIterator<Item = impl Into<PathBuf>>,
+        cwd: impl Into<PathBuf>,
+    ) -> Self {
+        self.1 = Provenance {
+            paths: paths.into_iter().map(Into::into).collect(),
+            cwd: cwd.into(),
+        };
+        self
+    }
+
     /// `-debug`: one build at a time, pausing (through the [`Operator`]) after each step,
     /// before each provisioner and before each cleanup.
     #[must_use]
@@ -261,6 +412,7 @@ pub struct Run {
     events: UnboundedReceiver<Event>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<Result<Vec<BuildOutcome>, Diagnostics>>,
+    recorder: Option<Recorder>,
 }
 
 impl Run {
@@ -285,14 +437,46 @@ impl Run {
     /// # Errors
     /// Problems found before any build started.
     pub async fn wait(self) -> Result<Vec<BuildOutcome>, Diagnostics> {
+        self.finish().await.map(|f| f.outcomes)
+    }
+
+    /// Waits for every build to end and, when the engine has a catalog, records them.
+    ///
+    /// # Errors
+    /// Problems found before any build started.
+    pub async fn finish(self) -> Result<Finished, Diagnostics> {
         drop(self.events);
-        match self.task.await {
-            Ok(r) => r,
-            Err(e) => Err(Diagnostics::from(Diagnostic::error(
-                "Build task failed",
-                e.to_string(),
-            ))),
+        let cancelled = self.cancel.is_cancelled();
+        let outcomes = match self.task.await {
+            Ok(r) => r?,
+            Err(e) => {
+                return Err(Diagnostics::from(Diagnostic::error(
+                    "Build task failed",
+                    e.to_string(),
+                )))
+            }
+        };
+        let mut done = Finished {
+            outcomes,
+            recorded: Vec::new(),
+            record_error: None,
+        };
+        if let Some(r) = self.recorder {
+            let builds = r.relay.await.unwrap_or_default();
+            match record::record(
+                &r.catalog,
+                &r.subject,
+                builds,
+                cancelled || self.cancel.is_cancelled(),
+                &r.provenance,
+            )
+            .await
+            {
+                Ok(v) => done.recorded = v,
+                Err(e) => done.record_error = Some(e.to_string()),
+            }
         }
+        Ok(done)
     }
 }
 
@@ -328,6 +512,54 @@ mod tests {
         assert_eq!(outcomes[0].name, "file.hello");
         assert!(outcomes[0].result.is_ok());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello kiln");
+    }
+
+    #[tokio::test]
+    async fn an_engine_with_a_catalog_records_each_run_as_a_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Arc::new(
+            Catalog::open(kiln_catalog::Options {
+                location: kiln_catalog::Location::Sqlite(dir.path().join("catalog.db")),
+                actor: kiln_catalog::Actor {
+                    user: "pipeline".into(),
+                    host: "ci-7".into(),
+                },
+                archive_dir: dir.path().join("archive"),
+                busy_timeout: std::time::Duration::from_secs(5),
+                lifecycles: Vec::new(),
+            })
+            .await
+            .unwrap(),
+        );
+        let target = dir.path().join("out.txt");
+        let text = format!(
+            "variable \"v\" {{\n  default = \"1.2.3\"\n}}\nvariable \"token\" {{\n  default   = \"s3cret\"\n  sensitive = true\n}}\nsource \"file\" \"f\" {{\n  content = \"v${{var.v}}\"\n  target  = \"{}\"\n}}\nbuild {{\n  sources = [\"source.file.f\"]\n}}\n",
+            target.display()
+        );
+        let engine = Engine::new().catalog(cat.clone());
+        let t = engine.load(Load::text("t.pkr.hcl", &text)).unwrap();
+        for n in 1..=2 {
+            let mut run = engine
+                .start(&t, Options::default().provenance(["t.pkr.hcl"], dir.path()))
+                .unwrap();
+            // The embedding program still sees every event.
+            let mut finished = 0;
+            while let Some(ev) = run.next_event().await {
+                finished += usize::from(matches!(ev.kind, EventKind::BuildFinished { .. }));
+            }
+            assert_eq!(finished, 1);
+            let done = run.finish().await.unwrap();
+            assert!(done.record_error.is_none(), "{:?}", done.record_error);
+            assert_eq!(done.recorded.len(), 1);
+            let (bucket, v) = &done.recorded[0];
+            assert_eq!((bucket.as_str(), v.number), ("file.f", Some(n)));
+        }
+        let versions = cat.versions("file.f", true).await.unwrap();
+        assert_eq!(versions.len(), 2);
+        let v = cat.version("file.f", "latest").await.unwrap();
+        assert_eq!(v.build_names, ["file.f"]);
+        let shown = format!("{v:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[tokio::test]
