@@ -58,4 +58,53 @@ impl BuildError {
             source,
         }
     }
+
+    /// This error with every secret in `secrets` replaced by `<sensitive>`, keeping its kind
+    /// (a communicator error becomes a step error with its scrubbed message).
+    #[must_use]
+    pub fn scrubbed(self, secrets: &crate::event::Secrets) -> Self {
+        match self {
+            BuildError::Cancelled => BuildError::Cancelled,
+            BuildError::Config(d) => BuildError::Config(d.scrubbed(secrets)),
+            BuildError::Communicator(e) => BuildError::Step(secrets.scrub(&e.to_string())),
+            BuildError::Step(m) => BuildError::Step(secrets.scrub(&m)),
+            BuildError::Provisioner { kind, message } => BuildError::Provisioner {
+                kind,
+                message: secrets.scrub(&message),
+            },
+            BuildError::PostProcessor { kind, message } => BuildError::PostProcessor {
+                kind,
+                message: secrets.scrub(&message),
+            },
+            BuildError::Io { context, source } => BuildError::Io {
+                context: secrets.scrub(&context),
+                source: std::io::Error::new(source.kind(), secrets.scrub(&source.to_string())),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrubbed_errors_keep_their_kind_and_lose_their_secrets() {
+        let s = crate::event::Secrets::default();
+        s.add("hunter2");
+        let e = BuildError::Provisioner {
+            kind: "shell".into(),
+            message: "false hunter2 failed".into(),
+        }
+        .scrubbed(&s);
+        assert!(matches!(&e, BuildError::Provisioner { kind, .. } if kind == "shell"));
+        assert_eq!(e.to_string(), "false <sensitive> failed");
+        let e =
+            BuildError::io("writing /x/hunter2", std::io::Error::other("no hunter2")).scrubbed(&s);
+        assert_eq!(e.to_string(), "writing /x/<sensitive>: no <sensitive>");
+        assert!(matches!(
+            BuildError::Cancelled.scrubbed(&s),
+            BuildError::Cancelled
+        ));
+    }
 }

@@ -312,7 +312,11 @@ impl Orchestrator {
             }
             per_build.push((build.name.clone(), diags));
         }
-        let diags = dedup(per_build);
+        // A plugin's message may quote a setting made from a sensitive variable.
+        for secret in &plan.secrets {
+            self.events.secrets().add(secret);
+        }
+        let diags = dedup(per_build).scrubbed(self.events.secrets());
         if diags.has_errors() {
             Err(diags)
         } else {
@@ -420,7 +424,8 @@ impl Orchestrator {
                     );
                     BuildOutcome {
                         name: build.name.clone(),
-                        result,
+                        // What the embedding program gets is as free of secrets as the events.
+                        result: result.map_err(|e| e.scrubbed(this.events.secrets())),
                         elapsed,
                     }
                 },

@@ -563,6 +563,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn outcomes_are_as_free_of_secrets_as_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("afile"), "").unwrap();
+        let template = |source: &str| {
+            format!(
+                "variable \"token\" {{\n  default   = \"hunter2-s3cret\"\n  sensitive = true\n}}\nsource \"file\" \"f\" {{\n  {source}\n}}\nbuild {{\n  sources = [\"source.file.f\"]\n}}\n"
+            )
+        };
+        let engine = Engine::new();
+        // Refused before it starts: the plugin's message quotes the path.
+        let t = engine
+            .load(Load::text(
+                "t.pkr.hcl",
+                &template(&format!(
+                    "source = \"{d}/missing-${{var.token}}\"\n  target = \"{d}/out\""
+                )),
+            ))
+            .unwrap();
+        let e = engine
+            .start(&t, Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing-<sensitive>"), "{e}");
+        // Failing while it runs: the outcome's error quotes it.
+        let t = engine
+            .load(Load::text(
+                "t.pkr.hcl",
+                &template(&format!(
+                    "content = \"x\"\n  target = \"{d}/afile/${{var.token}}/out\""
+                )),
+            ))
+            .unwrap();
+        let mut run = engine.start(&t, Options::default()).unwrap();
+        let mut seen = String::new();
+        while let Some(ev) = run.next_event().await {
+            seen.push_str(&format!("{:?}\n", ev.kind));
+        }
+        let outcomes = run.wait().await.unwrap();
+        let e = outcomes[0].result.as_ref().unwrap_err().to_string();
+        assert!(e.contains("afile/<sensitive>"), "{e}");
+        assert!(!seen.contains("hunter2"), "{seen}");
+    }
+
+    #[tokio::test]
     async fn an_unknown_builder_is_a_located_error_before_anything_runs() {
         let engine = Engine::new();
         let t = engine
