@@ -1233,3 +1233,112 @@ fn sigkill_while_waiting_for_ssh_then_kiln_cleanup_removes_instance_key_pair_and
         "Nothing to clean up.\n"
     );
 }
+
+/// The fault matrix of an amazon-ebs build against moto: while each of the calls that make
+/// something is in flight (held 3 s by the fault proxy), Kiln is killed (SIGKILL), or
+/// interrupted twice (the second Ctrl-C stops waiting for the cleanups); `kiln cleanup` then
+/// removes everything, including what the in-flight call made after Kiln was gone: it was
+/// recorded before the call, by the name or tag the build chose for it.
+#[test]
+fn sigkill_or_two_ctrl_cs_while_each_creating_call_is_in_flight_then_cleanup_leave_nothing() {
+    let moto = Moto::start();
+    register_base(&moto, "kiln-base-1");
+    let sshd = Sshd::start();
+    let stop = authorize_imported_keys(&moto, &sshd);
+    let calls = [
+        "ImportKeyPair",
+        "CreateSecurityGroup",
+        "RunInstances",
+        "CreateImage",
+        "CopyImage",
+    ];
+    for how in ["KILL", "INT twice"] {
+        for (i, call) in calls.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let ami = format!("kiln-matrix-{}-{i}", how.len());
+            write(
+                d,
+                &template(
+                    &moto,
+                    &sshd,
+                    &format!("  ami_name    = \"{ami}\"\n  ami_regions = [\"us-west-2\"]\n"),
+                    "  provisioner \"shell\" {\n    inline = [\"true\"]\n  }\n",
+                ),
+            );
+            let state = d.join("state");
+            let kiln = |args: &[&str]| {
+                let mut c = kiln_tests::isolated(KILN);
+                c.args(args)
+                    .current_dir(d)
+                    .env("KILN_STATE_DIR", &state)
+                    .env("AWS_ACCESS_KEY_ID", "test")
+                    .env("AWS_SECRET_ACCESS_KEY", "kiln-moto-secret")
+                    .env("AWS_REGION", "us-east-1");
+                c
+            };
+            let before = moto.actions().len();
+            moto.faults(&serde_json::json!([{ "action": call, "delay": 3, "count": 1 }]));
+            let log = std::fs::File::create(d.join("build.log")).unwrap();
+            let mut child = kiln(&["build", "t.pkr.hcl"])
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            let at = format!("{how} during {call}");
+            let said = || std::fs::read_to_string(d.join("build.log")).unwrap_or_default();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !moto.actions()[before..].iter().any(|a| a == call) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{at}: the build never called it: {:?}",
+                    &moto.actions()[before..]
+                );
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "{at}: the build ended:\n{}",
+                    said()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let pid = child.id().to_string();
+            if how == "KILL" {
+                child.kill().unwrap();
+            } else {
+                let int = || {
+                    std::process::Command::new("kill")
+                        .args(["-INT", &pid])
+                        .stderr(std::process::Stdio::null())
+                        .status()
+                        .unwrap()
+                };
+                int();
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                int();
+            }
+            let status = child.wait().unwrap();
+            if how != "KILL" {
+                assert!(matches!(status.code(), Some(1 | 130)), "{at}: {status:?}");
+            }
+            // The held call goes through now, with no one left to see its answer.
+            std::thread::sleep(std::time::Duration::from_millis(3500));
+            moto.faults(&serde_json::json!([]));
+            let out = kiln(&["cleanup"]).output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(0), "{at}: {text}");
+            assert_nothing_left(&moto, &format!("{at}: {}\n{text}", said()));
+            for region in ["us-east-1", "us-west-2"] {
+                let images = images_named(&moto, region, &ami);
+                assert!(
+                    images.is_empty(),
+                    "{at}: an AMI is left in {region}\n{text}"
+                );
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+}

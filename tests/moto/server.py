@@ -6,7 +6,9 @@ The layer
 - records every call (action, region, parameters): GET /__kiln/calls;
 - injects faults: POST /__kiln/faults with a JSON list of
   {"action": "RunInstances", "status": 503, "code": "RequestLimitExceeded", "count": 2}
-  (count -1: every call), for the next matching calls;
+  (count -1: every call), for the next matching calls; {"action": ..., "delay": SECONDS,
+  "count": N} holds matching calls that long and then lets them through (a slow API, or a
+  test that needs the build to be inside one call);
 - answers EnableImageDeprecation and DisableImageDeprecation itself, because moto does not
   implement them (it answers HTTP 500). This is the only emulated part: every other call is
   moto's. The deprecation time is kept per image and shown by GET /__kiln/deprecations;
@@ -19,6 +21,7 @@ import io
 import json
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -68,6 +71,9 @@ def app(inner):
                     f["count"] -= 1
                     fault = f
                     break
+        if fault is not None and fault.get("delay"):
+            time.sleep(float(fault["delay"]))
+            fault = None
         if fault is not None:
             return xml(
                 environ,

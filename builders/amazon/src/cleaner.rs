@@ -12,6 +12,9 @@ use std::time::Duration;
 /// The provider name AWS resources carry in journals.
 pub const PROVIDER: &str = "aws";
 
+/// The tag a build's instance carries with the token it was recorded by before it existed.
+pub const JOURNAL_TAG: &str = "kiln-journal";
+
 const POLL: Duration = Duration::from_secs(2);
 /// About ten minutes of polling: an instance terminating, an AMI leaving `pending`.
 const ATTEMPTS: u32 = 300;
@@ -41,9 +44,95 @@ impl Cleaner for AwsCleaner {
             "key-pair" => delete_key_pair(&ec2, &r.id).await,
             "security-group" => delete_security_group(&ec2, &r.id).await,
             "image" => delete_image(&ec2, &r.id).await,
+            // Recorded before the creating call, found by what the build chose for them.
+            "instance-tag" => {
+                for id in tagged_instances(&ec2, &r.id).await? {
+                    terminate(&ec2, &id).await?;
+                }
+                Ok(())
+            }
+            "security-group-name" => {
+                let (vpc, name) = r.id.split_once('/').unwrap_or(("", &r.id));
+                for id in groups_named(&ec2, vpc, name).await? {
+                    delete_security_group(&ec2, &id).await?;
+                }
+                Ok(())
+            }
+            "image-name" => {
+                for id in images_named(&ec2, &r.id).await? {
+                    delete_image(&ec2, &id).await?;
+                }
+                Ok(())
+            }
             other => Err(format!("unknown AWS resource kind {other:?}")),
         }
     }
+}
+
+/// The instances (not terminated) tagged with `token`.
+async fn tagged_instances(ec2: &Client, token: &str) -> Result<Vec<String>, String> {
+    let out = ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{JOURNAL_TAG}"))
+                .values(token)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated"))
+        .filter_map(|i| i.instance_id().map(String::from))
+        .collect())
+}
+
+/// The security groups named `name` (in `vpc`, when given).
+async fn groups_named(ec2: &Client, vpc: &str, name: &str) -> Result<Vec<String>, String> {
+    let f = |k: &str, v: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(k)
+            .values(v)
+            .build()
+    };
+    let mut req = ec2
+        .describe_security_groups()
+        .filters(f("group-name", name));
+    if !vpc.is_empty() {
+        req = req.filters(f("vpc-id", vpc));
+    }
+    let out = req.send().await.map_err(|e| describe(&e))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_id().map(String::from))
+        .collect())
+}
+
+/// This account's AMIs named `name` (unique per region).
+async fn images_named(ec2: &Client, name: &str) -> Result<Vec<String>, String> {
+    let out = ec2
+        .describe_images()
+        .owners("self")
+        .include_disabled(true)
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    Ok(out
+        .images()
+        .iter()
+        .filter_map(|i| i.image_id().map(String::from))
+        .collect())
 }
 
 /// Terminates an instance and waits until it is terminated.

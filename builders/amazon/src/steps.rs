@@ -155,6 +155,20 @@ impl<'h> State<'h> {
         }
     }
 
+    /// Marks a resource recorded before its creating call done when the service refused the
+    /// call (nothing was made); after a timeout or a lost connection it may exist, and stays
+    /// recorded for `kiln cleanup`.
+    fn unjournal_if_refused<E, R>(
+        &mut self,
+        kind: &str,
+        id: &str,
+        e: &aws_sdk_ec2::error::SdkError<E, R>,
+    ) {
+        if matches!(e, aws_sdk_ec2::error::SdkError::ServiceError(_)) {
+            self.unjournal(kind, id);
+        }
+    }
+
     /// Whether the build makes a temporary key pair: not with `ssh_keypair_name`,
     /// `ssh_private_key_file` or `ssh_password` (as Packer, also with `communicator = "none"`).
     fn needs_temporary_key(&self) -> bool {
@@ -644,13 +658,18 @@ impl<'h> Step<State<'h>> for SecurityGroup {
         if !s.cfg.run_tags.is_empty() {
             req = req.tag_specifications(s.tag_spec(ResourceType::SecurityGroup, &s.cfg.run_tags));
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| step_err("Error creating temporary security group", &e))?;
-        let id = out.group_id().unwrap_or_default().to_string();
+        // Recorded by name before it exists: a kill while the call is in flight leaves a group
+        // that `kiln cleanup` finds by that name.
         let region = s.region.clone();
+        let by_name = format!("{}/{name}", s.vpc_id.clone().unwrap_or_default());
+        s.journal(ctx, &region, "security-group-name", &by_name)?;
+        let out = req.send().await.map_err(|e| {
+            s.unjournal_if_refused("security-group-name", &by_name, &e);
+            step_err("Error creating temporary security group", &e)
+        })?;
+        let id = out.group_id().unwrap_or_default().to_string();
         s.journal_created(ctx, &region, "security-group", &id);
+        s.unjournal("security-group-name", &by_name);
         s.temp_sg = Some(id.clone());
         s.sg_ids = vec![id.clone()];
         if s.ssh.communicator != "none" {
@@ -790,6 +809,12 @@ impl<'h> Step<State<'h>> for RunInstance {
         run_tags
             .entry("Name".into())
             .or_insert_with(|| "Packer Builder".into());
+        // Recorded by a tag of its own before it exists: a kill while the call is in flight
+        // leaves an instance that `kiln cleanup` finds by that tag.
+        let token = uuid_like();
+        run_tags.insert(crate::cleaner::JOURNAL_TAG.into(), token.clone());
+        let region = s.region.clone();
+        s.journal(ctx, &region, "instance-tag", &token)?;
         let mut req = s
             .ec2
             .run_instances()
@@ -838,18 +863,18 @@ impl<'h> Step<State<'h>> for RunInstance {
                 .set_subnet_id(s.subnet_id.clone())
                 .set_security_group_ids(Some(s.sg_ids.clone()));
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| step_err("Error launching source instance", &e))?;
+        let out = req.send().await.map_err(|e| {
+            s.unjournal_if_refused("instance-tag", &token, &e);
+            step_err("Error launching source instance", &e)
+        })?;
         let id = out
             .instances()
             .first()
             .and_then(|i| i.instance_id())
             .unwrap_or_default()
             .to_string();
-        let region = s.region.clone();
         s.journal_created(ctx, &region, "instance", &id);
+        s.unjournal("instance-tag", &token);
         ctx.ui.message(format!("Instance ID: {id}"));
         s.instance = Some(Instance {
             id: id.clone(),
@@ -1193,13 +1218,17 @@ impl<'h> Step<State<'h>> for CreateAmi {
             req = req
                 .set_block_device_mappings(Some(block_devices(&s.cfg.ami_block_device_mappings)));
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| step_err("Error creating AMI", &e))?;
-        let ami = out.image_id().unwrap_or_default().to_string();
+        // Recorded by name before it exists (a name is unique per region): a kill while the
+        // call is in flight leaves an AMI that `kiln cleanup` finds by that name.
         let region = s.region.clone();
+        s.journal(ctx, &region, "image-name", &name)?;
+        let out = req.send().await.map_err(|e| {
+            s.unjournal_if_refused("image-name", &name, &e);
+            step_err("Error creating AMI", &e)
+        })?;
+        let ami = out.image_id().unwrap_or_default().to_string();
         s.journal_created(ctx, &region, "image", &ami);
+        s.unjournal("image-name", &name);
         ctx.ui.message(format!("AMI: {ami}"));
         if s.cfg.intermediary_image() {
             s.intermediary = Some((ami.clone(), Vec::new()));
@@ -1290,6 +1319,7 @@ impl<'h> Step<State<'h>> for CopyToRegions {
             ctx.ui.message(format!("Copying to: {r}"));
             let ec2 = s.access.ec2(r);
             let kms = s.cfg.copy_kms_key(r, &s.region);
+            s.journal(ctx, r, "image-name", &name)?;
             let res = ec2
                 .copy_image()
                 .source_region(&s.region)
@@ -1304,10 +1334,14 @@ impl<'h> Step<State<'h>> for CopyToRegions {
                 Ok(out) => {
                     let ami = out.image_id().unwrap_or_default().to_string();
                     s.journal_created(ctx, r, "image", &ami);
+                    s.unjournal("image-name", &name);
                     s.amis.insert(r.clone(), ami.clone());
                     started.push((r.clone(), ec2, ami));
                 }
-                Err(e) => errors.push(format!("{r}: {}", describe(&e))),
+                Err(e) => {
+                    s.unjournal_if_refused("image-name", &name, &e);
+                    errors.push(format!("{r}: {}", describe(&e)));
+                }
             }
         }
         ctx.ui.message("Waiting for all copies to complete...");
