@@ -479,3 +479,99 @@ fn ansible_local_playbook_files_inside_the_playbook_dir_run_from_it() {
     );
     assert!(staging.join("roles/site/tasks/main.yml").exists());
 }
+
+/// The fault matrix of an Ansible run: while `ansible-playbook` works through Kiln's proxy,
+/// a Ctrl-C, a Ctrl-C pressed twice, and a SIGKILL of Kiln followed by `kiln cleanup` each leave
+/// no Ansible process, no temporary file (inventory, key) and no journal.
+#[test]
+fn ctrl_c_once_twice_or_sigkill_during_ansible_then_cleanup_leave_nothing() {
+    require_ansible();
+    let sshd = Sshd::start();
+    for how in ["INT", "INT twice", "KILL"] {
+        let c = case();
+        let d = c.dir.path();
+        let tmp = d.join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let playbook = d.join(format!("slow-{}.yml", how.replace(' ', "-")));
+        std::fs::copy(fixtures().join("slow.yml"), &playbook).unwrap();
+        let body = format!("    playbook_file = \"{}\"\n", playbook.display());
+        std::fs::write(d.join("t.pkr.hcl"), template(&sshd, "ansible", &body)).unwrap();
+        let state = d.join("state");
+        let kiln = |args: &[&str]| {
+            let mut cmd = kiln_tests::isolated(KILN);
+            cmd.args(args)
+                .current_dir(d)
+                .env("KILN_STATE_DIR", &state)
+                .env("TMPDIR", &tmp)
+                .stdin(std::process::Stdio::null());
+            cmd
+        };
+        let mut child = kiln(&["build", "t.pkr.hcl"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let needle = playbook.display().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while kiln_tests::qemu::processes_with(&needle).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{how}: ansible-playbook never started"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{how}: the build ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Into its task (the connection through the proxy is up).
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let pid = child.id().to_string();
+        let send = |sig: &str| {
+            let _ = std::process::Command::new("kill")
+                .args([sig, &pid])
+                .stderr(std::process::Stdio::null())
+                .status();
+        };
+        match how {
+            "KILL" => send("-KILL"),
+            "INT" => send("-INT"),
+            _ => {
+                send("-INT");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                send("-INT");
+            }
+        }
+        let status = child.wait().unwrap();
+        match how {
+            "KILL" => assert_eq!(status.code(), None, "{how}"),
+            "INT" => assert_eq!(status.code(), Some(1), "{how}"),
+            _ => assert!(matches!(status.code(), Some(1 | 130)), "{how}: {status:?}"),
+        }
+        let out = kiln(&["cleanup"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{how}: {text}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !kiln_tests::qemu::processes_with(&needle).is_empty()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let left = kiln_tests::qemu::processes_with(&needle);
+        assert!(
+            left.is_empty(),
+            "{how}: Ansible left running: {left:?}\n{text}"
+        );
+        let scratch: Vec<_> = std::fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(scratch.is_empty(), "{how}: left {scratch:?}\n{text}");
+        let journals = std::fs::read_dir(state.join("journal"))
+            .map(|r| r.count())
+            .unwrap_or(0);
+        assert_eq!(journals, 0, "{how}: a journal is left\n{text}");
+    }
+}

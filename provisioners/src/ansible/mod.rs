@@ -145,7 +145,9 @@ impl Provisioner for Ansible {
                     f.keep()
                         .map_err(|e| fail(format!("keeping the inventory file: {e}")))?;
                 } else {
-                    _inventory = Some(f);
+                    // Removed when dropped, and by `kiln cleanup` after a killed run.
+                    let p = f.path().to_path_buf();
+                    _inventory = Some(ctx.journal.hold(f, &p, "temporary inventory file")?);
                 }
                 path
             }
