@@ -12,8 +12,51 @@ use std::time::Duration;
 /// The provider name AWS resources carry in journals.
 pub const PROVIDER: &str = "aws";
 
-/// The tag a build's instance carries with the token it was recorded by before it existed.
+/// The tag a build's instance or AMI carries, while it is made, with the token it was recorded
+/// by before it existed (taken off once it is recorded by its id).
 pub const JOURNAL_TAG: &str = "kiln-journal";
+
+/// How long after it was recorded a resource made by an in-flight call may take to be listed
+/// (EC2's lists are eventually consistent): a cleanup that finds nothing sooner looks again
+/// until then.
+const SETTLE: u64 = 30;
+
+/// `what` with the time it is recorded at: `what@<unix seconds>`.
+#[must_use]
+pub fn recorded_now(what: &str) -> String {
+    format!("{what}@{}", unix_now())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Splits `what@<unix seconds>` (a record without a time has 0).
+fn split_recorded(id: &str) -> (&str, u64) {
+    match id.rsplit_once('@') {
+        Some((w, t)) => (w, t.parse().unwrap_or(0)),
+        None => (id, 0),
+    }
+}
+
+/// Finds what a record made at `at` refers to: `find` again every 3 s while nothing is listed
+/// and the record is younger than [`SETTLE`] (what an interrupted call made may not be listed
+/// yet; after that, nothing was made).
+async fn settled<F, Fut>(at: u64, find: F) -> Result<Vec<String>, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, String>>,
+{
+    loop {
+        let found = find().await?;
+        if !found.is_empty() || at == 0 || unix_now() >= at + SETTLE {
+            return Ok(found);
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
 
 const POLL: Duration = Duration::from_secs(2);
 /// About ten minutes of polling: an instance terminating, an AMI leaving `pending`.
@@ -46,7 +89,8 @@ impl Cleaner for AwsCleaner {
             "image" => delete_image(&ec2, &r.id).await,
             // Recorded before the creating call, found by what the build chose for them.
             "instance-tag" => {
-                for id in tagged_instances(&ec2, &r.id).await? {
+                let (token, at) = split_recorded(&r.id);
+                for id in settled(at, || tagged_instances(&ec2, token)).await? {
                     terminate(&ec2, &id).await?;
                 }
                 Ok(())
@@ -59,7 +103,9 @@ impl Cleaner for AwsCleaner {
                 Ok(())
             }
             "image-name" => {
-                for id in images_named(&ec2, &r.id).await? {
+                let (what, at) = split_recorded(&r.id);
+                let (token, name) = what.split_once('|').unwrap_or(("", what));
+                for id in settled(at, || images_made_by(&ec2, name, token, at)).await? {
                     delete_image(&ec2, &id).await?;
                 }
                 Ok(())
@@ -113,8 +159,15 @@ async fn groups_named(ec2: &Client, vpc: &str, name: &str) -> Result<Vec<String>
         .collect())
 }
 
-/// This account's AMIs named `name` (unique per region).
-async fn images_named(ec2: &Client, name: &str) -> Result<Vec<String>, String> {
+/// This account's AMIs named `name` that the recorded call made: tagged with `token`, or
+/// (the tag is not kept by every API: copies) untagged and created within a few minutes of the
+/// record at `at`. A later build's AMI of the same name is never one of them.
+async fn images_made_by(
+    ec2: &Client,
+    name: &str,
+    token: &str,
+    at: u64,
+) -> Result<Vec<String>, String> {
     let out = ec2
         .describe_images()
         .owners("self")
@@ -131,8 +184,30 @@ async fn images_named(ec2: &Client, name: &str) -> Result<Vec<String>, String> {
     Ok(out
         .images()
         .iter()
+        .filter(|i| {
+            let tag = i
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(JOURNAL_TAG))
+                .and_then(|t| t.value());
+            made_by(tag, i.creation_date(), token, at)
+        })
         .filter_map(|i| i.image_id().map(String::from))
         .collect())
+}
+
+/// Whether an AMI (its journal tag, its `CreationDate`) is the one a call recorded with `token`
+/// at `at` made.
+fn made_by(tag: Option<&str>, created: Option<&str>, token: &str, at: u64) -> bool {
+    match tag {
+        Some(t) => t == token,
+        None => created
+            .and_then(|d| {
+                time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .and_then(|d| u64::try_from(d.unix_timestamp()).ok())
+            .is_some_and(|c| at > 0 && c + 120 >= at && c <= at + 180),
+    }
 }
 
 /// Terminates an instance and waits until it is terminated.
@@ -257,4 +332,29 @@ pub async fn delete_image(ec2: &Client, ami: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_recorded_call_made_is_removed() {
+        // 2026-12-04T18:00:00Z
+        let at = 1_796_407_200;
+        assert!(made_by(Some("tok"), None, "tok", at));
+        assert!(!made_by(
+            Some("other"),
+            Some("2026-12-04T18:00:01.000Z"),
+            "tok",
+            at
+        ));
+        assert!(made_by(None, Some("2026-12-04T18:00:05.000Z"), "tok", at));
+        // A later build's AMI of the same name (its tag taken off) is not it.
+        assert!(!made_by(None, Some("2026-12-04T18:10:00.000Z"), "tok", at));
+        assert!(!made_by(None, Some("2026-12-04T17:50:00.000Z"), "tok", at));
+        assert!(!made_by(None, None, "tok", at));
+        assert_eq!(split_recorded("a|b@12"), ("a|b", 12));
+        assert_eq!(split_recorded("plain"), ("plain", 0));
+    }
 }

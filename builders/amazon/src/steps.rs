@@ -134,7 +134,7 @@ impl<'h> State<'h> {
     ) -> Result<(), BuildError> {
         let r = crate::cleaner::resource(&self.access, region, kind, id);
         let e = ctx.journal.record(kiln_core::journal::Resource::Cloud(r))?;
-        self.journaled.insert(format!("{kind} {id}"), e);
+        self.journaled.insert(format!("{region} {kind} {id}"), e);
         Ok(())
     }
 
@@ -150,7 +150,22 @@ impl<'h> State<'h> {
 
     /// Marks a journaled resource removed (or kept as the artifact).
     fn unjournal(&mut self, kind: &str, id: &str) {
-        if let Some(e) = self.journaled.remove(&format!("{kind} {id}")) {
+        let key = self
+            .journaled
+            .keys()
+            .find(|k| {
+                k.split_once(' ')
+                    .is_some_and(|(_, rest)| rest == format!("{kind} {id}"))
+            })
+            .cloned();
+        if let Some(e) = key.and_then(|k| self.journaled.remove(&k)) {
+            e.done();
+        }
+    }
+
+    /// As [`State::unjournal`], for the entry of `region` only.
+    fn unjournal_in(&mut self, region: &str, kind: &str, id: &str) {
+        if let Some(e) = self.journaled.remove(&format!("{region} {kind} {id}")) {
             e.done();
         }
     }
@@ -160,13 +175,29 @@ impl<'h> State<'h> {
     /// recorded for `kiln cleanup`.
     fn unjournal_if_refused<E, R>(
         &mut self,
+        region: &str,
         kind: &str,
         id: &str,
         e: &aws_sdk_ec2::error::SdkError<E, R>,
-    ) {
-        if matches!(e, aws_sdk_ec2::error::SdkError::ServiceError(_)) {
-            self.unjournal(kind, id);
+    ) where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata,
+    {
+        // A "duplicate" after the SDK's retry may mean that an earlier attempt made it.
+        let duplicate = code(e).is_some_and(|c| c.ends_with(".Duplicate"));
+        if matches!(e, aws_sdk_ec2::error::SdkError::ServiceError(_)) && !duplicate {
+            self.unjournal_in(region, kind, id);
         }
+    }
+
+    /// Takes the journal's tag off a resource once it is recorded by its id (best effort: the
+    /// resources end as Packer leaves them).
+    async fn untag_journal(&self, ec2: &aws_sdk_ec2::Client, id: &str) {
+        let _ = ec2
+            .delete_tags()
+            .resources(id)
+            .tags(Tag::builder().key(crate::cleaner::JOURNAL_TAG).build())
+            .send()
+            .await;
     }
 
     /// Whether the build makes a temporary key pair: not with `ssh_keypair_name`,
@@ -664,12 +695,12 @@ impl<'h> Step<State<'h>> for SecurityGroup {
         let by_name = format!("{}/{name}", s.vpc_id.clone().unwrap_or_default());
         s.journal(ctx, &region, "security-group-name", &by_name)?;
         let out = req.send().await.map_err(|e| {
-            s.unjournal_if_refused("security-group-name", &by_name, &e);
+            s.unjournal_if_refused(&region, "security-group-name", &by_name, &e);
             step_err("Error creating temporary security group", &e)
         })?;
         let id = out.group_id().unwrap_or_default().to_string();
         s.journal_created(ctx, &region, "security-group", &id);
-        s.unjournal("security-group-name", &by_name);
+        s.unjournal_in(&region, "security-group-name", &by_name);
         s.temp_sg = Some(id.clone());
         s.sg_ids = vec![id.clone()];
         if s.ssh.communicator != "none" {
@@ -814,7 +845,8 @@ impl<'h> Step<State<'h>> for RunInstance {
         let token = uuid_like();
         run_tags.insert(crate::cleaner::JOURNAL_TAG.into(), token.clone());
         let region = s.region.clone();
-        s.journal(ctx, &region, "instance-tag", &token)?;
+        let by_tag = crate::cleaner::recorded_now(&token);
+        s.journal(ctx, &region, "instance-tag", &by_tag)?;
         let mut req = s
             .ec2
             .run_instances()
@@ -864,7 +896,7 @@ impl<'h> Step<State<'h>> for RunInstance {
                 .set_security_group_ids(Some(s.sg_ids.clone()));
         }
         let out = req.send().await.map_err(|e| {
-            s.unjournal_if_refused("instance-tag", &token, &e);
+            s.unjournal_if_refused(&region, "instance-tag", &by_tag, &e);
             step_err("Error launching source instance", &e)
         })?;
         let id = out
@@ -874,7 +906,9 @@ impl<'h> Step<State<'h>> for RunInstance {
             .unwrap_or_default()
             .to_string();
         s.journal_created(ctx, &region, "instance", &id);
-        s.unjournal("instance-tag", &token);
+        s.unjournal_in(&region, "instance-tag", &by_tag);
+        let ec2 = s.ec2.clone();
+        s.untag_journal(&ec2, &id).await;
         ctx.ui.message(format!("Instance ID: {id}"));
         s.instance = Some(Instance {
             id: id.clone(),
@@ -1221,14 +1255,29 @@ impl<'h> Step<State<'h>> for CreateAmi {
         // Recorded by name before it exists (a name is unique per region): a kill while the
         // call is in flight leaves an AMI that `kiln cleanup` finds by that name.
         let region = s.region.clone();
-        s.journal(ctx, &region, "image-name", &name)?;
+        let token = uuid_like();
+        req = req.tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Image)
+                .tags(
+                    Tag::builder()
+                        .key(crate::cleaner::JOURNAL_TAG)
+                        .value(&token)
+                        .build(),
+                )
+                .build(),
+        );
+        let by_name = crate::cleaner::recorded_now(&format!("{token}|{name}"));
+        s.journal(ctx, &region, "image-name", &by_name)?;
         let out = req.send().await.map_err(|e| {
-            s.unjournal_if_refused("image-name", &name, &e);
+            s.unjournal_if_refused(&region, "image-name", &by_name, &e);
             step_err("Error creating AMI", &e)
         })?;
         let ami = out.image_id().unwrap_or_default().to_string();
         s.journal_created(ctx, &region, "image", &ami);
-        s.unjournal("image-name", &name);
+        s.unjournal_in(&region, "image-name", &by_name);
+        let ec2 = s.ec2.clone();
+        s.untag_journal(&ec2, &ami).await;
         ctx.ui.message(format!("AMI: {ami}"));
         if s.cfg.intermediary_image() {
             s.intermediary = Some((ami.clone(), Vec::new()));
@@ -1319,7 +1368,9 @@ impl<'h> Step<State<'h>> for CopyToRegions {
             ctx.ui.message(format!("Copying to: {r}"));
             let ec2 = s.access.ec2(r);
             let kms = s.cfg.copy_kms_key(r, &s.region);
-            s.journal(ctx, r, "image-name", &name)?;
+            let token = uuid_like();
+            let by_name = crate::cleaner::recorded_now(&format!("{token}|{name}"));
+            s.journal(ctx, r, "image-name", &by_name)?;
             let res = ec2
                 .copy_image()
                 .source_region(&s.region)
@@ -1334,12 +1385,12 @@ impl<'h> Step<State<'h>> for CopyToRegions {
                 Ok(out) => {
                     let ami = out.image_id().unwrap_or_default().to_string();
                     s.journal_created(ctx, r, "image", &ami);
-                    s.unjournal("image-name", &name);
+                    s.unjournal_in(r, "image-name", &by_name);
                     s.amis.insert(r.clone(), ami.clone());
                     started.push((r.clone(), ec2, ami));
                 }
                 Err(e) => {
-                    s.unjournal_if_refused("image-name", &name, &e);
+                    s.unjournal_if_refused(r, "image-name", &by_name, &e);
                     errors.push(format!("{r}: {}", describe(&e)));
                 }
             }
