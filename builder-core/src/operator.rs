@@ -156,7 +156,8 @@ impl OperatorLink {
 
     /// Asks what to do about a failure of `what` (a step or provisioner): shows how to reach
     /// the machine if it is being provisioned, asks [`FAILURE_QUESTION`] until the answer
-    /// makes sense, and cleans up when no one answers.
+    /// makes sense, and cleans up when no one answers. The key file written for the operator
+    /// stays only if they abort (it goes if this is cancelled, too).
     pub async fn ask_about_failure(&self, ui: &Ui, what: &str) -> FailureChoice {
         ui.say(format!("{what} failed"));
         let key_file = self.show_access(ui);
@@ -170,22 +171,23 @@ impl OperatorLink {
                 None => ui.say(format!("Incorrect input: {:?}", line.trim_end())),
             }
         };
-        if choice != FailureChoice::Abort {
-            if let Some(f) = key_file {
-                let _ = std::fs::remove_file(f);
+        if choice == FailureChoice::Abort {
+            if let Some(k) = key_file {
+                k.keep();
             }
         }
         choice
     }
 
     /// Tells the operator how to log in to the machine being provisioned, if it is, writing
-    /// its private key to [`key_file_name`] when it logs in with one; returns that file.
-    pub fn show_access(&self, ui: &Ui) -> Option<String> {
+    /// its private key to [`key_file_name`] when it logs in with one; the file is removed when
+    /// the returned guard is dropped, unless it is kept.
+    pub fn show_access(&self, ui: &Ui) -> Option<KeyFile> {
         let a = self.access()?;
         let mut key_file = None;
         if let Some(k) = &a.private_key {
             match write_key_file(ui.build(), k) {
-                Ok(f) => key_file = Some(f),
+                Ok(f) => key_file = Some(KeyFile(Some(f))),
                 Err(e) => ui.error(format!(
                     "Cannot write the SSH key to {}: {e}",
                     key_file_name(ui.build())
@@ -194,6 +196,25 @@ impl OperatorLink {
         }
         ui.say(describe_access(&a, ui.build()));
         key_file
+    }
+}
+
+/// A key file written for the operator: removed when dropped, unless kept.
+#[derive(Debug)]
+pub struct KeyFile(Option<String>);
+
+impl KeyFile {
+    /// Leaves the file for the operator (the machine is kept).
+    pub fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 

@@ -384,7 +384,8 @@ impl Orchestrator {
             let info = Arc::new(Self::info(&plan.builds[i], &plan, opts));
             // Taken here, in plan order, so that -parallel-builds=1 runs builds in template order.
             let permit = sem.acquire_owned().await;
-            let span = tracing::info_span!("build", build = %plan.builds[i].name);
+            // At error level, so that every log level keeps it (the per-build logs route by it).
+            let span = tracing::error_span!("build", build = %plan.builds[i].name);
             handles.push(tokio::spawn(tracing::Instrument::instrument(
                 async move {
                     let _permit = permit;
@@ -728,18 +729,18 @@ impl Hook for ProvisionHook {
             if !applies(&spec.only, &spec.except, &self.build) {
                 continue;
             }
+            if ctx.info.debug {
+                tokio::select! {
+                    () = ctx.operator.pause(&ctx.ui, "Pausing before the next provisioner. Press enter to continue.") => {}
+                    () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
+                }
+            }
             if let Some(p) = spec.pause_before.filter(|p| !p.is_zero()) {
                 ctx.ui.say(format!(
                     "Pausing {} before the next provisioner...",
                     crate::duration::human(p)
                 ));
                 ctx.sleep(p).await?;
-            }
-            if ctx.info.debug {
-                tokio::select! {
-                    () = ctx.operator.pause(&ctx.ui, "Pausing before the next provisioner. Press enter to continue.") => {}
-                    () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
-                }
             }
             loop {
                 let e = match self.run_one(ctx, spec, &comm, data).await {
@@ -770,16 +771,17 @@ impl Hook for ProvisionHook {
                             c = ctx.operator.ask_about_failure(&ctx.ui, &what) => c,
                             () = ctx.cancel.cancelled() => return Err(BuildError::Cancelled),
                         };
-                        match choice {
-                            FailureChoice::Retry => {
-                                ctx.ui
-                                    .say(format!("Retrying provisioner '{}'", spec.plugin.kind));
-                                continue;
-                            }
-                            FailureChoice::Cleanup => self.error_cleanup(ctx, &comm, data).await,
-                            FailureChoice::Abort => {}
+                        if choice == FailureChoice::Retry {
+                            ctx.ui
+                                .say(format!("Retrying provisioner '{}'", spec.plugin.kind));
+                            continue;
                         }
+                        // Recorded first: the step runner must not ask again, even if what
+                        // follows is interrupted.
                         ctx.operator.answered(choice);
+                        if choice == FailureChoice::Cleanup {
+                            self.error_cleanup(ctx, &comm, data).await;
+                        }
                     }
                 }
                 return Err(e);

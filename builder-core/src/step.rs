@@ -75,7 +75,16 @@ pub async fn run_steps<S: Send>(
                     result = Err(BuildError::Cancelled);
                     break 'steps;
                 }
+                // Ctrl-C while the operator was asked: a cancellation, not a failure.
+                Err(_) if ctx.cancel.is_cancelled() => {
+                    result = Err(BuildError::Cancelled);
+                    break 'steps;
+                }
                 Err(e) => match choose(ctx, step.name(), &e).await {
+                    _ if ctx.cancel.is_cancelled() => {
+                        result = Err(BuildError::Cancelled);
+                        break 'steps;
+                    }
                     FailureChoice::Retry => {
                         ctx.ui.say(format!("Retrying step '{}'", step.name()));
                     }
@@ -138,7 +147,9 @@ async fn choose(ctx: &BuildContext, step: &str, e: &BuildError) -> FailureChoice
         OnError::Cleanup => FailureChoice::Cleanup,
         // Packer runs the error-cleanup-provisioner (the hook did) and keeps the rest.
         OnError::Abort | OnError::RunCleanupProvisioner => {
-            let _ = ctx.operator.show_access(&ctx.ui);
+            if let Some(k) = ctx.operator.show_access(&ctx.ui) {
+                k.keep();
+            }
             FailureChoice::Abort
         }
         OnError::Ask => {

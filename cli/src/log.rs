@@ -107,9 +107,10 @@ impl BuildLogs {
     }
 }
 
-/// A build name as a file name: letters, digits, `.`, `-` and `_` kept, the rest `_`.
+/// A build name as a file name: letters, digits, `.`, `-` and `_` kept, the rest `_`, and then
+/// a short hash of the name, so that two names never share a file.
 fn file_name(build: &str) -> String {
-    build
+    let safe: String = build
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
@@ -118,7 +119,14 @@ fn file_name(build: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if safe == build {
+        return safe;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    build.hash(&mut h);
+    format!("{safe}-{:08x}", h.finish() & 0xffff_ffff)
 }
 
 fn now() -> String {

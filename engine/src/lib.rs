@@ -132,7 +132,8 @@ impl Engine {
             None => (rx, None),
             Some(cat) => {
                 let (tx, user_rx) = tokio::sync::mpsc::unbounded_channel();
-                let relay = tokio::spawn(relay(rx, tx, source_types(template)));
+                let ended = CancellationToken::new();
+                let relay = tokio::spawn(relay(rx, tx, source_types(template), ended.clone()));
                 (
                     user_rx,
                     Some(Recorder {
@@ -145,6 +146,7 @@ impl Engine {
                             parent: None,
                         },
                         relay,
+                        ended,
                     }),
                 )
             }
@@ -172,9 +174,20 @@ async fn relay(
     mut rx: UnboundedReceiver<Event>,
     tx: tokio::sync::mpsc::UnboundedSender<Event>,
     types: std::collections::HashMap<String, String>,
+    ended: CancellationToken,
 ) -> Vec<record::Finished> {
     let mut builds: Vec<record::Finished> = Vec::new();
-    while let Some(ev) = rx.recv().await {
+    loop {
+        let ev = tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => ev,
+                None => break,
+            },
+            () = ended.cancelled() => match rx.try_recv() {
+                Ok(ev) => ev,
+                Err(_) => break,
+            },
+        };
         if !ev.build.is_empty() {
             let now = std::time::SystemTime::now();
             let i = match builds.iter().position(|b| b.name == ev.build) {
@@ -223,6 +236,9 @@ struct Recorder {
     subject: record::Subject,
     provenance: record::Provenance,
     relay: tokio::task::JoinHandle<Vec<record::Finished>>,
+    /// Cancelled once every build has ended: the relay takes what is queued and stops (a
+    /// detached task may still hold a sender).
+    ended: CancellationToken,
 }
 
 /// How a run ended: each build's outcome and, with a catalog, what was recorded in it.
@@ -462,6 +478,7 @@ impl Run {
             record_error: None,
         };
         if let Some(r) = self.recorder {
+            r.ended.cancel();
             let builds = r.relay.await.unwrap_or_default();
             match record::record(
                 &r.catalog,

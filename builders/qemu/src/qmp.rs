@@ -14,9 +14,12 @@ pub struct Qmp {
     writer: OwnedWriteHalf,
     /// The asynchronous events read so far (`STOP`, `GUEST_PANICKED`, `BLOCK_IO_ERROR` ...).
     events: Vec<Value>,
-    /// Commands sent whose answer has not been read (a command whose caller was cancelled
-    /// while it waited): their answers are skipped before the next command's.
-    unanswered: usize,
+    /// The id of the last command sent: answers carry their command's id, so that the answer
+    /// to a command whose caller was cancelled while it waited is never taken for another's.
+    last_id: u64,
+    /// What has been read of a line not yet complete (kept across a cancelled read:
+    /// `read_until` appends to it as it reads).
+    partial: Vec<u8>,
 }
 
 impl std::fmt::Debug for Qmp {
@@ -46,7 +49,8 @@ impl Qmp {
             reader: BufReader::new(r),
             writer: w,
             events: Vec::new(),
-            unanswered: 0,
+            last_id: 0,
+            partial: Vec::new(),
         };
         let greeting = q.read().await?;
         if greeting.get("QMP").is_none() {
@@ -57,16 +61,17 @@ impl Qmp {
     }
 
     async fn read(&mut self) -> Result<Value, String> {
-        let mut line = String::new();
         let n = self
             .reader
-            .read_line(&mut line)
+            .read_until(b'\n', &mut self.partial)
             .await
             .map_err(|e| format!("reading from QMP: {e}"))?;
-        if n == 0 {
+        if n == 0 || self.partial.last() != Some(&b'\n') {
             return Err("QEMU closed the QMP connection".into());
         }
-        serde_json::from_str(&line).map_err(|e| format!("bad QMP message {line:?}: {e}"))
+        let line = std::mem::take(&mut self.partial);
+        serde_json::from_slice(&line)
+            .map_err(|e| format!("bad QMP message {:?}: {e}", String::from_utf8_lossy(&line)))
     }
 
     /// Runs a command and returns its `return` value, skipping asynchronous events.
@@ -74,13 +79,14 @@ impl Qmp {
     /// # Errors
     /// QEMU's error description, or a broken connection.
     pub async fn execute(&mut self, command: &str, args: Option<Value>) -> Result<Value, String> {
-        let mut msg = json!({ "execute": command });
+        self.last_id += 1;
+        let id = self.last_id;
+        let mut msg = json!({ "execute": command, "id": id });
         if let Some(a) = args {
             msg["arguments"] = a;
         }
         let mut text = msg.to_string();
         text.push('\n');
-        self.unanswered += 1;
         self.writer
             .write_all(text.as_bytes())
             .await
@@ -91,12 +97,8 @@ impl Qmp {
                 self.events.push(v);
                 continue;
             }
-            if v.get("return").is_none() && v.get("error").is_none() {
-                continue;
-            }
-            self.unanswered = self.unanswered.saturating_sub(1);
-            if self.unanswered > 0 {
-                // The answer to an earlier, abandoned command.
+            // The answer to an earlier, abandoned command (or to none: the greeting).
+            if v.get("id").and_then(Value::as_u64) != Some(id) {
                 continue;
             }
             if let Some(r) = v.get("return") {
