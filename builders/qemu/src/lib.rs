@@ -42,12 +42,24 @@ pub(crate) fn tcg_cpu(qemu_binary: &str, accelerator: &str) -> Option<String> {
 
 /// A command for `program` that the kernel kills when Kiln dies, even by `SIGKILL`: started
 /// through util-linux's `setpriv --pdeathsig KILL` where it is installed (it sets the signal and
-/// execs the program, keeping its PID). Its exit status 127 means the program was not found.
+/// execs the program, keeping its PID). A Kiln that dies before the signal is set would never
+/// send it, so a shell between them checks that its parent is still Kiln (and otherwise exits
+/// with 125) before it execs the program. Exit status 127 means the program was not found.
 pub(crate) fn dies_with_kiln(program: &str) -> tokio::process::Command {
     const SETPRIV: &str = "/usr/bin/setpriv";
-    if Path::new(SETPRIV).exists() {
+    const SH: &str = "/bin/sh";
+    if Path::new(SETPRIV).exists() && Path::new(SH).exists() {
         let mut c = tokio::process::Command::new(SETPRIV);
-        c.args(["--pdeathsig", "KILL", "--", program]);
+        c.args([
+            "--pdeathsig",
+            "KILL",
+            "--",
+            SH,
+            "-c",
+            "[ \"$PPID\" = \"$0\" ] || exit 125; exec \"$@\"",
+        ])
+        .arg(std::process::id().to_string())
+        .arg(program);
         c
     } else {
         tokio::process::Command::new(program)
