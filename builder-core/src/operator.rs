@@ -243,8 +243,13 @@ pub fn describe_access(a: &Access, build: &str) -> String {
 /// `_` become `_`).
 #[must_use]
 pub fn key_file_name(build: &str) -> String {
-    let safe: String = build
-        .chars()
+    format!("{}.pem", file_safe(build))
+}
+
+/// `name` as a file name: letters, digits, `.`, `-` and `_` kept, every other character `_`.
+#[must_use]
+pub fn file_safe(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
                 c
@@ -252,8 +257,7 @@ pub fn key_file_name(build: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    format!("{safe}.pem")
+        .collect()
 }
 
 /// Writes `key` to [`key_file_name`] (mode 0600, replacing an older one).

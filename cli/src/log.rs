@@ -110,16 +110,7 @@ impl BuildLogs {
 /// A build name as a file name: letters, digits, `.`, `-` and `_` kept, the rest `_`, and then
 /// a short hash of the name, so that two names never share a file.
 fn file_name(build: &str) -> String {
-    let safe: String = build
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = kiln_core::operator::file_safe(build);
     if safe == build {
         return safe;
     }

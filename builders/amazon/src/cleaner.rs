@@ -119,12 +119,7 @@ impl Cleaner for AwsCleaner {
 async fn tagged_instances(ec2: &Client, token: &str) -> Result<Vec<String>, String> {
     let out = ec2
         .describe_instances()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name(format!("tag:{JOURNAL_TAG}"))
-                .values(token)
-                .build(),
-        )
+        .filters(filter(format!("tag:{JOURNAL_TAG}"), token))
         .send()
         .await
         .map_err(|e| describe(&e))?;
@@ -137,19 +132,21 @@ async fn tagged_instances(ec2: &Client, token: &str) -> Result<Vec<String>, Stri
         .collect())
 }
 
+/// An EC2 filter: `name` is `value`.
+fn filter(name: impl Into<String>, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
 /// The security groups named `name` (in `vpc`, when given).
 async fn groups_named(ec2: &Client, vpc: &str, name: &str) -> Result<Vec<String>, String> {
-    let f = |k: &str, v: &str| {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(k)
-            .values(v)
-            .build()
-    };
     let mut req = ec2
         .describe_security_groups()
-        .filters(f("group-name", name));
+        .filters(filter("group-name", name));
     if !vpc.is_empty() {
-        req = req.filters(f("vpc-id", vpc));
+        req = req.filters(filter("vpc-id", vpc));
     }
     let out = req.send().await.map_err(|e| describe(&e))?;
     Ok(out
@@ -172,12 +169,7 @@ async fn images_made_by(
         .describe_images()
         .owners("self")
         .include_disabled(true)
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("name")
-                .values(name)
-                .build(),
-        )
+        .filters(filter("name", name))
         .send()
         .await
         .map_err(|e| describe(&e))?;
