@@ -9,7 +9,14 @@ source "amazon-ebs" "diff" {
   skip_region_validation = true
   communicator           = "none"
   region        = "us-east-1"
-  source_ami    = "ami-0f8848d57eb4fe2d2"
+  source_ami_filter {
+    filters = {
+      name             = "amzn2-ami-hvm-2.0.*-x86_64-gp2"
+      root-device-type = "ebs"
+    }
+    owners      = ["137112412989"]
+    most_recent = true
+  }
   instance_type = "m5.large"
   ami_name      = "kiln-differential-disks"
   encrypt_boot  = true
