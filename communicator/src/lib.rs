@@ -18,6 +18,37 @@ mod untar;
 pub use config::{SshConfig, TransferMethod};
 pub use ssh::SshCommunicator;
 
+/// Appends `data` to `pending` and hands each complete line to `sink` (without its `\n` or a
+/// `\r` before it), keeping the rest for the next call. Communicators stream output with it.
+pub fn output_lines(
+    pending: &mut Vec<u8>,
+    data: &[u8],
+    stream: kiln_core::OutputStream,
+    sink: &mut (dyn FnMut(kiln_core::OutputStream, &str) + Send),
+) {
+    pending.extend_from_slice(data);
+    while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+        let line: Vec<u8> = pending.drain(..=i).collect();
+        let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+        sink(stream, text.trim_end_matches('\r'));
+    }
+}
+
+/// Hands what is left in `pending` (a last line without `\n`) to `sink`.
+pub fn flush_output(
+    pending: &mut Vec<u8>,
+    stream: kiln_core::OutputStream,
+    sink: &mut (dyn FnMut(kiln_core::OutputStream, &str) + Send),
+) {
+    if !pending.is_empty() {
+        sink(
+            stream,
+            String::from_utf8_lossy(pending).trim_end_matches('\r'),
+        );
+        pending.clear();
+    }
+}
+
 /// Quotes `s` for a POSIX shell.
 #[must_use]
 pub fn shell_quote(s: &str) -> String {

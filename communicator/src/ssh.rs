@@ -903,29 +903,17 @@ impl SshCommunicator {
     }
 }
 
-fn lines(
-    pending: &mut Vec<u8>,
-    data: &[u8],
-    stream: OutputStream,
-    sink: &mut (dyn FnMut(OutputStream, &str) + Send),
-) {
-    pending.extend_from_slice(data);
-    while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-        let line: Vec<u8> = pending.drain(..=i).collect();
-        let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-        sink(stream, text.trim_end_matches('\r'));
-    }
-}
-
 /// Streams a started command's output lines to `output` until the channel closes.
 async fn wait_for_exit(mut ch: russh::Channel<client::Msg>, output: OutputSink<'_>) -> ExitStatus {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut code = None;
     while let Some(msg) = ch.wait().await {
         match msg {
-            ChannelMsg::Data { data } => lines(&mut out, &data, OutputStream::Stdout, output),
+            ChannelMsg::Data { data } => {
+                crate::output_lines(&mut out, &data, OutputStream::Stdout, output)
+            }
             ChannelMsg::ExtendedData { data, ext: 1 } => {
-                lines(&mut err, &data, OutputStream::Stderr, output)
+                crate::output_lines(&mut err, &data, OutputStream::Stderr, output)
             }
             ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
             ChannelMsg::ExitSignal { .. } => code = code.or(Some(255)),

@@ -70,6 +70,8 @@ impl Engine {
         kiln_post_processors::register(&mut r);
         #[cfg(feature = "amazon")]
         kiln_builder_amazon::register(&mut r);
+        #[cfg(feature = "docker")]
+        kiln_builder_docker::register(&mut r);
         Engine {
             registry: r,
             catalog: None,

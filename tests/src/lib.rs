@@ -338,6 +338,7 @@ pub fn normalize(text: &str, dir: &Path) -> String {
     out
 }
 
+pub mod docker;
 pub mod moto;
 pub mod postgres;
 pub mod qemu;

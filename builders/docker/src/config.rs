@@ -1,0 +1,560 @@
+//! The `docker` source's options, with Packer's names, defaults and checks.
+
+use kiln_core::{Config, Diagnostics};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Options this builder implements.
+pub const FIELDS: &[&str] = &[
+    "image",
+    "pull",
+    "commit",
+    "export_path",
+    "discard",
+    "changes",
+    "author",
+    "message",
+    "run_command",
+    "volumes",
+    "privileged",
+    "cap_add",
+    "cap_drop",
+    "tmpfs",
+    "device",
+    "container_dir",
+    "exec_user",
+    "fix_upload_owner",
+    "platform",
+    "login",
+    "login_server",
+    "login_username",
+    "login_password",
+    "communicator",
+    "pause_before_connecting",
+];
+
+/// Packer options that are accepted and have no effect here (Linux containers only).
+pub const IGNORED: &[&str] = &["windows_container"];
+
+/// Packer options this builder does not implement; a template using them is refused.
+pub const UNSUPPORTED: &[&str] = &[
+    "ecr_login",
+    "aws_access_key",
+    "aws_secret_key",
+    "aws_token",
+    "aws_profile",
+];
+
+/// The instructions `changes` may hold: what `docker commit --change` applies.
+pub const CHANGE_INSTRUCTIONS: &[&str] = &[
+    "CMD",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "LABEL",
+    "ONBUILD",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// What becomes of the container once provisioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `commit = true`: an image in the engine.
+    Commit,
+    /// `export_path`: the container's file system as a tarball.
+    Export(String),
+    /// `discard = true`: nothing.
+    Discard,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Raw {
+    image: Option<String>,
+    pull: Option<bool>,
+    commit: bool,
+    export_path: Option<String>,
+    discard: bool,
+    changes: Vec<String>,
+    author: Option<String>,
+    message: Option<String>,
+    run_command: Option<Vec<String>>,
+    volumes: BTreeMap<String, String>,
+    privileged: bool,
+    cap_add: Vec<String>,
+    cap_drop: Vec<String>,
+    tmpfs: Vec<String>,
+    device: Vec<String>,
+    container_dir: Option<String>,
+    exec_user: Option<String>,
+    fix_upload_owner: Option<bool>,
+    platform: Option<String>,
+    login: bool,
+    login_server: Option<String>,
+    login_username: Option<String>,
+    login_password: Option<String>,
+    communicator: Option<String>,
+    pause_before_connecting: Option<String>,
+    windows_container: Option<bool>,
+}
+
+/// The decoded, checked configuration.
+#[derive(Debug, Clone)]
+pub struct DockerConfig {
+    /// `image`: the base image.
+    pub image: String,
+    /// `pull` (default true): pull the image before running it.
+    pub pull: bool,
+    /// What is kept.
+    pub outcome: Outcome,
+    /// `changes`, applied at commit.
+    pub changes: Vec<String>,
+    /// `author`, of the commit.
+    pub author: Option<String>,
+    /// `message`, of the commit.
+    pub message: Option<String>,
+    /// `run_command`, parsed.
+    pub run: RunCommand,
+    /// `volumes`: host path to container path.
+    pub volumes: BTreeMap<String, String>,
+    /// `privileged`.
+    pub privileged: bool,
+    /// `cap_add`.
+    pub cap_add: Vec<String>,
+    /// `cap_drop`.
+    pub cap_drop: Vec<String>,
+    /// `tmpfs`: `PATH[:OPTIONS]`.
+    pub tmpfs: Vec<String>,
+    /// `device`: `HOST[:CONTAINER[:PERMISSIONS]]`.
+    pub device: Vec<String>,
+    /// `container_dir` (default `/packer-files`): where uploads are staged.
+    pub container_dir: String,
+    /// `exec_user`: the user commands run as.
+    pub exec_user: Option<String>,
+    /// `fix_upload_owner` (default true): uploads belong to `exec_user` (or the container's user).
+    pub fix_upload_owner: bool,
+    /// `platform`, e.g. `linux/amd64`.
+    pub platform: Option<String>,
+    /// `login`: log in to `login_server` before pulling.
+    pub login: Option<Login>,
+    /// `communicator`: `docker` (default) or `none`.
+    pub communicator: String,
+    /// `pause_before_connecting`.
+    pub pause_before_connecting: Option<std::time::Duration>,
+}
+
+/// Registry credentials for pulling (`login = true`).
+#[derive(Clone)]
+pub struct Login {
+    /// `login_server`.
+    pub server: Option<String>,
+    /// `login_username`.
+    pub username: Option<String>,
+    /// `login_password`.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<sensitive>"))
+            .finish()
+    }
+}
+
+/// `run_command`, read as `docker run`'s arguments: the flags Kiln understands and the image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCommand {
+    /// `--entrypoint`.
+    pub entrypoint: Option<String>,
+    /// `-t` / `--tty`.
+    pub tty: bool,
+    /// `-i` / `--interactive`.
+    pub interactive: bool,
+    /// `-e` / `--env`.
+    pub env: Vec<String>,
+    /// `-v` / `--volume`.
+    pub volumes: Vec<String>,
+    /// `-u` / `--user`.
+    pub user: Option<String>,
+    /// `-w` / `--workdir`.
+    pub workdir: Option<String>,
+    /// `-h` / `--hostname`.
+    pub hostname: Option<String>,
+    /// `--network` / `--net`.
+    pub network: Option<String>,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--tmpfs`.
+    pub tmpfs: Vec<String>,
+    /// `--device`.
+    pub device: Vec<String>,
+    /// `-l` / `--label`.
+    pub labels: Vec<String>,
+    /// `--platform`.
+    pub platform: Option<String>,
+    /// The image (after `{{.Image}}` is filled in).
+    pub image: String,
+    /// The command and its arguments after the image.
+    pub cmd: Vec<String>,
+}
+
+/// Packer's default `run_command`.
+pub const DEFAULT_RUN_COMMAND: &[&str] =
+    &["-d", "-i", "-t", "--entrypoint=/bin/sh", "--", "{{.Image}}"];
+
+impl RunCommand {
+    /// Parses `docker run`'s arguments, `{{.Image}}` replaced by `image`.
+    ///
+    /// # Errors
+    /// A flag Kiln does not understand, or one missing its value, or no image.
+    pub fn parse(args: &[String], image: &str) -> Result<RunCommand, String> {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                a.replace("{{.Image}}", image)
+                    .replace("{{ .Image }}", image)
+            })
+            .collect();
+        let mut rc = RunCommand::default();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            i += 1;
+            if arg == "--" {
+                break;
+            }
+            if !arg.starts_with('-') || arg == "-" {
+                i -= 1;
+                break;
+            }
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+                _ => (arg.clone(), None),
+            };
+            // Bundled short flags without values: `-dit`.
+            if !flag.starts_with("--")
+                && flag.len() > 2
+                && flag[1..].chars().all(|c| "dit".contains(c))
+            {
+                for c in flag[1..].chars() {
+                    match c {
+                        'i' => rc.interactive = true,
+                        't' => rc.tty = true,
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            match flag.as_str() {
+                "-d" | "--detach" => continue,
+                "-i" | "--interactive" => {
+                    rc.interactive = true;
+                    continue;
+                }
+                "-t" | "--tty" => {
+                    rc.tty = true;
+                    continue;
+                }
+                "--privileged" => {
+                    rc.privileged = true;
+                    continue;
+                }
+                "--rm" | "--init" => continue,
+                _ => {}
+            }
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    let Some(v) = args.get(i) else {
+                        return Err(format!("run_command: {flag} needs a value"));
+                    };
+                    i += 1;
+                    v.clone()
+                }
+            };
+            match flag.as_str() {
+                "--entrypoint" => rc.entrypoint = Some(value),
+                "-e" | "--env" => rc.env.push(value),
+                "-v" | "--volume" => rc.volumes.push(value),
+                "-u" | "--user" => rc.user = Some(value),
+                "-w" | "--workdir" => rc.workdir = Some(value),
+                "-h" | "--hostname" => rc.hostname = Some(value),
+                "--network" | "--net" => rc.network = Some(value),
+                "--cap-add" => rc.cap_add.push(value),
+                "--cap-drop" => rc.cap_drop.push(value),
+                "--tmpfs" => rc.tmpfs.push(value),
+                "--device" => rc.device.push(value),
+                "-l" | "--label" => rc.labels.push(value),
+                "--platform" => rc.platform = Some(value),
+                "--name" => {
+                    return Err(
+                        "run_command: --name is chosen by Kiln (it names the container to find it again after a crash); remove it".into(),
+                    )
+                }
+                other => {
+                    return Err(format!(
+                        "run_command: the docker run flag {other} is not supported by Kiln's docker builder (supported: -d, -i, -t, --entrypoint, -e, -v, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --rm, --init)"
+                    ))
+                }
+            }
+        }
+        let Some(img) = args.get(i) else {
+            return Err(
+                "run_command: no image to run (it must name one, usually \"{{.Image}}\")".into(),
+            );
+        };
+        rc.image = img.clone();
+        rc.cmd = args[i + 1..].to_vec();
+        Ok(rc)
+    }
+}
+
+impl DockerConfig {
+    /// Decodes and checks the source block.
+    ///
+    /// # Errors
+    /// Every problem, each at its attribute.
+    pub fn decode(config: &Config) -> Result<(DockerConfig, Vec<String>), Diagnostics> {
+        let mut diags = Diagnostics::default();
+        if let Err(d) = config.check_fields(&[
+            FIELDS,
+            IGNORED,
+            UNSUPPORTED,
+            kiln_communicator::config::FIELDS,
+        ]) {
+            diags.extend(d);
+        }
+        let value = config.value.as_object().cloned().unwrap_or_default();
+        let ours: serde_json::Map<String, serde_json::Value> = value
+            .into_iter()
+            .filter(|(k, _)| FIELDS.contains(&k.as_str()) || IGNORED.contains(&k.as_str()))
+            .collect();
+        let part = Config {
+            value: serde_json::Value::Object(ours),
+            ..config.clone()
+        };
+        let raw: Raw = match part.decode() {
+            Ok(r) => r,
+            Err(d) => {
+                diags.extend(d);
+                return Err(diags);
+            }
+        };
+        let bad = |diags: &mut Diagnostics, key: &str, m: String| {
+            diags.push(config.error_at(key, "Invalid docker builder configuration", m));
+        };
+        for key in UNSUPPORTED {
+            if config.value.get(*key).is_some() {
+                bad(
+                    &mut diags,
+                    key,
+                    format!("{key}: Amazon ECR login is not supported by Kiln's docker builder yet; log in with login_server, login_username and login_password (an ECR password from `aws ecr get-login-password`)"),
+                );
+            }
+        }
+        let image = raw.image.clone().unwrap_or_default();
+        if image.is_empty() {
+            bad(&mut diags, "image", "Image must be specified".into());
+        }
+        let chosen = [raw.commit, raw.export_path.is_some(), raw.discard]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        let outcome = match chosen {
+            0 => {
+                bad(
+                    &mut diags,
+                    "commit",
+                    "No instructions given for handling the artifact; expected commit, discard, or export_path".into(),
+                );
+                Outcome::Discard
+            }
+            1 if raw.commit => Outcome::Commit,
+            1 if raw.discard => Outcome::Discard,
+            1 => Outcome::Export(raw.export_path.clone().unwrap_or_default()),
+            _ => {
+                bad(
+                    &mut diags,
+                    if raw.export_path.is_some() {
+                        "export_path"
+                    } else {
+                        "discard"
+                    },
+                    "Cannot specify more than one of commit, discard, and export_path".into(),
+                );
+                Outcome::Discard
+            }
+        };
+        if let Outcome::Export(p) = &outcome {
+            if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
+                bad(
+                    &mut diags,
+                    "export_path",
+                    "export_path must be a file, not a directory".into(),
+                );
+            }
+        }
+        for (i, change) in raw.changes.iter().enumerate() {
+            let word = change
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            if !CHANGE_INSTRUCTIONS.contains(&word.as_str()) {
+                bad(
+                    &mut diags,
+                    &format!("changes[{i}]"),
+                    format!(
+                        "changes: {change:?} is not an instruction docker commit applies; use one of {}",
+                        CHANGE_INSTRUCTIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        let run_args: Vec<String> = raw.run_command.clone().unwrap_or_else(|| {
+            DEFAULT_RUN_COMMAND
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect()
+        });
+        let run = match RunCommand::parse(&run_args, &image) {
+            Ok(r) => r,
+            Err(m) => {
+                bad(&mut diags, "run_command", m);
+                RunCommand::default()
+            }
+        };
+        let communicator = raw.communicator.clone().unwrap_or_else(|| "docker".into());
+        if !["docker", "none"].contains(&communicator.as_str()) {
+            bad(
+                &mut diags,
+                "communicator",
+                format!("communicator {communicator:?}: Kiln's docker builder talks to its container through the Docker engine (\"docker\", the default) or not at all (\"none\")"),
+            );
+        }
+        let login = raw.login.then(|| Login {
+            server: raw.login_server.clone(),
+            username: raw.login_username.clone(),
+            password: raw.login_password.clone(),
+        });
+        let pause_before_connecting = match &raw.pause_before_connecting {
+            Some(s) => match kiln_core::duration::parse(s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    bad(
+                        &mut diags,
+                        "pause_before_connecting",
+                        format!("pause_before_connecting: {e}"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut warnings = Vec::new();
+        if raw.windows_container == Some(true) {
+            bad(
+                &mut diags,
+                "windows_container",
+                "Windows containers are not supported by Kiln's docker builder".into(),
+            );
+        }
+        if !raw.changes.is_empty() && !matches!(outcome, Outcome::Commit) {
+            warnings.push(
+                "changes are applied only when committing (commit = true); they are not used"
+                    .into(),
+            );
+        }
+        if raw.login_password.is_some() && !raw.login {
+            warnings.push("login_password is set but login is false: it is not used".into());
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok((
+            DockerConfig {
+                image,
+                pull: raw.pull.unwrap_or(true),
+                outcome,
+                changes: raw.changes,
+                author: raw.author,
+                message: raw.message,
+                run,
+                volumes: raw.volumes,
+                privileged: raw.privileged,
+                cap_add: raw.cap_add,
+                cap_drop: raw.cap_drop,
+                tmpfs: raw.tmpfs,
+                device: raw.device,
+                container_dir: raw.container_dir.unwrap_or_else(|| "/packer-files".into()),
+                exec_user: raw.exec_user,
+                fix_upload_owner: raw.fix_upload_owner.unwrap_or(true),
+                platform: raw.platform,
+                login,
+                communicator,
+                pause_before_connecting,
+            },
+            warnings,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| (*x).to_string()).collect()
+    }
+
+    #[test]
+    fn the_default_run_command_runs_a_shell_on_a_terminal() {
+        let rc = RunCommand::parse(&s(DEFAULT_RUN_COMMAND), "debian:12").unwrap();
+        assert_eq!(rc.entrypoint.as_deref(), Some("/bin/sh"));
+        assert!(rc.tty && rc.interactive);
+        assert_eq!(rc.image, "debian:12");
+        assert!(rc.cmd.is_empty());
+    }
+
+    #[test]
+    fn run_command_flags_values_and_the_command_after_the_image() {
+        let rc = RunCommand::parse(
+            &s(&[
+                "-dit",
+                "-e",
+                "A=1",
+                "--env=B=2",
+                "-v",
+                "/h:/c",
+                "-u",
+                "0",
+                "{{.Image}}",
+                "sleep",
+                "60",
+            ]),
+            "img",
+        )
+        .unwrap();
+        assert_eq!(rc.env, s(&["A=1", "B=2"]));
+        assert_eq!(rc.volumes, s(&["/h:/c"]));
+        assert_eq!(rc.user.as_deref(), Some("0"));
+        assert_eq!(rc.cmd, s(&["sleep", "60"]));
+        assert_eq!(
+            RunCommand::parse(&s(&["--memory", "1g", "img"]), "x").unwrap_err(),
+            "run_command: the docker run flag --memory is not supported by Kiln's docker builder (supported: -d, -i, -t, --entrypoint, -e, -v, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --rm, --init)"
+        );
+        assert_eq!(
+            RunCommand::parse(&s(&["-d", "-e"]), "x").unwrap_err(),
+            "run_command: -e needs a value"
+        );
+    }
+}

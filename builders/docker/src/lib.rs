@@ -1,0 +1,660 @@
+//! # kiln-builder-docker: the `docker` builder on the Docker Engine API
+//!
+//! Packer's docker builder, with its options and messages: pull the image, run a container from
+//! it, provision it through the [docker communicator](communicator::DockerCommunicator) (exec
+//! and archive APIs, streamed), then commit it to an image, export its file system to a tarball,
+//! or discard it; the container is removed on success, failure and cancellation. The
+//! container's name is journaled before it is created, so `kiln cleanup` removes it after a
+//! crash. The post-processors `docker-tag`, `docker-push`, `docker-save` and `docker-import`
+//! live in [`post`].
+//!
+//! The engine is found as the Docker CLI finds it: `DOCKER_HOST` (`unix://` or `tcp://`), else
+//! `/var/run/docker.sock`; the API version is negotiated, so engines from 20.10 on work.
+
+use async_trait::async_trait;
+use bollard::Docker;
+use futures::StreamExt;
+use kiln_core::journal::{CloudResource, Entry, Resource};
+use kiln_core::step::{run_steps, Outcome as StepOutcome, Step};
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Builder, Config, Diagnostics, Hook, Registry,
+};
+use std::sync::Arc;
+
+pub mod communicator;
+pub mod config;
+pub mod post;
+
+pub use communicator::DockerCommunicator;
+pub use config::DockerConfig;
+
+/// Packer's builder id for docker artifacts.
+pub const BUILDER_ID: &str = "packer.docker";
+
+/// The journal's provider name for what this builder creates.
+pub const PROVIDER: &str = "docker";
+
+/// Registers the `docker` builder, the docker post-processors and the container cleaner.
+pub fn register(r: &mut Registry) {
+    r.builder("docker", || Box::new(DockerBuilder::default()));
+    post::register(r);
+    r.cleaner(PROVIDER, Arc::new(ContainerCleaner));
+}
+
+/// Connects to the engine (`DOCKER_HOST`, else the local socket) and agrees on an API version.
+///
+/// # Errors
+/// When no engine answers, with what to check.
+pub async fn connect() -> Result<Docker, BuildError> {
+    let unreachable = |e: &bollard::errors::Error| {
+        BuildError::step(format!(
+            "Cannot connect to the Docker engine ({}). Is dockerd running, and DOCKER_HOST right?",
+            engine_message(e)
+        ))
+    };
+    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
+    docker
+        .negotiate_version()
+        .await
+        .map_err(|e| unreachable(&e))
+}
+
+/// An engine error in the engine's words.
+#[must_use]
+pub fn engine_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        bollard::errors::Error::DockerStreamError { error } => error.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `source "docker"`.
+#[derive(Debug, Default)]
+pub struct DockerBuilder {
+    cfg: Option<Arc<DockerConfig>>,
+}
+
+#[async_trait]
+impl Builder for DockerBuilder {
+    fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
+        let (cfg, warnings) = DockerConfig::decode(config)?;
+        self.cfg = Some(Arc::new(cfg));
+        Ok(warnings)
+    }
+
+    fn generated_names(&self) -> Vec<String> {
+        vec!["ImageSha256".into()]
+    }
+
+    async fn run(
+        &self,
+        ctx: &BuildContext,
+        hook: &dyn Hook,
+    ) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
+        let cfg = self
+            .cfg
+            .clone()
+            .ok_or_else(|| BuildError::step("the docker builder was not prepared"))?;
+        if let Some(pw) = cfg.login.as_ref().and_then(|l| l.password.as_deref()) {
+            ctx.ui.add_secret(pw);
+        }
+        let docker = connect().await?;
+        let steps: Vec<Box<dyn Step<State<'_>>>> = vec![
+            Box::new(Pull),
+            Box::new(RunContainer),
+            Box::new(Provision),
+            Box::new(Keep),
+        ];
+        let mut state = State {
+            cfg: cfg.clone(),
+            docker: docker.clone(),
+            hook,
+            container: None,
+            entry: None,
+            kept: None,
+        };
+        run_steps(ctx, &steps, &mut state).await?;
+        Ok(match state.kept.take() {
+            Some(Kept::Image(id)) => Some(Arc::new(ImageArtifact {
+                id,
+                docker,
+                builder_id: BUILDER_ID.into(),
+                tags: Vec::new(),
+                verb: "Imported",
+            })),
+            Some(Kept::Export(path)) => Some(Arc::new(ExportArtifact { path })),
+            None => None,
+        })
+    }
+}
+
+enum Kept {
+    Image(String),
+    Export(String),
+}
+
+struct State<'a> {
+    cfg: Arc<DockerConfig>,
+    docker: Docker,
+    hook: &'a dyn Hook,
+    /// The container's name (chosen by Kiln, journaled before it is created).
+    container: Option<String>,
+    entry: Option<Entry>,
+    kept: Option<Kept>,
+}
+
+struct Pull;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Pull {
+    fn name(&self) -> &'static str {
+        "pull"
+    }
+
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        if !s.cfg.pull {
+            return Ok(());
+        }
+        let image = &s.cfg.image;
+        let credentials = s.cfg.login.as_ref().map(|l| {
+            ctx.ui.say(format!(
+                "Logging in to {}",
+                l.server.as_deref().unwrap_or("Docker Hub")
+            ));
+            bollard::auth::DockerCredentials {
+                username: l.username.clone(),
+                password: l.password.clone(),
+                serveraddress: l.server.clone(),
+                ..Default::default()
+            }
+        });
+        ctx.ui.say(format!("Pulling Docker image: {image}"));
+        let (from, tag) = split_tag(image);
+        let mut pull = s.docker.create_image(
+            Some(bollard::query_parameters::CreateImageOptions {
+                from_image: Some(from.to_string()),
+                tag: tag.map(str::to_string),
+                platform: s.cfg.platform.clone().unwrap_or_default(),
+                ..Default::default()
+            }),
+            None,
+            credentials,
+        );
+        while let Some(item) = pull.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                        return Err(BuildError::step(format!("Error pulling Docker image: {e}")));
+                    }
+                    if let Some(status) = info.status {
+                        tracing::debug!(status = %status, id = ?info.id, "docker pull");
+                    }
+                }
+                Err(e) => {
+                    return Err(BuildError::step(format!(
+                        "Error pulling Docker image: {}",
+                        engine_message(&e)
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `repo[:tag]`, with a registry's port not taken for a tag; a digest stays with the name.
+fn split_tag(image: &str) -> (&str, Option<&str>) {
+    if image.contains('@') {
+        return (image, None);
+    }
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+        _ => (image, None),
+    }
+}
+
+struct RunContainer;
+
+impl RunContainer {
+    fn body(cfg: &DockerConfig) -> bollard::models::ContainerCreateBody {
+        use bollard::models::{ContainerCreateBody, DeviceMapping, HostConfig};
+        let rc = &cfg.run;
+        let mut binds: Vec<String> = cfg
+            .volumes
+            .iter()
+            .map(|(host, container)| format!("{host}:{container}"))
+            .collect();
+        binds.extend(rc.volumes.iter().cloned());
+        let tmpfs: std::collections::HashMap<String, String> = cfg
+            .tmpfs
+            .iter()
+            .chain(&rc.tmpfs)
+            .map(|t| match t.split_once(':') {
+                Some((p, o)) => (p.to_string(), o.to_string()),
+                None => (t.clone(), String::new()),
+            })
+            .collect();
+        let devices: Vec<DeviceMapping> = cfg
+            .device
+            .iter()
+            .chain(&rc.device)
+            .map(|d| {
+                let mut parts = d.splitn(3, ':');
+                let host = parts.next().unwrap_or_default().to_string();
+                let inside = parts.next().map_or_else(|| host.clone(), str::to_string);
+                DeviceMapping {
+                    path_on_host: Some(host),
+                    path_in_container: Some(inside),
+                    cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+                }
+            })
+            .collect();
+        let labels: std::collections::HashMap<String, String> = rc
+            .labels
+            .iter()
+            .map(|l| match l.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (l.clone(), String::new()),
+            })
+            .collect();
+        let list = |a: &[String], b: &[String]| -> Option<Vec<String>> {
+            let v: Vec<String> = a.iter().chain(b).cloned().collect();
+            (!v.is_empty()).then_some(v)
+        };
+        ContainerCreateBody {
+            image: Some(rc.image.clone()),
+            entrypoint: rc.entrypoint.as_ref().map(|e| {
+                if e.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![e.clone()]
+                }
+            }),
+            cmd: (!rc.cmd.is_empty()).then(|| rc.cmd.clone()),
+            tty: Some(rc.tty),
+            open_stdin: Some(rc.interactive),
+            attach_stdin: Some(false),
+            env: (!rc.env.is_empty()).then(|| rc.env.clone()),
+            user: rc.user.clone(),
+            working_dir: rc.workdir.clone(),
+            hostname: rc.hostname.clone(),
+            labels: (!labels.is_empty()).then_some(labels),
+            host_config: Some(HostConfig {
+                binds: (!binds.is_empty()).then_some(binds),
+                privileged: Some(cfg.privileged || rc.privileged),
+                cap_add: list(&cfg.cap_add, &rc.cap_add),
+                cap_drop: list(&cfg.cap_drop, &rc.cap_drop),
+                tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+                devices: (!devices.is_empty()).then_some(devices),
+                network_mode: rc.network.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+#[async_trait]
+impl<'h> Step<State<'h>> for RunContainer {
+    fn name(&self) -> &'static str {
+        "run container"
+    }
+
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        ctx.ui.say("Starting docker container...");
+        let run = ctx.info.run_uuid.split('-').next().unwrap_or("run");
+        let name = format!(
+            "kiln-{run}-{}",
+            kiln_core::operator::file_safe(&ctx.info.name)
+        );
+        let entry = ctx.journal.record(Resource::Cloud(CloudResource {
+            provider: PROVIDER.into(),
+            region: "local".into(),
+            kind: "container".into(),
+            id: name.clone(),
+            endpoint: None,
+        }))?;
+        s.entry = Some(entry);
+        s.container = Some(name.clone());
+        let platform = s
+            .cfg
+            .platform
+            .clone()
+            .or_else(|| s.cfg.run.platform.clone())
+            .unwrap_or_default();
+        let created = s
+            .docker
+            .create_container(
+                Some(bollard::query_parameters::CreateContainerOptions {
+                    name: Some(name.clone()),
+                    platform,
+                }),
+                Self::body(&s.cfg),
+            )
+            .await
+            .map_err(|e| {
+                BuildError::step(format!("Error running container: {}", engine_message(&e)))
+            })?;
+        s.docker
+            .start_container(
+                &name,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .map_err(|e| {
+                BuildError::step(format!("Error running container: {}", engine_message(&e)))
+            })?;
+        ctx.ui.say(format!("Container ID: {}", created.id));
+        Ok(())
+    }
+
+    async fn cleanup(&self, ctx: &BuildContext, s: &mut State<'h>, _o: StepOutcome) {
+        let Some(name) = s.container.take() else {
+            return;
+        };
+        ctx.ui.say(format!("Killing the container: {name}"));
+        match remove_container(&s.docker, &name).await {
+            Ok(()) => {
+                if let Some(e) = s.entry.take() {
+                    e.done();
+                }
+            }
+            Err(e) => ctx.ui.error(format!(
+                "Error removing container {name}: {e} (`kiln cleanup` removes it later)"
+            )),
+        }
+    }
+}
+
+/// Removes a container, running or not; one that is gone already is a success.
+async fn remove_container(docker: &Docker, name: &str) -> Result<(), String> {
+    match docker
+        .remove_container(
+            name,
+            Some(bollard::query_parameters::RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(e) => Err(engine_message(&e)),
+    }
+}
+
+struct Provision;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Provision {
+    fn name(&self) -> &'static str {
+        "provision"
+    }
+
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let name = s.container.clone().unwrap_or_default();
+        if let Some(d) = s.cfg.pause_before_connecting {
+            ctx.ui.say(format!(
+                "Waiting {} before connecting...",
+                kiln_core::duration::human(d)
+            ));
+            ctx.sleep(d).await?;
+        }
+        let mut data = kiln_core::GeneratedData::new();
+        data.insert("PackerRunUUID".into(), ctx.info.run_uuid.clone());
+        data.insert("ConnType".into(), s.cfg.communicator.clone());
+        data.insert("ID".into(), name.clone());
+        let comm: Arc<dyn kiln_core::Communicator> = if s.cfg.communicator == "none" {
+            Arc::new(kiln_communicator::none::NoneCommunicator)
+        } else {
+            ctx.ui
+                .say("Using docker communicator to connect to the container...");
+            Arc::new(DockerCommunicator::new(
+                s.docker.clone(),
+                &name,
+                s.cfg.exec_user.clone(),
+                s.cfg.fix_upload_owner,
+            ))
+        };
+        s.hook.provision(ctx, comm, &data).await
+    }
+}
+
+/// Commits, exports or discards the container.
+struct Keep;
+
+#[async_trait]
+impl<'h> Step<State<'h>> for Keep {
+    fn name(&self) -> &'static str {
+        "commit or export"
+    }
+
+    async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
+        let name = s.container.clone().unwrap_or_default();
+        match &s.cfg.outcome {
+            config::Outcome::Discard => {
+                ctx.ui.say("Discarding the container");
+            }
+            config::Outcome::Commit => {
+                ctx.ui.say("Committing the container");
+                let changes = (!s.cfg.changes.is_empty()).then(|| s.cfg.changes.join("\n"));
+                let id = s
+                    .docker
+                    .commit_container(
+                        bollard::query_parameters::CommitContainerOptions {
+                            container: Some(name.clone()),
+                            author: s.cfg.author.clone(),
+                            comment: s.cfg.message.clone(),
+                            changes,
+                            pause: true,
+                            ..Default::default()
+                        },
+                        bollard::models::ContainerConfig::default(),
+                    )
+                    .await
+                    .map_err(|e| {
+                        BuildError::step(format!(
+                            "Error committing container: {}",
+                            engine_message(&e)
+                        ))
+                    })?
+                    .id;
+                ctx.ui.say(format!("Image ID: {id}"));
+                s.kept = Some(Kept::Image(id));
+            }
+            config::Outcome::Export(path) => {
+                ctx.ui.say("Exporting the container");
+                export(ctx, &s.docker, &name, path).await?;
+                s.kept = Some(Kept::Export(path.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Streams the container's file system into `path` (written beside it and renamed: a failure
+/// leaves no half tarball).
+async fn export(
+    ctx: &BuildContext,
+    docker: &Docker,
+    container: &str,
+    path: &str,
+) -> Result<(), BuildError> {
+    use tokio::io::AsyncWriteExt;
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
+    }
+    let staged = kiln_core::staged::StagedFile::new(path);
+    let entry = ctx
+        .journal
+        .record(Resource::path(staged.path(), "partial export"))?;
+    let mut file = tokio::fs::File::create(staged.path())
+        .await
+        .map_err(|e| BuildError::io(format!("creating {path}"), e))?;
+    let mut stream = docker.export_container(container);
+    let mut written = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            BuildError::step(format!("Error exporting container: {}", engine_message(&e)))
+        })?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| BuildError::io(format!("writing {path}"), e))?;
+        written += chunk.len() as u64;
+        ctx.ui.progress("export", written, None);
+    }
+    ctx.ui.progress_done("export");
+    file.sync_all()
+        .await
+        .map_err(|e| BuildError::io(format!("writing {path}"), e))?;
+    drop(file);
+    staged
+        .commit()
+        .map_err(|e| BuildError::io(format!("writing {path}"), e))?;
+    entry.done();
+    Ok(())
+}
+
+/// An image in the engine: what `commit = true`, `docker-tag` and `docker-import` produce.
+#[derive(Debug)]
+pub struct ImageArtifact {
+    /// The image id (`sha256:…`).
+    pub id: String,
+    /// The engine it is in.
+    pub docker: Docker,
+    /// Whose artifact it is.
+    pub builder_id: String,
+    /// `repository:tag` names given to it.
+    pub tags: Vec<String>,
+    /// "Imported" or "Tagged" (the first word of its description).
+    pub verb: &'static str,
+}
+
+#[async_trait]
+impl Artifact for ImageArtifact {
+    fn builder_id(&self) -> String {
+        self.builder_id.clone()
+    }
+    fn id(&self) -> String {
+        if self.tags.is_empty() {
+            self.id.clone()
+        } else {
+            self.tags.join(",")
+        }
+    }
+    fn files(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn string(&self) -> String {
+        if self.tags.is_empty() {
+            format!("{} Docker image: {}", self.verb, self.id)
+        } else {
+            format!("{} Docker image: {}", self.verb, self.tags.join(", "))
+        }
+    }
+    fn state(&self, name: &str) -> Option<serde_json::Value> {
+        match name {
+            "ImageSha256" | "image_id" => Some(self.id.clone().into()),
+            "tags" => Some(self.tags.clone().into()),
+            _ => None,
+        }
+    }
+    async fn destroy(&self) -> std::io::Result<()> {
+        let names: Vec<&str> = if self.tags.is_empty() {
+            vec![self.id.as_str()]
+        } else {
+            self.tags.iter().map(String::as_str).collect()
+        };
+        for n in names {
+            match self
+                .docker
+                .remove_image(
+                    n,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await
+            {
+                Ok(_)
+                | Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(e) => return Err(std::io::Error::other(engine_message(&e))),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A container's file system exported to a tarball (`export_path`).
+#[derive(Debug)]
+pub struct ExportArtifact {
+    /// The tarball.
+    pub path: String,
+}
+
+#[async_trait]
+impl Artifact for ExportArtifact {
+    fn builder_id(&self) -> String {
+        BUILDER_ID.into()
+    }
+    fn id(&self) -> String {
+        self.path.clone()
+    }
+    fn files(&self) -> Vec<String> {
+        vec![self.path.clone()]
+    }
+    fn string(&self) -> String {
+        format!("Exported Docker file: {}", self.path)
+    }
+    async fn destroy(&self) -> std::io::Result<()> {
+        match tokio::fs::remove_file(&self.path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Removes journaled containers for `kiln cleanup`.
+#[derive(Debug)]
+struct ContainerCleaner;
+
+#[async_trait]
+impl kiln_core::journal::Cleaner for ContainerCleaner {
+    async fn remove(&self, r: &CloudResource) -> Result<(), String> {
+        let docker = connect().await.map_err(|e| e.to_string())?;
+        match r.kind.as_str() {
+            "container" => remove_container(&docker, &r.id).await,
+            other => Err(format!("unknown docker resource kind {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_off_but_registry_ports_and_digests_stay() {
+        assert_eq!(split_tag("debian:12"), ("debian", Some("12")));
+        assert_eq!(
+            split_tag("localhost:5000/app"),
+            ("localhost:5000/app", None)
+        );
+        assert_eq!(
+            split_tag("localhost:5000/app:v1"),
+            ("localhost:5000/app", Some("v1"))
+        );
+        assert_eq!(split_tag("app@sha256:abc"), ("app@sha256:abc", None));
+    }
+}

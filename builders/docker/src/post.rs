@@ -1,0 +1,440 @@
+//! The docker post-processors, as Packer's: `docker-tag` names an image, `docker-push` sends a
+//! named image to its registry, `docker-save` writes an image to a tarball (`docker save`),
+//! `docker-import` makes an image from an exported file system (`docker import`).
+
+use crate::{connect, engine_message, ImageArtifact, BUILDER_ID};
+use async_trait::async_trait;
+use futures::StreamExt;
+use kiln_core::{
+    Artifact, BuildContext, BuildError, BuildInfo, Config, Diagnostics, PostProcessed,
+    PostProcessor, Registry,
+};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// `docker-tag`'s artifact builder id.
+pub const TAG_ID: &str = "packer.post-processor.docker-tag";
+/// `docker-import`'s artifact builder id.
+pub const IMPORT_ID: &str = "packer.post-processor.docker-import";
+/// `docker-push`'s artifact builder id.
+pub const PUSH_ID: &str = "packer.post-processor.docker-push";
+/// `docker-save`'s artifact builder id.
+pub const SAVE_ID: &str = "packer.post-processor.docker-save";
+
+pub(crate) fn register(r: &mut Registry) {
+    r.post_processor("docker-tag", || Box::new(Tag::default()));
+    r.post_processor("docker-push", || Box::new(Push::default()));
+    r.post_processor("docker-save", || Box::new(Save::default()));
+    r.post_processor("docker-import", || Box::new(Import::default()));
+}
+
+fn failed(kind: &str, message: impl Into<String>) -> BuildError {
+    BuildError::PostProcessor {
+        kind: kind.into(),
+        message: message.into(),
+    }
+}
+
+/// The image an artifact names: its id (`sha256:…`) or `repository:tag`.
+fn image_of(artifact: &dyn Artifact) -> String {
+    artifact
+        .state("ImageSha256")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| artifact.id())
+}
+
+/// `repository` and `tag` (Packer 1.6's single `tag`, or the later `tags` list).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct TagConfig {
+    repository: String,
+    tag: Option<String>,
+    tags: Vec<String>,
+    force: bool,
+}
+
+impl TagConfig {
+    fn names(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self.tag.iter().cloned().chain(self.tags.clone()).collect();
+        if tags.is_empty() {
+            return vec![self.repository.clone()];
+        }
+        tags.dedup();
+        tags.iter()
+            .map(|t| format!("{}:{t}", self.repository))
+            .collect()
+    }
+}
+
+fn need_repository(config: &Config, cfg: &TagConfig, what: &str) -> Result<(), Diagnostics> {
+    if cfg.repository.is_empty() {
+        return Err(config
+            .error_at(
+                "repository",
+                &format!("Invalid {what} configuration"),
+                "repository must be specified",
+            )
+            .into());
+    }
+    Ok(())
+}
+
+/// `post-processor "docker-tag"`.
+#[derive(Debug, Default)]
+pub struct Tag {
+    cfg: TagConfig,
+}
+
+#[async_trait]
+impl PostProcessor for Tag {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
+        self.cfg = config.decode()?;
+        need_repository(config, &self.cfg, "docker-tag")?;
+        Ok(Vec::new())
+    }
+
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        let from = artifact.builder_id();
+        if from != BUILDER_ID && from != IMPORT_ID {
+            return Err(failed(
+                "docker-tag",
+                format!(
+                    "Unknown artifact type: {from}\nCan only tag from Docker builder artifacts."
+                ),
+            ));
+        }
+        let docker = connect().await?;
+        let image = image_of(artifact.as_ref());
+        let names = self.cfg.names();
+        for name in &names {
+            ctx.ui.message(format!("Tagging image: {image}"));
+            ctx.ui.message(format!("Repository: {name}"));
+            let (repo, tag) = crate::split_tag(name);
+            docker
+                .tag_image(
+                    &image,
+                    Some(bollard::query_parameters::TagImageOptions {
+                        repo: Some(repo.to_string()),
+                        tag: tag.map(str::to_string),
+                    }),
+                )
+                .await
+                .map_err(|e| {
+                    failed(
+                        "docker-tag",
+                        format!("Error tagging image: {}", engine_message(&e)),
+                    )
+                })?;
+        }
+        Ok(PostProcessed {
+            artifact: Arc::new(ImageArtifact {
+                id: image,
+                docker,
+                builder_id: TAG_ID.into(),
+                tags: names,
+                verb: "Imported",
+            }),
+            keep_input: true,
+            force_keep: false,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct PushConfig {
+    login: bool,
+    login_server: Option<String>,
+    login_username: Option<String>,
+    login_password: Option<String>,
+}
+
+/// `post-processor "docker-push"`.
+#[derive(Debug, Default)]
+pub struct Push {
+    cfg: PushConfig,
+}
+
+#[async_trait]
+impl PostProcessor for Push {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
+        self.cfg = config.decode()?;
+        Ok(Vec::new())
+    }
+
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        let from = artifact.builder_id();
+        if from != TAG_ID && from != IMPORT_ID {
+            return Err(failed(
+                "docker-push",
+                format!("Unknown artifact type: {from}\nCan only import from docker-import and docker-tag artifacts."),
+            ));
+        }
+        if let Some(pw) = &self.cfg.login_password {
+            ctx.ui.add_secret(pw);
+        }
+        let docker = connect().await?;
+        let credentials = self.cfg.login.then(|| bollard::auth::DockerCredentials {
+            username: self.cfg.login_username.clone(),
+            password: self.cfg.login_password.clone(),
+            serveraddress: self.cfg.login_server.clone(),
+            ..Default::default()
+        });
+        let names: Vec<String> = artifact
+            .state("tags")
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_else(|| vec![artifact.id()]);
+        for name in &names {
+            ctx.ui.message(format!("Pushing: {name}"));
+            let (repo, tag) = crate::split_tag(name);
+            let mut push = docker.push_image(
+                repo,
+                Some(bollard::query_parameters::PushImageOptions {
+                    tag: tag.map(str::to_string),
+                    platform: None,
+                }),
+                credentials.clone(),
+            );
+            while let Some(item) = push.next().await {
+                let info = item.map_err(|e| {
+                    failed(
+                        "docker-push",
+                        format!("Error pushing: {}", engine_message(&e)),
+                    )
+                })?;
+                if let Some(m) = info.error_detail.and_then(|d| d.message) {
+                    return Err(failed("docker-push", format!("Error pushing: {m}")));
+                }
+                if let Some(s) = info
+                    .status
+                    .filter(|s| s.starts_with("latest:") || s.contains("digest:"))
+                {
+                    ctx.ui.message(s);
+                }
+            }
+        }
+        Ok(PostProcessed {
+            artifact,
+            keep_input: true,
+            force_keep: false,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SaveConfig {
+    path: String,
+}
+
+/// `post-processor "docker-save"`.
+#[derive(Debug, Default)]
+pub struct Save {
+    cfg: SaveConfig,
+}
+
+#[async_trait]
+impl PostProcessor for Save {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
+        self.cfg = config.decode()?;
+        if self.cfg.path.is_empty() {
+            return Err(config
+                .error_at(
+                    "path",
+                    "Invalid docker-save configuration",
+                    "path must be specified",
+                )
+                .into());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        use tokio::io::AsyncWriteExt;
+        let from = artifact.builder_id();
+        if ![BUILDER_ID, IMPORT_ID, TAG_ID].contains(&from.as_str())
+            || artifact.state("ImageSha256").is_none()
+        {
+            return Err(failed(
+                "docker-save",
+                format!("Unknown artifact type: {from}\nCan only save Docker builder artifacts."),
+            ));
+        }
+        let docker = connect().await?;
+        let names: Vec<String> = artifact
+            .state("tags")
+            .and_then(|v| serde_json::from_value(v).ok())
+            .filter(|t: &Vec<String>| !t.is_empty())
+            .unwrap_or_else(|| vec![image_of(artifact.as_ref())]);
+        let path = &self.cfg.path;
+        ctx.ui
+            .message(format!("Saving image: {}", names.join(", ")));
+        let staged = kiln_core::staged::StagedFile::new(path);
+        let entry = ctx.journal.record(kiln_core::journal::Resource::path(
+            staged.path(),
+            "partial docker-save tarball",
+        ))?;
+        let io = |e: std::io::Error| failed("docker-save", format!("writing {path}: {e}"));
+        let mut file = tokio::fs::File::create(staged.path()).await.map_err(io)?;
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut stream = docker.export_images(&refs);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                failed(
+                    "docker-save",
+                    format!("Error saving image: {}", engine_message(&e)),
+                )
+            })?;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        staged.commit().map_err(io)?;
+        entry.done();
+        ctx.ui.message(format!("Saved to: {path}"));
+        Ok(PostProcessed {
+            artifact: Arc::new(kiln_core::artifact::FileArtifact {
+                builder_id: SAVE_ID.into(),
+                id: path.clone(),
+                files: vec![path.clone()],
+                description: format!("Exported Docker file: {path}"),
+            }),
+            keep_input: true,
+            force_keep: false,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ImportConfig {
+    repository: String,
+    tag: Option<String>,
+    changes: Vec<String>,
+    platform: Option<String>,
+}
+
+/// `post-processor "docker-import"`.
+#[derive(Debug, Default)]
+pub struct Import {
+    cfg: ImportConfig,
+}
+
+#[async_trait]
+impl PostProcessor for Import {
+    fn configure(
+        &mut self,
+        config: &Config,
+        _info: &BuildInfo,
+    ) -> Result<Vec<String>, Diagnostics> {
+        self.cfg = config.decode()?;
+        if self.cfg.repository.is_empty() {
+            return Err(config
+                .error_at(
+                    "repository",
+                    "Invalid docker-import configuration",
+                    "repository must be specified",
+                )
+                .into());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn post_process(
+        &self,
+        ctx: &BuildContext,
+        artifact: Arc<dyn Artifact>,
+    ) -> Result<PostProcessed, BuildError> {
+        let files = artifact.files();
+        let from = artifact.builder_id();
+        let Some(tarball) = files
+            .first()
+            .filter(|_| from == BUILDER_ID || from == "packer.post-processor.artifice")
+        else {
+            return Err(failed(
+                "docker-import",
+                format!("Unknown artifact type: {from}\nCan only import from Docker builder and Artifice post-processor artifacts. If you are getting this error after having run the docker builder, it may be because you set commit: true in your Docker builder, so the image is already imported. "),
+            ));
+        };
+        let name = match &self.cfg.tag {
+            Some(t) if !t.is_empty() => format!("{}:{t}", self.cfg.repository),
+            _ => self.cfg.repository.clone(),
+        };
+        ctx.ui
+            .message(format!("Importing image: {}", artifact.id()));
+        ctx.ui.message(format!("Repository: {name}"));
+        let docker = connect().await?;
+        let (repo, tag) = crate::split_tag(&name);
+        let file = tokio::fs::File::open(tarball)
+            .await
+            .map_err(|e| failed("docker-import", format!("opening {tarball}: {e}")))?;
+        let body = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        let mut stream = docker.create_image(
+            Some(bollard::query_parameters::CreateImageOptions {
+                from_src: Some("-".into()),
+                repo: Some(repo.to_string()),
+                tag: tag.map(str::to_string),
+                changes: self.cfg.changes.clone(),
+                platform: self.cfg.platform.clone().unwrap_or_default(),
+                ..Default::default()
+            }),
+            Some(bollard::body_try_stream(body)),
+            None,
+        );
+        let mut id = None;
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| {
+                failed(
+                    "docker-import",
+                    format!("Error importing container: {}", engine_message(&e)),
+                )
+            })?;
+            if let Some(m) = info.error_detail.and_then(|d| d.message) {
+                return Err(failed(
+                    "docker-import",
+                    format!("Error importing container: {m}"),
+                ));
+            }
+            if let Some(s) = info.status.filter(|s| s.starts_with("sha256:")) {
+                id = Some(s);
+            }
+        }
+        let id = id.unwrap_or_else(|| name.clone());
+        ctx.ui.message(format!("Imported ID: {id}"));
+        Ok(PostProcessed {
+            artifact: Arc::new(ImageArtifact {
+                id,
+                docker,
+                builder_id: IMPORT_ID.into(),
+                tags: vec![name],
+                verb: "Imported",
+            }),
+            keep_input: false,
+            force_keep: false,
+        })
+    }
+}

@@ -1,0 +1,364 @@
+//! The docker builder end to end through the binary, against a real dockerd each test starts on
+//! a private socket (Debian's `docker.io`), with base images made from `busybox-static`.
+#![cfg(feature = "docker")]
+
+use kiln_tests::docker::Dockerd;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn kiln(dockerd: &Dockerd, dir: &Path, args: &[&str]) -> Command {
+    let mut c = kiln_tests::isolated(KILN);
+    c.args(args)
+        .current_dir(dir)
+        .env("DOCKER_HOST", &dockerd.host)
+        .env("KILN_STATE_DIR", dir.join("state"));
+    c
+}
+
+fn run(dockerd: &Dockerd, dir: &Path, args: &[&str]) -> kiln_tests::Run {
+    let out = kiln(dockerd, dir, args).output().unwrap();
+    kiln_tests::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+fn setup() -> (Dockerd, tempfile::TempDir) {
+    let dockerd = Dockerd::start();
+    dockerd.import_busybox("kiln-base:1");
+    (dockerd, tempfile::tempdir().unwrap())
+}
+
+#[test]
+fn commit_with_changes_after_shell_and_file_provisioners_then_tag() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("site/sub")).unwrap();
+    std::fs::write(d.join("site/index.html"), "<h1>kiln</h1>\n").unwrap();
+    std::fs::write(d.join("site/sub/deep.txt"), "deep\n").unwrap();
+    // 3 MiB of varied bytes: the upload crosses many chunks.
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(d.join("big.bin"), &big).unwrap();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        r#"
+source "docker" "app" {
+  image   = "kiln-base:1"
+  pull    = false
+  commit  = true
+  author  = "Kiln Tests"
+  message = "built by kiln"
+  changes = [
+    "ENV GREETING=hello",
+    "LABEL org.example.app=kiln",
+    "WORKDIR /srv",
+    "EXPOSE 8080",
+    "USER kiln",
+    "ENTRYPOINT [\"/bin/sh\", \"-c\"]",
+    "CMD [\"cat /srv/site/index.html\"]",
+  ]
+}
+
+build {
+  sources = ["source.docker.app"]
+
+  provisioner "shell" {
+    inline = ["echo built-in-$(cat /etc/hostname | wc -c) > /built.txt", "mkdir -p /srv", "echo to-stderr >&2"]
+  }
+  provisioner "file" {
+    source      = "site"
+    destination = "/srv"
+  }
+  provisioner "file" {
+    source      = "big.bin"
+    destination = "/tmp/big.bin"
+  }
+  provisioner "shell" {
+    inline = ["sha256sum /tmp/big.bin", "ls -ln /tmp/big.bin"]
+  }
+  provisioner "file" {
+    direction   = "download"
+    source      = "/srv/site/sub/deep.txt"
+    destination = "back/deep.txt"
+  }
+  provisioner "file" {
+    direction   = "download"
+    source      = "/srv/site"
+    destination = "back"
+  }
+
+  post-processor "docker-tag" {
+    repository = "kiln/app"
+    tags       = ["v1", "latest"]
+  }
+}
+"#,
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    for want in [
+        "==> docker.app: Starting docker container...",
+        "==> docker.app: Committing the container",
+        "docker.app: to-stderr",
+        "==> docker.app: Killing the container: ",
+        "--> docker.app: Imported Docker image: kiln/app:v1, kiln/app:latest",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in:\n{all}");
+    }
+    let sum = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&big))
+    };
+    assert!(all.contains(&format!("{sum}  /tmp/big.bin")), "{all}");
+    assert!(
+        all.contains(" 0        0 "),
+        "uploads belong to root: {all}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("back/deep.txt")).unwrap(),
+        "deep\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("back/site/sub/deep.txt")).unwrap(),
+        "deep\n"
+    );
+    // The image: its config, and its files seen by a container run from it.
+    let inspect: serde_json::Value =
+        serde_json::from_str(&dockerd.docker_ok(&["image", "inspect", "kiln/app:v1"])).unwrap();
+    let img = &inspect[0];
+    assert_eq!(img["Author"], "Kiln Tests");
+    assert_eq!(img["Comment"], "built by kiln");
+    let c = &img["Config"];
+    assert!(
+        c["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "GREETING=hello"),
+        "{c}"
+    );
+    assert_eq!(c["Labels"]["org.example.app"], "kiln");
+    assert_eq!(c["WorkingDir"], "/srv");
+    assert_eq!(c["User"], "kiln");
+    assert!(c["ExposedPorts"].get("8080/tcp").is_some(), "{c}");
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(
+        dockerd.docker_ok(&["run", "--rm", "--network", "none", "kiln/app:v1"]),
+        "<h1>kiln</h1>"
+    );
+    assert_eq!(
+        dockerd.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "kiln/app:latest",
+            "cat /built.txt; whoami"
+        ]),
+        "built-in-13\nkiln"
+    );
+    assert_eq!(
+        dockerd.containers(),
+        Vec::<String>::new(),
+        "no container is left"
+    );
+}
+
+#[test]
+fn export_path_writes_the_file_system_as_a_tarball_and_docker_import_makes_an_image_of_it() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        r#"
+source "docker" "fs" {
+  image       = "kiln-base:1"
+  pull        = false
+  export_path = "out/fs.tar"
+}
+
+build {
+  sources = ["source.docker.fs"]
+  provisioner "shell" {
+    inline = ["echo exported > /marker"]
+  }
+  post-processors {
+    post-processor "docker-import" {
+      repository = "kiln/imported"
+      tag        = "1.0"
+      changes    = ["CMD [\"cat\", \"/marker\"]"]
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    assert!(
+        all.contains("==> docker.fs: Exporting the container"),
+        "{all}"
+    );
+    assert!(
+        all.contains("--> docker.fs: Imported Docker image: kiln/imported:1.0"),
+        "{all}"
+    );
+    // docker-import does not keep its input: the tarball is removed once imported.
+    assert!(!d.join("out/fs.tar").exists(), "{all}");
+    assert_eq!(
+        dockerd.docker_ok(&["run", "--rm", "--network", "none", "kiln/imported:1.0"]),
+        "exported"
+    );
+    assert_eq!(dockerd.containers().len(), 0);
+    // Without the post-processor the tarball stays, with the container's files in it.
+    let t = std::fs::read_to_string(d.join("t.pkr.hcl")).unwrap();
+    let cut = t.find("  post-processors").unwrap();
+    std::fs::write(d.join("t.pkr.hcl"), format!("{}}}\n", &t[..cut])).unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("--> docker.fs: Exported Docker file: out/fs.tar"),
+        "{}",
+        r.all()
+    );
+    let list = Command::new("tar")
+        .args(["-tf"])
+        .arg(d.join("out/fs.tar"))
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&list.stdout);
+    assert!(names.lines().any(|l| l == "marker"), "{names}");
+    assert!(names.lines().any(|l| l == "bin/busybox"), "{names}");
+}
+
+#[test]
+fn a_failing_provisioner_fails_the_build_and_leaves_no_container() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"f\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.f\"]\n  provisioner \"shell\" {\n    inline = [\"echo about to fail\", \"exit 3\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    let all = r.all();
+    assert_eq!(r.code, 1, "{all}");
+    assert!(
+        all.contains("Script exited with non-zero exit status: 3"),
+        "{all}"
+    );
+    assert_eq!(dockerd.containers(), Vec::<String>::new());
+    assert!(
+        dockerd
+            .docker_ok(&["images", "-q", "--filter", "dangling=true"])
+            .is_empty(),
+        "no image was committed"
+    );
+    // A base image that is not there: the engine's words.
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"f\" {\n  image  = \"kiln-missing:1\"\n  pull   = false\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.f\"]\n}\n",
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("Error running container: No such image: kiln-missing:1"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(dockerd.containers(), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_while_provisioning_removes_the_container() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"c\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.c\"]\n  provisioner \"shell\" {\n    inline = [\"echo provisioning-now\", \"sleep 300\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let mut child = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("provisioning-now") {
+            break;
+        }
+    }
+    assert!(seen.contains("provisioning-now"), "{seen}");
+    assert_eq!(dockerd.containers().len(), 1, "the build's container runs");
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    for l in lines {
+        seen.push_str(&l.unwrap());
+        seen.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(!status.success(), "{seen}");
+    assert!(seen.contains("Killing the container"), "{seen}");
+    assert_eq!(dockerd.containers(), Vec::<String>::new(), "{seen}");
+}
+
+#[test]
+fn validation_names_the_attribute_in_packers_words() {
+    let dockerd = Dockerd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (body, want) in [
+        ("  pull = false\n", "Image must be specified"),
+        (
+            "  image = \"x\"\n",
+            "No instructions given for handling the artifact; expected commit, discard, or export_path",
+        ),
+        (
+            "  image = \"x\"\n  commit = true\n  discard = true\n",
+            "Cannot specify more than one of commit, discard, and export_path",
+        ),
+        (
+            "  image = \"x\"\n  commit = true\n  changes = [\"RUN apt-get update\"]\n",
+            "changes: \"RUN apt-get update\" is not an instruction docker commit applies; use one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR",
+        ),
+        (
+            "  image = \"x\"\n  commit = true\n  run_command = [\"--memory\", \"1g\", \"{{.Image}}\"]\n",
+            "run_command: the docker run flag --memory is not supported",
+        ),
+    ] {
+        std::fs::write(
+            d.join("t.pkr.hcl"),
+            format!("source \"docker\" \"v\" {{\n{body}}}\nbuild {{\n  sources = [\"source.docker.v\"]\n}}\n"),
+        )
+        .unwrap();
+        let r = run(&dockerd, d, &["validate", "t.pkr.hcl"]);
+        assert_eq!(r.code, 1, "{body}: {}", r.all());
+        assert!(r.all().contains(want), "{body}: want {want:?} in {}", r.all());
+        assert!(r.all().contains("t.pkr.hcl:"), "located: {}", r.all());
+    }
+}
