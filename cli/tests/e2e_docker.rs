@@ -362,3 +362,45 @@ fn validation_names_the_attribute_in_packers_words() {
         assert!(r.all().contains("t.pkr.hcl:"), "located: {}", r.all());
     }
 }
+
+/// SIGKILL leaves the container running; `kiln cleanup` finds it in the journal (by the name
+/// recorded before it was created) and removes it, and a second cleanup has nothing to do.
+#[test]
+fn sigkill_while_provisioning_then_kiln_cleanup_removes_the_container() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"k\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.k\"]\n  provisioner \"shell\" {\n    inline = [\"echo provisioning-now\", \"sleep 300\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let mut child = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.unwrap().contains("provisioning-now")),
+        "the build never provisioned"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = dockerd.containers();
+    assert_eq!(left.len(), 1, "SIGKILL leaves the container: {left:?}");
+    assert!(left[0].starts_with("kiln-") && left[0].ends_with("-docker.k"), "{left:?}");
+    let out = run(&dockerd, d, &["cleanup"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all()
+            .contains(&format!("==> Removing docker container {} in local\n", left[0])),
+        "{}",
+        out.all()
+    );
+    // (and the shell provisioner's script file on the host)
+    assert!(out.all().ends_with("Removed 2 resources.\n"), "{}", out.all());
+    assert_eq!(dockerd.containers(), Vec::<String>::new());
+    let again = run(&dockerd, d, &["cleanup"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(!again.all().contains("Removed"), "{}", again.all());
+}
