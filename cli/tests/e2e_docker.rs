@@ -388,19 +388,109 @@ fn sigkill_while_provisioning_then_kiln_cleanup_removes_the_container() {
     child.wait().unwrap();
     let left = dockerd.containers();
     assert_eq!(left.len(), 1, "SIGKILL leaves the container: {left:?}");
-    assert!(left[0].starts_with("kiln-") && left[0].ends_with("-docker.k"), "{left:?}");
+    assert!(
+        left[0].starts_with("kiln-") && left[0].ends_with("-docker.k"),
+        "{left:?}"
+    );
     let out = run(&dockerd, d, &["cleanup"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.all()
-            .contains(&format!("==> Removing docker container {} in local\n", left[0])),
+        out.all().contains(&format!(
+            "==> Removing docker container {} in local\n",
+            left[0]
+        )),
         "{}",
         out.all()
     );
     // (and the shell provisioner's script file on the host)
-    assert!(out.all().ends_with("Removed 2 resources.\n"), "{}", out.all());
+    assert!(
+        out.all().ends_with("Removed 2 resources.\n"),
+        "{}",
+        out.all()
+    );
     assert_eq!(dockerd.containers(), Vec::<String>::new());
     let again = run(&dockerd, d, &["cleanup"]);
     assert_eq!(again.code, 0, "{}", again.all());
     assert!(!again.all().contains("Removed"), "{}", again.all());
+}
+
+/// docker-tag then docker-push to a real registry (Debian's docker-registry on loopback); the
+/// image pulled back from the registry has the digest the push reported, and docker-save writes
+/// an image archive.
+#[test]
+fn tag_push_to_a_registry_pull_back_and_save() {
+    let registry = kiln_tests::docker::DockerRegistry::start();
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    let repo = format!("{}/kiln/pushed", registry.addr);
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        format!(
+            r#"
+source "docker" "p" {{
+  image  = "kiln-base:1"
+  pull   = false
+  commit = true
+}}
+build {{
+  sources = ["source.docker.p"]
+  provisioner "shell" {{
+    inline = ["echo pushed > /pushed.txt"]
+  }}
+  post-processors {{
+    post-processor "docker-tag" {{
+      repository = "{repo}"
+      tags       = ["v1"]
+    }}
+    post-processor "docker-push" {{}}
+  }}
+  post-processors {{
+    post-processor "docker-save" {{
+      path = "out/saved.tar"
+    }}
+  }}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    assert!(
+        all.contains(&format!("    docker.p: Pushing: {repo}:v1\n")),
+        "{all}"
+    );
+    let digest = all
+        .split("digest: ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the push reported no digest: {all}"))
+        .to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    // Pulled back into an engine that never had it.
+    let other = Dockerd::start();
+    let pulled = other.docker_ok(&["pull", &format!("{repo}:v1")]);
+    assert!(pulled.contains(&format!("Digest: {digest}")), "{pulled}");
+    assert_eq!(
+        other.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &format!("{repo}:v1"),
+            "-c",
+            "cat /pushed.txt"
+        ]),
+        "pushed"
+    );
+    // docker-save: an image archive with its manifest.
+    let list = Command::new("tar")
+        .arg("-tf")
+        .arg(d.join("out/saved.tar"))
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&list.stdout);
+    assert!(names.lines().any(|l| l == "manifest.json"), "{names}");
+    assert!(all.contains("Saved to: out/saved.tar"), "{all}");
 }

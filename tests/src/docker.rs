@@ -201,6 +201,78 @@ pub fn make_busybox_root(root: &Path) {
     std::fs::write(root.join("etc/group"), "root:x:0:\nkiln:x:1000:\n").unwrap();
 }
 
+/// Debian's `docker-registry` (the distribution registry) on 127.0.0.1 at a free port, storing
+/// in a temporary directory; stopped when dropped. Docker pushes to a loopback registry over
+/// plain HTTP without configuration.
+#[derive(Debug)]
+pub struct DockerRegistry {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl DockerRegistry {
+    /// Starts the registry and waits (up to 30 s) until it answers.
+    ///
+    /// # Panics
+    /// When `docker-registry` is not installed or does not answer.
+    #[must_use]
+    pub fn start() -> DockerRegistry {
+        assert!(
+            which("docker-registry"),
+            "docker-registry is not installed; the docker-push tests run a registry of their own: apt-get install docker-registry (scripts/deps --tests does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = crate::free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let mut child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "docker-registry exited ({status}): {}",
+                    std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not listen on {addr} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        DockerRegistry {
+            child,
+            _dir: dir,
+            addr,
+        }
+    }
+}
+
+impl Drop for DockerRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn which(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")

@@ -477,14 +477,30 @@ impl<'h> Step<State<'h>> for Keep {
     }
 }
 
-/// Streams the container's file system into `path` (written beside it and renamed: a failure
-/// leaves no half tarball).
+/// Streams the container's file system into `path`.
 async fn export(
     ctx: &BuildContext,
     docker: &Docker,
     container: &str,
     path: &str,
 ) -> Result<(), BuildError> {
+    let stream = docker
+        .export_container(container)
+        .map(|c| c.map_err(|e| format!("Error exporting container: {}", engine_message(&e))));
+    write_atomically(ctx, path, "partial export", stream)
+        .await
+        .map_err(BuildError::step)
+}
+
+/// Writes a stream of chunks to `path`: beside it first (journaled, so a crash leaves nothing
+/// `kiln cleanup` does not know of), renamed into place once complete and synced. On an error
+/// or cancellation the partial file is removed. Errors are ready for the user.
+pub(crate) async fn write_atomically(
+    ctx: &BuildContext,
+    path: &str,
+    what: &str,
+    mut stream: impl futures::Stream<Item = Result<bytes::Bytes, String>> + Unpin,
+) -> Result<(), String> {
     use tokio::io::AsyncWriteExt;
     if let Some(parent) = std::path::Path::new(path)
         .parent()
@@ -492,37 +508,32 @@ async fn export(
     {
         tokio::fs::create_dir_all(parent)
             .await
-            .map_err(|e| BuildError::io(format!("creating {}", parent.display()), e))?;
+            .map_err(|e| format!("creating {}: {e}", parent.display()))?;
     }
     let staged = kiln_core::staged::StagedFile::new(path);
     let entry = ctx
         .journal
-        .record(Resource::path(staged.path(), "partial export"))?;
-    let mut file = tokio::fs::File::create(staged.path())
-        .await
-        .map_err(|e| BuildError::io(format!("creating {path}"), e))?;
-    let mut stream = docker.export_container(container);
-    let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            BuildError::step(format!("Error exporting container: {}", engine_message(&e)))
-        })?;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| BuildError::io(format!("writing {path}"), e))?;
-        written += chunk.len() as u64;
-        ctx.ui.progress("export", written, None);
+        .record(Resource::path(staged.path(), what))
+        .map_err(|e| e.to_string())?;
+    let result = async {
+        let io = |e: std::io::Error| format!("writing {path}: {e}");
+        let mut file = tokio::fs::File::create(staged.path()).await.map_err(io)?;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk).await.map_err(io)?;
+            written += chunk.len() as u64;
+            ctx.ui.progress(what, written, None);
+        }
+        ctx.ui.progress_done(what);
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        staged.commit().map_err(io)
     }
-    ctx.ui.progress_done("export");
-    file.sync_all()
-        .await
-        .map_err(|e| BuildError::io(format!("writing {path}"), e))?;
-    drop(file);
-    staged
-        .commit()
-        .map_err(|e| BuildError::io(format!("writing {path}"), e))?;
+    .await;
+    // Renamed into place, or removed with the staged file: either way nothing is left over.
     entry.done();
-    Ok(())
+    result
 }
 
 /// An image in the engine: what `commit = true`, `docker-tag` and `docker-import` produce.

@@ -274,7 +274,6 @@ impl PostProcessor for Save {
         ctx: &BuildContext,
         artifact: Arc<dyn Artifact>,
     ) -> Result<PostProcessed, BuildError> {
-        use tokio::io::AsyncWriteExt;
         let from = artifact.builder_id();
         if ![BUILDER_ID, IMPORT_ID, TAG_ID].contains(&from.as_str())
             || artifact.state("ImageSha256").is_none()
@@ -293,28 +292,13 @@ impl PostProcessor for Save {
         let path = &self.cfg.path;
         ctx.ui
             .message(format!("Saving image: {}", names.join(", ")));
-        let staged = kiln_core::staged::StagedFile::new(path);
-        let entry = ctx.journal.record(kiln_core::journal::Resource::path(
-            staged.path(),
-            "partial docker-save tarball",
-        ))?;
-        let io = |e: std::io::Error| failed("docker-save", format!("writing {path}: {e}"));
-        let mut file = tokio::fs::File::create(staged.path()).await.map_err(io)?;
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut stream = docker.export_images(&refs);
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                failed(
-                    "docker-save",
-                    format!("Error saving image: {}", engine_message(&e)),
-                )
-            })?;
-            file.write_all(&chunk).await.map_err(io)?;
-        }
-        file.sync_all().await.map_err(io)?;
-        drop(file);
-        staged.commit().map_err(io)?;
-        entry.done();
+        let stream = docker
+            .export_images(&refs)
+            .map(|c| c.map_err(|e| format!("Error saving image: {}", engine_message(&e))));
+        crate::write_atomically(ctx, path, "partial docker-save tarball", stream)
+            .await
+            .map_err(|m| failed("docker-save", m))?;
         ctx.ui.message(format!("Saved to: {path}"));
         Ok(PostProcessed {
             artifact: Arc::new(kiln_core::artifact::FileArtifact {
