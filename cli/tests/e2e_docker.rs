@@ -53,6 +53,7 @@ source "docker" "app" {
   commit  = true
   author  = "Kiln Tests"
   message = "built by kiln"
+  run_command = ["-d", "-i", "-t", "-e", "FROM_RUN=yes", "-h", "kilnhost", "-m", "256m", "--entrypoint=/bin/sh", "--", "{{.Image}}"]
   changes = [
     "ENV GREETING=hello",
     "LABEL org.example.app=kiln",
@@ -79,7 +80,7 @@ build {
     destination = "/tmp/big.bin"
   }
   provisioner "shell" {
-    inline = ["sha256sum /tmp/big.bin", "ls -ln /tmp/big.bin"]
+    inline = ["sha256sum /tmp/big.bin", "ls -ln /tmp/big.bin", "echo run-env=$FROM_RUN host=$(hostname)"]
   }
   provisioner "file" {
     direction   = "download"
@@ -108,7 +109,7 @@ build {
         "==> docker.app: Committing the container",
         "docker.app: to-stderr",
         "==> docker.app: Killing the container: ",
-        "--> docker.app: Imported Docker image: kiln/app:v1, kiln/app:latest",
+        "--> docker.app: Imported Docker image: kiln/app:latest with tags kiln/app:v1 kiln/app:latest\n",
     ] {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
@@ -162,7 +163,7 @@ build {
             "kiln/app:latest",
             "cat /built.txt; whoami"
         ]),
-        "built-in-13\nkiln"
+        "built-in-9\nkiln"
     );
     assert_eq!(
         dockerd.containers(),
@@ -347,8 +348,8 @@ fn validation_names_the_attribute_in_packers_words() {
             "changes: \"RUN apt-get update\" is not an instruction docker commit applies; use one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR",
         ),
         (
-            "  image = \"x\"\n  commit = true\n  run_command = [\"--memory\", \"1g\", \"{{.Image}}\"]\n",
-            "run_command: the docker run flag --memory is not supported",
+            "  image = \"x\"\n  commit = true\n  run_command = [\"--oom-kill-disable\", \"{{.Image}}\"]\n",
+            "run_command: the docker run flag --oom-kill-disable is not supported",
         ),
     ] {
         std::fs::write(
@@ -493,4 +494,63 @@ build {{
     let names = String::from_utf8_lossy(&list.stdout);
     assert!(names.lines().any(|l| l == "manifest.json"), "{names}");
     assert!(all.contains("Saved to: out/saved.tar"), "{all}");
+}
+
+/// A legacy JSON template, as Packer's docs wrote them: `tag` a string, `changes` applied.
+#[test]
+fn a_legacy_json_template_builds_commits_and_tags() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.json"),
+        r#"{
+  "builders": [{
+    "type": "docker",
+    "image": "kiln-base:1",
+    "pull": false,
+    "commit": true,
+    "changes": ["LABEL built=json"]
+  }],
+  "provisioners": [{"type": "shell", "inline": ["touch /from-json"]}],
+  "post-processors": [{"type": "docker-tag", "repository": "kiln/json", "tag": "0.1"}]
+}
+"#,
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.json"]);
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    assert!(
+        all.contains("--> docker: Imported Docker image: kiln/json:0.1 with tags kiln/json:0.1\n"),
+        "{all}"
+    );
+    let v = run(&dockerd, d, &["validate", "t.json"]);
+    assert_eq!(v.code, 0, "{}", v.all());
+    assert!(
+        v.all().contains("`tag` is the old name of `tags`"),
+        "{}",
+        v.all()
+    );
+    assert_eq!(
+        dockerd.docker_ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Config.Labels.built}}",
+            "kiln/json:0.1"
+        ]),
+        "json"
+    );
+    assert_eq!(
+        dockerd.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "kiln/json:0.1",
+            "-c",
+            "ls /from-json"
+        ]),
+        "/from-json"
+    );
 }

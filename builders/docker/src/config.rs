@@ -201,10 +201,72 @@ pub struct RunCommand {
     pub labels: Vec<String>,
     /// `--platform`.
     pub platform: Option<String>,
+    /// `-m` / `--memory`, `--memory-swap`, `--shm-size`, in bytes.
+    pub memory: Option<i64>,
+    /// `--memory-swap`.
+    pub memory_swap: Option<i64>,
+    /// `--shm-size`.
+    pub shm_size: Option<i64>,
+    /// `--cpus`, in billionths of a CPU.
+    pub nano_cpus: Option<i64>,
+    /// `-c` / `--cpu-shares`.
+    pub cpu_shares: Option<i64>,
+    /// `-p` / `--publish`: `[IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`.
+    pub publish: Vec<String>,
+    /// `--add-host`.
+    pub add_host: Vec<String>,
+    /// `--dns`.
+    pub dns: Vec<String>,
+    /// `--security-opt`.
+    pub security_opt: Vec<String>,
+    /// `--ulimit`: `NAME=SOFT[:HARD]`.
+    pub ulimit: Vec<String>,
+    /// `--sysctl`: `KEY=VALUE`.
+    pub sysctl: Vec<String>,
+    /// `--group-add`.
+    pub group_add: Vec<String>,
+    /// `--pid`, `--ipc`, `--userns`.
+    pub pid: Option<String>,
+    /// `--ipc`.
+    pub ipc: Option<String>,
+    /// `--userns`.
+    pub userns: Option<String>,
+    /// `--init`.
+    pub init: bool,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// The arguments as given, `{{.Image}}` filled in (for the log).
+    pub args: Vec<String>,
     /// The image (after `{{.Image}}` is filled in).
     pub image: String,
     /// The command and its arguments after the image.
     pub cmd: Vec<String>,
+}
+
+/// The `docker run` flags `run_command` may use.
+pub const SUPPORTED_FLAGS: &str = "-d, -i, -t, --entrypoint, -e, -v, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, -m/--memory, --memory-swap, --shm-size, --cpus, --cpu-shares, -p, --add-host, --dns, --security-opt, --ulimit, --sysctl, --group-add, --pid, --ipc, --userns, --init, --read-only, --rm, --restart, --log-driver, --log-opt, --stop-signal, --stop-timeout";
+
+/// A size as the docker CLI reads it: a number with an optional unit (`b`, `k`, `m`, `g`, `t`,
+/// each with an optional `b`; powers of 1024).
+fn bytes(flag: &str, value: &str) -> Result<i64, String> {
+    let v = value.trim().to_ascii_lowercase();
+    let v = v
+        .strip_suffix('b')
+        .filter(|r| !r.is_empty() && !r.ends_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(&v);
+    let (num, mult) = match v.chars().last() {
+        Some('k') => (&v[..v.len() - 1], 1i64 << 10),
+        Some('m') => (&v[..v.len() - 1], 1 << 20),
+        Some('g') => (&v[..v.len() - 1], 1 << 30),
+        Some('t') => (&v[..v.len() - 1], 1 << 40),
+        Some('b') => (&v[..v.len() - 1], 1),
+        _ => (v, 1),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("run_command: {flag} {value:?} is not a size (e.g. 512m, 2g)"))?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    Ok((n * mult as f64) as i64)
 }
 
 /// Packer's default `run_command`.
@@ -268,7 +330,16 @@ impl RunCommand {
                     rc.privileged = true;
                     continue;
                 }
-                "--rm" | "--init" => continue,
+                "--init" => {
+                    rc.init = true;
+                    continue;
+                }
+                "--read-only" => {
+                    rc.read_only = true;
+                    continue;
+                }
+                // Kiln removes the container itself, whatever happens.
+                "--rm" => continue,
                 _ => {}
             }
             let value = match inline {
@@ -295,6 +366,36 @@ impl RunCommand {
                 "--device" => rc.device.push(value),
                 "-l" | "--label" => rc.labels.push(value),
                 "--platform" => rc.platform = Some(value),
+                "-m" | "--memory" => rc.memory = Some(bytes(&flag, &value)?),
+                "--memory-swap" => {
+                    rc.memory_swap = Some(if value == "-1" { -1 } else { bytes(&flag, &value)? });
+                }
+                "--shm-size" => rc.shm_size = Some(bytes(&flag, &value)?),
+                "--cpus" => {
+                    let cpus: f64 = value
+                        .parse()
+                        .map_err(|_| format!("run_command: --cpus {value:?} is not a number"))?;
+                    #[allow(clippy::cast_possible_truncation)]
+                    let nano = (cpus * 1e9).round() as i64;
+                    rc.nano_cpus = Some(nano);
+                }
+                "-c" | "--cpu-shares" => {
+                    rc.cpu_shares = Some(value.parse().map_err(|_| {
+                        format!("run_command: {flag} {value:?} is not a number")
+                    })?);
+                }
+                "-p" | "--publish" => rc.publish.push(value),
+                "--add-host" => rc.add_host.push(value),
+                "--dns" => rc.dns.push(value),
+                "--security-opt" => rc.security_opt.push(value),
+                "--ulimit" => rc.ulimit.push(value),
+                "--sysctl" => rc.sysctl.push(value),
+                "--group-add" => rc.group_add.push(value),
+                "--pid" => rc.pid = Some(value),
+                "--ipc" => rc.ipc = Some(value),
+                "--userns" => rc.userns = Some(value),
+                // Accepted and without effect on a build's temporary container.
+                "--restart" | "--log-driver" | "--log-opt" | "--stop-signal" | "--stop-timeout" => {}
                 "--name" => {
                     return Err(
                         "run_command: --name is chosen by Kiln (it names the container to find it again after a crash); remove it".into(),
@@ -302,7 +403,7 @@ impl RunCommand {
                 }
                 other => {
                     return Err(format!(
-                        "run_command: the docker run flag {other} is not supported by Kiln's docker builder (supported: -d, -i, -t, --entrypoint, -e, -v, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --rm, --init)"
+                        "run_command: the docker run flag {other} is not supported by Kiln's docker builder (supported: {SUPPORTED_FLAGS})"
                     ))
                 }
             }
@@ -313,6 +414,7 @@ impl RunCommand {
             );
         };
         rc.image = img.clone();
+        rc.args = args.clone();
         rc.cmd = args[i + 1..].to_vec();
         Ok(rc)
     }
@@ -549,12 +651,40 @@ mod tests {
         assert_eq!(rc.user.as_deref(), Some("0"));
         assert_eq!(rc.cmd, s(&["sleep", "60"]));
         assert_eq!(
-            RunCommand::parse(&s(&["--memory", "1g", "img"]), "x").unwrap_err(),
-            "run_command: the docker run flag --memory is not supported by Kiln's docker builder (supported: -d, -i, -t, --entrypoint, -e, -v, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --rm, --init)"
+            RunCommand::parse(&s(&["--oom-kill-disable", "img"]), "x").unwrap_err(),
+            format!("run_command: the docker run flag --oom-kill-disable is not supported by Kiln's docker builder (supported: {SUPPORTED_FLAGS})")
         );
         assert_eq!(
             RunCommand::parse(&s(&["-d", "-e"]), "x").unwrap_err(),
             "run_command: -e needs a value"
+        );
+    }
+
+    #[test]
+    fn sizes_and_cpus_read_as_the_docker_cli_reads_them() {
+        let rc = RunCommand::parse(
+            &s(&[
+                "-m",
+                "1g",
+                "--shm-size=512m",
+                "--cpus",
+                "1.5",
+                "--memory-swap",
+                "-1",
+                "img",
+            ]),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(rc.memory, Some(1 << 30));
+        assert_eq!(rc.shm_size, Some(512 << 20));
+        assert_eq!(rc.nano_cpus, Some(1_500_000_000));
+        assert_eq!(rc.memory_swap, Some(-1));
+        assert_eq!(bytes("-m", "2GB").unwrap(), 2 << 30);
+        assert_eq!(bytes("-m", "100").unwrap(), 100);
+        assert_eq!(
+            bytes("-m", "lots").unwrap_err(),
+            "run_command: -m \"lots\" is not a size (e.g. 512m, 2g)"
         );
     }
 }

@@ -111,17 +111,19 @@ impl Builder for DockerBuilder {
             docker: docker.clone(),
             hook,
             container: None,
+            container_id: None,
             entry: None,
             kept: None,
         };
         run_steps(ctx, &steps, &mut state).await?;
         Ok(match state.kept.take() {
             Some(Kept::Image(id)) => Some(Arc::new(ImageArtifact {
+                name: id.clone(),
+                description: format!("Imported Docker image: {id}"),
                 id,
                 docker,
                 builder_id: BUILDER_ID.into(),
                 tags: Vec::new(),
-                verb: "Imported",
             })),
             Some(Kept::Export(path)) => Some(Arc::new(ExportArtifact { path })),
             None => None,
@@ -140,6 +142,8 @@ struct State<'a> {
     hook: &'a dyn Hook,
     /// The container's name (chosen by Kiln, journaled before it is created).
     container: Option<String>,
+    /// Its id, once created.
+    container_id: Option<String>,
     entry: Option<Entry>,
     kept: Option<Kept>,
 }
@@ -258,6 +262,28 @@ impl RunContainer {
                 None => (l.clone(), String::new()),
             })
             .collect();
+        let (ports, exposed) = publish(&rc.publish);
+        let ulimits: Vec<bollard::models::ResourcesUlimits> = rc
+            .ulimit
+            .iter()
+            .filter_map(|u| {
+                let (name, limits) = u.split_once('=')?;
+                let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
+                Some(bollard::models::ResourcesUlimits {
+                    name: Some(name.to_string()),
+                    soft: soft.parse().ok(),
+                    hard: hard.parse().ok(),
+                })
+            })
+            .collect();
+        let sysctls: std::collections::HashMap<String, String> = rc
+            .sysctl
+            .iter()
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
         let list = |a: &[String], b: &[String]| -> Option<Vec<String>> {
             let v: Vec<String> = a.iter().chain(b).cloned().collect();
             (!v.is_empty()).then_some(v)
@@ -288,8 +314,26 @@ impl RunContainer {
                 tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
                 devices: (!devices.is_empty()).then_some(devices),
                 network_mode: rc.network.clone(),
+                memory: rc.memory,
+                memory_swap: rc.memory_swap,
+                shm_size: rc.shm_size,
+                nano_cpus: rc.nano_cpus,
+                cpu_shares: rc.cpu_shares,
+                port_bindings: (!ports.is_empty()).then_some(ports),
+                extra_hosts: (!rc.add_host.is_empty()).then(|| rc.add_host.clone()),
+                dns: (!rc.dns.is_empty()).then(|| rc.dns.clone()),
+                security_opt: (!rc.security_opt.is_empty()).then(|| rc.security_opt.clone()),
+                ulimits: (!ulimits.is_empty()).then_some(ulimits),
+                sysctls: (!sysctls.is_empty()).then_some(sysctls),
+                group_add: (!rc.group_add.is_empty()).then(|| rc.group_add.clone()),
+                pid_mode: rc.pid.clone(),
+                ipc_mode: rc.ipc.clone(),
+                userns_mode: rc.userns.clone(),
+                init: rc.init.then_some(true),
+                readonly_rootfs: rc.read_only.then_some(true),
                 ..Default::default()
             }),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
             ..Default::default()
         }
     }
@@ -303,6 +347,8 @@ impl<'h> Step<State<'h>> for RunContainer {
 
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
         ctx.ui.say("Starting docker container...");
+        ctx.ui
+            .message(format!("Run command: {}", run_command_line(&s.cfg)));
         let run = ctx.info.run_uuid.split('-').next().unwrap_or("run");
         let name = format!(
             "kiln-{run}-{}",
@@ -345,7 +391,8 @@ impl<'h> Step<State<'h>> for RunContainer {
             .map_err(|e| {
                 BuildError::step(format!("Error running container: {}", engine_message(&e)))
             })?;
-        ctx.ui.say(format!("Container ID: {}", created.id));
+        ctx.ui.message(format!("Container ID: {}", created.id));
+        s.container_id = Some(created.id);
         Ok(())
     }
 
@@ -353,7 +400,8 @@ impl<'h> Step<State<'h>> for RunContainer {
         let Some(name) = s.container.take() else {
             return;
         };
-        ctx.ui.say(format!("Killing the container: {name}"));
+        let id = s.container_id.take().unwrap_or_else(|| name.clone());
+        ctx.ui.say(format!("Killing the container: {id}"));
         match remove_container(&s.docker, &name).await {
             Ok(()) => {
                 if let Some(e) = s.entry.take() {
@@ -365,6 +413,78 @@ impl<'h> Step<State<'h>> for RunContainer {
             )),
         }
     }
+}
+
+/// `-p` values as the engine wants them: bindings per `PORT/PROTOCOL`, and the exposed ports.
+fn publish(values: &[String]) -> (bollard::models::PortMap, Vec<String>) {
+    let mut map = bollard::models::PortMap::new();
+    let mut exposed = Vec::new();
+    for v in values {
+        let (spec, proto) = v.rsplit_once('/').unwrap_or((v.as_str(), "tcp"));
+        let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+        let (container, host_port, host_ip) = match parts.as_slice() {
+            [c] => (*c, "", ""),
+            [c, h] => (*c, *h, ""),
+            [c, h, ip] => (*c, *h, *ip),
+            _ => continue,
+        };
+        let key = format!("{container}/{proto}");
+        map.entry(key.clone())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(bollard::models::PortBinding {
+                host_ip: (!host_ip.is_empty()).then(|| host_ip.to_string()),
+                host_port: Some(host_port.to_string()),
+            });
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+    (map, exposed)
+}
+
+/// `docker run` with the arguments the container is made with, for the log (Packer shows the
+/// command it runs; Kiln makes the same container through the API).
+fn run_command_line(cfg: &DockerConfig) -> String {
+    let mut words = vec!["docker".to_string(), "run".to_string()];
+    for (host, inside) in &cfg.volumes {
+        words.push("-v".into());
+        words.push(format!("{host}:{inside}"));
+    }
+    if cfg.privileged {
+        words.push("--privileged".into());
+    }
+    for (flag, values) in [
+        ("--cap-add", &cfg.cap_add),
+        ("--cap-drop", &cfg.cap_drop),
+        ("--tmpfs", &cfg.tmpfs),
+        ("--device", &cfg.device),
+    ] {
+        for v in values {
+            words.push(flag.into());
+            words.push(v.clone());
+        }
+    }
+    words.extend(cfg.run.args.iter().cloned());
+    words.join(" ")
+}
+
+/// The container's address on its first network (empty without one, as Packer shows it).
+async fn container_ip(docker: &Docker, name: &str) -> String {
+    docker
+        .inspect_container(
+            name,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()
+        .and_then(|c| c.network_settings)
+        .and_then(|n| n.networks)
+        .and_then(|n| {
+            n.into_values()
+                .find_map(|e| e.ip_address.filter(|a| !a.is_empty()))
+        })
+        .unwrap_or_default()
 }
 
 /// Removes a container, running or not; one that is gone already is a success.
@@ -412,8 +532,10 @@ impl<'h> Step<State<'h>> for Provision {
         let comm: Arc<dyn kiln_core::Communicator> = if s.cfg.communicator == "none" {
             Arc::new(kiln_communicator::none::NoneCommunicator)
         } else {
-            ctx.ui
-                .say("Using docker communicator to connect to the container...");
+            ctx.ui.say(format!(
+                "Using docker communicator to connect: {}",
+                container_ip(&s.docker, &name).await
+            ));
             Arc::new(DockerCommunicator::new(
                 s.docker.clone(),
                 &name,
@@ -437,9 +559,7 @@ impl<'h> Step<State<'h>> for Keep {
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
         let name = s.container.clone().unwrap_or_default();
         match &s.cfg.outcome {
-            config::Outcome::Discard => {
-                ctx.ui.say("Discarding the container");
-            }
+            config::Outcome::Discard => {}
             config::Outcome::Commit => {
                 ctx.ui.say("Committing the container");
                 let changes = (!s.cfg.changes.is_empty()).then(|| s.cfg.changes.join("\n"));
@@ -464,7 +584,7 @@ impl<'h> Step<State<'h>> for Keep {
                         ))
                     })?
                     .id;
-                ctx.ui.say(format!("Image ID: {id}"));
+                ctx.ui.message(format!("Image ID: {id}"));
                 s.kept = Some(Kept::Image(id));
             }
             config::Outcome::Export(path) => {
@@ -545,10 +665,12 @@ pub struct ImageArtifact {
     pub docker: Docker,
     /// Whose artifact it is.
     pub builder_id: String,
+    /// What it is known by (the artifact's id): the image id, or `repository:tag`.
+    pub name: String,
     /// `repository:tag` names given to it.
     pub tags: Vec<String>,
-    /// "Imported" or "Tagged" (the first word of its description).
-    pub verb: &'static str,
+    /// Its description, in Packer's words.
+    pub description: String,
 }
 
 #[async_trait]
@@ -557,21 +679,13 @@ impl Artifact for ImageArtifact {
         self.builder_id.clone()
     }
     fn id(&self) -> String {
-        if self.tags.is_empty() {
-            self.id.clone()
-        } else {
-            self.tags.join(",")
-        }
+        self.name.clone()
     }
     fn files(&self) -> Vec<String> {
         Vec::new()
     }
     fn string(&self) -> String {
-        if self.tags.is_empty() {
-            format!("{} Docker image: {}", self.verb, self.id)
-        } else {
-            format!("{} Docker image: {}", self.verb, self.tags.join(", "))
-        }
+        self.description.clone()
     }
     fn state(&self, name: &str) -> Option<serde_json::Value> {
         match name {
@@ -620,7 +734,7 @@ impl Artifact for ExportArtifact {
         BUILDER_ID.into()
     }
     fn id(&self) -> String {
-        self.path.clone()
+        "Container".into()
     }
     fn files(&self) -> Vec<String> {
         vec![self.path.clone()]

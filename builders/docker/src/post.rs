@@ -43,23 +43,46 @@ fn image_of(artifact: &dyn Artifact) -> String {
         .unwrap_or_else(|| artifact.id())
 }
 
-/// `repository` and `tag` (Packer 1.6's single `tag`, or the later `tags` list).
+/// One string or a list of them (`tag`: a string in Packer's JSON templates and older docs, a
+/// list in Packer 1.6's HCL2 schema).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `repository` and `tags` (or the older `tag`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct TagConfig {
     repository: String,
-    tag: Option<String>,
+    tag: Option<OneOrMany>,
     tags: Vec<String>,
     force: bool,
 }
 
 impl TagConfig {
+    fn tag_list(&self) -> Vec<String> {
+        let mut tags: Vec<String> = match &self.tag {
+            Some(OneOrMany::One(t)) => vec![t.clone()],
+            Some(OneOrMany::Many(v)) => v.clone(),
+            None => Vec::new(),
+        };
+        for t in &self.tags {
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        tags.retain(|t| !t.is_empty());
+        tags
+    }
+
     fn names(&self) -> Vec<String> {
-        let mut tags: Vec<String> = self.tag.iter().cloned().chain(self.tags.clone()).collect();
+        let tags = self.tag_list();
         if tags.is_empty() {
             return vec![self.repository.clone()];
         }
-        tags.dedup();
         tags.iter()
             .map(|t| format!("{}:{t}", self.repository))
             .collect()
@@ -94,7 +117,13 @@ impl PostProcessor for Tag {
     ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
         need_repository(config, &self.cfg, "docker-tag")?;
-        Ok(Vec::new())
+        let mut warnings = Vec::new();
+        if self.cfg.tag.is_some() {
+            warnings.push(
+                "docker-tag: `tag` is the old name of `tags`; it is read as `tags` (rename it when convenient)".into(),
+            );
+        }
+        Ok(warnings)
     }
 
     async fn post_process(
@@ -114,6 +143,7 @@ impl PostProcessor for Tag {
         let docker = connect().await?;
         let image = image_of(artifact.as_ref());
         let names = self.cfg.names();
+        let last = names.last().cloned().unwrap_or_default();
         for name in &names {
             ctx.ui.message(format!("Tagging image: {image}"));
             ctx.ui.message(format!("Repository: {name}"));
@@ -139,8 +169,16 @@ impl PostProcessor for Tag {
                 id: image,
                 docker,
                 builder_id: TAG_ID.into(),
+                description: if self.cfg.tag_list().is_empty() {
+                    format!("Imported Docker image: {last}")
+                } else {
+                    format!(
+                        "Imported Docker image: {last} with tags {}",
+                        names.join(" ")
+                    )
+                },
+                name: last,
                 tags: names,
-                verb: "Imported",
             }),
             keep_input: true,
             force_keep: false,
@@ -414,8 +452,9 @@ impl PostProcessor for Import {
                 id,
                 docker,
                 builder_id: IMPORT_ID.into(),
-                tags: vec![name],
-                verb: "Imported",
+                description: format!("Imported Docker image: {name}"),
+                tags: vec![name.clone()],
+                name,
             }),
             keep_input: false,
             force_keep: false,
