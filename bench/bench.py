@@ -530,6 +530,85 @@ ANSIBLE_PROXY = "ansible 20 tasks, proxy"
 ANSIBLE_DIRECT = "ansible 20 tasks, direct"
 AMAZON_NONE = "amazon-ebs, communicator none"
 AMAZON_SSH = "amazon-ebs + sshd, 1 shell x 5"
+DOCKER = "docker, 5 shell + 256 MiB upload, discard"
+DOCKER_COMMIT = "docker, 5 shell + 256 MiB upload, commit"
+
+
+class Dockerd:
+    """A Docker engine of the bench's own (Debian's docker.io) on a private socket, data root and
+    exec root, no bridge, no iptables; a base image of the static busybox (no registry is
+    reachable). Both tools reach it through DOCKER_HOST: Kiln through the Engine API, Packer
+    1.6.6 through the docker CLI it runs."""
+
+    def __init__(self):
+        for tool in ("dockerd", "docker"):
+            if not shutil.which(tool):
+                raise SystemExit(f"{tool} is not installed: run scripts/deps --tests (docker.io)")
+        self.dir = tempfile.mkdtemp(prefix="kbd", dir="/tmp")
+        self.host = f"unix://{self.dir}/d.sock"
+        self.log = open(os.path.join(self.dir, "dockerd.log"), "w")
+        self.proc = subprocess.Popen(
+            ["dockerd", "--data-root", f"{self.dir}/data", "--exec-root", f"{self.dir}/x",
+             "--host", self.host, "--pidfile", f"{self.dir}/d.pid", "--bridge", "none",
+             "--iptables=false", "--ip6tables=false"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        for _ in range(600):
+            if self.docker("version").returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"dockerd did not start; see {self.dir}/dockerd.log")
+        root = os.path.join(self.dir, "root")
+        for d in ("bin", "tmp", "etc"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+        applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True).stdout.split()
+        for a in applets:
+            if a != "busybox":
+                os.symlink("busybox", os.path.join(root, "bin", a))
+        with open(os.path.join(root, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "-H", self.host, "import", "-", "kiln-bench-base:1"], stdin=tar.stdout,
+                       check=True, stdout=subprocess.DEVNULL)
+        tar.wait()
+
+    def docker(self, *args):
+        return subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(f"grep -o ' {self.dir}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l",
+                       shell=True, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def docker_template(upload, keep):
+    """The docker builder from a local busybox image: 5 shell provisioners of one command each,
+    then a file provisioner uploading `upload` (256 MiB), then `keep` (discard or commit)."""
+    shells = "".join(f"""  provisioner "shell" {{
+    inline = ["echo command {i}"]
+  }}
+""" for i in range(5))
+    return f"""source "docker" "bench" {{
+  image = "kiln-bench-base:1"
+  pull  = false
+  {keep} = true
+}}
+
+build {{
+  sources = ["source.docker.bench"]
+{shells}  provisioner "file" {{
+    source      = "{upload}"
+    destination = "/tmp/upload.bin"
+  }}
+}}
+"""
 
 
 class Moto:
@@ -927,6 +1006,33 @@ def main():
                     out.append(scenario(nm, tools, amazon_env, lambda t: ["build", "t.pkr.hcl"], a.pairs))
             finally:
                 moto.stop()
+
+        # 8. docker: the same template in both tools against one private dockerd.
+        if want(DOCKER) or want(DOCKER_COMMIT):
+            dockerd = Dockerd()
+            try:
+                upload = os.path.join(work, "docker-upload.bin")
+                make_file(upload, 256)
+                for nm, d, keep in ((DOCKER, "docker-discard", "discard"), (DOCKER_COMMIT, "docker-commit", "commit")):
+                    if not want(nm):
+                        continue
+                    write_all(d, docker_template(upload, keep))
+                    prepare = dir_for(d)
+
+                    def docker_env(tool, prepare=prepare):
+                        cwd, env = prepare(tool)
+                        env["DOCKER_HOST"] = dockerd.host
+                        return cwd, env
+
+                    def prune(tool):
+                        # Each commit leaves a 256 MiB image: remove them between runs.
+                        ids = dockerd.docker("images", "-q", "--filter", "dangling=true").stdout.split()
+                        if ids:
+                            dockerd.docker("rmi", "-f", *ids)
+                    out.append(scenario(nm, tools, docker_env, lambda t: ["build", "t.pkr.hcl"], a.pairs,
+                                        reset=prune))
+            finally:
+                dockerd.stop()
 
         # 5. qemu; then the same again with the SSH banner watched independently of the tools.
         # Two series, because the probe changes what it watches: with it running, Packer 1.6.6

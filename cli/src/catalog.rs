@@ -50,6 +50,8 @@ pub(crate) fn lifecycles() -> Vec<Arc<dyn kiln_core::lifecycle::ImageLifecycle>>
     vec![
         #[cfg(feature = "amazon")]
         Arc::new(kiln_builder_amazon::lifecycle::AmazonLifecycle),
+        #[cfg(feature = "docker")]
+        Arc::new(kiln_builder_docker::lifecycle::DockerLifecycle),
     ]
 }
 

@@ -554,3 +554,63 @@ fn a_legacy_json_template_builds_commits_and_tags() {
         "/from-json"
     );
 }
+
+/// The catalog records the committed and tagged image like any artifact; `kiln images delete`
+/// removes it from the engine (its tags and the image), and says so in the audit log.
+#[test]
+fn the_catalog_records_container_images_and_delete_removes_them_from_the_engine() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        r#"
+source "docker" "web" {
+  image  = "kiln-base:1"
+  pull   = false
+  commit = true
+}
+build {
+  hcp_packer_registry {
+    bucket_name = "web"
+  }
+  sources = ["source.docker.web"]
+  post-processor "docker-tag" {
+    repository = "kiln/web"
+    tags       = ["1"]
+  }
+}
+"#,
+    )
+    .unwrap();
+    let db = d.join("catalog.db");
+    let kiln_c = |args: &[&str]| {
+        let out = kiln(&dockerd, d, args)
+            .env("KILN_CATALOG", &db)
+            .env("KILN_USER", "ci")
+            .output()
+            .unwrap();
+        kiln_tests::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    };
+    let r = kiln_c(&["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let id = dockerd.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "kiln/web:1"]);
+    let show = kiln_c(&["images", "show", "web", "1", "--json"]);
+    assert_eq!(show.code, 0, "{}", show.all());
+    assert!(
+        show.stdout.contains(&id),
+        "the catalog has the image id: {}",
+        show.stdout
+    );
+    let r = kiln_c(&["images", "delete", "web", "1"]);
+    assert_eq!(r.stdout, "web v1: deleted\n", "{}", r.all());
+    assert!(
+        !dockerd.docker(&["image", "inspect", &id]).status.success(),
+        "the image is gone from the engine"
+    );
+    let log = kiln_c(&["images", "audit", "--bucket", "web"]);
+    assert!(log.all().contains("docker:ImageDelete"), "{}", log.all());
+}

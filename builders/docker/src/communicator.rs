@@ -24,7 +24,11 @@ pub struct DockerCommunicator {
     container: String,
     user: Option<String>,
     fix_upload_owner: bool,
+    owner: Option<String>,
 }
+
+/// The user helper commands (ownership, directories) run as, whatever `exec_user` is.
+const ROOT: &str = "0";
 
 impl DockerCommunicator {
     /// Commands run in `container` as `user` (`exec_user`; the image's user when `None`).
@@ -41,49 +45,94 @@ impl DockerCommunicator {
             container: container.to_string(),
             user: user.filter(|u| !u.is_empty()),
             fix_upload_owner,
+            owner: None,
         }
+    }
+
+    /// Uploads are given to `owner` (the container's configured user, as Packer does) when
+    /// `fix_upload_owner` is set; root or none leaves them as the engine makes them (root's).
+    #[must_use]
+    pub fn with_owner(mut self, owner: Option<String>) -> Self {
+        self.owner = owner.filter(|o| !o.is_empty() && o != "root" && o != "0" && o != "0:0");
+        self
     }
 
     fn exec_error(e: &bollard::errors::Error) -> CommError {
         CommError::Exec(crate::engine_message(e))
     }
 
-    /// Runs `argv` with `input` (when given) on its standard input, streaming output lines.
-    async fn run(
+    /// Creates and starts an exec of `argv` as `user`, attached.
+    async fn start(
         &self,
         argv: Vec<String>,
-        input: Option<&[u8]>,
-        output: OutputSink<'_>,
-    ) -> Result<ExitStatus, CommError> {
+        user: Option<String>,
+        stdin: bool,
+    ) -> Result<Started, CommError> {
         let exec = self
             .docker
             .create_exec(
                 &self.container,
                 CreateExecOptions::<String> {
                     cmd: Some(argv),
-                    attach_stdin: Some(input.is_some()),
+                    attach_stdin: Some(stdin),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
-                    user: self.user.clone(),
+                    user,
                     ..Default::default()
                 },
             )
             .await
             .map_err(|e| Self::exec_error(&e))?;
-        let started = self
+        match self
             .docker
             .start_exec(&exec.id, None)
             .await
-            .map_err(|e| Self::exec_error(&e))?;
-        let StartExecResults::Attached {
+            .map_err(|e| Self::exec_error(&e))?
+        {
+            StartExecResults::Attached { output, input } => Ok(Started {
+                id: exec.id,
+                output,
+                input,
+            }),
+            StartExecResults::Detached => Err(CommError::Exec(
+                "the engine started the command detached".into(),
+            )),
+        }
+    }
+
+    /// The exit status of a finished exec.
+    async fn exit_status(&self, id: &str) -> Result<ExitStatus, CommError> {
+        // The output ends as the process exits; the engine records the code a moment later.
+        for _ in 0..50 {
+            let inspected = self
+                .docker
+                .inspect_exec(id)
+                .await
+                .map_err(|e| Self::exec_error(&e))?;
+            match (inspected.running, inspected.exit_code) {
+                (Some(true), _) => {}
+                (_, Some(c)) => return Ok(ExitStatus::Code(i32::try_from(c).unwrap_or(255))),
+                (_, None) => return Ok(ExitStatus::Disconnected),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(ExitStatus::Disconnected)
+    }
+
+    /// Runs `argv` as `user` with `input` (when given) on its standard input, streaming output
+    /// lines.
+    async fn run(
+        &self,
+        argv: Vec<String>,
+        user: Option<String>,
+        input: Option<&[u8]>,
+        output: OutputSink<'_>,
+    ) -> Result<ExitStatus, CommError> {
+        let Started {
+            id,
             output: mut out,
             input: mut stdin,
-        } = started
-        else {
-            return Err(CommError::Exec(
-                "the engine started the command detached".into(),
-            ));
-        };
+        } = self.start(argv, user, input.is_some()).await?;
         let feed = async {
             if let Some(data) = input {
                 stdin.write_all(data).await?;
@@ -112,35 +161,20 @@ impl DockerCommunicator {
         drained?;
         if let Err(e) = fed {
             // A command that exits without reading its input closes the stream under us.
-            if input.is_some() && e.kind() != std::io::ErrorKind::BrokenPipe {
-                tracing::debug!(error = %e, "docker exec: sending the command's input");
-            }
+            tracing::debug!(error = %e, "docker exec: sending the command's input");
         }
-        let inspected = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(|e| Self::exec_error(&e))?;
-        Ok(match inspected.exit_code {
-            Some(c) => ExitStatus::Code(i32::try_from(c).unwrap_or(255)),
-            None => ExitStatus::Disconnected,
-        })
+        self.exit_status(&id).await
     }
 
     async fn shell(&self, command: &str, output: OutputSink<'_>) -> Result<ExitStatus, CommError> {
-        self.run(
-            vec!["/bin/sh".into(), "-c".into(), command.to_string()],
-            None,
-            output,
-        )
-        .await
+        self.run(sh(command), self.user.clone(), None, output).await
     }
 
     /// Runs `command`, failing unless it exits 0; its output goes into the error.
     async fn must(&self, op: &'static str, path: &str, command: &str) -> Result<(), CommError> {
         let mut said = String::new();
         let status = self
-            .shell(command, &mut |_, line| {
+            .run(sh(command), Some(ROOT.into()), None, &mut |_, line| {
                 said.push_str(line);
                 said.push('\n');
             })
@@ -165,6 +199,9 @@ impl DockerCommunicator {
                 &self.container,
                 Some(UploadToContainerOptions {
                     path: dir.to_string(),
+                    // As `docker cp`: a file never replaces a directory (the engine would
+                    // remove the directory, and all below it, to put the file there).
+                    no_overwrite_dir_non_dir: Some("true".into()),
                     ..Default::default()
                 }),
                 bollard::body_try_stream(body),
@@ -173,9 +210,8 @@ impl DockerCommunicator {
     }
 
     async fn give_to_user(&self, op: &'static str, path: &str) -> Result<(), CommError> {
-        match (&self.user, self.fix_upload_owner) {
-            (Some(user), true) => {
-                let owner = user.split(':').next().unwrap_or(user);
+        match (&self.owner, self.fix_upload_owner) {
+            (Some(owner), true) => {
                 self.must(
                     op,
                     path,
@@ -202,10 +238,22 @@ impl DockerCommunicator {
     }
 }
 
-/// A tar header for one regular file.
+/// A started exec: its id, output and input.
+struct Started {
+    id: String,
+    output: std::pin::Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
+    input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+/// `/bin/sh -c COMMAND`.
+fn sh(command: &str) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), command.to_string()]
+}
+
+/// The tar header (with a GNU long-name entry before it when the name needs one) for one
+/// regular file of `size` bytes; its data follows.
 fn file_header(name: &str, size: u64, mode: u32) -> std::io::Result<Vec<u8>> {
     let mut h = tar::Header::new_gnu();
-    h.set_path(name)?;
     h.set_size(size);
     h.set_mode(mode);
     h.set_entry_type(tar::EntryType::Regular);
@@ -214,8 +262,11 @@ fn file_header(name: &str, size: u64, mode: u32) -> std::io::Result<Vec<u8>> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     );
-    h.set_cksum();
-    Ok(h.as_bytes().to_vec())
+    // The builder writes the long-name entry and the header; the data is not its to write
+    // (an empty reader), and what it appends when dropped goes to a buffer left behind.
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_data(&mut h, name, std::io::empty())?;
+    Ok(std::mem::take(b.get_mut()))
 }
 
 /// A single-file tar stream: the header, `size` bytes of `body`, padding and the end blocks.
@@ -315,12 +366,60 @@ impl Communicator for DockerCommunicator {
         input: &[u8],
         output: OutputSink<'_>,
     ) -> Result<ExitStatus, CommError> {
-        self.run(
-            vec!["/bin/sh".into(), "-c".into(), command.to_string()],
-            Some(input),
-            output,
-        )
-        .await
+        self.run(sh(command), self.user.clone(), Some(input), output)
+            .await
+    }
+
+    async fn exec_stream(
+        &self,
+        command: &str,
+        stdin: &mut (dyn AsyncRead + Send + Unpin),
+        stdout: &mut (dyn AsyncWrite + Send + Unpin),
+        stderr: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<ExitStatus, CommError> {
+        let Started {
+            id,
+            output: mut out,
+            input: mut to_command,
+        } = self.start(sh(command), self.user.clone(), true).await?;
+        let feed = async {
+            tokio::io::copy(stdin, &mut to_command).await?;
+            to_command.shutdown().await
+        };
+        let pump = async {
+            while let Some(item) = out.next().await {
+                match item.map_err(|e| std::io::Error::other(crate::engine_message(&e)))? {
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        stdout.write_all(&message).await?;
+                        stdout.flush().await?;
+                    }
+                    LogOutput::StdErr { message } => {
+                        stderr.write_all(&message).await?;
+                        stderr.flush().await?;
+                    }
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+            Ok::<(), std::io::Error>(())
+        };
+        tokio::pin!(feed, pump);
+        let mut fed = false;
+        // Done when the command's output ends (it exited), whether or not its input has.
+        loop {
+            tokio::select! {
+                r = &mut feed, if !fed => {
+                    fed = true;
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "docker exec: the command's input");
+                    }
+                }
+                r = &mut pump => {
+                    r.map_err(|e| CommError::Exec(e.to_string()))?;
+                    break;
+                }
+            }
+        }
+        self.exit_status(&id).await
     }
 
     async fn upload(
@@ -352,8 +451,9 @@ impl Communicator for DockerCommunicator {
                     r
                 };
                 let (put, copied) = tokio::join!(put, copy);
+                // The local side first: a read error there is why the engine saw the body end.
+                copied.map_err(|e| err(format!("reading the source: {e}")))?;
                 put.map_err(|e| err(crate::engine_message(&e)))?;
-                copied.map_err(|e| err(e.to_string()))?;
                 return self.give_to_user("upload", dst).await;
             }
             None => {
@@ -398,8 +498,8 @@ impl Communicator for DockerCommunicator {
         let body = tokio_util::io::ReaderStream::with_capacity(pipe_r, CHUNK);
         let put = self.put_archive(dst, body).await;
         let produced = producer.await.map_err(|e| err(e.to_string()))?;
-        put.map_err(|e| err(crate::engine_message(&e)))?;
         produced.map_err(|e| err(format!("reading the local directory: {e}")))?;
+        put.map_err(|e| err(crate::engine_message(&e)))?;
         self.give_to_user("upload", dst).await
     }
 
@@ -432,6 +532,8 @@ impl Communicator for DockerCommunicator {
             w.shutdown()
         });
         let copied = tokio::io::copy(&mut pipe_r, dst).await;
+        // The reader thread must not wait on a pipe nobody reads any more (dst failed).
+        drop(pipe_r);
         reader
             .await
             .map_err(|e| err(e.to_string()))?
@@ -455,21 +557,38 @@ impl Communicator for DockerCommunicator {
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             let r = tokio_util::io::SyncIoBridge::new(archive);
             let mut a = tar::Archive::new(std::io::BufReader::with_capacity(CHUNK, r));
+            let root = std::fs::canonicalize(&dst)?;
             for entry in a.entries()? {
                 let mut entry = entry?;
                 let path = entry.path()?.into_owned();
-                let Some(rel) = below_top(&path) else {
-                    return Err(std::io::Error::other(format!(
+                let outside = |p: &Path| {
+                    std::io::Error::other(format!(
                         "the archive names a path outside the directory: {}",
-                        path.display()
-                    )));
+                        p.display()
+                    ))
                 };
+                let rel = below_top(&path).ok_or_else(|| outside(&path))?;
                 if rel.as_os_str().is_empty() {
                     continue;
                 }
                 let target = dst.join(&rel);
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent)?;
+                    // No earlier entry (a symbolic link) may lead a later one out of `dst`.
+                    if !std::fs::canonicalize(parent)?.starts_with(&root) {
+                        return Err(outside(&path));
+                    }
+                }
+                if entry.header().entry_type().is_hard_link() {
+                    // A hard link names another entry of the archive, by its archived path.
+                    let link = entry
+                        .link_name()?
+                        .ok_or_else(|| outside(&path))?
+                        .into_owned();
+                    let to = below_top(&link).ok_or_else(|| outside(&link))?;
+                    let _ = std::fs::remove_file(&target);
+                    std::fs::hard_link(dst.join(to), &target)?;
+                    continue;
                 }
                 entry.unpack(&target)?;
             }

@@ -388,8 +388,25 @@ impl RunCommand {
                 "--add-host" => rc.add_host.push(value),
                 "--dns" => rc.dns.push(value),
                 "--security-opt" => rc.security_opt.push(value),
-                "--ulimit" => rc.ulimit.push(value),
-                "--sysctl" => rc.sysctl.push(value),
+                "--ulimit" => {
+                    let ok = value.split_once('=').is_some_and(|(_, l)| {
+                        l.split(':').all(|n| n.parse::<i64>().is_ok())
+                    });
+                    if !ok {
+                        return Err(format!(
+                            "run_command: --ulimit {value:?} is not NAME=SOFT[:HARD] (e.g. nofile=1024:2048)"
+                        ));
+                    }
+                    rc.ulimit.push(value);
+                }
+                "--sysctl" => {
+                    if !value.contains('=') {
+                        return Err(format!(
+                            "run_command: --sysctl {value:?} is not KEY=VALUE"
+                        ));
+                    }
+                    rc.sysctl.push(value);
+                }
                 "--group-add" => rc.group_add.push(value),
                 "--pid" => rc.pid = Some(value),
                 "--ipc" => rc.ipc = Some(value),
@@ -467,7 +484,8 @@ impl DockerConfig {
         if image.is_empty() {
             bad(&mut diags, "image", "Image must be specified".into());
         }
-        let chosen = [raw.commit, raw.export_path.is_some(), raw.discard]
+        let export_path = raw.export_path.clone().filter(|p| !p.is_empty());
+        let chosen = [raw.commit, export_path.is_some(), raw.discard]
             .iter()
             .filter(|b| **b)
             .count();
@@ -482,11 +500,11 @@ impl DockerConfig {
             }
             1 if raw.commit => Outcome::Commit,
             1 if raw.discard => Outcome::Discard,
-            1 => Outcome::Export(raw.export_path.clone().unwrap_or_default()),
+            1 => Outcome::Export(export_path.clone().unwrap_or_default()),
             _ => {
                 bad(
                     &mut diags,
-                    if raw.export_path.is_some() {
+                    if export_path.is_some() {
                         "export_path"
                     } else {
                         "discard"

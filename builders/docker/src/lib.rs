@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 pub mod communicator;
 pub mod config;
+pub mod lifecycle;
 pub mod post;
 
 pub use communicator::DockerCommunicator;
@@ -174,7 +175,7 @@ impl<'h> Step<State<'h>> for Pull {
             }
         });
         ctx.ui.say(format!("Pulling Docker image: {image}"));
-        let (from, tag) = split_tag(image);
+        let (from, tag) = name_and_tag(image);
         let mut pull = s.docker.create_image(
             Some(bollard::query_parameters::CreateImageOptions {
                 from_image: Some(from.to_string()),
@@ -216,6 +217,61 @@ fn split_tag(image: &str) -> (&str, Option<&str>) {
         Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
         _ => (image, None),
     }
+}
+
+/// `repo` and its tag, `latest` when none is given (as the docker CLI pulls and pushes; the
+/// Engine API alone would take every tag of the repository).
+fn name_and_tag(image: &str) -> (&str, Option<&str>) {
+    match split_tag(image) {
+        (name, None) if !name.contains('@') => (name, Some("latest")),
+        other => other,
+    }
+}
+
+/// The registry an image name lives in, as the docker CLI reads it: the first component when
+/// it has a `.` or `:` or is `localhost`, else Docker Hub.
+fn registry_of(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
+    }
+}
+
+/// `login_server` as a registry host: without scheme and path; Docker Hub's names as one.
+fn server_host(server: &str) -> &str {
+    let s = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = s.split('/').next().unwrap_or(s);
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => "docker.io",
+        h => h,
+    }
+}
+
+/// Credentials for `image`'s registry: only when it is `server` (Docker Hub when none), so that
+/// a private registry's password is never sent to another one.
+pub(crate) fn credentials_for(
+    image: &str,
+    server: Option<&str>,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> Option<bollard::auth::DockerCredentials> {
+    let host = server.map_or("docker.io", server_host);
+    if registry_of(image) != host {
+        tracing::debug!(
+            image,
+            server = host,
+            "login credentials not sent: the image is in another registry"
+        );
+        return None;
+    }
+    Some(bollard::auth::DockerCredentials {
+        username: username.map(str::to_string),
+        password: password.map(str::to_string),
+        serveraddress: server.map(str::to_string),
+        ..Default::default()
+    })
 }
 
 struct RunContainer;
@@ -536,12 +592,25 @@ impl<'h> Step<State<'h>> for Provision {
                 "Using docker communicator to connect: {}",
                 container_ip(&s.docker, &name).await
             ));
-            Arc::new(DockerCommunicator::new(
-                s.docker.clone(),
-                &name,
-                s.cfg.exec_user.clone(),
-                s.cfg.fix_upload_owner,
-            ))
+            let owner = s
+                .docker
+                .inspect_container(
+                    &name,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+                .ok()
+                .and_then(|c| c.config)
+                .and_then(|c| c.user);
+            Arc::new(
+                DockerCommunicator::new(
+                    s.docker.clone(),
+                    &name,
+                    s.cfg.exec_user.clone(),
+                    s.cfg.fix_upload_owner,
+                )
+                .with_owner(owner),
+            )
         };
         s.hook.provision(ctx, comm, &data).await
     }
@@ -690,6 +759,7 @@ impl Artifact for ImageArtifact {
     fn state(&self, name: &str) -> Option<serde_json::Value> {
         match name {
             "ImageSha256" | "image_id" => Some(self.id.clone().into()),
+            "catalog" => Some(lifecycle::catalog_state(&self.id, &self.tags)),
             "tags" => Some(self.tags.clone().into()),
             _ => None,
         }
@@ -781,5 +851,25 @@ mod tests {
             ("localhost:5000/app", Some("v1"))
         );
         assert_eq!(split_tag("app@sha256:abc"), ("app@sha256:abc", None));
+        assert_eq!(name_and_tag("ubuntu"), ("ubuntu", Some("latest")));
+        assert_eq!(name_and_tag("app@sha256:abc"), ("app@sha256:abc", None));
+    }
+
+    #[test]
+    fn credentials_go_only_to_their_own_registry() {
+        let c = |image, server| credentials_for(image, server, Some("u"), Some("p")).is_some();
+        assert!(c(
+            "registry.example.com/app:1",
+            Some("registry.example.com")
+        ));
+        assert!(c(
+            "registry.example.com/app:1",
+            Some("https://registry.example.com/v2/")
+        ));
+        assert!(!c("debian:12", Some("registry.example.com")));
+        assert!(c("debian:12", None));
+        assert!(c("library/debian:12", Some("https://index.docker.io/v1/")));
+        assert!(!c("localhost:5000/app", Some("registry.example.com")));
+        assert!(c("127.0.0.1:5000/app", Some("127.0.0.1:5000")));
     }
 }

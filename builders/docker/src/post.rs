@@ -18,8 +18,6 @@ pub const TAG_ID: &str = "packer.post-processor.docker-tag";
 pub const IMPORT_ID: &str = "packer.post-processor.docker-import";
 /// `docker-push`'s artifact builder id.
 pub const PUSH_ID: &str = "packer.post-processor.docker-push";
-/// `docker-save`'s artifact builder id.
-pub const SAVE_ID: &str = "packer.post-processor.docker-save";
 
 pub(crate) fn register(r: &mut Registry) {
     r.post_processor("docker-tag", || Box::new(Tag::default()));
@@ -186,13 +184,27 @@ impl PostProcessor for Tag {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct PushConfig {
     login: bool,
     login_server: Option<String>,
     login_username: Option<String>,
     login_password: Option<String>,
+}
+
+impl std::fmt::Debug for PushConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushConfig")
+            .field("login", &self.login)
+            .field("login_server", &self.login_server)
+            .field("login_username", &self.login_username)
+            .field(
+                "login_password",
+                &self.login_password.as_ref().map(|_| "<sensitive>"),
+            )
+            .finish()
+    }
 }
 
 /// `post-processor "docker-push"`.
@@ -228,26 +240,31 @@ impl PostProcessor for Push {
             ctx.ui.add_secret(pw);
         }
         let docker = connect().await?;
-        let credentials = self.cfg.login.then(|| bollard::auth::DockerCredentials {
-            username: self.cfg.login_username.clone(),
-            password: self.cfg.login_password.clone(),
-            serveraddress: self.cfg.login_server.clone(),
-            ..Default::default()
-        });
+        let credentials = |name: &str| {
+            if !self.cfg.login {
+                return None;
+            }
+            crate::credentials_for(
+                name,
+                self.cfg.login_server.as_deref(),
+                self.cfg.login_username.as_deref(),
+                self.cfg.login_password.as_deref(),
+            )
+        };
         let names: Vec<String> = artifact
             .state("tags")
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_else(|| vec![artifact.id()]);
         for name in &names {
             ctx.ui.message(format!("Pushing: {name}"));
-            let (repo, tag) = crate::split_tag(name);
+            let (repo, tag) = crate::name_and_tag(name);
             let mut push = docker.push_image(
                 repo,
                 Some(bollard::query_parameters::PushImageOptions {
                     tag: tag.map(str::to_string),
                     platform: None,
                 }),
-                credentials.clone(),
+                credentials(name),
             );
             while let Some(item) = push.next().await {
                 let info = item.map_err(|e| {
@@ -338,13 +355,9 @@ impl PostProcessor for Save {
             .await
             .map_err(|m| failed("docker-save", m))?;
         ctx.ui.message(format!("Saved to: {path}"));
+        // As Packer's: the image goes on down the chain (docker-tag, docker-push after it).
         Ok(PostProcessed {
-            artifact: Arc::new(kiln_core::artifact::FileArtifact {
-                builder_id: SAVE_ID.into(),
-                id: path.clone(),
-                files: vec![path.clone()],
-                description: format!("Exported Docker file: {path}"),
-            }),
+            artifact,
             keep_input: true,
             force_keep: false,
         })
