@@ -18,7 +18,7 @@ async fn engine(dockerd: &Dockerd) -> Docker {
 /// A running container of the busybox base image, named `name`.
 fn container(dockerd: &Dockerd, name: &str) {
     dockerd.import_busybox("kiln-base:1");
-    dockerd.docker_ok(&[
+    let _id = dockerd.docker_ok(&[
         "run",
         "-d",
         "-i",
