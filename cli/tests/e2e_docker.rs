@@ -614,3 +614,115 @@ build {
     let log = kiln_c(&["images", "audit", "--bucket", "web"]);
     assert!(log.all().contains("docker:ImageDelete"), "{}", log.all());
 }
+
+// --- The fault matrix's docker rows -----------------------------------------------------------
+
+/// The container is killed from outside while a provisioner runs: the build fails at once,
+/// saying the container stopped (not only the command's exit status), and leaves nothing.
+#[test]
+fn the_container_killed_during_provisioning_fails_the_build_with_why() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"k\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.k\"]\n  provisioner \"shell\" {\n    inline = [\"echo provisioning-now\", \"sleep 300\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let mut child = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("provisioning-now") {
+            break;
+        }
+    }
+    let name = dockerd.containers().pop().expect("the build's container");
+    let killed = Instant::now();
+    let _ = dockerd.docker_ok(&["kill", &name]);
+    for l in lines {
+        seen.push_str(&l.unwrap());
+        seen.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        killed.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        killed.elapsed()
+    );
+    assert_eq!(status.code(), Some(1), "{seen}");
+    assert!(
+        seen.contains(&format!("the container {name} stopped (exit code 137)")),
+        "{seen}"
+    );
+    assert_eq!(dockerd.containers(), Vec::<String>::new(), "{seen}");
+}
+
+/// No engine where DOCKER_HOST points: one line saying so and what to check.
+#[test]
+fn no_engine_at_docker_host_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"n\" {\n  image  = \"kiln-base:1\"\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.n\"]\n}\n",
+    )
+    .unwrap();
+    let sock = d.join("nothing.sock");
+    let out = kiln_tests::isolated(KILN)
+        .args(["build", "t.pkr.hcl"])
+        .current_dir(d)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("KILN_STATE_DIR", d.join("state"))
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("Build 'docker.n' errored after ")
+            && all.contains("Cannot connect to the Docker engine (")
+            && all.contains("). Is dockerd running, and DOCKER_HOST right?"),
+        "{all}"
+    );
+    assert!(!all.contains("panicked"), "{all}");
+}
+
+/// The file system of export_path fills up: the build fails naming it, and neither the
+/// tarball nor a partial file is left in it; the container is removed.
+#[test]
+fn a_full_file_system_during_export_fails_cleanly() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::create_dir(d.join("small")).unwrap();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"x\" {\n  image       = \"kiln-base:1\"\n  pull        = false\n  export_path = \"small/fs.tar\"\n}\nbuild {\n  sources = [\"source.docker.x\"]\n  provisioner \"shell\" {\n    inline = [\"dd if=/dev/zero of=/filler bs=1M count=8 2>/dev/null\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let out = kiln_tests::in_small_tmpfs(KILN, d, "2m")
+        .env("DOCKER_HOST", &dockerd.host)
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_ne!(out.status.code(), Some(97), "{all}");
+    assert!(all.contains("rc=1\n"), "{all}");
+    assert!(
+        all.contains("writing small/fs.tar: No space left on device (os error 28): the file system of small is full; free some space there, or write the file elsewhere"),
+        "{all}"
+    );
+    assert!(
+        all.ends_with("rc=1\n"),
+        "nothing is left in the full file system: {all}"
+    );
+    assert_eq!(dockerd.containers(), Vec::<String>::new(), "{all}");
+}

@@ -554,26 +554,8 @@ fn a_full_host_disk_during_provisioning_is_named_as_the_cause() {
     assert!(wait_gone(&name, Duration::from_secs(5)).is_empty());
 }
 
-/// `kiln build t.pkr.hcl` in `d`, with `d/small` a tmpfs of `size` in a mount namespace of its
-/// own (root mounts there directly, anyone else maps themselves to root in a user namespace
-/// first); it prints `rc=N` and then what is left in `small` (exit 97: no tmpfs could be mounted).
 fn in_small_tmpfs(d: &Path, size: &str) -> Command {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let mut c = kiln_tests::isolated("unshare");
-    c.args(if root { vec!["-m"] } else { vec!["-r", "-m"] })
-        .args([
-            "sh",
-            "-c",
-            &format!("mount -t tmpfs -o size={size} tmpfs small || {{ echo 'this test mounts a small tmpfs in a mount namespace: it needs root, or user namespaces (unshare -r)'; exit 97; }}; \"$0\" build t.pkr.hcl; echo \"rc=$?\"; ls -A small"),
-            KILN,
-        ])
-        .current_dir(d)
-        .env("KILN_STATE_DIR", d.join("state"))
-        .stdin(std::process::Stdio::null());
-    c
+    kiln_tests::in_small_tmpfs(KILN, d, size)
 }
 
 /// The output file system fills up while the disk is compacted (`qemu-img convert`): the

@@ -465,3 +465,27 @@ pub fn run_on_terminal(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Ru
     drop(drain);
     finished(out)
 }
+
+/// `BIN build t.pkr.hcl` in `d`, with `d/small` a tmpfs of `size` in a mount namespace of its
+/// own (root mounts there directly, anyone else maps themselves to root in a user namespace
+/// first); it prints `rc=N` and then what is left in `small` (exit 97: no tmpfs could be
+/// mounted). `KILN_STATE_DIR` is `d/state`.
+#[must_use]
+pub fn in_small_tmpfs(bin: &str, d: &Path, size: &str) -> Command {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let mut c = isolated("unshare");
+    c.args(if root { vec!["-m"] } else { vec!["-r", "-m"] })
+        .args([
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs -o size={size} tmpfs small || {{ echo 'this test mounts a small tmpfs in a mount namespace: it needs root, or user namespaces (unshare -r)'; exit 97; }}; \"$0\" build t.pkr.hcl; echo \"rc=$?\"; ls -A small"),
+            bin,
+        ])
+        .current_dir(d)
+        .env("KILN_STATE_DIR", d.join("state"))
+        .stdin(std::process::Stdio::null());
+    c
+}

@@ -100,8 +100,49 @@ impl DockerCommunicator {
         }
     }
 
+    /// Why the container stopped, when it is no longer running: a command that failed because
+    /// its container died says so, not just its exit status.
+    async fn container_gone(&self) -> Option<String> {
+        let c = self
+            .docker
+            .inspect_container(
+                &self.container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await;
+        let state = match c {
+            Ok(c) => c.state?,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Some(format!("the container {} was removed", self.container)),
+            Err(_) => return None,
+        };
+        if state.running == Some(true) {
+            return None;
+        }
+        let mut why = format!(
+            "the container {} stopped (exit code {})",
+            self.container,
+            state.exit_code.unwrap_or(-1)
+        );
+        if state.oom_killed == Some(true) {
+            why.push_str(": it ran out of memory (OOM-killed)");
+        }
+        Some(why)
+    }
+
     /// The exit status of a finished exec.
     async fn exit_status(&self, id: &str) -> Result<ExitStatus, CommError> {
+        let status = self.exec_status(id).await?;
+        if !status.success() {
+            if let Some(why) = self.container_gone().await {
+                return Err(CommError::Exec(why));
+            }
+        }
+        Ok(status)
+    }
+
+    async fn exec_status(&self, id: &str) -> Result<ExitStatus, CommError> {
         // The output ends as the process exits; the engine records the code a moment later.
         for _ in 0..50 {
             let inspected = self

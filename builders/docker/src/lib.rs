@@ -705,7 +705,20 @@ pub(crate) async fn write_atomically(
         .record(Resource::path(staged.path(), what))
         .map_err(|e| e.to_string())?;
     let result = async {
-        let io = |e: std::io::Error| format!("writing {path}: {e}");
+        let io = |e: std::io::Error| {
+            if e.raw_os_error() == Some(28) {
+                let dir = std::path::Path::new(path)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."));
+                format!(
+                    "writing {path}: {e}: the file system of {} is full; free some space there, or write the file elsewhere",
+                    dir.display()
+                )
+            } else {
+                format!("writing {path}: {e}")
+            }
+        };
         let mut file = tokio::fs::File::create(staged.path()).await.map_err(io)?;
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
