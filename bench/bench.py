@@ -1188,6 +1188,15 @@ def targets(result):
         rows.append(("2", "the same, login shell reading a ~90 ms rc file per SSH session: Kiln wall <= 0.2 x Packer",
                      f"{s['ratio']:.3f} x ({s['kiln']['wall']:.3f} s vs {s['packer']['wall']:.3f} s"
                      + (f"; rc {rc * 1000:.0f} ms per session)" if rc is not None else ")"), s["ratio"] <= 0.2))
+    for nm in (DOCKER, DOCKER_COMMIT):
+        s = by.get(nm)
+        if s:
+            rows.append(("17", f"{nm}: Kiln wall <= 0.5 x Packer",
+                         f"{s['ratio']:.3f} x ({s['kiln']['wall']:.3f} s vs {s['packer']['wall']:.3f} s)",
+                         s["ratio"] <= 0.5))
+            rows.append(("17", f"{nm}: Kiln peak RSS <= 0.5 x Packer",
+                         f"{s['rss_ratio']:.3f} x ({s['kiln']['rss_mib']:.0f} MiB vs {s['packer']['rss_mib']:.0f} MiB)",
+                         s["rss_ratio"] <= 0.5))
     for nm in (AMAZON_NONE, AMAZON_SSH):
         s = by.get(nm)
         if s:
