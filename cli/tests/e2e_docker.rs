@@ -726,3 +726,83 @@ fn a_full_file_system_during_export_fails_cleanly() {
     );
     assert_eq!(dockerd.containers(), Vec::<String>::new(), "{all}");
 }
+
+/// The README's docker example, taken from the README itself, builds as written: `debian:12`
+/// is pulled (the engine's Docker Hub is a local registry mirror holding a busybox stand-in
+/// under that name), provisioned, committed with the changes and tagged.
+#[test]
+fn the_readmes_docker_example_builds_as_written() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let section = &readme[readme
+        .find("### The docker builder")
+        .expect("the README's docker section")..];
+    let start = section.find("```hcl\n").unwrap() + "```hcl\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(example.contains("image   = \"debian:12\""), "{example}");
+    // The stand-in for Docker Hub: a registry with library/debian:12 in it.
+    let registry = kiln_tests::docker::DockerRegistry::start();
+    {
+        let seeder = Dockerd::start();
+        seeder.import_busybox("stand-in:1");
+        let hub = format!("{}/library/debian:12", registry.addr);
+        let _ = seeder.docker_ok(&["tag", "stand-in:1", &hub]);
+        let _ = seeder.docker_ok(&["push", &hub]);
+    }
+    let dockerd = Dockerd::start_with_mirror(&registry.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("site")).unwrap();
+    std::fs::write(d.join("site/index.html"), "<h1>example</h1>\n").unwrap();
+    std::fs::write(d.join("app.pkr.hcl"), example).unwrap();
+    let r = run(&dockerd, d, &["build", "app.pkr.hcl"]);
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    assert!(
+        all.contains("==> docker.app: Pulling Docker image: debian:12\n"),
+        "{all}"
+    );
+    assert!(
+        all.contains("--> docker.app: Imported Docker image: example/app:latest with tags example/app:1.0 example/app:latest\n"),
+        "{all}"
+    );
+    assert_eq!(
+        dockerd.docker_ok(&["run", "--rm", "--network", "none", "example/app:1.0"]),
+        "<h1>example</h1>"
+    );
+    assert_eq!(
+        dockerd.docker_ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Config.User}} {{.Config.WorkingDir}} {{.Config.Env}}",
+            "example/app:latest"
+        ]),
+        "nobody /srv [APP_ENV=production]"
+    );
+}
+
+/// goss evaluates its spec over the docker communicator as over SSH.
+#[test]
+fn goss_tests_run_over_the_docker_communicator() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("goss.yaml"),
+        "file:\n  /etc/passwd:\n    exists: true\n    contains: [kiln]\n  /missing:\n    exists: false\ncommand:\n  echo-hi:\n    exec: echo hi\n    exit-status: 0\n    stdout: [hi]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"g\" {\n  image   = \"kiln-base:1\"\n  pull    = false\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.g\"]\n  provisioner \"goss\" {\n    tests = [\"goss.yaml\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().contains("Count: 5, Failed: 0, Skipped: 0"),
+        "{}",
+        r.all()
+    );
+}

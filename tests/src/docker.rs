@@ -26,6 +26,20 @@ impl Dockerd {
     /// what to install, and the end of dockerd's log).
     #[must_use]
     pub fn start() -> Dockerd {
+        Dockerd::start_with(&[])
+    }
+
+    /// Starts dockerd pulling Docker Hub's images from `mirror` (a registry on loopback, e.g.
+    /// [`DockerRegistry`]): `debian:12` then comes from `MIRROR/library/debian:12`.
+    ///
+    /// # Panics
+    /// As [`Dockerd::start`].
+    #[must_use]
+    pub fn start_with_mirror(mirror: &str) -> Dockerd {
+        Dockerd::start_with(&["--registry-mirror", &format!("http://{mirror}")])
+    }
+
+    fn start_with(extra: &[&str]) -> Dockerd {
         for (tool, package) in [("dockerd", "docker.io"), ("docker", "docker.io")] {
             assert!(
                 which(tool),
@@ -50,6 +64,7 @@ impl Dockerd {
             .arg("--pidfile")
             .arg(d.join("d.pid"))
             .args(["--bridge", "none", "--iptables=false", "--ip6tables=false"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -195,10 +210,14 @@ pub fn make_busybox_root(root: &Path) {
     }
     std::fs::write(
         root.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\nkiln:x:1000:1000:kiln:/home/kiln:/bin/sh\n",
+        "root:x:0:0:root:/root:/bin/sh\nkiln:x:1000:1000:kiln:/home/kiln:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     )
     .unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\nkiln:x:1000:\n").unwrap();
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\nkiln:x:1000:\nnogroup:x:65534:\n",
+    )
+    .unwrap();
 }
 
 /// Debian's `docker-registry` (the distribution registry) on 127.0.0.1 at a free port, storing
