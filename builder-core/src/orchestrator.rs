@@ -213,6 +213,8 @@ impl Orchestrator {
                 .cache_dir
                 .clone()
                 .unwrap_or_else(|| "packer_cache".into()),
+            generated_names: Vec::new(),
+            generated: GeneratedData::new(),
         }
     }
 
@@ -251,7 +253,7 @@ impl Orchestrator {
         let mut per_build: Vec<(String, Diagnostics)> = Vec::new();
         for build in &selected {
             let mut diags = Diagnostics::default();
-            let info = Self::info(build, plan, opts);
+            let mut info = Self::info(build, plan, opts);
             match self.registry.new_builder(&build.builder.kind) {
                 None => diags.push(Self::unknown_type(
                     &build.builder,
@@ -261,7 +263,10 @@ impl Orchestrator {
                 Some(mut b) => match build.builder.body.evaluate(&info, None) {
                     Err(e) => diags.extend(e),
                     Ok(cfg) => match b.prepare(&cfg, &info) {
-                        Ok(w) => warn(w, &build.builder, &mut diags),
+                        Ok(w) => {
+                            warn(w, &build.builder, &mut diags);
+                            info.generated_names = b.generated_names();
+                        }
                         Err(e) => diags.extend(e),
                     },
                 },
@@ -464,15 +469,30 @@ impl Orchestrator {
         builder
             .prepare(&cfg, &ctx.info)
             .map_err(BuildError::Config)?;
+        // Provisioners and post-processors may use what the builder adds to `build.*`.
+        let mut ctx = ctx.clone();
+        let mut info = (*ctx.info).clone();
+        info.generated_names = builder.generated_names();
+        ctx.info = Arc::new(info);
         let hook = ProvisionHook {
             registry: self.registry.clone(),
             build: build.clone(),
         };
-        let artifact = builder.run(ctx, &hook).await?;
+        let artifact = builder.run(&ctx, &hook).await?;
         let Some(artifact) = artifact else {
             return Ok(Vec::new());
         };
-        self.post_process(ctx, build, artifact).await
+        // What the builder knows only once done (a committed image's id), for post-processors.
+        if let Some(serde_json::Value::Object(data)) = artifact.state("generated_data") {
+            let mut info = (*ctx.info).clone();
+            for (k, v) in data {
+                if let Some(v) = v.as_str() {
+                    info.generated.insert(k, v.to_string());
+                }
+            }
+            ctx.info = Arc::new(info);
+        }
+        self.post_process(&ctx, build, artifact).await
     }
 
     async fn post_process(

@@ -48,6 +48,12 @@ pub struct BuildInfo {
     pub template_dir: std::path::PathBuf,
     /// Where downloads are cached (`PACKER_CACHE_DIR`, chosen by the caller).
     pub cache_dir: std::path::PathBuf,
+    /// The names the builder adds to `build.*` ([`Builder::generated_names`]:
+    /// `SourceAMIName`, `ImageSha256` ...), set once it is prepared: provisioners and
+    /// post-processors may use them.
+    pub generated_names: Vec<String>,
+    /// What post-processors see of them: the builder artifact's `generated_data`.
+    pub generated: GeneratedData,
 }
 
 /// Values a builder generates for provisioners (`build.Host`, `build.ID` ...).

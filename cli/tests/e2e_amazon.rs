@@ -1342,3 +1342,21 @@ fn sigkill_or_two_ctrl_cs_while_each_creating_call_is_in_flight_then_cleanup_lea
     }
     stop.store(true, Ordering::Relaxed);
 }
+
+/// What the builder adds to `build.*` (SourceAMIName ...) may be used by provisioners and
+/// post-processors: the template validates, as in Packer.
+#[test]
+fn builder_generated_names_validate_in_provisioners_and_post_processors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"amazon-ebs\" \"a\" {\n  region        = \"us-east-1\"\n  source_ami    = \"ami-123\"\n  instance_type = \"t3.micro\"\n  ami_name      = \"kiln-names\"\n  communicator  = \"none\"\n}\nbuild {\n  sources = [\"source.amazon-ebs.a\"]\n  provisioner \"shell-local\" {\n    inline = [\"echo ${build.SourceAMIName} ${build.BuildRegion}\"]\n  }\n  post-processor \"shell-local\" {\n    inline = [\"echo ${build.SourceAMI}\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let r = kiln_tests::run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(
+        (r.code, r.all().as_str()),
+        (0, "The configuration is valid.\n")
+    );
+}

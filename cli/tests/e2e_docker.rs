@@ -239,6 +239,24 @@ build {
     let names = String::from_utf8_lossy(&list.stdout);
     assert!(names.lines().any(|l| l == "marker"), "{names}");
     assert!(names.lines().any(|l| l == "bin/busybox"), "{names}");
+    // docker-tag takes images, not tarballs: Packer's words.
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        format!(
+            "{}  post-processor \"docker-tag\" {{\n    repository = \"kiln/x\"\n  }}\n}}\n",
+            &t[..cut]
+        ),
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains(
+            "Unknown artifact type: packer.docker\nCan only tag from Docker builder artifacts."
+        ),
+        "{}",
+        r.all()
+    );
 }
 
 #[test]
@@ -264,17 +282,21 @@ fn a_failing_provisioner_fails_the_build_and_leaves_no_container() {
             .is_empty(),
         "no image was committed"
     );
-    // A base image that is not there: the engine's words.
+    // A base image that is not there, with pull = false: pulled, as `docker run` does; here
+    // from a registry that is not there either, which says so.
     std::fs::write(
         d.join("t.pkr.hcl"),
-        "source \"docker\" \"f\" {\n  image  = \"kiln-missing:1\"\n  pull   = false\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.f\"]\n}\n",
+        "source \"docker\" \"f\" {\n  image  = \"127.0.0.1:9/kiln-missing:1\"\n  pull   = false\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.f\"]\n}\n",
     )
     .unwrap();
     let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
         r.all()
-            .contains("Error running container: No such image: kiln-missing:1"),
+            .contains("Unable to find image '127.0.0.1:9/kiln-missing:1' locally")
+            && r.all()
+                .contains("==> docker.f: Pulling Docker image: 127.0.0.1:9/kiln-missing:1\n")
+            && r.all().contains("Error pulling Docker image: "),
         "{}",
         r.all()
     );
@@ -345,7 +367,7 @@ fn validation_names_the_attribute_in_packers_words() {
         ),
         (
             "  image = \"x\"\n  commit = true\n  changes = [\"RUN apt-get update\"]\n",
-            "changes: \"RUN apt-get update\" is not an instruction docker commit applies; use one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR",
+            "changes: \"RUN apt-get update\" is not an instruction docker commit applies; use one of CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR",
         ),
         (
             "  image = \"x\"\n  commit = true\n  run_command = [\"--oom-kill-disable\", \"{{.Image}}\"]\n",
@@ -805,4 +827,27 @@ fn goss_tests_run_over_the_docker_communicator() {
         "{}",
         r.all()
     );
+}
+
+/// `build.ImageSha256` in a post-processor is the committed image's id, as Packer documents.
+#[test]
+fn post_processors_see_the_image_sha256() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"s\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.s\"]\n  post-processor \"shell-local\" {\n    inline = [\"echo image=${build.ImageSha256}\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let id = r
+        .all()
+        .split("Image ID: ")
+        .nth(1)
+        .and_then(|t| t.lines().next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(id.starts_with("sha256:"), "{}", r.all());
+    assert!(r.all().contains(&format!("image={id}\n")), "{}", r.all());
 }

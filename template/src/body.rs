@@ -278,18 +278,23 @@ impl Body for HclBody {
                 "name".to_string(),
                 Value::from(info.build_block_name.clone().unwrap_or_default()),
             );
+            let builder_keys = info.generated_names.iter().map(String::as_str);
             match generated {
                 Some(g) => {
-                    for k in BUILD_KEYS {
-                        build.insert((*k).to_string(), Value::from(""));
+                    for k in BUILD_KEYS.iter().copied().chain(builder_keys) {
+                        build.insert(k.to_string(), Value::from(""));
                     }
                     for (k, v) in g {
                         build.insert(k.clone(), Value::from(v.clone()));
                     }
                 }
                 None => {
-                    for k in BUILD_KEYS {
-                        build.insert((*k).to_string(), Value::from(format!("{{{{ .{k} }}}}")));
+                    for k in BUILD_KEYS.iter().copied().chain(builder_keys) {
+                        build.insert(k.to_string(), Value::from(format!("{{{{ .{k} }}}}")));
+                    }
+                    // What the builder reported when it finished (post-processors).
+                    for (k, v) in &info.generated {
+                        build.insert(k.clone(), Value::from(v.clone()));
                     }
                 }
             }

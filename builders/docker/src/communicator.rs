@@ -134,9 +134,20 @@ impl DockerCommunicator {
     /// The exit status of a finished exec.
     async fn exit_status(&self, id: &str) -> Result<ExitStatus, CommError> {
         let status = self.exec_status(id).await?;
-        if !status.success() {
+        if status.success() {
+            return Ok(status);
+        }
+        // A command killed by a signal (or cut off) may have died with its container, whose
+        // state the engine updates a moment after the command's: look a few times.
+        let signalled = matches!(status, ExitStatus::Disconnected)
+            || matches!(status, ExitStatus::Code(c) if c >= 128);
+        let looks = if signalled { 40 } else { 1 };
+        for i in 0..looks {
             if let Some(why) = self.container_gone().await {
                 return Err(CommError::Exec(why));
+            }
+            if i + 1 < looks {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }
         Ok(status)

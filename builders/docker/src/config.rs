@@ -31,13 +31,15 @@ pub const FIELDS: &[&str] = &[
     "login_password",
     "communicator",
     "pause_before_connecting",
+    "runtime",
 ];
 
 /// Packer options that are accepted and have no effect here (Linux containers only).
-pub const IGNORED: &[&str] = &["windows_container"];
+pub const IGNORED: &[&str] = &["windows_container", "docker_path"];
 
 /// Packer options this builder does not implement; a template using them is refused.
 pub const UNSUPPORTED: &[&str] = &[
+    "build",
     "ecr_login",
     "aws_access_key",
     "aws_secret_key",
@@ -51,8 +53,10 @@ pub const CHANGE_INSTRUCTIONS: &[&str] = &[
     "ENTRYPOINT",
     "ENV",
     "EXPOSE",
+    "HEALTHCHECK",
     "LABEL",
     "ONBUILD",
+    "STOPSIGNAL",
     "USER",
     "VOLUME",
     "WORKDIR",
@@ -97,7 +101,9 @@ struct Raw {
     login_password: Option<String>,
     communicator: Option<String>,
     pause_before_connecting: Option<String>,
+    runtime: Option<String>,
     windows_container: Option<bool>,
+    docker_path: Option<String>,
 }
 
 /// The decoded, checked configuration.
@@ -133,7 +139,7 @@ pub struct DockerConfig {
     pub container_dir: String,
     /// `exec_user`: the user commands run as.
     pub exec_user: Option<String>,
-    /// `fix_upload_owner` (default true): uploads belong to `exec_user` (or the container's user).
+    /// `fix_upload_owner` (default true): uploads belong to the container's configured user.
     pub fix_upload_owner: bool,
     /// `platform`, e.g. `linux/amd64`.
     pub platform: Option<String>,
@@ -143,6 +149,8 @@ pub struct DockerConfig {
     pub communicator: String,
     /// `pause_before_connecting`.
     pub pause_before_connecting: Option<std::time::Duration>,
+    /// `runtime`: the OCI runtime the container runs under (`runc`, `runsc`, ...).
+    pub runtime: Option<String>,
 }
 
 /// Registry credentials for pulling (`login = true`).
@@ -235,6 +243,12 @@ pub struct RunCommand {
     pub init: bool,
     /// `--read-only`.
     pub read_only: bool,
+    /// `--mount`: `type=bind|volume|tmpfs,source=…,target=…[,readonly]`.
+    pub mounts: Vec<String>,
+    /// `--runtime`.
+    pub runtime: Option<String>,
+    /// `--env-file`: files of `KEY=VALUE` lines, read on the host.
+    pub env_files: Vec<String>,
     /// The arguments as given, `{{.Image}}` filled in (for the log).
     pub args: Vec<String>,
     /// The image (after `{{.Image}}` is filled in).
@@ -243,8 +257,70 @@ pub struct RunCommand {
     pub cmd: Vec<String>,
 }
 
+/// A `--env-file`'s variables: `KEY=VALUE` lines; blank lines and `#` comments skipped.
+fn read_env_file(path: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("run_command: --env-file {path}: {e}"))?;
+    let mut vars = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !line.contains('=') {
+            return Err(format!(
+                "run_command: --env-file {path}:{}: {line:?} needs a value (KEY=VALUE): Kiln does not pass its own environment into containers",
+                n + 1
+            ));
+        }
+        vars.push(line.to_string());
+    }
+    Ok(vars)
+}
+
+/// A `--mount` value as the engine takes it.
+///
+/// # Errors
+/// A key or type the docker CLI would not take, or no target.
+pub fn parse_mount(spec: &str) -> Result<bollard::models::Mount, String> {
+    use bollard::models::{Mount, MountType};
+    let mut m = Mount {
+        typ: Some(MountType::VOLUME),
+        ..Mount::default()
+    };
+    for part in spec.split(',') {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        match k {
+            "type" => {
+                m.typ = Some(match v {
+                    "bind" => MountType::BIND,
+                    "volume" => MountType::VOLUME,
+                    "tmpfs" => MountType::TMPFS,
+                    other => {
+                        return Err(format!(
+                            "run_command: --mount {spec:?}: type {other:?} is not bind, volume or tmpfs"
+                        ))
+                    }
+                });
+            }
+            "source" | "src" => m.source = Some(v.to_string()),
+            "target" | "destination" | "dst" => m.target = Some(v.to_string()),
+            "readonly" | "ro" => m.read_only = Some(v.is_empty() || v == "true" || v == "1"),
+            other => {
+                return Err(format!(
+                    "run_command: --mount {spec:?}: {other:?} is not supported (type, source, target, readonly)"
+                ))
+            }
+        }
+    }
+    if m.target.is_none() {
+        return Err(format!("run_command: --mount {spec:?} has no target"));
+    }
+    Ok(m)
+}
+
 /// The `docker run` flags `run_command` may use.
-pub const SUPPORTED_FLAGS: &str = "-d, -i, -t, --entrypoint, -e, -v, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, -m/--memory, --memory-swap, --shm-size, --cpus, --cpu-shares, -p, --add-host, --dns, --security-opt, --ulimit, --sysctl, --group-add, --pid, --ipc, --userns, --init, --read-only, --rm, --restart, --log-driver, --log-opt, --stop-signal, --stop-timeout";
+pub const SUPPORTED_FLAGS: &str = "-d, -i, -t, --entrypoint, -e, --env-file, -v, --mount, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --runtime, -m/--memory, --memory-swap, --shm-size, --cpus, --cpu-shares, -p, --add-host, --dns, --security-opt, --ulimit, --sysctl, --group-add, --pid, --ipc, --userns, --init, --read-only, --rm, --restart, --log-driver, --log-opt, --stop-signal, --stop-timeout";
 
 /// A size as the docker CLI reads it: a number with an optional unit (`b`, `k`, `m`, `g`, `t`,
 /// each with an optional `b`; powers of 1024).
@@ -301,6 +377,16 @@ impl RunCommand {
             let (flag, inline) = match arg.split_once('=') {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
                 _ => (arg.clone(), None),
+            };
+            // A short flag with its value attached: `-uroot`, `-eKEY=VALUE`.
+            let (flag, inline) = match (flag.len() > 2 && !flag.starts_with("--"), inline) {
+                (true, None)
+                    if "eviuwhplmc".contains(&flag[1..2])
+                        && !flag[1..].chars().all(|c| "dit".contains(c)) =>
+                {
+                    (flag[..2].to_string(), Some(arg[2..].to_string()))
+                }
+                (_, inline) => (flag, inline),
             };
             // Bundled short flags without values: `-dit`.
             if !flag.starts_with("--")
@@ -366,6 +452,9 @@ impl RunCommand {
                 "--device" => rc.device.push(value),
                 "-l" | "--label" => rc.labels.push(value),
                 "--platform" => rc.platform = Some(value),
+                "--mount" => rc.mounts.push(value),
+                "--runtime" => rc.runtime = Some(value),
+                "--env-file" => rc.env_files.push(value),
                 "-m" | "--memory" => rc.memory = Some(bytes(&flag, &value)?),
                 "--memory-swap" => {
                     rc.memory_swap = Some(if value == "-1" { -1 } else { bytes(&flag, &value)? });
@@ -471,7 +560,14 @@ impl DockerConfig {
         let bad = |diags: &mut Diagnostics, key: &str, m: String| {
             diags.push(config.error_at(key, "Invalid docker builder configuration", m));
         };
-        for key in UNSUPPORTED {
+        if config.value.get("build").is_some() {
+            bad(
+                &mut diags,
+                "build",
+                "build: building the base image from a Dockerfile is not supported by Kiln's docker builder yet; build it first (docker build -t NAME .) and set image = \"NAME\" with pull = false".into(),
+            );
+        }
+        for key in UNSUPPORTED.iter().filter(|k| **k != "build") {
             if config.value.get(*key).is_some() {
                 bad(
                     &mut diags,
@@ -553,6 +649,19 @@ impl DockerConfig {
                 RunCommand::default()
             }
         };
+        let mut run = run;
+        for file in run.env_files.clone() {
+            match read_env_file(&file) {
+                Ok(vars) => run.env.extend(vars),
+                Err(m) => bad(&mut diags, "run_command", m),
+            }
+        }
+        for m in &run.mounts {
+            if let Err(e) = parse_mount(m) {
+                bad(&mut diags, "run_command", e);
+            }
+        }
+        let runtime = raw.runtime.clone().or_else(|| run.runtime.clone());
         let communicator = raw.communicator.clone().unwrap_or_else(|| "docker".into());
         if !["docker", "none"].contains(&communicator.as_str()) {
             bad(
@@ -594,6 +703,12 @@ impl DockerConfig {
                     .into(),
             );
         }
+        if raw.docker_path.is_some() {
+            warnings.push(
+                "docker_path: Kiln talks to the engine's API, not through the docker CLI: ignored"
+                    .into(),
+            );
+        }
         if raw.login_password.is_some() && !raw.login {
             warnings.push("login_password is set but login is false: it is not used".into());
         }
@@ -622,6 +737,7 @@ impl DockerConfig {
                 login,
                 communicator,
                 pause_before_connecting,
+                runtime,
             },
             warnings,
         ))
@@ -698,6 +814,11 @@ mod tests {
         assert_eq!(rc.shm_size, Some(512 << 20));
         assert_eq!(rc.nano_cpus, Some(1_500_000_000));
         assert_eq!(rc.memory_swap, Some(-1));
+        let rc = RunCommand::parse(&s(&["-uroot", "-eA=1", "-dit", "-w/srv", "img"]), "x").unwrap();
+        assert_eq!(rc.user.as_deref(), Some("root"));
+        assert_eq!(rc.env, s(&["A=1"]));
+        assert_eq!(rc.workdir.as_deref(), Some("/srv"));
+        assert!(rc.tty && rc.interactive);
         assert_eq!(bytes("-m", "2GB").unwrap(), 2 << 30);
         assert_eq!(bytes("-m", "100").unwrap(), 100);
         assert_eq!(

@@ -29,7 +29,8 @@ pub mod post;
 pub use communicator::DockerCommunicator;
 pub use config::DockerConfig;
 
-/// Packer's builder id for docker artifacts.
+/// Packer's builder id for the docker builder's exported tarballs (a committed image carries
+/// [`post::IMPORT_ID`], as in Packer).
 pub const BUILDER_ID: &str = "packer.docker";
 
 /// The journal's provider name for what this builder creates.
@@ -123,7 +124,9 @@ impl Builder for DockerBuilder {
                 description: format!("Imported Docker image: {id}"),
                 id,
                 docker,
-                builder_id: BUILDER_ID.into(),
+                // Packer's: a committed image is known by docker-import's id, so that the
+                // post-processors that take images (tag, push, save) take it.
+                builder_id: post::IMPORT_ID.into(),
                 tags: Vec::new(),
             })),
             Some(Kept::Export(path)) => Some(Arc::new(ExportArtifact { path })),
@@ -158,54 +161,55 @@ impl<'h> Step<State<'h>> for Pull {
     }
 
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
-        if !s.cfg.pull {
-            return Ok(());
-        }
-        let image = &s.cfg.image;
-        let credentials = s.cfg.login.as_ref().map(|l| {
-            ctx.ui.say(format!(
-                "Logging in to {}",
-                l.server.as_deref().unwrap_or("Docker Hub")
-            ));
-            bollard::auth::DockerCredentials {
-                username: l.username.clone(),
-                password: l.password.clone(),
-                serveraddress: l.server.clone(),
-                ..Default::default()
-            }
-        });
-        ctx.ui.say(format!("Pulling Docker image: {image}"));
-        let (from, tag) = name_and_tag(image);
-        let mut pull = s.docker.create_image(
-            Some(bollard::query_parameters::CreateImageOptions {
-                from_image: Some(from.to_string()),
-                tag: tag.map(str::to_string),
-                platform: s.cfg.platform.clone().unwrap_or_default(),
-                ..Default::default()
-            }),
-            None,
-            credentials,
-        );
-        while let Some(item) = pull.next().await {
-            match item {
-                Ok(info) => {
-                    if let Some(e) = info.error_detail.and_then(|d| d.message) {
-                        return Err(BuildError::step(format!("Error pulling Docker image: {e}")));
-                    }
-                    if let Some(status) = info.status {
-                        tracing::debug!(status = %status, id = ?info.id, "docker pull");
-                    }
-                }
-                Err(e) => {
-                    return Err(BuildError::step(format!(
-                        "Error pulling Docker image: {}",
-                        engine_message(&e)
-                    )))
-                }
-            }
+        if s.cfg.pull {
+            pull_image(ctx, &s.docker, &s.cfg).await?;
         }
         Ok(())
     }
+}
+
+/// Pulls the configured image (with `login_*` credentials for its own registry only).
+async fn pull_image(
+    ctx: &BuildContext,
+    docker: &Docker,
+    cfg: &DockerConfig,
+) -> Result<(), BuildError> {
+    let image = &cfg.image;
+    let credentials = cfg.login.as_ref().and_then(|l| {
+        credentials_for(
+            image,
+            l.server.as_deref(),
+            l.username.as_deref(),
+            l.password.as_deref(),
+        )
+    });
+    ctx.ui.say(format!("Pulling Docker image: {image}"));
+    let (from, tag) = name_and_tag(image);
+    let mut pull = docker.create_image(
+        Some(bollard::query_parameters::CreateImageOptions {
+            from_image: Some(from.to_string()),
+            tag: tag.map(str::to_string),
+            platform: cfg.platform.clone().unwrap_or_default(),
+            ..Default::default()
+        }),
+        None,
+        credentials,
+    );
+    while let Some(item) = pull.next().await {
+        let info = item.map_err(|e| {
+            BuildError::step(format!(
+                "Error pulling Docker image: {}",
+                engine_message(&e)
+            ))
+        })?;
+        if let Some(e) = info.error_detail.and_then(|d| d.message) {
+            return Err(BuildError::step(format!("Error pulling Docker image: {e}")));
+        }
+        if let Some(status) = info.status {
+            tracing::debug!(status = %status, id = ?info.id, "docker pull");
+        }
+    }
+    Ok(())
 }
 
 /// `repo[:tag]`, with a registry's port not taken for a tag; a digest stays with the name.
@@ -386,6 +390,15 @@ impl RunContainer {
                 ipc_mode: rc.ipc.clone(),
                 userns_mode: rc.userns.clone(),
                 init: rc.init.then_some(true),
+                mounts: {
+                    let m: Vec<bollard::models::Mount> = rc
+                        .mounts
+                        .iter()
+                        .filter_map(|m| config::parse_mount(m).ok())
+                        .collect();
+                    (!m.is_empty()).then_some(m)
+                },
+                runtime: cfg.runtime.clone(),
                 readonly_rootfs: rc.read_only.then_some(true),
                 ..Default::default()
             }),
@@ -425,19 +438,31 @@ impl<'h> Step<State<'h>> for RunContainer {
             .clone()
             .or_else(|| s.cfg.run.platform.clone())
             .unwrap_or_default();
-        let created = s
-            .docker
-            .create_container(
+        let create = || {
+            s.docker.create_container(
                 Some(bollard::query_parameters::CreateContainerOptions {
                     name: Some(name.clone()),
-                    platform,
+                    platform: platform.clone(),
                 }),
                 Self::body(&s.cfg),
             )
-            .await
-            .map_err(|e| {
-                BuildError::step(format!("Error running container: {}", engine_message(&e)))
-            })?;
+        };
+        let created = match create().await {
+            // As `docker run`: an image that is not there is pulled, even with pull = false.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message,
+            }) if message.contains("No such image") && !s.cfg.pull => {
+                ctx.ui
+                    .message(format!("Unable to find image '{}' locally", s.cfg.image));
+                pull_image(ctx, &s.docker, &s.cfg).await?;
+                create().await
+            }
+            other => other,
+        }
+        .map_err(|e| {
+            BuildError::step(format!("Error running container: {}", engine_message(&e)))
+        })?;
         s.docker
             .start_container(
                 &name,
@@ -584,7 +609,10 @@ impl<'h> Step<State<'h>> for Provision {
         let mut data = kiln_core::GeneratedData::new();
         data.insert("PackerRunUUID".into(), ctx.info.run_uuid.clone());
         data.insert("ConnType".into(), s.cfg.communicator.clone());
-        data.insert("ID".into(), name.clone());
+        data.insert(
+            "ID".into(),
+            s.container_id.clone().unwrap_or_else(|| name.clone()),
+        );
         let comm: Arc<dyn kiln_core::Communicator> = if s.cfg.communicator == "none" {
             Arc::new(kiln_communicator::none::NoneCommunicator)
         } else {
@@ -773,6 +801,7 @@ impl Artifact for ImageArtifact {
         match name {
             "ImageSha256" | "image_id" => Some(self.id.clone().into()),
             "catalog" => Some(lifecycle::catalog_state(&self.id, &self.tags)),
+            "generated_data" => Some(serde_json::json!({ "ImageSha256": self.id })),
             "tags" => Some(self.tags.clone().into()),
             _ => None,
         }

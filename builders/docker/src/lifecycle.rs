@@ -17,12 +17,7 @@ pub(crate) fn catalog_state(id: &str, tags: &[String]) -> serde_json::Value {
 #[async_trait]
 impl ImageLifecycle for DockerLifecycle {
     fn handles(&self, builder_id: &str) -> bool {
-        [
-            crate::BUILDER_ID,
-            crate::post::TAG_ID,
-            crate::post::IMPORT_ID,
-        ]
-        .contains(&builder_id)
+        [crate::post::TAG_ID, crate::post::IMPORT_ID].contains(&builder_id)
     }
 
     async fn apply(

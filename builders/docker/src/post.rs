@@ -3,6 +3,10 @@
 //! `docker-import` makes an image from an exported file system (`docker import`).
 
 use crate::{connect, engine_message, ImageArtifact, BUILDER_ID};
+
+/// The artifacts that are images in the engine: committed (docker-import's id, as in Packer),
+/// tagged or imported.
+const IMAGES: &[&str] = &[IMPORT_ID, TAG_ID];
 use async_trait::async_trait;
 use futures::StreamExt;
 use kiln_core::{
@@ -58,18 +62,22 @@ struct TagConfig {
     tag: Option<OneOrMany>,
     tags: Vec<String>,
     force: bool,
+    /// The docker CLI's path: Kiln uses the engine's API (accepted, unused).
+    docker_path: Option<String>,
 }
 
 impl TagConfig {
+    /// `tags`, then `tag`'s (Packer's order: the last one names the artifact).
     fn tag_list(&self) -> Vec<String> {
-        let mut tags: Vec<String> = match &self.tag {
+        let old: Vec<String> = match &self.tag {
             Some(OneOrMany::One(t)) => vec![t.clone()],
             Some(OneOrMany::Many(v)) => v.clone(),
             None => Vec::new(),
         };
-        for t in &self.tags {
-            if !tags.contains(t) {
-                tags.push(t.clone());
+        let mut tags = self.tags.clone();
+        for t in old {
+            if !tags.contains(&t) {
+                tags.push(t);
             }
         }
         tags.retain(|t| !t.is_empty());
@@ -130,7 +138,7 @@ impl PostProcessor for Tag {
         artifact: Arc<dyn Artifact>,
     ) -> Result<PostProcessed, BuildError> {
         let from = artifact.builder_id();
-        if from != BUILDER_ID && from != IMPORT_ID {
+        if !IMAGES.contains(&from.as_str()) {
             return Err(failed(
                 "docker-tag",
                 format!(
@@ -179,7 +187,7 @@ impl PostProcessor for Tag {
                 tags: names,
             }),
             keep_input: true,
-            force_keep: false,
+            force_keep: true,
         })
     }
 }
@@ -191,6 +199,14 @@ struct PushConfig {
     login_server: Option<String>,
     login_username: Option<String>,
     login_password: Option<String>,
+    platform: Option<String>,
+    docker_path: Option<String>,
+    ecr_login: Option<bool>,
+    aws_access_key: Option<String>,
+    aws_secret_key: Option<String>,
+    aws_token: Option<String>,
+    aws_profile: Option<String>,
+    aws_force_use_public_ecr: Option<bool>,
 }
 
 impl std::fmt::Debug for PushConfig {
@@ -221,6 +237,26 @@ impl PostProcessor for Push {
         _info: &BuildInfo,
     ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
+        let ecr = [
+            ("ecr_login", self.cfg.ecr_login.is_some()),
+            ("aws_access_key", self.cfg.aws_access_key.is_some()),
+            ("aws_secret_key", self.cfg.aws_secret_key.is_some()),
+            ("aws_token", self.cfg.aws_token.is_some()),
+            ("aws_profile", self.cfg.aws_profile.is_some()),
+            (
+                "aws_force_use_public_ecr",
+                self.cfg.aws_force_use_public_ecr.is_some(),
+            ),
+        ];
+        if let Some((key, _)) = ecr.iter().find(|(_, set)| *set) {
+            return Err(config
+                .error_at(
+                    key,
+                    "Invalid docker-push configuration",
+                    format!("{key}: Amazon ECR login is not supported by Kiln's docker-push yet; log in with login = true, login_server, login_username = \"AWS\" and login_password (the output of `aws ecr get-login-password`)"),
+                )
+                .into());
+        }
         Ok(Vec::new())
     }
 
@@ -230,7 +266,7 @@ impl PostProcessor for Push {
         artifact: Arc<dyn Artifact>,
     ) -> Result<PostProcessed, BuildError> {
         let from = artifact.builder_id();
-        if from != TAG_ID && from != IMPORT_ID {
+        if !IMAGES.contains(&from.as_str()) {
             return Err(failed(
                 "docker-push",
                 format!("Unknown artifact type: {from}\nCan only import from docker-import and docker-tag artifacts."),
@@ -262,7 +298,7 @@ impl PostProcessor for Push {
                 repo,
                 Some(bollard::query_parameters::PushImageOptions {
                     tag: tag.map(str::to_string),
-                    platform: None,
+                    platform: self.cfg.platform.clone(),
                 }),
                 credentials(name),
             );
@@ -296,6 +332,7 @@ impl PostProcessor for Push {
 #[serde(deny_unknown_fields, default)]
 struct SaveConfig {
     path: String,
+    docker_path: Option<String>,
 }
 
 /// `post-processor "docker-save"`.
@@ -330,20 +367,15 @@ impl PostProcessor for Save {
         artifact: Arc<dyn Artifact>,
     ) -> Result<PostProcessed, BuildError> {
         let from = artifact.builder_id();
-        if ![BUILDER_ID, IMPORT_ID, TAG_ID].contains(&from.as_str())
-            || artifact.state("ImageSha256").is_none()
-        {
+        if !IMAGES.contains(&from.as_str()) || artifact.state("ImageSha256").is_none() {
             return Err(failed(
                 "docker-save",
                 format!("Unknown artifact type: {from}\nCan only save Docker builder artifacts."),
             ));
         }
         let docker = connect().await?;
-        let names: Vec<String> = artifact
-            .state("tags")
-            .and_then(|v| serde_json::from_value(v).ok())
-            .filter(|t: &Vec<String>| !t.is_empty())
-            .unwrap_or_else(|| vec![image_of(artifact.as_ref())]);
+        // As Packer's: the artifact's id, the image's id or its last tag.
+        let names = vec![artifact.id()];
         let path = &self.cfg.path;
         ctx.ui
             .message(format!("Saving image: {}", names.join(", ")));
@@ -371,6 +403,7 @@ struct ImportConfig {
     tag: Option<String>,
     changes: Vec<String>,
     platform: Option<String>,
+    docker_path: Option<String>,
 }
 
 /// `post-processor "docker-import"`.
