@@ -375,7 +375,7 @@ impl PostProcessor for Save {
         }
         let docker = connect().await?;
         // As Packer's: the artifact's id, the image's id or its last tag.
-        let names = vec![artifact.id()];
+        let names = [artifact.id()];
         let path = &self.cfg.path;
         ctx.ui
             .message(format!("Saving image: {}", names.join(", ")));
