@@ -273,6 +273,8 @@ fn cache_dir() -> std::path::PathBuf {
 
 fn registry() -> Registry {
     let mut r = kiln_engine::Engine::new().registry().clone();
+    #[cfg(feature = "docker")]
+    kiln_builder_docker::register_with(&mut r, docker_settings());
     r.data_source(
         "kiln-image",
         catalog::data_source(catalog::location(
@@ -280,6 +282,30 @@ fn registry() -> Registry {
         )),
     );
     r
+}
+
+/// What `docker login` stored, as the docker CLI finds it: `$DOCKER_CONFIG/config.json`, else
+/// `~/.docker/config.json`. A file that is missing or unreadable gives nothing (the template's
+/// `login_*` options still work); one that is not JSON is said once on standard error.
+#[cfg(feature = "docker")]
+fn docker_settings() -> kiln_builder_docker::Settings {
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")));
+    let Some(path) = dir.map(|d| d.join("config.json")) else {
+        return kiln_builder_docker::Settings::default();
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return kiln_builder_docker::Settings::default();
+    };
+    kiln_builder_docker::Settings::from_docker_config(&text).unwrap_or_else(|e| {
+        eprintln!(
+            "Warning: {}: {e}; the registry logins stored there are not used",
+            path.display()
+        );
+        kiln_builder_docker::Settings::default()
+    })
 }
 
 /// `kiln build --catalog`, for the `kiln-image` data source.

@@ -851,3 +851,80 @@ fn post_processors_see_the_image_sha256() {
     assert!(id.starts_with("sha256:"), "{}", r.all());
     assert!(r.all().contains(&format!("image={id}\n")), "{}", r.all());
 }
+
+/// Logins stored by `docker login` (the docker CLI's config.json, where DOCKER_CONFIG points)
+/// are used to pull a private base image and to push, with no `login_*` in the template; the
+/// password appears nowhere; without them the registry's refusal is the error.
+#[test]
+fn docker_logins_stored_by_the_cli_pull_and_push_private_images() {
+    let password = "kiln-registry-pw-5x7";
+    let registry = kiln_tests::docker::DockerRegistry::start_with_login("ci", password);
+    let base = format!("{}/private/base:1", registry.addr);
+    let dockerd = Dockerd::start();
+    dockerd.import_busybox("local-base:1");
+    let login = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf %s '{password}' | docker login -u ci --password-stdin {}",
+            registry.addr
+        ))
+        .env("DOCKER_HOST", &dockerd.host)
+        .env("DOCKER_CONFIG", dockerd.cli_config())
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let _ = dockerd.docker_ok(&["tag", "local-base:1", &base]);
+    let _ = dockerd.docker_ok(&["push", &base]);
+    let _ = dockerd.docker_ok(&["rmi", &base]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out_repo = format!("{}/private/out", registry.addr);
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        format!(
+            "source \"docker\" \"p\" {{\n  image  = \"{base}\"\n  commit = true\n}}\nbuild {{\n  sources = [\"source.docker.p\"]\n  post-processors {{\n    post-processor \"docker-tag\" {{\n      repository = \"{out_repo}\"\n      tags       = [\"1\"]\n    }}\n    post-processor \"docker-push\" {{}}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let r = {
+        let out = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
+            .env("DOCKER_CONFIG", dockerd.cli_config())
+            .output()
+            .unwrap();
+        kiln_tests::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    };
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    assert!(
+        all.contains(&format!("Pulling Docker image: {base}\n")),
+        "{all}"
+    );
+    assert!(all.contains(&format!("Pushing: {out_repo}:1\n")), "{all}");
+    assert!(!all.contains(password), "{all}");
+    // Without the stored login: the registry refuses, and the build says so.
+    let _ = dockerd.docker_ok(&["rmi", &base]);
+    let empty = tempfile::tempdir().unwrap();
+    let out = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
+        .env("DOCKER_CONFIG", empty.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("Error pulling Docker image: "), "{all}");
+    assert!(
+        all.contains("no basic auth credentials") || all.contains("unauthorized"),
+        "{all}"
+    );
+}

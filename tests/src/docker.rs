@@ -174,6 +174,13 @@ impl Dockerd {
             .collect()
     }
 
+    /// The docker CLI's configuration directory for this engine (`DOCKER_CONFIG`): where
+    /// `docker login` stores what it logs in with.
+    #[must_use]
+    pub fn cli_config(&self) -> std::path::PathBuf {
+        self.dir.path().join("cli")
+    }
+
     /// The directory this engine's files live in.
     #[must_use]
     pub fn dir(&self) -> &Path {
@@ -238,6 +245,20 @@ impl DockerRegistry {
     /// When `docker-registry` is not installed or does not answer.
     #[must_use]
     pub fn start() -> DockerRegistry {
+        DockerRegistry::launch(None)
+    }
+
+    /// Starts a registry that takes only `user` with `password` (HTTP basic authentication;
+    /// a bcrypt htpasswd file made with Python's `crypt`).
+    ///
+    /// # Panics
+    /// As [`DockerRegistry::start`], or when no bcrypt hash can be made.
+    #[must_use]
+    pub fn start_with_login(user: &str, password: &str) -> DockerRegistry {
+        DockerRegistry::launch(Some((user, password)))
+    }
+
+    fn launch(login: Option<(&str, &str)>) -> DockerRegistry {
         assert!(
             which("docker-registry"),
             "docker-registry is not installed; the docker-push tests run a registry of their own: apt-get install docker-registry (scripts/deps --tests does)"
@@ -246,14 +267,35 @@ impl DockerRegistry {
         let port = crate::free_port();
         let addr = format!("127.0.0.1:{port}");
         let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = login {
+            let out = Command::new("python3")
+                .args([
+                    "-W",
+                    "ignore",
+                    "-c",
+                    "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                    password,
+                ])
+                .output()
+                .unwrap();
+            let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            assert!(
+                out.status.success() && hash.starts_with("$2"),
+                "no bcrypt hash for the registry's htpasswd file (python3's crypt module): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            text.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: kiln-tests\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
         let mut child = Command::new("docker-registry")
             .arg("serve")

@@ -21,11 +21,13 @@ use kiln_core::{
 };
 use std::sync::Arc;
 
+pub mod auth;
 pub mod communicator;
 pub mod config;
 pub mod lifecycle;
 pub mod post;
 
+pub use auth::{Settings, StoredAuth};
 pub use communicator::DockerCommunicator;
 pub use config::DockerConfig;
 
@@ -38,8 +40,21 @@ pub const PROVIDER: &str = "docker";
 
 /// Registers the `docker` builder, the docker post-processors and the container cleaner.
 pub fn register(r: &mut Registry) {
-    r.builder("docker", || Box::new(DockerBuilder::default()));
-    post::register(r);
+    register_with(r, Settings::default());
+}
+
+/// Registers them with what the caller knows: stored registry credentials (`docker login`'s),
+/// used where a template gives no `login_*` options.
+pub fn register_with(r: &mut Registry, settings: Settings) {
+    let settings = Arc::new(settings);
+    let s = settings.clone();
+    r.builder("docker", move || {
+        Box::new(DockerBuilder {
+            cfg: None,
+            settings: s.clone(),
+        })
+    });
+    post::register(r, &settings);
     r.cleaner(PROVIDER, Arc::new(ContainerCleaner));
 }
 
@@ -75,6 +90,7 @@ pub fn engine_message(e: &bollard::errors::Error) -> String {
 #[derive(Debug, Default)]
 pub struct DockerBuilder {
     cfg: Option<Arc<DockerConfig>>,
+    settings: Arc<Settings>,
 }
 
 #[async_trait]
@@ -101,6 +117,9 @@ impl Builder for DockerBuilder {
         if let Some(pw) = cfg.login.as_ref().and_then(|l| l.password.as_deref()) {
             ctx.ui.add_secret(pw);
         }
+        for secret in self.settings.secrets() {
+            ctx.ui.add_secret(secret);
+        }
         let docker = connect().await?;
         let steps: Vec<Box<dyn Step<State<'_>>>> = vec![
             Box::new(Pull),
@@ -109,6 +128,7 @@ impl Builder for DockerBuilder {
             Box::new(Keep),
         ];
         let mut state = State {
+            settings: self.settings.clone(),
             cfg: cfg.clone(),
             docker: docker.clone(),
             hook,
@@ -141,6 +161,7 @@ enum Kept {
 }
 
 struct State<'a> {
+    settings: Arc<Settings>,
     cfg: Arc<DockerConfig>,
     docker: Docker,
     hook: &'a dyn Hook,
@@ -162,27 +183,30 @@ impl<'h> Step<State<'h>> for Pull {
 
     async fn run(&self, ctx: &BuildContext, s: &mut State<'h>) -> Result<(), BuildError> {
         if s.cfg.pull {
-            pull_image(ctx, &s.docker, &s.cfg).await?;
+            pull_image(ctx, &s.docker, &s.cfg, &s.settings).await?;
         }
         Ok(())
     }
 }
 
-/// Pulls the configured image (with `login_*` credentials for its own registry only).
+/// Pulls the configured image with `login_*` credentials (for their own registry only), else
+/// the credentials stored for its registry.
 async fn pull_image(
     ctx: &BuildContext,
     docker: &Docker,
     cfg: &DockerConfig,
+    settings: &Settings,
 ) -> Result<(), BuildError> {
     let image = &cfg.image;
-    let credentials = cfg.login.as_ref().and_then(|l| {
-        credentials_for(
+    let credentials = match &cfg.login {
+        Some(l) => credentials_for(
             image,
             l.server.as_deref(),
             l.username.as_deref(),
             l.password.as_deref(),
-        )
-    });
+        ),
+        None => settings.credentials_for(image),
+    };
     ctx.ui.say(format!("Pulling Docker image: {image}"));
     let (from, tag) = name_and_tag(image);
     let mut pull = docker.create_image(
@@ -455,7 +479,7 @@ impl<'h> Step<State<'h>> for RunContainer {
             }) if message.contains("No such image") && !s.cfg.pull => {
                 ctx.ui
                     .message(format!("Unable to find image '{}' locally", s.cfg.image));
-                pull_image(ctx, &s.docker, &s.cfg).await?;
+                pull_image(ctx, &s.docker, &s.cfg, &s.settings).await?;
                 create().await
             }
             other => other,

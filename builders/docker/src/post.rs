@@ -23,9 +23,15 @@ pub const IMPORT_ID: &str = "packer.post-processor.docker-import";
 /// `docker-push`'s artifact builder id.
 pub const PUSH_ID: &str = "packer.post-processor.docker-push";
 
-pub(crate) fn register(r: &mut Registry) {
+pub(crate) fn register(r: &mut Registry, settings: &Arc<crate::Settings>) {
     r.post_processor("docker-tag", || Box::new(Tag::default()));
-    r.post_processor("docker-push", || Box::new(Push::default()));
+    let s = settings.clone();
+    r.post_processor("docker-push", move || {
+        Box::new(Push {
+            cfg: PushConfig::default(),
+            settings: s.clone(),
+        })
+    });
     r.post_processor("docker-save", || Box::new(Save::default()));
     r.post_processor("docker-import", || Box::new(Import::default()));
 }
@@ -227,6 +233,7 @@ impl std::fmt::Debug for PushConfig {
 #[derive(Debug, Default)]
 pub struct Push {
     cfg: PushConfig,
+    settings: Arc<crate::Settings>,
 }
 
 #[async_trait]
@@ -276,9 +283,12 @@ impl PostProcessor for Push {
             ctx.ui.add_secret(pw);
         }
         let docker = connect().await?;
+        for secret in self.settings.secrets() {
+            ctx.ui.add_secret(secret);
+        }
         let credentials = |name: &str| {
             if !self.cfg.login {
-                return None;
+                return self.settings.credentials_for(name);
             }
             crate::credentials_for(
                 name,
