@@ -52,6 +52,9 @@ pub struct Access {
     pub private_key: Option<String>,
     /// Whether the build logs in with a password (never shown).
     pub password: bool,
+    /// A command that enters the machine, where that is not SSH (a container:
+    /// `docker exec -it ID /bin/sh`).
+    pub command: Option<String>,
 }
 
 impl std::fmt::Debug for Access {
@@ -222,6 +225,9 @@ impl Drop for KeyFile {
 /// shown: it is named by the file [`write_key_file`] writes.
 #[must_use]
 pub fn describe_access(a: &Access, build: &str) -> String {
+    if let Some(c) = &a.command {
+        return format!("The container is still running; enter it with: {c}");
+    }
     let key = if a.private_key.is_some() {
         format!(" -i {}", key_file_name(build))
     } else {
@@ -334,6 +340,7 @@ mod tests {
             user: "u".into(),
             private_key: Some("-----BEGIN KEY-----".into()),
             password: false,
+            command: None,
         };
         let s = format!("{a:?}");
         assert!(!s.contains("BEGIN"), "{s}");

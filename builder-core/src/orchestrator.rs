@@ -718,16 +718,27 @@ fn jitter_fraction() -> f64 {
 
 /// How to log in to the machine, from the values its builder generated.
 fn access(data: &GeneratedData) -> Option<Access> {
+    let non_empty = |k: &str| data.get(k).filter(|v| !v.is_empty()).cloned();
+    if data.get("ConnType").map(String::as_str) == Some("docker") {
+        return Some(Access {
+            host: String::new(),
+            port: String::new(),
+            user: String::new(),
+            private_key: None,
+            password: false,
+            command: Some(format!("docker exec -it {} /bin/sh", non_empty("ID")?)),
+        });
+    }
     if data.get("ConnType").map(String::as_str) != Some("ssh") {
         return None;
     }
-    let non_empty = |k: &str| data.get(k).filter(|v| !v.is_empty()).cloned();
     Some(Access {
         host: non_empty("Host")?,
         port: non_empty("Port").unwrap_or_else(|| "22".into()),
         user: non_empty("User")?,
         private_key: non_empty("SSHPrivateKey"),
         password: non_empty("Password").is_some(),
+        command: None,
     })
 }
 

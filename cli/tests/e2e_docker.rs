@@ -928,3 +928,47 @@ fn docker_logins_stored_by_the_cli_pull_and_push_private_images() {
         "{all}"
     );
 }
+
+/// `-on-error=ask` on a terminal: the operator is told how to enter the container; "a" keeps
+/// it (abort), and `kiln cleanup` removes it afterwards.
+#[test]
+fn on_error_ask_shows_docker_exec_and_abort_keeps_the_container_for_cleanup() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"a\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.a\"]\n  provisioner \"shell\" {\n    inline = [\"exit 4\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let state = d.join("state");
+    let env = [
+        ("DOCKER_HOST", dockerd.host.as_str()),
+        ("KILN_STATE_DIR", state.to_str().unwrap()),
+    ];
+    let r = kiln_tests::run_on_terminal_with_env(
+        KILN,
+        d,
+        &["build", "-on-error=ask", "t.pkr.hcl"],
+        b"a\n",
+        &env,
+    );
+    assert_eq!(r.code, 1, "{}", r.all());
+    let id = r
+        .all()
+        .split("Container ID: ")
+        .nth(1)
+        .and_then(|t| t.lines().next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        r.stdout.contains(&format!(
+            "==> docker.a: The container is still running; enter it with: docker exec -it {id} /bin/sh\n"
+        )),
+        "{}",
+        r.all()
+    );
+    assert_eq!(dockerd.containers().len(), 1, "abort keeps it: {}", r.all());
+    let c = run(&dockerd, d, &["cleanup"]);
+    assert_eq!(c.code, 0, "{}", c.all());
+    assert_eq!(dockerd.containers(), Vec::<String>::new(), "{}", c.all());
+}

@@ -437,6 +437,21 @@ pub fn require_ansible() {
 /// When no pseudo-terminal can be opened or the binary cannot be started.
 #[must_use]
 pub fn run_on_terminal(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Run {
+    run_on_terminal_with_env(bin, dir, args, input, &[])
+}
+
+/// [`run_on_terminal`] with `env` set for the binary.
+///
+/// # Panics
+/// As [`run_on_terminal`].
+#[must_use]
+pub fn run_on_terminal_with_env(
+    bin: &str,
+    dir: &Path,
+    args: &[&str],
+    input: &[u8],
+    env: &[(&str, &str)],
+) -> Run {
     use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
     use std::io::Write;
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("open a pseudo-terminal");
@@ -450,6 +465,7 @@ pub fn run_on_terminal(bin: &str, dir: &Path, args: &[&str], input: &[u8]) -> Ru
         .expect("open the terminal's end");
     let mut master = std::fs::File::from(master);
     let mut cmd = command(bin, dir, args);
+    cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::from(slave))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
