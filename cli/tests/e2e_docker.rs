@@ -972,3 +972,20 @@ fn on_error_ask_shows_docker_exec_and_abort_keeps_the_container_for_cleanup() {
     assert_eq!(c.code, 0, "{}", c.all());
     assert_eq!(dockerd.containers(), Vec::<String>::new(), "{}", c.all());
 }
+
+/// `exec_user`: commands run as that user; uploads go to the image's user (root here), as in
+/// Packer.
+#[test]
+fn exec_user_runs_commands_as_that_user() {
+    let (dockerd, dir) = setup();
+    let d = dir.path();
+    std::fs::write(d.join("f.txt"), "x\n").unwrap();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        "source \"docker\" \"u\" {\n  image     = \"kiln-base:1\"\n  pull      = false\n  discard   = true\n  exec_user = \"kiln\"\n}\nbuild {\n  sources = [\"source.docker.u\"]\n  provisioner \"file\" {\n    source      = \"f.txt\"\n    destination = \"/tmp/f.txt\"\n  }\n  provisioner \"shell\" {\n    inline = [\"echo uid=$(id -u) owner=$(stat -c %u /tmp/f.txt)\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let r = run(&dockerd, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.all().contains("uid=1000 owner=0\n"), "{}", r.all());
+}

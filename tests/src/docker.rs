@@ -207,6 +207,9 @@ pub fn make_busybox_root(root: &Path) {
     for d in ["tmp", "etc", "root", "home/kiln"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
+    // /tmp as on any system: everyone may write there (sticky).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
     std::fs::copy(BUSYBOX, bin.join("busybox")).unwrap();
     let list = Command::new(BUSYBOX).arg("--list").output().unwrap();
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
