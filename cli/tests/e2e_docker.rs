@@ -3,9 +3,8 @@
 #![cfg(feature = "docker")]
 
 use kiln_tests::docker::Dockerd;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
@@ -21,11 +20,7 @@ fn kiln(dockerd: &Dockerd, dir: &Path, args: &[&str]) -> Command {
 
 fn run(dockerd: &Dockerd, dir: &Path, args: &[&str]) -> kiln_tests::Run {
     let out = kiln(dockerd, dir, args).output().unwrap();
-    kiln_tests::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+    kiln_tests::finished(out)
 }
 
 fn setup() -> (Dockerd, tempfile::TempDir) {
@@ -312,22 +307,10 @@ fn ctrl_c_while_provisioning_removes_the_container() {
         "source \"docker\" \"c\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.c\"]\n  provisioner \"shell\" {\n    inline = [\"echo provisioning-now\", \"sleep 300\"]\n  }\n}\n",
     )
     .unwrap();
-    let mut child = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut seen = String::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("provisioning-now") {
-            break;
-        }
-    }
-    assert!(seen.contains("provisioning-now"), "{seen}");
+    let (mut child, mut seen, lines) = kiln_tests::start_until(
+        kiln(&dockerd, d, &["build", "t.pkr.hcl"]),
+        "provisioning-now",
+    );
     assert_eq!(dockerd.containers().len(), 1, "the build's container runs");
     let sent = Instant::now();
     assert!(Command::new("kill")
@@ -397,15 +380,9 @@ fn sigkill_while_provisioning_then_kiln_cleanup_removes_the_container() {
         "source \"docker\" \"k\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  discard = true\n}\nbuild {\n  sources = [\"source.docker.k\"]\n  provisioner \"shell\" {\n    inline = [\"echo provisioning-now\", \"sleep 300\"]\n  }\n}\n",
     )
     .unwrap();
-    let mut child = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert!(
-        lines.any(|l| l.unwrap().contains("provisioning-now")),
-        "the build never provisioned"
+    let (mut child, _seen, _lines) = kiln_tests::start_until(
+        kiln(&dockerd, d, &["build", "t.pkr.hcl"]),
+        "provisioning-now",
     );
     child.kill().unwrap();
     child.wait().unwrap();
@@ -611,11 +588,7 @@ build {
             .env("KILN_USER", "ci")
             .output()
             .unwrap();
-        kiln_tests::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
+        kiln_tests::finished(out)
     };
     let r = kiln_c(&["build", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
@@ -650,21 +623,10 @@ fn the_container_killed_during_provisioning_fails_the_build_with_why() {
         "source \"docker\" \"k\" {\n  image  = \"kiln-base:1\"\n  pull   = false\n  commit = true\n}\nbuild {\n  sources = [\"source.docker.k\"]\n  provisioner \"shell\" {\n    inline = [\"echo provisioning-now\", \"sleep 300\"]\n  }\n}\n",
     )
     .unwrap();
-    let mut child = kiln(&dockerd, d, &["build", "t.pkr.hcl"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut seen = String::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains("provisioning-now") {
-            break;
-        }
-    }
+    let (mut child, mut seen, lines) = kiln_tests::start_until(
+        kiln(&dockerd, d, &["build", "t.pkr.hcl"]),
+        "provisioning-now",
+    );
     let name = dockerd.containers().pop().expect("the build's container");
     let killed = Instant::now();
     let _ = dockerd.docker_ok(&["kill", &name]);
@@ -895,11 +857,7 @@ fn docker_logins_stored_by_the_cli_pull_and_push_private_images() {
             .env("DOCKER_CONFIG", dockerd.cli_config())
             .output()
             .unwrap();
-        kiln_tests::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
+        kiln_tests::finished(out)
     };
     let all = r.all();
     assert_eq!(r.code, 0, "{all}");

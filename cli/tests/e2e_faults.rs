@@ -4,7 +4,6 @@
 //! the process table and the file system for leaks.
 
 use kiln_tests::qemu::{base_image, processes_with};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,35 +47,7 @@ fn output(mut c: Command) -> (i32, String) {
     )
 }
 
-/// Starts a build and reads its output until a line contains `marker`; returns the child and
-/// what it said so far.
-fn start_until(
-    mut c: Command,
-    marker: &str,
-) -> (
-    Child,
-    String,
-    std::io::Lines<BufReader<std::process::ChildStdout>>,
-) {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.contains(marker) {
-            return (child, seen, lines);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the build never said {marker:?}:\n{seen}");
-}
+use kiln_tests::start_until;
 
 fn signal(child: &Child, sig: &str) {
     assert!(Command::new("kill")

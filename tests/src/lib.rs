@@ -299,7 +299,9 @@ fn command(bin: &str, dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn finished(out: std::process::Output) -> Run {
+/// A finished command's exit code and output.
+#[must_use]
+pub fn finished(out: std::process::Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into(),
@@ -504,4 +506,38 @@ pub fn in_small_tmpfs(bin: &str, d: &Path, size: &str) -> Command {
         .env("KILN_STATE_DIR", d.join("state"))
         .stdin(std::process::Stdio::null());
     c
+}
+
+/// Starts `c` with its standard output piped and reads until a line contains `marker`; returns
+/// the child, what it printed so far, and the rest of its lines.
+///
+/// # Panics
+/// When it cannot start, or ends without printing `marker` (it is killed then).
+pub fn start_until(
+    mut c: Command,
+    marker: &str,
+) -> (
+    Child,
+    String,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(marker) {
+            return (child, seen, lines);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the build never said {marker:?}:\n{seen}");
 }

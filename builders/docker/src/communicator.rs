@@ -488,41 +488,32 @@ impl Communicator for DockerCommunicator {
         };
         // A tar header needs the size first: a stream of unknown length is read whole (these
         // are small: rendered content, not files).
-        let (body, size): (Box<dyn AsyncRead + Send + Unpin>, u64) = match size {
-            Some(n) => {
-                // Relay the borrowed reader through a pipe the 'static tar stream can own.
-                let (mut w, r) = tokio::io::duplex(CHUNK);
-                let (dir, name) = split_remote(dst);
-                let header =
-                    file_header(&name, n, mode.unwrap_or(0o644)).map_err(|e| err(e.to_string()))?;
-                let stream = single_file_tar(header, r, n);
-                let put = self.put_archive(&dir, stream);
-                let copy = async {
-                    let r = tokio::io::copy(&mut src.take(n), &mut w).await;
-                    drop(w);
-                    r
-                };
-                let (put, copied) = tokio::join!(put, copy);
-                // The local side first: a read error there is why the engine saw the body end.
-                copied.map_err(|e| err(format!("reading the source: {e}")))?;
-                put.map_err(|e| err(crate::engine_message(&e)))?;
-                return self.give_to_user("upload", dst).await;
-            }
+        let mut whole = Vec::new();
+        let (src, n): (&mut (dyn AsyncRead + Send + Unpin), u64) = match size {
+            Some(n) => (src, n),
             None => {
-                let mut all = Vec::new();
-                src.read_to_end(&mut all)
+                src.read_to_end(&mut whole)
                     .await
                     .map_err(|e| err(e.to_string()))?;
-                let n = all.len() as u64;
-                (Box::new(std::io::Cursor::new(all)), n)
+                let n = whole.len() as u64;
+                (&mut &whole[..], n)
             }
         };
+        // Relay the borrowed reader through a pipe the 'static tar stream can own.
+        let (mut w, r) = tokio::io::duplex(CHUNK);
         let (dir, name) = split_remote(dst);
         let header =
-            file_header(&name, size, mode.unwrap_or(0o644)).map_err(|e| err(e.to_string()))?;
-        self.put_archive(&dir, single_file_tar(header, body, size))
-            .await
-            .map_err(|e| err(crate::engine_message(&e)))?;
+            file_header(&name, n, mode.unwrap_or(0o644)).map_err(|e| err(e.to_string()))?;
+        let put = self.put_archive(&dir, single_file_tar(header, r, n));
+        let copy = async {
+            let r = tokio::io::copy(&mut src.take(n), &mut w).await;
+            drop(w);
+            r
+        };
+        let (put, copied) = tokio::join!(put, copy);
+        // The local side first: a read error there is why the engine saw the body end.
+        copied.map_err(|e| err(format!("reading the source: {e}")))?;
+        put.map_err(|e| err(crate::engine_message(&e)))?;
         self.give_to_user("upload", dst).await
     }
 

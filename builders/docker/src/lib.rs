@@ -574,22 +574,27 @@ fn run_command_line(cfg: &DockerConfig) -> String {
     words.join(" ")
 }
 
-/// The container's address on its first network (empty without one, as Packer shows it).
-async fn container_ip(docker: &Docker, name: &str) -> String {
-    docker
+/// The container's address on its first network (empty without one, as Packer shows it) and
+/// its configured user, from one inspection.
+async fn address_and_user(docker: &Docker, name: &str) -> (String, Option<String>) {
+    let Ok(c) = docker
         .inspect_container(
             name,
             None::<bollard::query_parameters::InspectContainerOptions>,
         )
         .await
-        .ok()
-        .and_then(|c| c.network_settings)
+    else {
+        return (String::new(), None);
+    };
+    let ip = c
+        .network_settings
         .and_then(|n| n.networks)
         .and_then(|n| {
             n.into_values()
                 .find_map(|e| e.ip_address.filter(|a| !a.is_empty()))
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (ip, c.config.and_then(|c| c.user))
 }
 
 /// Removes a container, running or not; one that is gone already is a success.
@@ -640,20 +645,9 @@ impl<'h> Step<State<'h>> for Provision {
         let comm: Arc<dyn kiln_core::Communicator> = if s.cfg.communicator == "none" {
             Arc::new(kiln_communicator::none::NoneCommunicator)
         } else {
-            ctx.ui.say(format!(
-                "Using docker communicator to connect: {}",
-                container_ip(&s.docker, &name).await
-            ));
-            let owner = s
-                .docker
-                .inspect_container(
-                    &name,
-                    None::<bollard::query_parameters::InspectContainerOptions>,
-                )
-                .await
-                .ok()
-                .and_then(|c| c.config)
-                .and_then(|c| c.user);
+            let (ip, owner) = address_and_user(&s.docker, &name).await;
+            ctx.ui
+                .say(format!("Using docker communicator to connect: {ip}"));
             Arc::new(
                 DockerCommunicator::new(
                     s.docker.clone(),

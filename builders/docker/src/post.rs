@@ -101,13 +101,14 @@ impl TagConfig {
     }
 }
 
-fn need_repository(config: &Config, cfg: &TagConfig, what: &str) -> Result<(), Diagnostics> {
-    if cfg.repository.is_empty() {
+/// An error at `key` unless `value` is set.
+fn required(config: &Config, what: &str, key: &str, value: &str) -> Result<(), Diagnostics> {
+    if value.is_empty() {
         return Err(config
             .error_at(
-                "repository",
+                key,
                 &format!("Invalid {what} configuration"),
-                "repository must be specified",
+                format!("{key} must be specified"),
             )
             .into());
     }
@@ -128,7 +129,7 @@ impl PostProcessor for Tag {
         _info: &BuildInfo,
     ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
-        need_repository(config, &self.cfg, "docker-tag")?;
+        required(config, "docker-tag", "repository", &self.cfg.repository)?;
         let mut warnings = Vec::new();
         if self.cfg.tag.is_some() {
             warnings.push(
@@ -359,15 +360,7 @@ impl PostProcessor for Save {
         _info: &BuildInfo,
     ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
-        if self.cfg.path.is_empty() {
-            return Err(config
-                .error_at(
-                    "path",
-                    "Invalid docker-save configuration",
-                    "path must be specified",
-                )
-                .into());
-        }
+        required(config, "docker-save", "path", &self.cfg.path)?;
         Ok(Vec::new())
     }
 
@@ -430,15 +423,7 @@ impl PostProcessor for Import {
         _info: &BuildInfo,
     ) -> Result<Vec<String>, Diagnostics> {
         self.cfg = config.decode()?;
-        if self.cfg.repository.is_empty() {
-            return Err(config
-                .error_at(
-                    "repository",
-                    "Invalid docker-import configuration",
-                    "repository must be specified",
-                )
-                .into());
-        }
+        required(config, "docker-import", "repository", &self.cfg.repository)?;
         Ok(Vec::new())
     }
 
