@@ -403,82 +403,12 @@ fn csvdecode(a: FuncArgs) -> R {
     Ok(Value::Array(out))
 }
 
-fn yaml_scalar(v: &Value) -> Option<String> {
-    Some(match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
-        Value::Array(a) if a.is_empty() => "[]".into(),
-        Value::Object(o) if o.is_empty() => "{}".into(),
-        _ => return None,
-    })
-}
-
-/// YAML in the style of Terraform's `yamlencode`: quoted strings, block collections.
-fn yaml(v: &Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match v {
-        Value::Array(a) if !a.is_empty() => {
-            for x in a {
-                out.push_str(&pad);
-                out.push_str("- ");
-                match yaml_scalar(x) {
-                    Some(sc) => {
-                        out.push_str(&sc);
-                        out.push('\n');
-                    }
-                    None => {
-                        let mut inner = String::new();
-                        yaml(x, indent + 2, &mut inner);
-                        out.push_str(inner.trim_start());
-                    }
-                }
-            }
-        }
-        Value::Object(o) if !o.is_empty() => {
-            let mut entries: Vec<(&String, &Value)> = o.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            for (k, x) in entries {
-                out.push_str(&pad);
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                out.push(':');
-                match yaml_scalar(x) {
-                    Some(sc) => {
-                        out.push(' ');
-                        out.push_str(&sc);
-                        out.push('\n');
-                    }
-                    None => {
-                        out.push('\n');
-                        let child = if matches!(x, Value::Array(_)) {
-                            indent
-                        } else {
-                            indent + 2
-                        };
-                        yaml(x, child, out);
-                    }
-                }
-            }
-        }
-        other => {
-            out.push_str(&pad);
-            out.push_str(&yaml_scalar(other).unwrap_or_default());
-            out.push('\n');
-        }
-    }
-}
-
 fn yamlencode(a: FuncArgs) -> R {
-    let mut out = String::new();
-    yaml(&a[0], 0, &mut out);
-    Ok(out.into())
+    Ok(crate::yaml::encode(&a[0]).into())
 }
 
 fn yamldecode(a: FuncArgs) -> R {
-    let v: serde_json::Value =
-        serde_yaml::from_str(&s(&a[0])?).map_err(|e| format!("invalid YAML: {e}"))?;
-    Ok(crate::functions::from_json(v))
+    crate::yaml::decode(&s(&a[0])?)
 }
 
 fn b64<D: sha2::Digest>(data: &[u8]) -> String {

@@ -32,6 +32,7 @@ pub mod tmpl;
 pub mod types;
 pub mod upgrade;
 mod variables;
+mod yaml;
 
 use body::{HclBody, Layer};
 use builds::{collect_sources, plan_builds};
