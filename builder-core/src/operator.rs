@@ -48,8 +48,11 @@ pub struct Access {
     pub port: String,
     /// The SSH user.
     pub user: String,
-    /// The private key the build logs in with (secret: written to a file only on request).
+    /// The private key the build logs in with (secret: written to a file only on request),
+    /// when the operator has no file of it.
     pub private_key: Option<String>,
+    /// The template's own key file (`ssh_private_key_file`), named instead of a copy.
+    pub key_file: Option<String>,
     /// Whether the build logs in with a password (never shown).
     pub password: bool,
     /// A command that enters the machine, where that is not SSH (a container:
@@ -67,6 +70,7 @@ impl std::fmt::Debug for Access {
                 "private_key",
                 &self.private_key.as_ref().map(|_| "<sensitive>"),
             )
+            .field("key_file", &self.key_file)
             .field("password", &self.password)
             .finish()
     }
@@ -228,10 +232,10 @@ pub fn describe_access(a: &Access, build: &str) -> String {
     if let Some(c) = &a.command {
         return format!("The container is still running; enter it with: {c}");
     }
-    let key = if a.private_key.is_some() {
-        format!(" -i {}", key_file_name(build))
-    } else {
-        String::new()
+    let key = match (&a.key_file, &a.private_key) {
+        (Some(f), _) => format!(" -i {f}"),
+        (None, Some(_)) => format!(" -i {}", key_file_name(build)),
+        (None, None) => String::new(),
     };
     let password = if a.password {
         " (with the template's ssh_password)"
@@ -339,11 +343,26 @@ mod tests {
             port: "22".into(),
             user: "u".into(),
             private_key: Some("-----BEGIN KEY-----".into()),
+            key_file: None,
             password: false,
             command: None,
         };
         let s = format!("{a:?}");
         assert!(!s.contains("BEGIN"), "{s}");
         assert!(s.contains("<sensitive>"), "{s}");
+        assert_eq!(
+            describe_access(&a, "qemu.vm"),
+            "The machine is still running; log in with: ssh -p 22 -i qemu.vm.pem u@h"
+        );
+        // The template's own key file is named, not copied.
+        let own = Access {
+            private_key: None,
+            key_file: Some("/home/me/.ssh/id_ed25519".into()),
+            ..a
+        };
+        assert_eq!(
+            describe_access(&own, "qemu.vm"),
+            "The machine is still running; log in with: ssh -p 22 -i /home/me/.ssh/id_ed25519 u@h"
+        );
     }
 }

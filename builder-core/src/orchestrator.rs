@@ -725,6 +725,7 @@ fn access(data: &GeneratedData) -> Option<Access> {
             port: String::new(),
             user: String::new(),
             private_key: None,
+            key_file: None,
             password: false,
             command: Some(format!("docker exec -it {} /bin/sh", non_empty("ID")?)),
         });
@@ -736,7 +737,9 @@ fn access(data: &GeneratedData) -> Option<Access> {
         host: non_empty("Host")?,
         port: non_empty("Port").unwrap_or_else(|| "22".into()),
         user: non_empty("User")?,
-        private_key: non_empty("SSHPrivateKey"),
+        // A key the operator has as a file is named; only one Kiln holds alone is written out.
+        private_key: non_empty("SSHPrivateKey").filter(|_| data.get("SSHPrivateKeyFile").is_none()),
+        key_file: non_empty("SSHPrivateKeyFile"),
         password: non_empty("Password").is_some(),
         command: None,
     })

@@ -167,7 +167,7 @@ impl Target {
         o: &LaunchOptions,
     ) -> Result<Box<dyn Machine>, String> {
         match self {
-            Target::Disk(p) => kiln_builder_qemu::throwaway::launch(p, o).await,
+            Target::Disk(p) => kiln_builder_qemu::throwaway::launch(p, o, &ctx.journal).await,
             Target::Cloud(a) => {
                 for l in crate::catalog::lifecycles() {
                     if l.handles(&a.builder_id) {
@@ -264,7 +264,9 @@ pub async fn test(target: &Target, a: &TestOptions) -> Result<Tested, i32> {
         }),
         ui: events.ui("test"),
         cancel: cancel.clone(),
-        journal: kiln_core::journal::Journal::default(),
+        // The test machine is in a journal of its own run: `kiln cleanup` removes it if this
+        // process is killed.
+        journal: crate::cleanup::open(&uuid::Uuid::new_v4().to_string()),
         operator: Default::default(),
     };
     // Messages from the launch and the communicator, shown as a build's would be.
@@ -328,8 +330,10 @@ pub async fn test(target: &Target, a: &TestOptions) -> Result<Tested, i32> {
         }
     };
     watcher.abort();
+    let journal = ctx.journal.clone();
     drop(ctx);
     drop(events);
     let _ = printer.await;
+    crate::cleanup::say_left(&journal.finish());
     outcome
 }

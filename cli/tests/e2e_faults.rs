@@ -693,3 +693,77 @@ fn sigkill_or_two_ctrl_cs_at_every_qemu_step_then_cleanup_leave_nothing() {
         }
     }
 }
+
+/// `SIGKILL` of `kiln test` while its throwaway VM boots: QEMU dies with Kiln (its parent-death
+/// signal), and the VM's scratch directory is in the journal, so that `kiln cleanup` removes it.
+#[test]
+fn sigkill_of_kiln_test_leaves_no_vm_and_cleanup_removes_its_directory() {
+    let base = base_image(false);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let image = d.join(format!("kiln-test-kill-{}.qcow2", token()));
+    std::fs::copy(&base, &image).unwrap();
+    let name = image.file_name().unwrap().to_string_lossy().into_owned();
+    // QEMU's processes on that image (Kiln's own command line names it too).
+    let qemu = || -> Vec<u32> {
+        processes_with(&name)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("qemu-system"))
+            })
+            .collect()
+    };
+    write(d, "goss.yaml", "file:\n  /etc/passwd:\n    exists: true\n");
+    let mut c = kiln(
+        d,
+        &[
+            "test",
+            image.to_str().unwrap(),
+            "--spec",
+            "goss.yaml",
+            "--ssh-password",
+            "kilnroot",
+            "--accelerator",
+            "tcg",
+        ],
+    );
+    c.env("TMPDIR", &tmp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while qemu().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(qemu().len(), 1, "the test VM runs");
+    signal(&child, "KILL");
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !qemu().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(qemu().is_empty(), "the test VM outlived a SIGKILL of Kiln");
+    let scratch = || -> Vec<String> {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let left = scratch();
+    assert!(
+        left.len() == 1 && left[0].starts_with("kiln-test-vm"),
+        "the VM's directory is left to clean: {left:?}"
+    );
+    let (code, out) = output(kiln(d, &["cleanup"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("==> Removing test VM directory "), "{out}");
+    assert!(scratch().is_empty(), "scratch left: {:?}", scratch());
+    assert_eq!(
+        std::fs::read_dir(d.join("state/journal")).unwrap().count(),
+        0
+    );
+}

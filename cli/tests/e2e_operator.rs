@@ -48,8 +48,10 @@ fn ask_retry_runs_the_failed_provisioner_again_and_the_build_goes_on() {
     for want in [
         "==> null.remote: Provisioner 'shell' failed\n",
         &format!(
-            "==> null.remote: The machine is still running; log in with: ssh -p {} -i null.remote.pem {}@127.0.0.1\n",
-            sshd.port, sshd.user
+            "==> null.remote: The machine is still running; log in with: ssh -p {} -i {} {}@127.0.0.1\n",
+            sshd.port,
+            sshd.key_path().display(),
+            sshd.user
         ),
         "==> null.remote: [c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)?\n",
         "==> null.remote: Incorrect input: \"what\"\n",
@@ -74,12 +76,12 @@ fn ask_retry_runs_the_failed_provisioner_again_and_the_build_goes_on() {
     );
     assert!(
         !d.join("null.remote.pem").exists(),
-        "the key written for the operator is removed when the build goes on"
+        "the template's own key file is named, not copied"
     );
 }
 
 #[test]
-fn ask_abort_keeps_the_machine_and_its_key_and_cleanup_runs_the_error_cleanup() {
+fn ask_abort_keeps_the_machine_names_its_key_file_and_cleanup_runs_the_error_cleanup() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -92,18 +94,19 @@ fn ask_abort_keeps_the_machine_and_its_key_and_cleanup_runs_the_error_cleanup() 
         !d.join("cleaned").exists(),
         "abort must not run the error cleanup"
     );
-    let key = d.join("null.remote.pem");
-    assert_eq!(
-        std::fs::read_to_string(&key).unwrap(),
-        std::fs::read_to_string(sshd.key_path()).unwrap(),
-        "the kept key is the one the build logs in with"
+    // The machine is reached with the template's own key file: no copy of it is written.
+    assert!(
+        r.stdout.contains(&format!(
+            "log in with: ssh -p {} -i {} {}@127.0.0.1\n",
+            sshd.port,
+            sshd.key_path().display(),
+            sshd.user
+        )),
+        "{}",
+        r.all()
     );
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-    std::fs::remove_file(&key).unwrap();
+    let key = d.join("null.remote.pem");
+    assert!(!key.exists());
 
     let r = run_on_terminal(KILN, d, &["build", "-on-error=ask", "t.pkr.hcl"], b"C\n");
     assert_eq!(r.code, 1, "{}", r.all());
@@ -111,10 +114,7 @@ fn ask_abort_keeps_the_machine_and_its_key_and_cleanup_runs_the_error_cleanup() 
         d.join("cleaned").exists(),
         "cleanup runs the error-cleanup-provisioner"
     );
-    assert!(
-        !key.exists(),
-        "cleanup removes the key written for the operator"
-    );
+    assert!(!key.exists());
     assert!(!d.join("second").exists());
 }
 

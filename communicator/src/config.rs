@@ -121,6 +121,14 @@ impl SshConfig {
         if let Some(k) = key {
             data.insert("SSHPrivateKey".into(), k);
         }
+        // The template's own key file, for an operator told how to log in (not a copy of it).
+        if self.private_key.is_none() {
+            if let Some(f) = &self.ssh_private_key_file {
+                let path = std::path::Path::new(f);
+                let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+                data.insert("SSHPrivateKeyFile".into(), abs.display().to_string());
+            }
+        }
     }
 
     /// The effective `ssh_timeout`.

@@ -243,14 +243,14 @@ impl Artifact for QemuArtifact {
     /// the accelerator the build ran under unless `opts` names one.
     async fn launch(
         &self,
-        _ctx: &kiln_core::BuildContext,
+        ctx: &kiln_core::BuildContext,
         opts: &kiln_core::launch::LaunchOptions,
     ) -> Option<Result<Box<dyn kiln_core::launch::Machine>, String>> {
         let mut opts = opts.clone();
         if opts.accelerator.is_none() && !self.accelerator.is_empty() {
             opts.accelerator = Some(self.accelerator.clone());
         }
-        Some(throwaway::launch(Path::new(&self.id), &opts).await)
+        Some(throwaway::launch(Path::new(&self.id), &opts, &ctx.journal).await)
     }
     async fn destroy(&self) -> std::io::Result<()> {
         match tokio::fs::remove_dir_all(&self.dir).await {

@@ -1,8 +1,10 @@
 //! A throwaway VM for post-image tests (`kiln test`): the image booted in QEMU's snapshot mode
 //! (every write goes to a temporary file QEMU removes, so the image is never changed), with user
 //! networking forwarding SSH to a free local port, under KVM when it runs guests here, else TCG.
-//! Dropping it kills QEMU.
+//! Dropping it kills QEMU. QEMU dies with Kiln (even by `SIGKILL`), and both it and its scratch
+//! directory are in the run's cleanup journal while they exist.
 
+use kiln_core::journal::{Entry, Held, Journal, Resource};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -38,7 +40,11 @@ pub struct Throwaway {
     pub port: u16,
     /// The accelerator it runs under.
     pub accelerator: String,
-    dir: tempfile::TempDir,
+    /// QEMU's entry in the cleanup journal.
+    journaled: Option<Entry>,
+    journal: Journal,
+    // Last, so that QEMU is killed before its directory is removed.
+    dir: Held<tempfile::TempDir>,
 }
 
 impl Throwaway {
@@ -62,6 +68,25 @@ impl Throwaway {
     /// Stops QEMU and waits for it.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+        if let Some(e) = self.journaled.take() {
+            e.done();
+        }
+    }
+
+    /// Starts QEMU under `accelerator`, in the journal while it runs.
+    fn start(&mut self, image: &Path, o: &Options) -> Result<(), String> {
+        self.child = start(image, o, &self.accelerator, self.dir.path(), self.port)?;
+        if let Some(e) = self.journaled.take() {
+            e.done();
+        }
+        if let Some(pid) = self.child.id() {
+            self.journaled = Some(
+                self.journal
+                    .record(Resource::process(pid, "QEMU (test VM)"))
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(())
     }
 }
 
@@ -89,13 +114,15 @@ impl kiln_core::launch::Machine for Throwaway {
 }
 
 /// Boots `image` for [`kiln_core::Artifact::launch`]: the launch options a VM reads
-/// (accelerator, memory) over [`Options::default`].
+/// (accelerator, memory) over [`Options::default`]; QEMU and its directory are recorded in
+/// `journal`.
 ///
 /// # Errors
 /// As [`boot`].
 pub async fn launch(
     image: &Path,
     o: &kiln_core::launch::LaunchOptions,
+    journal: &Journal,
 ) -> Result<Box<dyn kiln_core::launch::Machine>, String> {
     let defaults = Options::default();
     let opts = Options {
@@ -103,12 +130,15 @@ pub async fn launch(
         memory_mib: o.memory_mib.unwrap_or(defaults.memory_mib),
         ..defaults
     };
-    Ok(Box::new(boot(image, &opts).await?))
+    Ok(Box::new(boot(image, &opts, journal).await?))
 }
 
 impl Drop for Throwaway {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
+        if let Some(e) = self.journaled.take() {
+            e.done();
+        }
     }
 }
 
@@ -126,11 +156,12 @@ const KVM_WATCH: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Boots `image` (qcow2 or raw, as QEMU detects it). Without an accelerator named, it runs
 /// under KVM when a probe runs guest code under it, and again under TCG when the VM fails under
-/// KVM at once (the probe cannot catch every way a KVM fails).
+/// KVM at once (the probe cannot catch every way a KVM fails). QEMU and its scratch directory
+/// are recorded in `journal` (the default journal records nothing).
 ///
 /// # Errors
-/// When the image does not exist, or QEMU cannot be started.
-pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
+/// When the image does not exist, QEMU cannot be started, or the journal cannot be written.
+pub async fn boot(image: &Path, o: &Options, journal: &Journal) -> Result<Throwaway, String> {
     let image: PathBuf =
         std::fs::canonicalize(image).map_err(|e| format!("{}: {e}", image.display()))?;
     let accelerator = match o.accelerator.as_deref() {
@@ -142,13 +173,26 @@ pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
         .prefix("kiln-test-vm")
         .tempdir()
         .map_err(|e| format!("making a scratch directory: {e}"))?;
+    let path = dir.path().to_path_buf();
+    let dir = journal
+        .hold(dir, &path, "test VM directory")
+        .map_err(|e| e.to_string())?;
     let port = free_port()?;
     let mut vm = Throwaway {
         child: start(&image, o, &accelerator, dir.path(), port)?,
         port,
         accelerator,
+        journaled: None,
+        journal: journal.clone(),
         dir,
     };
+    if let Some(pid) = vm.child.id() {
+        vm.journaled = Some(
+            journal
+                .record(Resource::process(pid, "QEMU (test VM)"))
+                .map_err(|e| e.to_string())?,
+        );
+    }
     if o.accelerator.is_none() && vm.accelerator == "kvm" {
         let deadline = std::time::Instant::now() + KVM_WATCH;
         while std::time::Instant::now() < deadline {
@@ -157,7 +201,7 @@ pub async fn boot(image: &Path, o: &Options) -> Result<Throwaway, String> {
             if exited || log.contains("KVM internal error") {
                 let _ = vm.child.kill().await;
                 vm.accelerator = "tcg".into();
-                vm.child = start(&image, o, "tcg", vm.dir.path(), port)?;
+                vm.start(&image, o)?;
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -174,7 +218,13 @@ fn start(
     dir: &Path,
     port: u16,
 ) -> Result<tokio::process::Child, String> {
-    let mut cmd = tokio::process::Command::new(&o.qemu);
+    if !on_path(&o.qemu) {
+        return Err(format!(
+            "cannot start {}: not found (on Debian: apt-get install qemu-system-x86)",
+            o.qemu
+        ));
+    }
+    let mut cmd = crate::dies_with_kiln(&o.qemu);
     cmd.args([
         "-nodefaults",
         "-snapshot",
@@ -215,4 +265,14 @@ fn start(
             o.qemu
         )
     })
+}
+
+/// Whether `program` (a path, or a name looked up in `PATH`) exists: QEMU is started through
+/// `setpriv`, which would report a missing program only by its exit status.
+fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).exists();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
