@@ -296,6 +296,11 @@ impl Config {
         } else {
             self.value.clone()
         };
+        // An argument set to null is not set (cty and mapstructure decode it as absent), so
+        // that `use_default_display = var.b` with a null default is the plugin's default.
+        if let Some(obj) = value.as_object_mut() {
+            obj.retain(|_, v| !v.is_null());
+        }
         let mut diags = Diagnostics::default();
         let mut reported: Vec<String> = Vec::new();
         // Each round converts one value the way Packer would, or reports it and takes it out,

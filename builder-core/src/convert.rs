@@ -139,6 +139,19 @@ fn number_string(n: &serde_json::Number) -> String {
     }
 }
 
+/// Whether a setting's value leaves it unset, as a Go zero value does: null, `""`, an empty
+/// list or an empty object.
+#[must_use]
+pub fn is_unset(v: &J) -> bool {
+    match v {
+        J::Null => true,
+        J::String(s) => s.is_empty(),
+        J::Array(a) => a.is_empty(),
+        J::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
 /// Converts the value at `path`, which serde refused with `msg`, to the type it wanted, when
 /// Packer would (`weak`: legacy JSON's mapstructure rules; otherwise cty's). Returns whether it
 /// changed anything.
@@ -168,6 +181,12 @@ pub fn coerce(root: &mut J, path: &[Step], msg: &str, weak: bool) -> bool {
     let new = if want.contains("sequence") {
         match &mut *v {
             J::Array(_) | J::Null => None,
+            // Packer's decoding hook (mapstructure's StringToSliceHookFunc(",")): a string is
+            // split at commas, and "" is an empty list.
+            J::String(t) if weak && t.is_empty() => Some(J::Array(Vec::new())),
+            J::String(t) if weak => Some(J::Array(
+                t.split(',').map(|p| J::String(p.to_string())).collect(),
+            )),
             other if weak => Some(J::Array(vec![other.take()])),
             _ => None,
         }

@@ -91,9 +91,18 @@ fn dedup(per_build: Vec<(String, Diagnostics)>) -> Diagnostics {
             }
         }
     }
-    let distinct = groups.len();
+    // Errors and warnings are capped apart: warnings never take an error's place, and never
+    // fail the run.
+    let (errors, warnings): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .partition(|(d, _)| d.severity == crate::config::Severity::Error);
+    let (distinct, distinct_warnings) = (errors.len(), warnings.len());
     let mut out = Diagnostics::default();
-    for (mut d, builds) in groups.into_iter().take(MAX_DIAGNOSTICS) {
+    let shown = errors
+        .into_iter()
+        .take(MAX_DIAGNOSTICS)
+        .chain(warnings.into_iter().take(MAX_DIAGNOSTICS));
+    for (mut d, builds) in shown {
         if builds.len() > 1 && total > 1 {
             let shown: Vec<&str> = builds.iter().take(5).map(String::as_str).collect();
             let more = builds.len() - shown.len();
@@ -116,6 +125,15 @@ fn dedup(per_build: Vec<(String, Diagnostics)>) -> Diagnostics {
             format!(
                 "{} more distinct problems were found and are not shown; fix the ones above first.",
                 distinct - MAX_DIAGNOSTICS
+            ),
+        ));
+    }
+    if distinct_warnings > MAX_DIAGNOSTICS {
+        out.push(Diagnostic::warning(
+            "Too many warnings",
+            format!(
+                "{} more distinct warnings are not shown.",
+                distinct_warnings - MAX_DIAGNOSTICS
             ),
         ));
     }
@@ -249,9 +267,12 @@ impl Orchestrator {
             }
         };
         let selected = self.select(plan, opts)?;
+        let except = globs(&opts.except)?;
         // Each build's diagnostics, then the same ones across builds said once (see `dedup`).
         let mut per_build: Vec<(String, Diagnostics)> = Vec::new();
         for build in &selected {
+            // A post-processor `-except` names is never started, so it is not checked either.
+            let build = &Self::without_excepted(build, &except);
             let mut diags = Diagnostics::default();
             let mut info = Self::info(build, plan, opts);
             match self.registry.new_builder(&build.builder.kind) {
@@ -829,6 +850,30 @@ impl Hook for ProvisionHook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_never_use_up_the_error_cap() {
+        let mut d = Diagnostics::default();
+        for i in 0..60 {
+            d.push(Diagnostic::warning("Deprecated", format!("option {i}")));
+        }
+        d.push(Diagnostic::error("Invalid value", "one real error"));
+        let out = dedup(vec![("qemu.a".into(), d)]);
+        let errors: Vec<&Diagnostic> = out
+            .0
+            .iter()
+            .filter(|d| d.severity == crate::config::Severity::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{out}");
+        assert_eq!(errors[0].detail, "one real error");
+        let warnings = out.warnings();
+        assert_eq!(warnings.len(), 51);
+        assert_eq!(warnings[50].summary, "Too many warnings");
+        assert_eq!(
+            warnings[50].detail,
+            "10 more distinct warnings are not shown."
+        );
+    }
 
     #[test]
     fn only_and_except_globs() {

@@ -44,7 +44,7 @@ enum Command {
     /// Check that a template is valid.
     Validate(ValidateArgs),
     /// Show a template's variables, locals, sources and builds.
-    Inspect(VarArgs),
+    Inspect(InspectArgs),
     /// Evaluate expressions against a template's variables and locals (reads standard input
     /// when it is not a terminal).
     Console(ConsoleArgs),
@@ -131,6 +131,18 @@ struct VarArgs {
     /// Template files or directories.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// Accepted for compatibility, as Packer's: the whole template is shown.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Accepted for compatibility, as Packer's: the whole template is shown.
+    #[arg(long, value_delimiter = ',')]
+    except: Vec<String>,
+    #[command(flatten)]
+    common: VarArgs,
 }
 
 #[derive(Args, Debug)]
@@ -457,7 +469,7 @@ fn main() {
         Command::Validate(a) => validate(&a),
         Command::Scan(a) => scan::run(&a),
         Command::Test(a) => test::run(a),
-        Command::Inspect(a) => inspect(&a),
+        Command::Inspect(a) => inspect(&a.common),
         Command::Images(a) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

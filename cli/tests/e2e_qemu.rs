@@ -723,11 +723,12 @@ fn efi_boot_without_the_firmware_says_what_to_install() {
         "t.pkr.hcl",
         "source \"qemu\" \"vm\" {\n  iso_url = \"x.qcow2\"\n  iso_checksum = \"none\"\n  disk_image = true\n  ssh_username = \"root\"\n  efi_boot = true\n  efi_firmware_code = \"/nonexistent/CODE.fd\"\n}\nbuild {\n  sources = [\"source.qemu.vm\"]\n}\n",
     );
+    // As Packer, validate passes (the template may be meant for another host), and says it.
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
-    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.code, 0, "{}", r.all());
     assert!(
         r.all().contains(
-            "efi_firmware_code /nonexistent/CODE.fd does not exist; install Debian's ovmf package"
+            "efi_firmware_code /nonexistent/CODE.fd does not exist; install Debian's ovmf package, or set efi_firmware_code (Debian 12 also has the _4M variants in /usr/share/OVMF); the build fails unless it exists when the VM starts."
         ),
         "{}",
         r.all()

@@ -189,6 +189,21 @@ impl SshConfig {
     }
 }
 
+/// The WinRM communicator's options: accepted (and unused) while another communicator is in
+/// use, as Packer reads only the settings of the communicator it uses; `communicator =
+/// "winrm"` itself is refused.
+pub const WINRM_FIELDS: &[&str] = &[
+    "winrm_username",
+    "winrm_password",
+    "winrm_host",
+    "winrm_no_proxy",
+    "winrm_port",
+    "winrm_timeout",
+    "winrm_use_ssl",
+    "winrm_insecure",
+    "winrm_use_ntlm",
+];
+
 /// Every template attribute [`SshConfig`] reads, for unknown-attribute checks.
 pub const FIELDS: &[&str] = &[
     "communicator",

@@ -93,6 +93,21 @@ fn entry(tests: &[String], goss_file: &str) -> Result<PathBuf, String> {
     } else {
         goss_file
     };
+    // As Packer's goss provisioner lays them out in remote_path: a file test by its name, a
+    // directory test as that directory (`goss_file = "goss/goss.yaml"` for tests/goss).
+    for t in tests {
+        let p = Path::new(t);
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(inner) = Path::new(want)
+            .strip_prefix(name)
+            .ok()
+            .filter(|_| p.is_dir())
+        {
+            if !inner.as_os_str().is_empty() && p.join(inner).is_file() {
+                return Ok(p.join(inner));
+            }
+        }
+    }
     for t in tests {
         let p = Path::new(t);
         if p.is_dir() && p.join(want).is_file() {
@@ -313,4 +328,27 @@ pub async fn test_machine(
         }
     };
     run_timed(ctx, &comm, resources, opts).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry;
+
+    #[test]
+    fn goss_file_names_a_file_as_the_provisioner_uploads_the_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let tests = dir.path().join("tests/goss");
+        std::fs::create_dir_all(&tests).unwrap();
+        std::fs::write(tests.join("goss.yaml"), "file: {}\n").unwrap();
+        let t = vec![tests.display().to_string()];
+        // A directory test is uploaded as that directory: its files are under its name.
+        assert_eq!(
+            entry(&t, "goss/goss.yaml").unwrap(),
+            tests.join("goss.yaml")
+        );
+        assert_eq!(entry(&t, "goss.yaml").unwrap(), tests.join("goss.yaml"));
+        assert!(entry(&t, "goss/other.yaml")
+            .unwrap_err()
+            .starts_with("goss_file \"goss/other.yaml\" is not among the tests"));
+    }
 }

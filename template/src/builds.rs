@@ -305,6 +305,8 @@ pub(crate) fn meta_strings(
             .into_iter()
             .filter_map(|v| v.as_str().map(String::from))
             .collect(),
+        // Null is not set.
+        Some(Value::Null) => Vec::new(),
         Some(_) => {
             diags.push(
                 Diagnostic::error(

@@ -173,6 +173,11 @@ pub fn eval(
     if !check.diags.is_empty() {
         return Err(check.diags);
     }
+    let base = std::path::Path::new(&file.name).parent();
+    crate::functions::with_base_dir(base, || evaluate_in(expr, file, ctx))
+}
+
+fn evaluate_in(expr: &EExpr, file: &SourceFile, ctx: &Context) -> Result<Value, Vec<Diagnostic>> {
     let e = crate::ordered::rewrite(fix_heredocs(expr, file).into());
     let e = crate::lazy::prepare(e, ctx).map_err(|m| {
         vec![

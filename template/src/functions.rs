@@ -32,6 +32,38 @@ pub(crate) fn n(v: &Value) -> Result<f64, String> {
     }
 }
 
+thread_local! {
+    /// The directory of the template file being evaluated (see [`with_base_dir`]).
+    static BASE_DIR: std::cell::RefCell<Option<std::path::PathBuf>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the file functions (`file`, `fileexists`, `fileset`, `templatefile`, the
+/// `file*` hashes) reading paths relative to `dir`, the template's directory, as Packer's do;
+/// `abspath` and plugins keep the working directory.
+pub(crate) fn with_base_dir<T>(dir: Option<&std::path::Path>, f: impl FnOnce() -> T) -> T {
+    let dir = dir
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf);
+    let old = BASE_DIR.with(|b| b.replace(dir));
+    let out = f();
+    BASE_DIR.with(|b| *b.borrow_mut() = old);
+    out
+}
+
+fn base_dir() -> Option<std::path::PathBuf> {
+    BASE_DIR.with(|b| b.borrow().clone())
+}
+
+/// `p` for a file function: itself when absolute, else under the template's directory.
+pub(crate) fn in_base_dir(p: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(p);
+    match base_dir() {
+        Some(d) if path.is_relative() => d.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
 pub(crate) fn num(f: f64) -> Value {
     if f.is_infinite() {
         // As Go's big.Float: +Inf / -Inf (hcl's numbers are finite unless divided by zero).
@@ -185,13 +217,13 @@ f1!(sha512, ParamType::String, |a| Ok(hex::encode(
 .into()));
 f1!(file, ParamType::String, |a| {
     let p = s(a)?;
-    std::fs::read_to_string(&p)
+    std::fs::read_to_string(in_base_dir(&p))
         .map(Value::from)
         .map_err(|e| format!("cannot read {p:?}: {e}"))
 });
 f1!(fileexists, ParamType::String, |a| {
     let p = s(a)?;
-    match std::fs::metadata(&p) {
+    match std::fs::metadata(in_base_dir(&p)) {
         Ok(m) if m.is_dir() => Err(format!("{p:?} is a directory, not a file")),
         Ok(_) => Ok(true.into()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false.into()),
@@ -200,12 +232,12 @@ f1!(fileexists, ParamType::String, |a| {
 });
 f1!(filebase64, ParamType::String, |a| {
     let p = s(a)?;
-    let b = std::fs::read(&p).map_err(|e| format!("cannot read {p:?}: {e}"))?;
+    let b = std::fs::read(in_base_dir(&p)).map_err(|e| format!("cannot read {p:?}: {e}"))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(b).into())
 });
 f1!(filesha256, ParamType::String, |a| {
     let p = s(a)?;
-    let b = std::fs::read(&p).map_err(|e| format!("cannot read {p:?}: {e}"))?;
+    let b = std::fs::read(in_base_dir(&p)).map_err(|e| format!("cannot read {p:?}: {e}"))?;
     Ok(hex::encode(sha2::Sha256::digest(b)).into())
 });
 f1!(abspath, ParamType::String, |a| {
@@ -643,6 +675,16 @@ fn fileset(args: FuncArgs) -> R {
     // cleaned (so `sub/../a.txt` and `../x/*` work), globbed (`*` within a name, `**` across
     // directories, `{a,b}`, `[...]`), and each file found is given relative to `base`, sorted.
     let (base, pat) = (s(&args[0])?, s(&args[1])?);
+    // `base` is relative to the template's directory; results are relative to `base`.
+    let base = if base.is_empty() {
+        base
+    } else {
+        in_base_dir(&base).to_string_lossy().into_owned()
+    };
+    let base = match base_dir() {
+        Some(d) if base.is_empty() => d.to_string_lossy().into_owned(),
+        _ => base,
+    };
     let full = if base.is_empty() {
         crate::gostr::clean(&pat)
     } else {
@@ -710,7 +752,8 @@ fn go_rel(base: &str, target: &str) -> String {
 }
 fn templatefile(args: FuncArgs) -> R {
     let p = s(&args[0])?;
-    let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {p:?}: {e}"))?;
+    let text =
+        std::fs::read_to_string(in_base_dir(&p)).map_err(|e| format!("cannot read {p:?}: {e}"))?;
     let vars = obj(&args[1])?;
     let tpl: hcl::Template = text.parse().map_err(|e| format!("{p}: {e}"))?;
     let mut ctx = Context::new();
@@ -723,7 +766,9 @@ fn templatefile(args: FuncArgs) -> R {
         .map_err(|e| format!("{p}: {e}"))
 }
 fn timestamp(_: FuncArgs) -> R {
+    // Go's time.RFC3339: whole seconds (`2006-01-02T15:04:05Z`), as Packer writes it.
     let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     Ok(now
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?
@@ -1099,6 +1144,14 @@ mod tests {
             .expr()
             .clone();
         e.evaluate(&ctx).unwrap()
+    }
+
+    #[test]
+    fn timestamp_is_rfc3339_in_whole_seconds() {
+        let t = eval("timestamp()");
+        let t = t.as_str().unwrap();
+        let re = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$").unwrap();
+        assert!(re.is_match(t), "{t}");
     }
 
     #[test]

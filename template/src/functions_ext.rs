@@ -417,7 +417,7 @@ fn b64<D: sha2::Digest>(data: &[u8]) -> String {
 
 fn read(a: &Value) -> Result<Vec<u8>, String> {
     let p = s(a)?;
-    std::fs::read(&p).map_err(|e| format!("cannot read {p:?}: {e}"))
+    std::fs::read(crate::functions::in_base_dir(&p)).map_err(|e| format!("cannot read {p:?}: {e}"))
 }
 
 fn base64sha256(a: FuncArgs) -> R {

@@ -886,6 +886,7 @@ pub fn load_text(
     // Builders.
     let mut builds = Vec::new();
     let mut names: Vec<String> = Vec::new();
+    let mut raw_names: Vec<(String, String)> = Vec::new();
     let builders = match top.get("builders") {
         Some(J::Array(a)) if !a.is_empty() => a.clone(),
         Some(J::Array(_)) | None => {
@@ -938,6 +939,14 @@ pub fn load_text(
             continue;
         }
         names.push(bname.clone());
+        // `inspect` shows the name as written (Packer interpolates it only for builds).
+        raw_names.push((
+            match obj.get("name") {
+                Some(J::String(n)) => n.clone(),
+                _ => bname.clone(),
+            },
+            kind.to_string(),
+        ));
         builder_specs.push((
             bname,
             kind.to_string(),
@@ -1086,10 +1095,7 @@ pub fn load_text(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         sensitive: sensitive.clone(),
-        builders: builds
-            .iter()
-            .map(|b| (b.name.clone(), b.source_type.clone()))
-            .collect(),
+        builders: raw_names,
         provisioners: provs
             .iter()
             .map(|(_, (p, _))| p.plugin.kind.clone())

@@ -21,6 +21,8 @@ pub const ACCESS: &[&str] = &[
     "skip_region_validation",
     "insecure_skip_tls_verify",
     "shared_credentials_file",
+    // Skips a check of the named profile that the SDK makes anyway.
+    "skip_profile_validation",
 ];
 
 /// Every other option the builder reads.
@@ -82,6 +84,7 @@ pub const FIELDS: &[&str] = &[
 /// Packer options this builder does not implement; refused, because ignoring them would build
 /// something else than asked (spot instances, SSM tunnels, fast launch ...).
 pub const UNSUPPORTED: &[&str] = &[
+    "ami_product_codes",
     "spot_price",
     "spot_instance_types",
     "spot_tags",
@@ -190,6 +193,7 @@ pub struct AmazonConfig {
     pub skip_credential_validation: bool,
     pub skip_metadata_api_check: bool,
     pub skip_region_validation: bool,
+    pub skip_profile_validation: bool,
     pub insecure_skip_tls_verify: bool,
     pub shared_credentials_file: Option<String>,
     #[serde(deserialize_with = "one_block")]
@@ -286,6 +290,52 @@ where
     serde_json::from_value(v).map_err(serde::de::Error::custom)
 }
 
+/// Applies legacy JSON's weak typing to the fields of `source_ami_filter` and `subnet_filter`,
+/// which are decoded as blocks of their own.
+fn weak_filters(v: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    let go_bool = |s: &str| match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    };
+    for (block, lists, bools) in [
+        (
+            "source_ami_filter",
+            &["owners"][..],
+            &["most_recent", "include_deprecated"][..],
+        ),
+        ("subnet_filter", &[][..], &["most_free", "random"][..]),
+    ] {
+        let Some(b) = v.get_mut(block) else { continue };
+        let blocks: Vec<&mut J> = match b {
+            J::Array(items) => items.iter_mut().collect(),
+            other => vec![other],
+        };
+        for o in blocks.into_iter().filter_map(J::as_object_mut) {
+            for k in lists {
+                // Split at commas, "" an empty list (Packer's StringToSliceHookFunc(",")).
+                if let Some(x) = o.get_mut(*k) {
+                    if let Some(t) = x.as_str() {
+                        *x = J::Array(if t.is_empty() {
+                            Vec::new()
+                        } else {
+                            t.split(',').map(|p| J::String(p.to_string())).collect()
+                        });
+                    }
+                }
+            }
+            for k in bools {
+                if let Some(x) = o.get_mut(*k) {
+                    if let Some(b) = x.as_str().and_then(go_bool) {
+                        *x = J::Bool(b);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `tag { key = "..." value = "..." }` blocks.
 fn tag_blocks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
     #[derive(Deserialize)]
@@ -335,6 +385,17 @@ impl AmazonConfig {
         let mut errs = Diagnostics::default();
         // A bad value is reported, and the checks below still run on the rest, so that one
         // validate shows every problem (as Packer's does).
+        // Legacy JSON's weak typing inside the filter blocks too (mapstructure's, at any
+        // depth): `"owners": "099720109477"` is a list of one, `"most_recent": "true"` a bool.
+        let weakened;
+        let config = if config.weak {
+            let mut c = config.clone();
+            weak_filters(&mut c.value);
+            weakened = c;
+            &weakened
+        } else {
+            config
+        };
         let mut c: AmazonConfig = match config.decode() {
             Ok(c) => c,
             Err(d) => {
@@ -350,11 +411,47 @@ impl AmazonConfig {
                 rest.decode().unwrap_or_default()
             }
         };
+        // Packer's settings are Go strings, unset when empty (`user_data = ""` beside a
+        // `user_data_file` is no conflict).
+        for f in [
+            &mut c.access_key,
+            &mut c.secret_key,
+            &mut c.token,
+            &mut c.profile,
+            &mut c.region,
+            &mut c.custom_endpoint_ec2,
+            &mut c.shared_credentials_file,
+            &mut c.ami_description,
+            &mut c.ami_virtualization_type,
+            &mut c.kms_key_id,
+            &mut c.imds_support,
+            &mut c.deprecate_at,
+            &mut c.source_ami,
+            &mut c.availability_zone,
+            &mut c.subnet_id,
+            &mut c.vpc_id,
+            &mut c.security_group_id,
+            &mut c.ssh_interface,
+            &mut c.ssh_keypair_name,
+            &mut c.temporary_key_pair_name,
+            &mut c.user_data,
+            &mut c.user_data_file,
+            &mut c.iam_instance_profile,
+            &mut c.shutdown_behavior,
+        ] {
+            if f.as_deref() == Some("") {
+                *f = None;
+            }
+        }
         let mut err = |key: &str, msg: String| {
             errs.push(config.error_at(key, "Invalid amazon-ebs configuration", msg));
         };
         if let serde_json::Value::Object(m) = &config.value {
-            for key in m.keys() {
+            let winrm = m.get("communicator").and_then(|c| c.as_str()) == Some("winrm");
+            for (key, v) in m {
+                if kiln_core::convert::is_unset(v) || (key.starts_with("winrm_") && !winrm) {
+                    continue;
+                }
                 if UNSUPPORTED.contains(&key.as_str()) {
                     err(key, format!("{key} is not supported by Kiln's amazon-ebs builder yet; remove it or build this image with Packer."));
                 }

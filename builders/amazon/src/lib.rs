@@ -53,6 +53,7 @@ impl Builder for EbsBuilder {
             config::FIELDS,
             config::UNSUPPORTED,
             kiln_communicator::config::FIELDS,
+            kiln_communicator::config::WINRM_FIELDS,
         ]) {
             diags.extend(d);
         }

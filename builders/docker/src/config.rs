@@ -538,6 +538,7 @@ impl DockerConfig {
             IGNORED,
             UNSUPPORTED,
             kiln_communicator::config::FIELDS,
+            kiln_communicator::config::WINRM_FIELDS,
         ]) {
             diags.extend(d);
         }

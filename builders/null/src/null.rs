@@ -20,7 +20,10 @@ pub struct NullBuilder {
 #[async_trait]
 impl Builder for NullBuilder {
     fn prepare(&mut self, config: &Config, _info: &BuildInfo) -> Result<Vec<String>, Diagnostics> {
-        config.check_fields(&[kiln_communicator::config::FIELDS])?;
+        config.check_fields(&[
+            kiln_communicator::config::FIELDS,
+            kiln_communicator::config::WINRM_FIELDS,
+        ])?;
         self.ssh = SshConfig::decode(config)?;
         let errs = self.ssh.validate(true);
         if !errs.is_empty() {

@@ -456,6 +456,16 @@ pub struct QemuConfig {
     pub qmp_socket_path: Option<PathBuf>,
 }
 
+/// What is wrong with the UEFI firmware file `p` given as `key`, if it is missing.
+pub(crate) fn missing_firmware(key: &str, p: &std::path::Path) -> Option<String> {
+    (!p.is_file()).then(|| {
+        format!(
+            "{key} {} does not exist; install Debian's ovmf package, or set {key} (Debian 12 also has the _4M variants in /usr/share/OVMF)",
+            p.display()
+        )
+    })
+}
+
 fn parse_disk_size(text: &str) -> Option<String> {
     let t = text.trim().to_lowercase();
     if t.is_empty() || t == "0" {
@@ -491,7 +501,12 @@ impl QemuConfig {
             errs.push(config.error_at(key, "Invalid qemu configuration", msg))
         };
         if let serde_json::Value::Object(m) = &config.value {
-            for key in m.keys() {
+            let winrm = m.get("communicator").and_then(|c| c.as_str()) == Some("winrm");
+            for (key, v) in m {
+                // Null is not set; Packer reads only the settings of the communicator in use.
+                if kiln_core::convert::is_unset(v) || (key.starts_with("winrm_") && !winrm) {
+                    continue;
+                }
                 if IGNORED.contains(&key.as_str()) {
                     warnings.push(format!("{key} has no effect in Kiln's qemu builder (boot commands are typed through QMP); it is ignored."));
                 } else if UNSUPPORTED.contains(&key.as_str()) {
@@ -510,15 +525,13 @@ impl QemuConfig {
                     .clone()
                     .unwrap_or_else(|| "/usr/share/OVMF/OVMF_VARS.fd".into()),
             );
+            // Said now, but (as Packer) only an error when the VM starts: the template may be
+            // meant for another host (Homebrew's firmware paths on a Mac).
             for (key, p) in [("efi_firmware_code", &code), ("efi_firmware_vars", &vars)] {
-                if !p.is_file() {
-                    err(
-                        key,
-                        format!(
-                            "{key} {} does not exist; install Debian's ovmf package, or set {key} (Debian 12 also has the _4M variants in /usr/share/OVMF)",
-                            p.display()
-                        ),
-                    );
+                if let Some(m) = missing_firmware(key, p) {
+                    warnings.push(format!(
+                        "{m}; the build fails unless it exists when the VM starts."
+                    ));
                 }
             }
             if raw.firmware.is_some() {

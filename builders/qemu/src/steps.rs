@@ -583,6 +583,14 @@ impl<'h> Step<State<'h>> for CreateDisks {
             }
         }
         if let Some(efi) = &cfg.efi {
+            for (key, p) in [
+                ("efi_firmware_code", &efi.code),
+                ("efi_firmware_vars", &efi.vars),
+            ] {
+                if let Some(m) = crate::config::missing_firmware(key, p) {
+                    return Err(BuildError::step(m));
+                }
+            }
             // As Packer: the VM writes its own copy of the variables, efivars.fd, kept in the
             // output directory unless efi_drop_efivars.
             let dir = if efi.drop_vars {
