@@ -242,7 +242,38 @@ fn fix_heredocs(expr: &EExpr, file: &SourceFile) -> EExpr {
     if file.text.contains("<<-") {
         hcl::edit::visit_mut::VisitMut::visit_expr_mut(&mut Fix(file), &mut e);
     }
+    hcl::edit::visit_mut::VisitMut::visit_expr_mut(&mut ExactNumbers(&file.text), &mut e);
     e
+}
+
+/// Gives number literals cty's value: 512 bits from their text (`0.1` is not the float64
+/// nearest to it, `123456789012345678901234567890` is exact).
+struct ExactNumbers<'a>(&'a str);
+
+/// [`ExactNumbers`] for a template parsed from `text`.
+pub(crate) fn exact_numbers_in_template(t: &mut hcl::edit::template::Template, text: &str) {
+    hcl::edit::visit_mut::VisitMut::visit_template_mut(&mut ExactNumbers(text), t);
+}
+
+impl hcl::edit::visit_mut::VisitMut for ExactNumbers<'_> {
+    fn visit_expr_mut(&mut self, node: &mut EExpr) {
+        if let EExpr::Number(n) = node {
+            // The literal as written (its span in the file; a heredoc re-read has none).
+            let text = n
+                .span()
+                .and_then(|s| self.0.get(s))
+                .map(str::to_string)
+                .or_else(|| n.as_repr().map(|r| r.to_string()))
+                .filter(|t| !t.is_empty());
+            if let Some(t) = text.filter(|t| t.parse::<u64>().is_err()) {
+                if let Some(b) = crate::bignum::Big::parse(&t, crate::bignum::PREC) {
+                    *n.value_mut() = crate::bignum::to_number(&b);
+                }
+            }
+            return;
+        }
+        hcl::edit::visit_mut::visit_expr_mut(self, node);
+    }
 }
 
 fn dedent_heredoc(

@@ -187,10 +187,9 @@ f1!(base64decode, ParamType::String, |a| {
         .map(Value::from)
         .map_err(|_| "the decoded bytes are not valid UTF-8".into())
 });
-f1!(jsonencode, ParamType::Any, |a| Ok(crate::gostr::json(
-    &to_json(a)
-)
-.into()));
+f1!(jsonencode, ParamType::Any, |a| Ok(
+    crate::gostr::json_value(a).into()
+));
 f1!(jsondecode, ParamType::String, |a| {
     let v: serde_json::Value =
         serde_json::from_str(&s(a)?).map_err(|e| format!("invalid JSON: {e}"))?;
@@ -340,7 +339,24 @@ f1!(sum, ParamType::Any, |a| {
     if v.is_empty() {
         return Err("cannot sum an empty list".into());
     }
-    Ok(num(v.iter().map(n).sum::<Result<f64, _>>()?))
+    // cty adds exactly (see `bignum`), left to right.
+    let mut total: Option<crate::bignum::Big> = None;
+    for x in &v {
+        let exact = match x {
+            Value::Number(m) => crate::bignum::from_number(m),
+            Value::String(t) => crate::bignum::Big::parse(t.trim(), crate::bignum::PREC),
+            _ => None,
+        };
+        let Some(b) = exact else {
+            // An infinity, or not a number (the error): float64 arithmetic.
+            return Ok(num(v.iter().map(n).sum::<Result<f64, _>>()?));
+        };
+        total = Some(match total {
+            None => b,
+            Some(t) => t.add(&b),
+        });
+    }
+    Ok(total.map_or(Value::Null, |t| crate::bignum::to_value(&t)))
 });
 f1!(env, ParamType::String, |a| Ok(std::env::var(s(a)?)
     .unwrap_or_default()

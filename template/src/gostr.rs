@@ -123,6 +123,30 @@ pub fn json(v: &serde_json::Value) -> String {
     }
 }
 
+/// [`json`] of an hcl value, its numbers as cty writes them (exact: `1/3` keeps its 155
+/// digits).
+pub fn json_value(v: &hcl::Value) -> String {
+    match v {
+        hcl::Value::Null => "null".into(),
+        hcl::Value::Bool(b) => b.to_string(),
+        hcl::Value::Number(n) => n.to_string(),
+        hcl::Value::String(s) => json_string(s),
+        hcl::Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(json_value).collect();
+            format!("[{}]", items.join(","))
+        }
+        hcl::Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", json_string(k), json_value(&o[k])))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+    }
+}
+
 /// Go's `url.QueryEscape`: space is `+`, and all but `A-Z a-z 0-9 - _ . ~` is `%XX`.
 pub fn query_escape(s: &str) -> String {
     let mut out = String::new();

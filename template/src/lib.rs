@@ -9,6 +9,7 @@
 //! Every error names file:line:column with the offending line; several are reported together.
 //! Start at [`load`].
 
+mod bignum;
 pub mod body;
 mod builds;
 mod console;

@@ -4,9 +4,10 @@
 //! `2^32 * 2^32` in debug builds). Before evaluation each such operation is
 //! rewritten into a call of one of the internal functions below.
 
+use crate::bignum::{self, Big};
 use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
 use hcl::expr::BinaryOperator;
-use hcl::{Number, Value};
+use hcl::Value;
 
 /// The internal function for `op`, if Kiln implements it.
 pub(crate) fn function_for(op: BinaryOperator) -> Option<&'static str> {
@@ -26,41 +27,27 @@ pub(crate) fn function_for(op: BinaryOperator) -> Option<&'static str> {
     })
 }
 
-/// A number operand: exact integer or float.
-#[derive(Clone, Copy)]
+/// A number operand, as cty holds it (see `bignum`): finite, or an infinity (`1/0`).
 enum N {
-    I(i128),
-    F(f64),
+    F(Big),
+    Inf(bool),
 }
 
 fn operand(v: &Value, op: &str) -> Result<N, String> {
-    let num = |n: &Number| {
-        if let Some(i) = n.as_i64() {
-            N::I(i128::from(i))
-        } else if let Some(u) = n.as_u64() {
-            N::I(i128::from(u))
-        } else {
-            let f = n.as_f64().unwrap_or_default();
-            whole(f)
-        }
-    };
     match v {
-        Value::Number(n) => Ok(num(n)),
+        Value::Number(n) => Ok(match bignum::from_number(n) {
+            Some(b) => N::F(b),
+            None => N::Inf(n.as_f64().is_some_and(|f| f < 0.0)),
+        }),
         Value::String(s) => {
+            // cty converts a string to a number as it parses one written in a template.
             let t = s.as_str();
             let ok = !t.is_empty()
                 && t.trim() == t
                 && t.bytes()
                     .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
-            if ok {
-                if let Ok(i) = t.parse::<i128>() {
-                    return Ok(N::I(i));
-                }
-                if let Ok(f) = t.parse::<f64>() {
-                    if f.is_finite() {
-                        return Ok(whole(f));
-                    }
-                }
+            if let Some(b) = ok.then(|| Big::parse(t, bignum::PREC)).flatten() {
+                return Ok(N::F(b));
             }
             Err(format!(
                 "Unsuitable value for operand of `{op}`: a number is required, and {s:?} is not a number"
@@ -76,82 +63,75 @@ fn operand(v: &Value, op: &str) -> Result<N, String> {
     }
 }
 
-/// A float that is a whole number within i128 as an exact integer.
-fn whole(f: f64) -> N {
-    if f.fract() == 0.0 && f.abs() < 1.7e38 && !(f == 0.0 && f.is_sign_negative()) {
-        #[allow(clippy::cast_possible_truncation)]
-        N::I(f as i128)
-    } else {
-        N::F(f)
-    }
-}
-
-fn to_f64(n: N) -> f64 {
+fn to_f64(n: &N) -> f64 {
     match n {
-        #[allow(clippy::cast_precision_loss)]
-        N::I(i) => i as f64,
-        N::F(f) => f,
-    }
-}
-
-fn value(n: N) -> Result<Value, String> {
-    match n {
-        N::I(i) => {
-            if let Ok(v) = i64::try_from(i) {
-                Ok(Value::from(v))
-            } else if let Ok(v) = u64::try_from(i) {
-                Ok(Value::from(v))
+        N::F(b) => b.to_f64(),
+        N::Inf(neg) => {
+            if *neg {
+                f64::NEG_INFINITY
             } else {
-                #[allow(clippy::cast_precision_loss)]
-                float(i as f64)
+                f64::INFINITY
             }
         }
-        N::F(f) => float(f),
     }
 }
 
+/// A float64 result (of arithmetic with an infinity).
 fn float(f: f64) -> Result<Value, String> {
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| "the result is not a finite number".to_string())
+    if f.is_nan() {
+        return Err("the result is not a finite number".to_string());
+    }
+    Ok(crate::functions::num(f))
 }
 
 fn arith(args: &FuncArgs, op: &str) -> Result<Value, String> {
     let (a, b) = (operand(&args[0], op)?, operand(&args[1], op)?);
-    match (op, a, b) {
-        ("+", N::I(x), N::I(y)) => x
-            .checked_add(y)
-            .map_or_else(|| float(to_f64(a) + to_f64(b)), |r| value(N::I(r))),
-        ("-", N::I(x), N::I(y)) => x
-            .checked_sub(y)
-            .map_or_else(|| float(to_f64(a) - to_f64(b)), |r| value(N::I(r))),
-        ("*", N::I(x), N::I(y)) => x
-            .checked_mul(y)
-            .map_or_else(|| float(to_f64(a) * to_f64(b)), |r| value(N::I(r))),
-        ("/", _, _) if to_f64(b) == 0.0 && to_f64(a) == 0.0 => {
-            Err("can't divide zero by zero".into())
+    let (x, y) = match (&a, &b) {
+        (N::F(x), N::F(y)) => (x, y),
+        // With an infinity, float64 arithmetic gives Go's results.
+        _ => {
+            let (x, y) = (to_f64(&a), to_f64(&b));
+            return float(match op {
+                "+" => x + y,
+                "-" => x - y,
+                "*" => x * y,
+                "/" => x / y,
+                _ => x % y,
+            });
         }
-        // As cty (Go's big.Float): x / 0 is an infinity, written +Inf or -Inf.
-        ("/", _, _) if to_f64(b) == 0.0 => Ok(Value::Number(
-            Number::from(if to_f64(a) > 0.0 { 1 } else { -1 }) / Number::from(0),
-        )),
-        ("/", N::I(x), N::I(y)) if x % y == 0 => value(N::I(x / y)),
-        ("%", _, _) if to_f64(b) == 0.0 => Err("can't use modulo with zero".into()),
-        ("%", N::I(x), N::I(y)) => value(N::I(x % y)),
-        ("+", _, _) => float(to_f64(a) + to_f64(b)),
-        ("-", _, _) => float(to_f64(a) - to_f64(b)),
-        ("*", _, _) => float(to_f64(a) * to_f64(b)),
-        ("/", _, _) => float(to_f64(a) / to_f64(b)),
-        _ => float(to_f64(a) % to_f64(b)),
+    };
+    match op {
+        "+" => Ok(bignum::to_value(&x.add(y))),
+        "-" => Ok(bignum::to_value(&x.sub(y))),
+        "*" => Ok(bignum::to_value(&x.mul(y))),
+        "/" => match x.quo(y) {
+            Some(q) => Ok(bignum::to_value(&q)),
+            None if x.is_zero() => Err("can't divide zero by zero".into()),
+            // As cty (Go's big.Float): x / 0 is an infinity, written +Inf or -Inf.
+            None => Ok(crate::functions::num(if x.is_neg() != y.is_neg() {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })),
+        },
+        _ => {
+            // cty's modulo: x - y * trunc(x / y).
+            let Some(ratio) = x.quo(y) else {
+                return Err("can't use modulo with zero".into());
+            };
+            let (neg, whole) = ratio.trunc();
+            let times = Big::from_int(neg, whole, x.prec());
+            Ok(bignum::to_value(&x.sub(&y.mul(&times))))
+        }
     }
 }
 
 fn compare(args: &FuncArgs, op: &str) -> Result<Value, String> {
     let (a, b) = (operand(&args[0], op)?, operand(&args[1], op)?);
-    let ord = match (a, b) {
-        (N::I(x), N::I(y)) => x.cmp(&y),
-        _ => to_f64(a)
-            .partial_cmp(&to_f64(b))
+    let ord = match (&a, &b) {
+        (N::F(x), N::F(y)) => x.cmp(y),
+        _ => to_f64(&a)
+            .partial_cmp(&to_f64(&b))
             .ok_or("numbers cannot be compared")?,
     };
     Ok(Value::Bool(match op {
@@ -215,8 +195,12 @@ fn not(a: FuncArgs) -> Result<Value, String> {
 }
 fn neg(a: FuncArgs) -> Result<Value, String> {
     match operand(&a[0], "-")? {
-        N::I(i) => value(N::I(-i)),
-        N::F(f) => float(-f),
+        N::F(b) => Ok(bignum::to_value(&b.neg())),
+        N::Inf(neg) => float(if neg {
+            f64::INFINITY
+        } else {
+            f64::NEG_INFINITY
+        }),
     }
 }
 

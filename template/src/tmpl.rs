@@ -142,7 +142,15 @@ fn concat(t: &Template, prev: Strip, next: Strip, quoted: bool) -> Expression {
 
 /// The expression a template stands for; `None` if it cannot be read (left to hcl-rs then).
 pub fn to_expr(t: &TemplateExpr) -> Option<Expression> {
-    let tpl = Template::from_expr(t).ok()?;
+    // Parsed here (not by `Template::from_expr`) so that its number literals get cty's exact
+    // values from their text, as those outside templates do.
+    let text = match t {
+        TemplateExpr::QuotedString(s) => s.as_str(),
+        TemplateExpr::Heredoc(h) => h.template.as_str(),
+    };
+    let mut edit: hcl::edit::template::Template = text.parse().ok()?;
+    crate::eval::exact_numbers_in_template(&mut edit, text);
+    let tpl: Template = edit.into();
     // A template that is one interpolation and nothing else is that value, not a string.
     if let [Element::Interpolation(i)] = tpl.elements() {
         return Some(rewrite(i.expr.clone()));

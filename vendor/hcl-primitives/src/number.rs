@@ -36,6 +36,42 @@ enum N {
     NegInt(i64),
     /// Always finite.
     Float(f64),
+    /// Kiln: an exact number of cty's that a float64 cannot hold (a fraction of 512 bits, an
+    /// integer past 64 bits, `-0`): its shortest decimal text and precision, interned (see
+    /// [`big`]), and the nearest float64.
+    Big(u32, f64),
+}
+
+/// Kiln: the texts and precisions of [`N::Big`] numbers. Numbers are `Copy`, so they carry an
+/// index; a table entry is never removed (a template makes few such numbers, and the same one
+/// again gets the same index).
+mod big {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+
+    type Table = (Vec<(String, u32)>, HashMap<(String, u32), u32>);
+
+    fn table() -> &'static Mutex<Table> {
+        static T: OnceLock<Mutex<Table>> = OnceLock::new();
+        T.get_or_init(|| Mutex::new((Vec::new(), HashMap::new())))
+    }
+
+    pub(super) fn intern(text: &str, prec: u32) -> u32 {
+        let mut t = table().lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (text.to_string(), prec);
+        if let Some(&i) = t.1.get(&key) {
+            return i;
+        }
+        let i = u32::try_from(t.0.len()).unwrap_or(u32::MAX);
+        t.0.push(key.clone());
+        t.1.insert(key, i);
+        i
+    }
+
+    pub(super) fn get(i: u32) -> (String, u32) {
+        let t = table().lock().unwrap_or_else(PoisonError::into_inner);
+        t.0.get(i as usize).cloned().unwrap_or_else(|| ("0".into(), 512))
+    }
 }
 
 impl N {
@@ -69,7 +105,7 @@ impl N {
         match *self {
             N::PosInt(n) => i64::try_from(n).ok(),
             N::NegInt(n) => Some(n),
-            N::Float(_) => None,
+            N::Float(_) | N::Big(..) => None,
         }
     }
 
@@ -77,7 +113,7 @@ impl N {
         match *self {
             N::PosInt(n) => Some(n),
             N::NegInt(n) => u64::try_from(n).ok(),
-            N::Float(_) => None,
+            N::Float(_) | N::Big(..) => None,
         }
     }
 
@@ -86,13 +122,13 @@ impl N {
         match self {
             N::PosInt(n) => n as f64,
             N::NegInt(n) => n as f64,
-            N::Float(n) => n,
+            N::Float(n) | N::Big(_, n) => n,
         }
     }
 
     fn is_f64(&self) -> bool {
         match self {
-            N::Float(_) => true,
+            N::Float(_) | N::Big(..) => true,
             N::PosInt(_) | N::NegInt(_) => false,
         }
     }
@@ -100,20 +136,23 @@ impl N {
     fn is_i64(&self) -> bool {
         match self {
             N::NegInt(_) => true,
-            N::PosInt(_) | N::Float(_) => false,
+            N::PosInt(_) | N::Float(_) | N::Big(..) => false,
         }
     }
 
     fn is_u64(&self) -> bool {
         match self {
             N::PosInt(_) => true,
-            N::NegInt(_) | N::Float(_) => false,
+            N::NegInt(_) | N::Float(_) | N::Big(..) => false,
         }
     }
 }
 
 impl PartialEq for N {
     fn eq(&self, other: &Self) -> bool {
+        if let (N::Big(a, _), N::Big(b, _)) = (self, other) {
+            return a == b;
+        }
         match coerce(*self, *other) {
             CoerceResult::PosInt(a, b) => a == b,
             CoerceResult::NegInt(a, b) => a == b,
@@ -143,7 +182,7 @@ impl Hash for N {
         match *self {
             N::PosInt(n) => n.hash(h),
             N::NegInt(n) => n.hash(h),
-            N::Float(n) => {
+            N::Float(n) | N::Big(_, n) => {
                 if n == 0.0f64 {
                     // There are 2 zero representations, +0 and -0, which
                     // compare equal but have different bits. We use the +0 hash
@@ -182,6 +221,14 @@ impl Neg for N {
             N::PosInt(value) => N::Float(-(value as f64)),
             N::NegInt(value) => N::PosInt(value.unsigned_abs()),
             N::Float(value) => N::Float(-value),
+            N::Big(i, value) => {
+                let (text, prec) = big::get(i);
+                let negated = match text.strip_prefix('-') {
+                    Some(t) => t.to_string(),
+                    None => format!("-{text}"),
+                };
+                N::Big(big::intern(&negated, prec), -value)
+            }
         }
     }
 }
@@ -276,6 +323,22 @@ impl Number {
         }
     }
 
+    /// Kiln: an exact number of cty's by its shortest decimal `text` at `prec` bits, with the
+    /// nearest float64 `approx`.
+    pub fn from_big(text: &str, prec: u32, approx: f64) -> Number {
+        Number {
+            n: N::Big(big::intern(text, prec), approx),
+        }
+    }
+
+    /// Kiln: the decimal text and precision of a number made by [`Number::from_big`].
+    pub fn big(&self) -> Option<(String, u32)> {
+        match self.n {
+            N::Big(i, _) => Some(big::get(i)),
+            _ => None,
+        }
+    }
+
     /// Represents the `Number` as f64 if possible. Returns None otherwise.
     #[inline]
     pub fn as_f64(&self) -> Option<f64> {
@@ -329,7 +392,7 @@ impl Number {
         match self.n {
             N::PosInt(v) => Unexpected::Unsigned(v),
             N::NegInt(v) => Unexpected::Signed(v),
-            N::Float(v) => Unexpected::Float(v),
+            N::Float(v) | N::Big(_, v) => Unexpected::Float(v),
         }
     }
 }
@@ -403,6 +466,7 @@ impl fmt::Display for Number {
             // (`1e21` is 1000000000000000000000, `1e-7` is 0.0000001), never an exponent.
             N::Float(v) if v.is_infinite() => f.write_str(if v > 0.0 { "+Inf" } else { "-Inf" }),
             N::Float(v) => write!(f, "{v}"),
+            N::Big(i, _) => f.write_str(&big::get(i).0),
         }
     }
 }
@@ -422,7 +486,7 @@ impl serde::Serialize for Number {
         match self.n {
             N::PosInt(v) => serializer.serialize_u64(v),
             N::NegInt(v) => serializer.serialize_i64(v),
-            N::Float(v) => serializer.serialize_f64(v),
+            N::Float(v) | N::Big(_, v) => serializer.serialize_f64(v),
         }
     }
 }
@@ -473,7 +537,7 @@ impl<'de> serde::Deserializer<'de> for Number {
         match self.n {
             N::PosInt(i) => visitor.visit_u64(i),
             N::NegInt(i) => visitor.visit_i64(i),
-            N::Float(f) => visitor.visit_f64(f),
+            N::Float(f) | N::Big(_, f) => visitor.visit_f64(f),
         }
     }
 
