@@ -296,11 +296,7 @@ impl Config {
         } else {
             self.value.clone()
         };
-        // An argument set to null is not set (cty and mapstructure decode it as absent), so
-        // that `use_default_display = var.b` with a null default is the plugin's default.
-        if let Some(obj) = value.as_object_mut() {
-            obj.retain(|_, v| !v.is_null());
-        }
+
         let mut diags = Diagnostics::default();
         let mut reported: Vec<String> = Vec::new();
         // Each round converts one value the way Packer would, or reports it and takes it out,
@@ -321,6 +317,15 @@ impl Config {
                 })
                 .collect();
             let msg = e.inner().to_string();
+            // An argument set to null is not set (cty and mapstructure decode it as absent), so
+            // that `use_default_display = var.b` with a null default is the plugin's default;
+            // a misspelled one is still reported as unknown.
+            if msg.starts_with("invalid type: null")
+                && matches!(path.last(), Some(Step::Key(_)))
+                && remove(&mut value, &path)
+            {
+                continue;
+            }
             if coerce(&mut value, &path, &msg, self.weak) {
                 continue;
             }
@@ -553,6 +558,36 @@ mod long_line_tests {
             &code[code.char_indices().nth(pos).unwrap().0..][..5],
             "\"bad\"",
             "{shown}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod null_tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Shell {
+        #[serde(default)]
+        inline: Vec<String>,
+        #[serde(default)]
+        pty: bool,
+    }
+
+    #[test]
+    fn a_null_setting_is_unset_and_a_misspelled_null_one_is_still_unknown() {
+        let c = Config::from_value(
+            "provisioner \"shell\"",
+            serde_json::json!({"inline": null, "pty": null}),
+        );
+        let s: Shell = c.decode().unwrap();
+        assert!(s.inline.is_empty() && !s.pty);
+        let c = Config::from_value("provisioner \"shell\"", serde_json::json!({"inlnie": null}));
+        let e = c.decode::<Shell>().unwrap_err().to_string();
+        assert!(
+            e.contains("An argument named \"inlnie\" is not expected"),
+            "{e}"
         );
     }
 }

@@ -7,7 +7,9 @@
 
 use num_bigint::BigUint;
 use num_integer::Integer;
-use num_traits::{One, ToPrimitive, Zero};
+#[cfg(test)]
+use num_traits::ToPrimitive;
+use num_traits::{One, Zero};
 use std::cmp::Ordering;
 
 /// The precision cty gives numbers parsed from text.
@@ -180,7 +182,11 @@ impl Big {
     }
 
     pub(crate) fn add(&self, o: &Big) -> Big {
-        let prec = self.prec.max(o.prec);
+        self.add_at(o, self.prec.max(o.prec))
+    }
+
+    /// `self + o` rounded to `prec` bits (Go's `z.Add(x, y)` for a `z` of that precision).
+    pub(crate) fn add_at(&self, o: &Big, prec: u32) -> Big {
         if self.is_zero() && o.is_zero() {
             return Big::zero(self.neg && o.neg, prec);
         }
@@ -206,7 +212,11 @@ impl Big {
     }
 
     pub(crate) fn mul(&self, o: &Big) -> Big {
-        let prec = self.prec.max(o.prec);
+        self.mul_at(o, self.prec.max(o.prec))
+    }
+
+    /// `self × o` rounded to `prec` bits.
+    pub(crate) fn mul_at(&self, o: &Big, prec: u32) -> Big {
         Big::round(
             self.neg != o.neg,
             &self.mant * &o.mant,
@@ -293,16 +303,18 @@ impl Big {
         Some(if neg { -v } else { v })
     }
 
-    /// The nearest float64.
+    /// The nearest float64 (Rust's correctly rounded reading of the exact decimal).
     pub(crate) fn to_f64(&self) -> f64 {
-        let r = Big::round(self.neg, self.mant.clone(), self.exp, 53, false);
-        let m = r.mant.to_f64().unwrap_or(0.0);
-        let v = m * 2f64.powi(i32::try_from(r.exp.clamp(-1100, 1100)).unwrap_or(0));
-        if r.neg {
-            -v
-        } else {
-            v
+        let (d, point) = Big::decimal(&self.mant, self.exp);
+        if d.is_empty() {
+            return if self.neg { -0.0 } else { 0.0 };
         }
+        let text = format!(
+            "{}0.{}e{point}",
+            if self.neg { "-" } else { "" },
+            String::from_utf8_lossy(&d)
+        );
+        text.parse().unwrap_or(0.0)
     }
 
     /// Exact decimal digits (no leading or trailing zeros) and the decimal point's position.

@@ -155,7 +155,11 @@ f1!(length, ParamType::Any, |a| Ok(Value::from(match a {
     Value::Object(o) => o.len(),
     other => return Err(format!("length of {} is not defined", type_name(other))),
 })));
-f1!(abs, ParamType::Number, |a| Ok(num(n(a)?.abs())));
+f1!(abs, ParamType::Number, |a| match exact(a) {
+    Some(b) if b.is_neg() => Ok(crate::bignum::to_value(&b.neg())),
+    Some(b) => Ok(crate::bignum::to_value(&b)),
+    None => Ok(num(n(a)?.abs())),
+});
 f1!(ceil, ParamType::Number, |a| Ok(num(n(a)?.ceil())));
 f1!(floor, ParamType::Number, |a| Ok(num(n(a)?.floor())));
 f1!(signum, ParamType::Number, |a| {
@@ -270,8 +274,20 @@ f1!(tostring, ParamType::Any, |a| match a {
 });
 f1!(tonumber, ParamType::Any, |a| match a {
     Value::Null => Ok(Value::Null),
-    v => n(v).map(num),
+    v => match exact(v) {
+        Some(b) => Ok(crate::bignum::to_value(&b)),
+        None => n(v).map(num),
+    },
 });
+
+/// A number (or a string of one) as cty holds it; `None` for an infinity or a non-number.
+fn exact(v: &Value) -> Option<crate::bignum::Big> {
+    match v {
+        Value::Number(m) => crate::bignum::from_number(m),
+        Value::String(t) => crate::bignum::Big::parse(t, crate::bignum::PREC),
+        _ => None,
+    }
+}
 f1!(tobool, ParamType::Any, |a| match a {
     Value::Bool(b) => Ok((*b).into()),
     Value::String(s) if s == "true" => Ok(true.into()),
@@ -574,9 +590,26 @@ fn coalescelist(args: FuncArgs) -> R {
         .cloned()
         .unwrap_or(Value::Array(vec![])))
 }
+/// The least (`want` Less) or greatest of numbers compared exactly, as cty; `None` when one is
+/// an infinity (float64 then).
+fn extreme(args: &FuncArgs, want: std::cmp::Ordering) -> Option<Value> {
+    let mut best: Option<crate::bignum::Big> = None;
+    for a in args.iter() {
+        let b = exact(a)?;
+        best = Some(match best {
+            Some(cur) if b.cmp(&cur) != want => cur,
+            _ => b,
+        });
+    }
+    best.map(|b| crate::bignum::to_value(&b))
+}
+
 fn min(args: FuncArgs) -> R {
     if args.is_empty() {
         return Err("must pass at least one number".into());
+    }
+    if let Some(v) = extreme(&args, std::cmp::Ordering::Less) {
+        return Ok(v);
     }
     Ok(num(args
         .iter()
@@ -588,6 +621,9 @@ fn min(args: FuncArgs) -> R {
 fn max(args: FuncArgs) -> R {
     if args.is_empty() {
         return Err("must pass at least one number".into());
+    }
+    if let Some(v) = extreme(&args, std::cmp::Ordering::Greater) {
+        return Ok(v);
     }
     Ok(num(args
         .iter()

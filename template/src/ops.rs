@@ -8,6 +8,7 @@ use crate::bignum::{self, Big};
 use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
 use hcl::expr::BinaryOperator;
 use hcl::Value;
+use num_traits::Zero;
 
 /// The internal function for `op`, if Kiln implements it.
 pub(crate) fn function_for(op: BinaryOperator) -> Option<&'static str> {
@@ -119,7 +120,9 @@ fn arith(args: &FuncArgs, op: &str) -> Result<Value, String> {
             let Some(ratio) = x.quo(y) else {
                 return Err("can't use modulo with zero".into());
             };
+            // (The quotient's integer part is a big.Int, so a zero has no sign: -0 % 5 is -0.)
             let (neg, whole) = ratio.trunc();
+            let neg = neg && !whole.is_zero();
             let times = Big::from_int(neg, whole, x.prec());
             Ok(bignum::to_value(&x.sub(&y.mul(&times))))
         }

@@ -573,34 +573,18 @@ fn word(src: &str) -> Option<Value> {
     })
 }
 
-/// A decimal number as cty parses one (Go's `big.ParseFloat` in base 10): digits with an
-/// optional fraction and exponent, or an infinity.
+/// A decimal number as cty parses one (`cty.ParseNumberVal`: Go's `big.ParseFloat` in base
+/// 10 at 512 bits): digits with an optional fraction and exponent, or an infinity.
 fn decimal(s: &str) -> Option<Value> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let negative = s.starts_with('-');
     if body == "Inf" || body == "inf" {
-        return Some(crate::functions::num(if negative {
+        return Some(crate::functions::num(if s.starts_with('-') {
             f64::NEG_INFINITY
         } else {
             f64::INFINITY
         }));
     }
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
-        return None;
-    }
-    if let Some(e) = exponent {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        if e.is_empty() || !digits(e) {
-            return None;
-        }
-    }
-    s.parse::<f64>().ok().map(crate::functions::num)
+    crate::bignum::Big::parse(s, crate::bignum::PREC).map(|b| crate::bignum::to_value(&b))
 }
 
 /// A date or time in one of the forms go-cty-yaml accepts, as an RFC 3339 string.

@@ -447,9 +447,8 @@ impl AmazonConfig {
             errs.push(config.error_at(key, "Invalid amazon-ebs configuration", msg));
         };
         if let serde_json::Value::Object(m) = &config.value {
-            let winrm = m.get("communicator").and_then(|c| c.as_str()) == Some("winrm");
             for (key, v) in m {
-                if kiln_core::convert::is_unset(v) || (key.starts_with("winrm_") && !winrm) {
+                if kiln_core::convert::is_unset(v) {
                     continue;
                 }
                 if UNSUPPORTED.contains(&key.as_str()) {

@@ -119,15 +119,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "ssh_proxy_password",
     "ssh_public_key",
     "ssh_private_key",
-    "winrm_username",
-    "winrm_password",
-    "winrm_host",
-    "winrm_no_proxy",
-    "winrm_port",
-    "winrm_timeout",
-    "winrm_use_ssl",
-    "winrm_insecure",
-    "winrm_use_ntlm",
 ];
 
 /// A number or a string in the template (`disk_size = 5000` or `"5G"`).
@@ -501,10 +492,9 @@ impl QemuConfig {
             errs.push(config.error_at(key, "Invalid qemu configuration", msg))
         };
         if let serde_json::Value::Object(m) = &config.value {
-            let winrm = m.get("communicator").and_then(|c| c.as_str()) == Some("winrm");
             for (key, v) in m {
-                // Null is not set; Packer reads only the settings of the communicator in use.
-                if kiln_core::convert::is_unset(v) || (key.starts_with("winrm_") && !winrm) {
+                // A setting left at its zero value (null, "", []) is not set.
+                if kiln_core::convert::is_unset(v) {
                     continue;
                 }
                 if IGNORED.contains(&key.as_str()) {

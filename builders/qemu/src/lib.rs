@@ -87,6 +87,7 @@ impl Builder for QemuBuilder {
             config::IGNORED,
             config::UNSUPPORTED,
             kiln_communicator::config::FIELDS,
+            kiln_communicator::config::WINRM_FIELDS,
         ]) {
             diags.extend(d);
         }

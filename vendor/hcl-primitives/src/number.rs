@@ -148,10 +148,28 @@ impl N {
     }
 }
 
+impl N {
+    /// Kiln: the number's shortest decimal text (`-0` as `0`, which equals it), for comparing
+    /// a [`N::Big`] with another number by value.
+    fn value_text(self) -> std::string::String {
+        let t = match self {
+            N::PosInt(v) => v.to_string(),
+            N::NegInt(v) => v.to_string(),
+            N::Float(v) => format!("{v}"),
+            N::Big(i, _) => big::get(i).0,
+        };
+        if t == "-0" {
+            "0".into()
+        } else {
+            t
+        }
+    }
+}
+
 impl PartialEq for N {
     fn eq(&self, other: &Self) -> bool {
-        if let (N::Big(a, _), N::Big(b, _)) = (self, other) {
-            return a == b;
+        if matches!(self, N::Big(..)) || matches!(other, N::Big(..)) {
+            return self.value_text() == other.value_text();
         }
         match coerce(*self, *other) {
             CoerceResult::PosInt(a, b) => a == b,
