@@ -706,16 +706,7 @@ fn sigkill_of_kiln_test_leaves_no_vm_and_cleanup_removes_its_directory() {
     let image = d.join(format!("kiln-test-kill-{}.qcow2", token()));
     std::fs::copy(&base, &image).unwrap();
     let name = image.file_name().unwrap().to_string_lossy().into_owned();
-    // QEMU's processes on that image (Kiln's own command line names it too).
-    let qemu = || -> Vec<u32> {
-        processes_with(&name)
-            .into_iter()
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("qemu-system"))
-            })
-            .collect()
-    };
+    let qemu = || kiln_tests::qemu::qemu_processes_with(&name);
     write(d, "goss.yaml", "file:\n  /etc/passwd:\n    exists: true\n");
     let mut c = kiln(
         d,

@@ -105,10 +105,6 @@ pub(crate) fn obj(v: &Value) -> Result<Map<String, Value>, String> {
     }
 }
 
-pub(crate) fn to_json(v: &Value) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
-}
-
 pub(crate) fn from_json(v: serde_json::Value) -> Value {
     hcl::to_value(v).unwrap_or(Value::Null)
 }

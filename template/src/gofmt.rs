@@ -47,7 +47,7 @@ fn string(v: &Value, verb: char) -> Result<String, String> {
 }
 
 fn json(v: &Value) -> String {
-    crate::gostr::json(&crate::functions::to_json(v))
+    crate::gostr::json_value(v)
 }
 
 /// Go's `%e` mantissa/exponent form with `prec` digits after the point.

@@ -95,36 +95,8 @@ pub fn json_string(s: &str) -> String {
     out
 }
 
-/// JSON as Go's `json.Marshal` writes it: compact, map keys sorted, strings per [`json_string`],
-/// numbers in positional notation.
-pub fn json(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => json_string(s),
-        serde_json::Value::Array(a) => {
-            let items: Vec<String> = a.iter().map(json).collect();
-            format!("[{}]", items.join(","))
-        }
-        serde_json::Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            let items: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", json_string(k), json(&o[k])))
-                .collect();
-            format!("{{{}}}", items.join(","))
-        }
-        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => format!("{f}"),
-            _ => n.to_string(),
-        },
-        other => other.to_string(),
-    }
-}
-
-/// [`json`] of an hcl value, its numbers as cty writes them (exact: `1/3` keeps its 155
-/// digits).
+/// JSON as Go's `json.Marshal` writes it: compact, map keys sorted, strings per
+/// [`json_string`], numbers as cty writes them (positional, exact: `1/3` keeps its 155 digits).
 pub fn json_value(v: &hcl::Value) -> String {
     match v {
         hcl::Value::Null => "null".into(),

@@ -42,12 +42,7 @@ fn operand(v: &Value, op: &str) -> Result<N, String> {
         }),
         Value::String(s) => {
             // cty converts a string to a number as it parses one written in a template.
-            let t = s.as_str();
-            let ok = !t.is_empty()
-                && t.trim() == t
-                && t.bytes()
-                    .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
-            if let Some(b) = ok.then(|| Big::parse(t, bignum::PREC)).flatten() {
+            if let Some(b) = Big::parse(s, bignum::PREC) {
                 return Ok(N::F(b));
             }
             Err(format!(

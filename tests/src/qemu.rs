@@ -222,6 +222,18 @@ impl Drop for Vm {
     }
 }
 
+/// The QEMU processes whose command line holds `needle` (Kiln's own may name the same image).
+#[must_use]
+pub fn qemu_processes_with(needle: &str) -> Vec<u32> {
+    processes_with(needle)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("qemu-system"))
+        })
+        .collect()
+}
+
 /// PIDs of running processes whose command line contains `needle` (checks for leaked VMs).
 #[must_use]
 pub fn processes_with(needle: &str) -> Vec<u32> {
