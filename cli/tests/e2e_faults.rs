@@ -4,7 +4,7 @@
 //! the process table and the file system for leaks.
 
 use kiln_tests::qemu::{base_image, processes_with};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -730,6 +730,23 @@ fn sigkill_of_kiln_test_leaves_no_vm_and_cleanup_removes_its_directory() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(qemu().len(), 1, "the test VM runs");
+    // QEMU's `-snapshot` overlay is a temporary file it unlinks once opened: a SIGKILL in
+    // between leaves it, so it must be made inside the journaled directory.
+    let environ = std::fs::read(format!("/proc/{}/environ", qemu()[0])).unwrap();
+    let tmpdir = environ
+        .split(|b| *b == 0)
+        .find_map(|v| v.strip_prefix(b"TMPDIR="))
+        .map(|v| PathBuf::from(String::from_utf8_lossy(v).into_owned()));
+    assert!(
+        tmpdir
+            .as_ref()
+            .is_some_and(|t| t.parent() == Some(tmp.as_path())
+                && t.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("kiln-test-vm")),
+        "QEMU's TMPDIR is {tmpdir:?}, not the VM's directory"
+    );
     signal(&child, "KILL");
     let _ = child.wait();
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -246,6 +246,9 @@ fn start(
         &format!("user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"),
     ])
     .args(["-device", "virtio-net-pci,netdev=n0,romfile="])
+    // `-snapshot` keeps its overlay in a temporary file that QEMU removes only when it exits
+    // cleanly: in the journaled directory, `kiln cleanup` removes it after a SIGKILL too.
+    .env("TMPDIR", dir)
     .stdin(Stdio::null())
     .stdout(Stdio::null())
     .stderr(
