@@ -150,7 +150,8 @@ struct ValidateArgs {
     /// Only check syntax; do not evaluate.
     #[arg(long = "syntax-only")]
     syntax_only: bool,
-    /// Accepted for compatibility: Kiln always evaluates data sources when validating.
+    /// Run data sources (they may call external services); without it their outputs are
+    /// unknown, as in Packer since 1.8.5.
     #[arg(long = "evaluate-datasources")]
     evaluate_datasources: bool,
     /// Do not warn about var-file entries for undeclared variables.
@@ -323,7 +324,8 @@ fn docker_settings() -> kiln_builder_docker::Settings {
 /// `kiln build --catalog`, for the `kiln-image` data source.
 static CATALOG_FLAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
-fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
+/// Loads the templates; `skip_data` leaves data sources unrun (`validate`).
+fn load(common: &VarArgs, allow_unset: bool, skip_data: bool) -> Result<Template, Diagnostics> {
     let mut vars = Vec::new();
     let mut diags = Diagnostics::default();
     for v in &common.vars {
@@ -375,12 +377,13 @@ fn load(common: &VarArgs, allow_unset: bool) -> Result<Template, Diagnostics> {
         allow_unset,
         inline,
         data_sources: registry().data_sources(),
+        skip_data_sources: skip_data,
     })
 }
 
 /// Loads the templates, printing errors (and warnings) to stderr.
 fn load_reporting(common: &VarArgs, undeclared_warnings: bool) -> Option<Template> {
-    load_reporting_with(common, false, undeclared_warnings)
+    load_reporting_with(common, false, undeclared_warnings, false)
 }
 
 /// The summary of the warning a var file gets for setting an undeclared variable.
@@ -390,8 +393,9 @@ fn load_reporting_with(
     common: &VarArgs,
     allow_unset: bool,
     undeclared_warnings: bool,
+    skip_data: bool,
 ) -> Option<Template> {
-    match load(common, allow_unset) {
+    match load(common, allow_unset, skip_data) {
         Ok(mut t) => {
             for secret in &t.plan.secrets {
                 SECRETS.add(secret);
@@ -584,7 +588,12 @@ fn validate(a: &ValidateArgs) -> i32 {
         println!("Syntax-only check passed. Everything looks okay.");
         return 0;
     }
-    let Some(t) = load_reporting(&a.common, !a.no_warn_undeclared_var) else {
+    let Some(t) = load_reporting_with(
+        &a.common,
+        false,
+        !a.no_warn_undeclared_var,
+        !a.evaluate_datasources,
+    ) else {
         return 1;
     };
     let (events, _rx) = Events::channel();
@@ -786,7 +795,7 @@ fn console(a: &ConsoleArgs) -> i32 {
             ..LoadOptions::default()
         })
     } else {
-        load(&common, true)
+        load(&common, true, false)
     };
     let t = match loaded {
         Ok(t) => t,
@@ -887,7 +896,7 @@ fn inspect_legacy(s: &kiln_template::legacy::Summary) {
 }
 
 fn inspect(a: &VarArgs) -> i32 {
-    let Some(t) = load_reporting_with(a, true, true) else {
+    let Some(t) = load_reporting_with(a, true, true, false) else {
         return 1;
     };
     if let Some(s) = &t.legacy_json {

@@ -217,7 +217,7 @@ fn a_git_data_source_outside_a_repository_is_a_located_error() {
         "data \"git-commit\" \"c\" {\n  commit_ish = \"HEAD\"\n}\nsource \"null\" \"n\" { communicator = \"none\" }\nbuild { sources = [\"source.null.n\"] }\n",
     )
     .unwrap();
-    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    let r = run(KILN, d, &["validate", "-evaluate-datasources", "t.pkr.hcl"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
         r.stderr.contains("t.pkr.hcl:1:1")
@@ -225,4 +225,87 @@ fn a_git_data_source_outside_a_repository_is_a_located_error() {
         "{}",
         r.all()
     );
+}
+
+/// A one-file HTTP server on 127.0.0.1 answering every request with `body`; counts requests.
+fn http_server(body: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, hits)
+}
+
+/// As Packer since 1.8.5: `validate` does not run data sources (they may call paid or
+/// unreachable services) unless `-evaluate-datasources`; what is computed from their outputs is
+/// unknown there, and not an error. Other errors are still reported; `build` runs them.
+#[test]
+fn validate_runs_data_sources_only_when_asked() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (port, hits) = http_server(r#"{"version": "1.2"}"#);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let template = format!(
+        r#"data "http" "meta" {{
+  url = "http://127.0.0.1:{port}/meta.json"
+}}
+locals {{
+  meta    = jsondecode(data.http.meta.body)
+  version = local.meta.version
+  major   = split(".", local.version)[0]
+}}
+source "file" "out" {{
+  content = "v${{local.version}} ${{local.major}}\n"
+  target  = "out.txt"
+}}
+build {{ sources = ["source.file.out"] }}
+"#
+    );
+    std::fs::write(d.join("t.pkr.hcl"), &template).unwrap();
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "The configuration is valid.\n"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(hits.load(SeqCst), 0, "validate ran the data source");
+    let r = run(KILN, d, &["validate", "-evaluate-datasources", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(hits.load(SeqCst), 1);
+    let r = run(KILN, d, &["build", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.txt")).unwrap(),
+        "v1.2 1\n"
+    );
+    // An error that owes nothing to the data source is still one.
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        template.replace("  major ", "  typo    = var.nope\n  major "),
+    )
+    .unwrap();
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("Error: Undefined variable"),
+        "{}",
+        r.all()
+    );
+    assert!(!r.stderr.contains("jsondecode"), "{}", r.all());
+    assert_eq!(hits.load(SeqCst), 2);
 }

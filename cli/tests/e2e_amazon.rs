@@ -648,7 +648,10 @@ build {{ sources = ["source.file.out"] }}
         format!("{newest} kiln-base-2024 123456789012")
     );
     write(d, &tpl(""));
+    // validate runs data sources only when asked (Packer >= 1.8.5).
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run(KILN, d, &["validate", "-evaluate-datasources", "t.pkr.hcl"]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
         r.stderr.contains("t.pkr.hcl:1:1")

@@ -85,6 +85,9 @@ pub struct LoadOptions {
     pub inline: Vec<(String, String)>,
     /// Data source types from plugin crates (`amazon-ami`), beside the built-in ones.
     pub data_sources: kiln_core::registry::DataSources,
+    /// Do not run data sources (`validate` without `-evaluate-datasources`): their outputs
+    /// are unknown, and a local that cannot be evaluated because of one is unknown too.
+    pub skip_data_sources: bool,
 }
 
 /// A declared variable and its resolved value.
@@ -605,6 +608,7 @@ fn load_scrubbing(
             var_names: variables.keys().cloned().collect(),
             local_names: BTreeSet::new(),
         },
+        opts.skip_data_sources,
         &mut diags,
     );
     if halt(&mut diags, opts.allow_unset) {
@@ -615,7 +619,10 @@ fn load_scrubbing(
         &var_value,
         &variables,
         &path,
-        &data_value,
+        &locals::DataValues {
+            value: &data_value,
+            not_run: opts.skip_data_sources,
+        },
         secrets,
         &mut diags,
     );

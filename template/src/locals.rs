@@ -27,15 +27,24 @@ pub(crate) fn refs(expr: &EExpr, root_name: &str) -> BTreeSet<String> {
     r.0
 }
 
+/// The `data` object the locals see, and whether the data sources were not run (their outputs
+/// are placeholders).
+pub(crate) struct DataValues<'a> {
+    pub(crate) value: &'a Value,
+    pub(crate) not_run: bool,
+}
+
 pub(crate) fn evaluate_locals(
     parsed: &Parsed,
     var_value: &Value,
     vars: &IndexMap<String, Variable>,
     path: &Value,
-    data: &Value,
+    data: &DataValues<'_>,
     secrets: &kiln_core::event::Secrets,
     diags: &mut Diagnostics,
 ) -> (IndexMap<String, Value>, BTreeSet<String>) {
+    // Locals computed from a data source's outputs, when data sources are not run.
+    let mut unknown: BTreeSet<String> = BTreeSet::new();
     let mut defs: IndexMap<String, (Arc<SourceFile>, EExpr, Option<Location>)> = IndexMap::new();
     let mut sensitive = BTreeSet::new();
     for (file, body) in &parsed.files {
@@ -86,7 +95,7 @@ pub(crate) fn evaluate_locals(
         var: var_value.clone(),
         local: Value::Null,
         path: path.clone(),
-        data: data.clone(),
+        data: data.value.clone(),
         var_names: vars.keys().cloned().collect(),
         local_names: names,
     };
@@ -147,7 +156,20 @@ pub(crate) fn evaluate_locals(
                     secrets.add(&l);
                 }
             }
-            diags.extend(errs);
+            // As cty's unknowns at validate: what is computed from an output of a data
+            // source that was not run is itself unknown, and not an error.
+            let from_unknown = data.not_run
+                && (!refs(expr, "data").is_empty()
+                    || local_refs(expr).iter().any(|r| unknown.contains(r)));
+            if from_unknown {
+                unknown.insert(n.clone());
+            }
+            let v = if from_unknown && errs.has_errors() {
+                Value::from(crate::data::UNKNOWN)
+            } else {
+                diags.extend(errs);
+                v
+            };
             done.insert(n.clone(), v);
         }
         pending.retain(|n| !ready.contains(n));

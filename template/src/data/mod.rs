@@ -62,6 +62,44 @@ fn data_refs(e: &EExpr) -> BTreeSet<(String, String)> {
     r.0
 }
 
+/// The value Packer gives every unknown at validate (its `UnknownVariableValue`): what a
+/// builder's checks see where a data source's output would be.
+pub const UNKNOWN: &str = "74D93920-ED26-11E3-AC10-0800200C9A66";
+
+/// `data.TYPE.NAME.ATTR` references anywhere in the template, by `(TYPE, NAME)`: the
+/// attributes a data source that is not run must still have.
+fn attrs_used(parsed: &Parsed) -> std::collections::BTreeMap<(String, String), BTreeSet<String>> {
+    use hcl::edit::expr::TraversalOperator as Op;
+    use hcl::edit::visit::Visit;
+    type Used = std::collections::BTreeMap<(String, String), BTreeSet<String>>;
+    struct R(Used);
+    impl Visit for R {
+        fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
+            if let (EExpr::Variable(root), Some(a), Some(b)) =
+                (&t.expr, t.operators.first(), t.operators.get(1))
+            {
+                if root.as_str() == "data" {
+                    if let (Op::GetAttr(a), Op::GetAttr(b)) = (a.value(), b.value()) {
+                        let attrs = self
+                            .0
+                            .entry((a.as_str().to_string(), b.as_str().to_string()))
+                            .or_default();
+                        if let Some(Op::GetAttr(c)) = t.operators.get(2).map(|o| o.value()) {
+                            attrs.insert(c.as_str().to_string());
+                        }
+                    }
+                }
+            }
+            hcl::edit::visit::visit_traversal(self, t);
+        }
+    }
+    let mut r = R(Used::new());
+    for (_, body) in &parsed.files {
+        r.visit_body(body);
+    }
+    r.0
+}
+
 fn block_refs(b: &Block) -> BTreeSet<(String, String)> {
     b.body
         .attributes()
@@ -70,12 +108,21 @@ fn block_refs(b: &Block) -> BTreeSet<(String, String)> {
 }
 
 /// Evaluates every `data` block; returns `data` as an object `{type: {name: outputs}}`.
+/// With `skip` (`validate` without `-evaluate-datasources`, as Packer since 1.8.5), a data
+/// source's arguments are evaluated but it is not run: each of its outputs the template uses is
+/// [`UNKNOWN`].
 pub(crate) fn evaluate(
     parsed: &Parsed,
     plugged: &kiln_core::registry::DataSources,
     shared: &Shared,
+    skip: bool,
     diags: &mut Diagnostics,
 ) -> Value {
+    let used = if skip {
+        attrs_used(parsed)
+    } else {
+        std::collections::BTreeMap::new()
+    };
     let mut defs: Vec<Def> = Vec::new();
     for (file, body) in &parsed.files {
         for b in body.get_blocks("data") {
@@ -192,6 +239,13 @@ pub(crate) fn evaluate(
                 continue;
             }
             let result = match d.kind.as_str() {
+                _ if skip => Ok(Value::Object(
+                    used.get(&(d.kind.clone(), d.name.clone()))
+                        .into_iter()
+                        .flatten()
+                        .map(|a| (a.clone(), Value::from(UNKNOWN)))
+                        .collect(),
+                )),
                 "null" => null_source(&args),
                 "host-info" => check_args(&args, &[])
                     .map(|()| host_info::outputs(&host_info::HostFacts::read())),
