@@ -18,7 +18,11 @@ data "amazon-parameterstore" "base" {
   region = var.region
 }
 locals {
-  x = "a"
+  x   = "a"
+  m   = { a = { sku = "x" } }
+  os  = ""
+  sku = local.m[local.os].sku
+  n   = null
 }
 source "null" "a" { communicator = "none" }
 build { sources = ["source.null.a"] }
@@ -33,6 +37,9 @@ build { sources = ["source.null.a"] }
         r.stdout
     );
     assert!(r.stdout.contains("local.x: \"a\"\n"), "{}", r.stdout);
+    // A local that fails has no value to show (as Packer); a null one has.
+    assert!(!r.stdout.contains("local.sku"), "{}", r.stdout);
+    assert!(r.stdout.contains("local.n: \"null\"\n"), "{}", r.stdout);
     assert!(r.stdout.contains("      null.a\n"), "{}", r.stdout);
     // validate still refuses both.
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);

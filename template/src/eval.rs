@@ -202,9 +202,14 @@ fn evaluate_in(expr: &EExpr, file: &SourceFile, ctx: &Context) -> Result<Value, 
                 "Error in function call".to_string(),
                 format!("Call to function \"{name}\" failed: {m}."),
             ),
-            hcl::eval::ErrorKind::NoSuchKey(k) => (
+            // hcl-rs says the same of `x.k` and of `x["k"]`; HCL does not.
+            hcl::eval::ErrorKind::NoSuchKey(k) if has_get_attr(expr, k) => (
                 "Unsupported attribute".into(),
                 format!("This object does not have an attribute named \"{k}\"."),
+            ),
+            hcl::eval::ErrorKind::NoSuchKey(_) | hcl::eval::ErrorKind::Index(_) => (
+                "Invalid index".into(),
+                "The given key does not identify an element in this collection value.".into(),
             ),
             _ => (
                 "Invalid expression".into(),
@@ -219,6 +224,25 @@ fn evaluate_in(expr: &EExpr, file: &SourceFile, ctx: &Context) -> Result<Value, 
             .span()
             .map(|s| Location::from_span(&file.name, &file.text, s)))]
     })
+}
+
+/// Whether `expr` reads an attribute `.name` anywhere.
+fn has_get_attr(expr: &EExpr, name: &str) -> bool {
+    use hcl::edit::visit::Visit;
+    struct F<'a>(&'a str, bool);
+    impl Visit for F<'_> {
+        fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
+            for op in &t.operators {
+                if let hcl::edit::expr::TraversalOperator::GetAttr(a) = op.value() {
+                    self.1 |= a.as_str() == self.0;
+                }
+            }
+            hcl::edit::visit::visit_traversal(self, t);
+        }
+    }
+    let mut f = F(name, false);
+    f.visit_expr(expr);
+    f.1
 }
 
 /// Re-reads `<<-` heredocs from the source with the indentation removed from every line, as the

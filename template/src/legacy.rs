@@ -849,27 +849,55 @@ pub fn load_text(
         env: Some(opts.env.clone()),
         ..base.clone()
     };
-    loop {
-        let before = pending.len();
-        let mut still = Vec::new();
-        for (k, d) in pending {
-            match gotmpl::render(&d, &env_ctx(&values)) {
+    // Packer's loop (renderVarsRecursively): up to 100 passes over the defaults not yet done,
+    // in name order; a default that renders is done unless it calls `user` (then it renders
+    // again each pass, and so counts as progress: a default using an undeclared variable is
+    // an error only when, in the last pass, nothing rendered).
+    let calls_user = regex::Regex::new(r"\{\{\s*user\s*`.*`\s*\}\}").expect("a valid pattern");
+    pending.sort();
+    let mut failed: Vec<(String, String)> = Vec::new();
+    let mut changed = false;
+    for _ in 0..100 {
+        changed = false;
+        failed.clear();
+        let mut retry = false;
+        let mut done = Vec::new();
+        for (k, d) in &pending {
+            match gotmpl::render(d, &env_ctx(&values)) {
                 Ok(v) => {
-                    values.insert(k, v);
+                    changed = true;
+                    values.insert(k.clone(), v);
+                    if calls_user.is_match(d) {
+                        retry = true;
+                    } else {
+                        done.push(k.clone());
+                    }
                 }
-                Err(e) => still.push((k, d, e)),
+                Err(e) if e.contains("variable not set: ") => {
+                    retry = true;
+                    failed.push((k.clone(), e));
+                }
+                Err(e) => {
+                    failed.push((k.clone(), e));
+                    changed = false;
+                    retry = true;
+                    break;
+                }
             }
         }
-        if still.is_empty() {
+        if !retry
+            || failed
+                .iter()
+                .any(|(_, e)| !e.contains("variable not set: "))
+        {
             break;
         }
-        if still.len() == before {
-            for (k, _, e) in still {
-                diags.push(doc.err(&format!("variables.{k}"), "Error in variable default", e));
-            }
-            break;
+        pending.retain(|(k, _)| !done.contains(k));
+    }
+    if !changed {
+        for (k, e) in failed {
+            diags.push(doc.err(&format!("variables.{k}"), "Error in variable default", e));
         }
-        pending = still.into_iter().map(|(k, d, _)| (k, d)).collect();
     }
     for (k, def) in &declared {
         if def.is_none() && !values.contains_key(k) && !opts.allow_unset {

@@ -45,6 +45,9 @@ pub(crate) fn evaluate_locals(
 ) -> (IndexMap<String, Value>, BTreeSet<String>) {
     // Locals computed from a data source's outputs, when data sources are not run.
     let mut unknown: BTreeSet<String> = BTreeSet::new();
+    // Locals whose evaluation failed: they have no value (`inspect`, which goes on after
+    // errors, does not show them, as Packer).
+    let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut defs: IndexMap<String, (Arc<SourceFile>, EExpr, Option<Location>)> = IndexMap::new();
     let mut sensitive = BTreeSet::new();
     for (file, body) in &parsed.files {
@@ -167,6 +170,9 @@ pub(crate) fn evaluate_locals(
             let v = if from_unknown && errs.has_errors() {
                 Value::from(crate::data::UNKNOWN)
             } else {
+                if errs.has_errors() {
+                    failed.insert(n.clone());
+                }
                 diags.extend(errs);
                 v
             };
@@ -177,6 +183,7 @@ pub(crate) fn evaluate_locals(
     // Keep declaration order.
     let ordered = defs
         .keys()
+        .filter(|k| !failed.contains(*k))
         .filter_map(|k| done.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
     (ordered, sensitive)

@@ -166,3 +166,42 @@ build {{ sources = ["source.null.a"] }}
         serde_json::json!({ "name": "IMAGE-X", "version": "1.2.3", "ctype": "application/json" })
     );
 }
+
+/// HCL's two messages for a missing element: `x.k` reads an attribute, `x["k"]` (or a list
+/// index out of range) an element.
+#[test]
+fn a_missing_attribute_and_a_missing_index_are_told_apart() {
+    let summaries = |locals: &str| -> Vec<(String, String)> {
+        let tpl = format!(
+            "locals {{\n{locals}\n}}\nsource \"null\" \"n\" {{ communicator = \"none\" }}\nbuild {{ sources = [\"source.null.n\"] }}\n"
+        );
+        let d = load(&LoadOptions {
+            inline: vec![("t.pkr.hcl".into(), tpl)],
+            ..LoadOptions::default()
+        })
+        .expect_err("the locals fail");
+        d.0.iter()
+            .map(|x| (x.summary.clone(), x.detail.clone()))
+            .collect()
+    };
+    let index = (
+        "Invalid index".to_string(),
+        "The given key does not identify an element in this collection value.".to_string(),
+    );
+    assert_eq!(
+        summaries("  m = { a = { sku = \"x\" } }\n  os = \"\"\n  sku = local.m[local.os].sku"),
+        vec![index.clone()]
+    );
+    assert_eq!(
+        summaries("  l = [1, 2]\n  x = local.l[5]"),
+        vec![index.clone()]
+    );
+    assert_eq!(summaries("  y = { k = 1 }[\"z\"]"), vec![index]);
+    assert_eq!(
+        summaries("  m = { a = 1 }\n  x = local.m.b"),
+        vec![(
+            "Unsupported attribute".to_string(),
+            "This object does not have an attribute named \"b\".".to_string()
+        )]
+    );
+}
