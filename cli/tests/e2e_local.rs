@@ -362,6 +362,31 @@ fn console_evaluates_expressions_from_stdin() {
     insta::assert_snapshot!("console", format!("{}---\n{}", out.stdout, out.stderr));
 }
 
+/// `file()` in the console reads relative to the template's directory, as in the template.
+#[test]
+fn console_file_functions_read_beside_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    write(&d.join("sub"), "x.txt", "beside\n");
+    write(d, "x.txt", "cwd\n");
+    write(&d.join("sub"), "t.pkr.hcl", "locals {\n  x = file(\"x.txt\")\n}\nsource \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"source.null.a\"]\n}\n");
+    for path in ["sub", "sub/t.pkr.hcl"] {
+        let out = run_with_input(
+            KILN,
+            d,
+            &["console", path],
+            b"file(\"x.txt\")\nlocal.x\nfileexists(\"t.pkr.hcl\")\n",
+        );
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "\"beside\\n\"\n\"beside\\n\"\ntrue\n"),
+            "{path}: {}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn fmt_check_diff_write_and_recursive() {
     let dir = tempfile::tempdir().unwrap();

@@ -87,15 +87,19 @@ impl Template {
                         _ => {}
                     }
                 }
-                eval::eval(&expr, &file, &shared.scope(&[]), &ctx)
-                    .map(|v| {
-                        if sensitive {
-                            "<sensitive>".to_string()
-                        } else {
-                            secrets.scrub(&format_value(&v))
-                        }
-                    })
-                    .map_err(|d| Diagnostics(d).scrubbed(&secrets))
+                // File functions read relative to the template's directory, as in the template.
+                let dir = Some(self.plan.template_dir.as_path());
+                crate::functions::with_base_dir(dir, || {
+                    eval::eval(&expr, &file, &shared.scope(&[]), &ctx)
+                })
+                .map(|v| {
+                    if sensitive {
+                        "<sensitive>".to_string()
+                    } else {
+                        secrets.scrub(&format_value(&v))
+                    }
+                })
+                .map_err(|d| Diagnostics(d).scrubbed(&secrets))
             }
         }
     }

@@ -40,11 +40,13 @@ thread_local! {
 
 /// Runs `f` with the file functions (`file`, `fileexists`, `fileset`, `templatefile`, the
 /// `file*` hashes) reading paths relative to `dir`, the template's directory, as Packer's do;
-/// `abspath` and plugins keep the working directory.
+/// `abspath` and plugins keep the working directory. Without a directory (`kiln console`'s
+/// input has no file of its own) the one already set stays.
 pub(crate) fn with_base_dir<T>(dir: Option<&std::path::Path>, f: impl FnOnce() -> T) -> T {
     let dir = dir
         .filter(|d| !d.as_os_str().is_empty())
-        .map(std::path::Path::to_path_buf);
+        .map(std::path::Path::to_path_buf)
+        .or_else(base_dir);
     let old = BASE_DIR.with(|b| b.replace(dir));
     let out = f();
     BASE_DIR.with(|b| *b.borrow_mut() = old);
