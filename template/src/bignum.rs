@@ -339,6 +339,64 @@ impl Big {
         if self.is_zero() {
             return format!("{sign}0");
         }
+        let (d, point) = self.shortest();
+        // %f with as many fraction digits as there are.
+        let mut out = String::from(sign);
+        let n = i64::try_from(d.len()).unwrap_or(0);
+        if point > 0 {
+            for k in 0..point {
+                out.push(
+                    usize::try_from(k)
+                        .ok()
+                        .and_then(|k| d.get(k))
+                        .map_or('0', |&c| c as char),
+                );
+            }
+        } else {
+            out.push('0');
+        }
+        let frac = (n - point).max(0);
+        if frac > 0 {
+            out.push('.');
+            for k in 0..frac {
+                let j = point + k;
+                out.push(
+                    usize::try_from(j)
+                        .ok()
+                        .and_then(|j| d.get(j))
+                        .map_or('0', |&c| c as char),
+                );
+            }
+        }
+        out
+    }
+
+    /// As Go's `fmt` `%g` of a `*big.Float` with no precision: the shortest decimal, in
+    /// exponent form when its exponent is below -4 or at least 6.
+    pub(crate) fn text_g(&self, upper: bool) -> String {
+        let sign = if self.neg { "-" } else { "" };
+        if self.is_zero() {
+            return format!("{sign}0");
+        }
+        let (d, point) = self.shortest();
+        let exp = point - 1;
+        if (-4..6).contains(&exp) {
+            return self.text();
+        }
+        let digits: String = d.iter().map(|&c| c as char).collect();
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let e = if upper { 'E' } else { 'e' };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!(
+            "{sign}{first}{dot}{rest}{e}{esign}{:02}",
+            exp.unsigned_abs()
+        )
+    }
+
+    /// The shortest decimal digits (no trailing zeros) that read back to this nonzero number
+    /// at its precision, and the position of the point: `0.d × 10^point`.
+    fn shortest(&self) -> (Vec<u8>, i64) {
         let (mut d, mut point) = Big::decimal(&self.mant, self.exp);
         // The mantissa at exactly prec + 1 bits, its last bit half an ulp.
         let shift = i64::from(self.prec) + 1 - bits(&self.mant);
@@ -384,35 +442,7 @@ impl Big {
                 (false, false) => {}
             }
         }
-        // %f with as many fraction digits as there are.
-        let mut out = String::from(sign);
-        let n = i64::try_from(d.len()).unwrap_or(0);
-        if point > 0 {
-            for k in 0..point {
-                out.push(
-                    usize::try_from(k)
-                        .ok()
-                        .and_then(|k| d.get(k))
-                        .map_or('0', |&c| c as char),
-                );
-            }
-        } else {
-            out.push('0');
-        }
-        let frac = (n - point).max(0);
-        if frac > 0 {
-            out.push('.');
-            for k in 0..frac {
-                let j = point + k;
-                out.push(
-                    usize::try_from(j)
-                        .ok()
-                        .and_then(|j| d.get(j))
-                        .map_or('0', |&c| c as char),
-                );
-            }
-        }
-        out
+        (d, point)
     }
 }
 

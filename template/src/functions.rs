@@ -107,10 +107,6 @@ pub(crate) fn obj(v: &Value) -> Result<Map<String, Value>, String> {
     }
 }
 
-pub(crate) fn from_json(v: serde_json::Value) -> Value {
-    hcl::to_value(v).unwrap_or(Value::Null)
-}
-
 macro_rules! f1 {
     ($name:ident, $p:expr, |$a:ident| $body:expr) => {
         fn $name(args: FuncArgs) -> R {
@@ -158,8 +154,26 @@ f1!(abs, ParamType::Number, |a| match exact(a) {
     Some(b) => Ok(crate::bignum::to_value(&b)),
     None => Ok(num(n(a)?.abs())),
 });
-f1!(ceil, ParamType::Number, |a| Ok(num(n(a)?.ceil())));
-f1!(floor, ParamType::Number, |a| Ok(num(n(a)?.floor())));
+/// `ceil` and `floor` as cty's: exact on the number's whole value, at its precision.
+fn whole(a: &Value, up: bool) -> R {
+    let Some(b) = exact(a) else {
+        let x = n(a)?;
+        return Ok(num(if up { x.ceil() } else { x.floor() }));
+    };
+    let (neg, mut m) = b.trunc();
+    let whole = crate::bignum::Big::from_int(neg, m.clone(), b.prec());
+    // Truncation went toward zero: one more away from it where that was the wrong way.
+    if whole.cmp(&b) != std::cmp::Ordering::Equal && (neg != up) {
+        m += 1u32;
+    }
+    Ok(crate::bignum::to_value(&crate::bignum::Big::from_int(
+        neg && m != num_bigint::BigUint::default(),
+        m,
+        b.prec(),
+    )))
+}
+f1!(ceil, ParamType::Number, |a| whole(a, true));
+f1!(floor, ParamType::Number, |a| whole(a, false));
 f1!(signum, ParamType::Number, |a| {
     let x = n(a)?;
     if x.fract() != 0.0 {
@@ -193,9 +207,7 @@ f1!(jsonencode, ParamType::Any, |a| Ok(
     crate::gostr::json_value(a).into()
 ));
 f1!(jsondecode, ParamType::String, |a| {
-    let v: serde_json::Value =
-        serde_json::from_str(&s(a)?).map_err(|e| format!("invalid JSON: {e}"))?;
-    Ok(from_json(v))
+    crate::jsondec::decode(&s(a)?)
 });
 f1!(urlencode, ParamType::String, |a| Ok(
     crate::gostr::query_escape(&s(a)?).into()
@@ -635,36 +647,84 @@ fn pow(args: FuncArgs) -> R {
 }
 fn parseint(args: FuncArgs) -> R {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let base = n(&args[1])? as u32;
-    let v = i64::from_str_radix(&s(&args[0])?, base).map_err(|e| e.to_string())?;
-    Ok(Value::from(v))
+    let base = n(&args[1])?;
+    if !(2.0..=62.0).contains(&base) || base.fract() != 0.0 {
+        return Err("base must be a whole number between 2 and 62 inclusive".into());
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let base = base as u32;
+    // As Go's big.Int SetString: an optional sign, then digits of the base (letters in either
+    // case up to base 36; above it, a-z are 10-35 and A-Z 36-61), nothing else.
+    let text = s(&args[0])?;
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text.strip_prefix('+').unwrap_or(&text)),
+    };
+    let digit = |c: char| -> Option<u32> {
+        let d = match c {
+            '0'..='9' => u32::from(c) - u32::from('0'),
+            'a'..='z' => u32::from(c) - u32::from('a') + 10,
+            'A'..='Z' if base <= 36 => u32::from(c) - u32::from('A') + 10,
+            'A'..='Z' => u32::from(c) - u32::from('A') + 36,
+            _ => return None,
+        };
+        (d < base).then_some(d)
+    };
+    let mut m = num_bigint::BigUint::default();
+    let bad = || format!("cannot parse {text:?} as a base {base} integer");
+    if digits.is_empty() {
+        return Err(bad());
+    }
+    for c in digits.chars() {
+        m = m * base + digit(c).ok_or_else(bad)?;
+    }
+    let prec = u32::try_from(m.bits()).unwrap_or(u32::MAX).max(64);
+    let zero = m == num_bigint::BigUint::default();
+    Ok(crate::bignum::to_value(&crate::bignum::Big::from_int(
+        neg && !zero,
+        m,
+        prec,
+    )))
 }
+/// `range` as cty's: each value is the one before plus `step`, in cty's arithmetic (exact at
+/// the operands' precision: `range(0, 1, 0.1)` ends in 0.9000…0001, not 0.8999999999999999).
 fn range(args: FuncArgs) -> R {
-    let v: Vec<f64> = args.iter().map(n).collect::<Result<_, _>>()?;
+    use crate::bignum::Big;
+    use std::cmp::Ordering::{Greater, Less};
+    let v: Vec<Big> = args
+        .iter()
+        .map(|a| exact(a).ok_or_else(|| "a finite number is required".to_string()))
+        .collect::<Result<_, _>>()?;
+    let zero = Big::from_i128(0, 64);
+    let one = |neg: bool| Big::from_i128(if neg { -1 } else { 1 }, 64);
     let (start, end, step) = match v.as_slice() {
-        [e] => (0.0, *e, if *e >= 0.0 { 1.0 } else { -1.0 }),
-        [s, e] => (*s, *e, if e >= s { 1.0 } else { -1.0 }),
-        [s, e, st] => (*s, *e, *st),
+        [e] => (zero.clone(), e.clone(), one(e.cmp(&zero) == Less)),
+        [s, e] => (s.clone(), e.clone(), one(e.cmp(s) == Less)),
+        [s, e, st] => (s.clone(), e.clone(), st.clone()),
         _ => return Err("range takes one to three numbers".into()),
     };
-    if step == 0.0 {
+    if step.is_zero() {
         return Err("step must not be zero".into());
     }
-    if (end > start && step < 0.0) || (end < start && step > 0.0) {
-        return Err(if step < 0.0 {
-            "step must be positive when start is less than end".into()
-        } else {
-            "step must be negative when start is greater than end".into()
-        });
+    let down = step.cmp(&zero) == Less;
+    if down && end.cmp(&start) == Greater {
+        return Err("step must be positive when start is less than end".into());
+    }
+    if !down && end.cmp(&start) == Less {
+        return Err("step must be negative when start is greater than end".into());
     }
     let mut out = Vec::new();
     let mut x = start;
-    while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
-        out.push(num(x));
-        x += step;
-        if out.len() > 1024 {
+    while if down {
+        x.cmp(&end) == Greater
+    } else {
+        x.cmp(&end) == Less
+    } {
+        if out.len() >= 1024 {
             return Err("more than 1024 values were generated; either decrease the difference between start and end or use a smaller step".into());
         }
+        out.push(crate::bignum::to_value(&x));
+        x = x.add(&step);
     }
     Ok(Value::Array(out))
 }

@@ -23,6 +23,7 @@ pub mod gofmt;
 pub mod gostr;
 pub mod gotmpl;
 pub mod hcljson;
+mod jsondec;
 pub mod lazy;
 pub mod legacy;
 mod locals;

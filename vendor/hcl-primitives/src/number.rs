@@ -504,7 +504,21 @@ impl serde::Serialize for Number {
         match self.n {
             N::PosInt(v) => serializer.serialize_u64(v),
             N::NegInt(v) => serializer.serialize_i64(v),
-            N::Float(v) | N::Big(_, v) => serializer.serialize_f64(v),
+            // Kiln: an infinity (x / 0) is written as cty writes it; a number that a float64
+            // cannot hold (cty's 512 bits: 1/3, 0.1 + 0.2 written exactly) as its exact text,
+            // which a setting that takes a string keeps and one that takes a number converts.
+            N::Float(v) if v.is_infinite() => {
+                serializer.serialize_str(if v > 0.0 { "+Inf" } else { "-Inf" })
+            }
+            N::Float(v) => serializer.serialize_f64(v),
+            N::Big(i, v) => {
+                let (text, _) = big::get(i);
+                if v.is_finite() && format!("{v}") == text {
+                    serializer.serialize_f64(v)
+                } else {
+                    serializer.serialize_str(&text)
+                }
+            }
         }
     }
 }
