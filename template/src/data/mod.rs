@@ -37,29 +37,33 @@ struct Def {
     loc: Option<Location>,
 }
 
+/// `(TYPE, NAME, ATTR)` of the `data.TYPE.NAME[.ATTR]` references a walk met.
+type DataRefs = BTreeSet<(String, String, Option<String>)>;
+
+struct DataRefVisitor(DataRefs);
+
+impl hcl::edit::visit::Visit for DataRefVisitor {
+    fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
+        use hcl::edit::expr::TraversalOperator as Op;
+        let attr = |i: usize| match t.operators.get(i).map(|o| o.value()) {
+            Some(Op::GetAttr(a)) => Some(a.as_str().to_string()),
+            _ => None,
+        };
+        if matches!(&t.expr, EExpr::Variable(root) if root.as_str() == "data") {
+            if let (Some(kind), Some(name)) = (attr(0), attr(1)) {
+                self.0.insert((kind, name, attr(2)));
+            }
+        }
+        hcl::edit::visit::visit_traversal(self, t);
+    }
+}
+
 /// `data.TYPE.NAME` references in an expression.
 fn data_refs(e: &EExpr) -> BTreeSet<(String, String)> {
-    use hcl::edit::expr::TraversalOperator as Op;
     use hcl::edit::visit::Visit;
-    struct R(BTreeSet<(String, String)>);
-    impl Visit for R {
-        fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
-            if let (EExpr::Variable(root), Some(a), Some(b)) =
-                (&t.expr, t.operators.first(), t.operators.get(1))
-            {
-                if root.as_str() == "data" {
-                    if let (Op::GetAttr(a), Op::GetAttr(b)) = (a.value(), b.value()) {
-                        self.0
-                            .insert((a.as_str().to_string(), b.as_str().to_string()));
-                    }
-                }
-            }
-            hcl::edit::visit::visit_traversal(self, t);
-        }
-    }
-    let mut r = R(BTreeSet::new());
+    let mut r = DataRefVisitor(DataRefs::new());
     r.visit_expr(e);
-    r.0
+    r.0.into_iter().map(|(k, n, _)| (k, n)).collect()
 }
 
 /// The value Packer gives every unknown at validate (its `UnknownVariableValue`): what a
@@ -69,35 +73,17 @@ pub const UNKNOWN: &str = "74D93920-ED26-11E3-AC10-0800200C9A66";
 /// `data.TYPE.NAME.ATTR` references anywhere in the template, by `(TYPE, NAME)`: the
 /// attributes a data source that is not run must still have.
 fn attrs_used(parsed: &Parsed) -> std::collections::BTreeMap<(String, String), BTreeSet<String>> {
-    use hcl::edit::expr::TraversalOperator as Op;
     use hcl::edit::visit::Visit;
-    type Used = std::collections::BTreeMap<(String, String), BTreeSet<String>>;
-    struct R(Used);
-    impl Visit for R {
-        fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
-            if let (EExpr::Variable(root), Some(a), Some(b)) =
-                (&t.expr, t.operators.first(), t.operators.get(1))
-            {
-                if root.as_str() == "data" {
-                    if let (Op::GetAttr(a), Op::GetAttr(b)) = (a.value(), b.value()) {
-                        let attrs = self
-                            .0
-                            .entry((a.as_str().to_string(), b.as_str().to_string()))
-                            .or_default();
-                        if let Some(Op::GetAttr(c)) = t.operators.get(2).map(|o| o.value()) {
-                            attrs.insert(c.as_str().to_string());
-                        }
-                    }
-                }
-            }
-            hcl::edit::visit::visit_traversal(self, t);
-        }
-    }
-    let mut r = R(Used::new());
+    let mut r = DataRefVisitor(DataRefs::new());
     for (_, body) in &parsed.files {
         r.visit_body(body);
     }
-    r.0
+    let mut used = std::collections::BTreeMap::<_, BTreeSet<String>>::new();
+    for (kind, name, attr) in r.0 {
+        let attrs = used.entry((kind, name)).or_default();
+        attrs.extend(attr);
+    }
+    used
 }
 
 fn block_refs(b: &Block) -> BTreeSet<(String, String)> {
