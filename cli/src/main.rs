@@ -6,6 +6,7 @@
 mod catalog;
 mod cleanup;
 mod images;
+mod init;
 mod json_events;
 mod log;
 mod operator;
@@ -43,6 +44,9 @@ enum Command {
     Build(BuildArgs),
     /// Check that a template is valid.
     Validate(ValidateArgs),
+    /// As `packer init`: say which of the template's required plugins Kiln has built in (it
+    /// installs nothing); fails for one it does not have.
+    Init(init::InitArgs),
     /// Show a template's variables, locals, sources and builds.
     Inspect(InspectArgs),
     /// Evaluate expressions against a template's variables and locals (reads standard input
@@ -471,6 +475,7 @@ fn main() {
             0
         }
         Command::Validate(a) => validate(&a),
+        Command::Init(a) => init::run(&a),
         Command::Scan(a) => scan::run(&a),
         Command::Test(a) => test::run(a),
         Command::Inspect(a) => inspect(&a.common),

@@ -29,6 +29,7 @@ pub mod legacy;
 mod locals;
 pub mod ops;
 pub mod ordered;
+pub mod plugins;
 pub mod source;
 pub mod tmpl;
 pub mod types;
@@ -477,6 +478,45 @@ pub fn is_legacy_json(path: &Path, text: Option<&str>) -> bool {
         .starts_with('{')
 }
 
+/// Reads and parses the HCL2 template files of `opts` (HCL2 JSON translated first); returns
+/// them with the auto-loaded var files and the template directory.
+pub(crate) fn parse_templates(
+    opts: &LoadOptions,
+    diags: &mut Diagnostics,
+) -> (Parsed, Vec<PathBuf>, PathBuf) {
+    let (template_paths, auto_var_paths, root) = collect_files(opts, diags);
+    let mut parsed = Parsed { files: Vec::new() };
+    let mut add = |name: &str, text: String, diags: &mut Diagnostics| {
+        // HCL2 in JSON syntax is translated into native syntax first.
+        let text = if name.ends_with(".pkr.json") || name.ends_with(".pkrvars.json") {
+            match hcljson::to_native(&text) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(Diagnostic::error(
+                        "Invalid HCL JSON template",
+                        format!("{name}: {e}."),
+                    ));
+                    return;
+                }
+            }
+        } else {
+            text
+        };
+        if let Some(f) = parse_file(name, text, diags) {
+            parsed.files.push(f);
+        }
+    };
+    for p in &template_paths {
+        if let Some(text) = read(p, diags) {
+            add(&p.display().to_string(), text, diags);
+        }
+    }
+    for (name, text) in &opts.inline {
+        add(name, text.clone(), diags);
+    }
+    (parsed, auto_var_paths, root)
+}
+
 fn load_scrubbing(
     opts: &LoadOptions,
     secrets: &kiln_core::event::Secrets,
@@ -503,36 +543,7 @@ fn load_scrubbing(
         return legacy::load_text(name, text.clone(), Path::new("."), opts);
     }
     let mut diags = Diagnostics::default();
-    let (template_paths, auto_var_paths, root) = collect_files(opts, &mut diags);
-    let mut parsed = Parsed { files: Vec::new() };
-    let mut add = |name: &str, text: String, diags: &mut Diagnostics| {
-        // HCL2 in JSON syntax is translated into native syntax first.
-        let text = if name.ends_with(".pkr.json") || name.ends_with(".pkrvars.json") {
-            match hcljson::to_native(&text) {
-                Ok(t) => t,
-                Err(e) => {
-                    diags.push(Diagnostic::error(
-                        "Invalid HCL JSON template",
-                        format!("{name}: {e}."),
-                    ));
-                    return;
-                }
-            }
-        } else {
-            text
-        };
-        if let Some(f) = parse_file(name, text, diags) {
-            parsed.files.push(f);
-        }
-    };
-    for p in &template_paths {
-        if let Some(text) = read(p, &mut diags) {
-            add(&p.display().to_string(), text, &mut diags);
-        }
-    }
-    for (name, text) in &opts.inline {
-        add(name, text.clone(), &mut diags);
-    }
+    let (parsed, auto_var_paths, root) = parse_templates(opts, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
