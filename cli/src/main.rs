@@ -6,10 +6,10 @@
 mod catalog;
 mod cleanup;
 mod images;
-mod init;
 mod json_events;
 mod log;
 mod operator;
+mod plugins;
 mod render;
 mod scan;
 mod test;
@@ -46,7 +46,12 @@ enum Command {
     Validate(ValidateArgs),
     /// As `packer init`: say which of the template's required plugins Kiln has built in (it
     /// installs nothing); fails for one it does not have.
-    Init(init::InitArgs),
+    Init(plugins::InitArgs),
+    /// As `packer plugins`: the plugins Kiln has built in, and a template's requirements.
+    Plugins {
+        #[command(subcommand)]
+        command: plugins::PluginsCommand,
+    },
     /// Show a template's variables, locals, sources and builds.
     Inspect(InspectArgs),
     /// Evaluate expressions against a template's variables and locals (reads standard input
@@ -475,7 +480,8 @@ fn main() {
             0
         }
         Command::Validate(a) => validate(&a),
-        Command::Init(a) => init::run(&a),
+        Command::Init(a) => plugins::run(&a),
+        Command::Plugins { command } => plugins::plugins(&command),
         Command::Scan(a) => scan::run(&a),
         Command::Test(a) => test::run(a),
         Command::Inspect(a) => inspect(&a.common),

@@ -1,11 +1,12 @@
-//! `kiln init`, as `packer init` in a pipeline: the template's required plugins are checked
-//! against the ones Kiln has built in; nothing is installed.
+//! `kiln init` and `kiln plugins`, as Packer's in a pipeline: the template's required plugins
+//! are checked against the ones Kiln has built in; nothing is installed.
 
 use kiln_tests::run;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
-const BUILD: &str = "source \"null\" \"n\" { communicator = \"none\" }\nbuild { sources = [\"source.null.n\"] }\n";
+const BUILD: &str =
+    "source \"null\" \"n\" { communicator = \"none\" }\nbuild { sources = [\"source.null.n\"] }\n";
 
 fn plugins(entries: &str) -> String {
     format!("packer {{\n  required_plugins {{\n{entries}  }}\n}}\n{BUILD}")
@@ -65,8 +66,9 @@ fn no_requirements_legacy_json_and_bad_entries() {
     let r = run(KILN, d, &["init", "l.json"]);
     assert_eq!(r.code, 1);
     assert!(
-        r.stderr
-            .starts_with("Error: Packer plugins currently only works with HCL2 configuration templates"),
+        r.stderr.starts_with(
+            "Error: Packer plugins currently only works with HCL2 configuration templates"
+        ),
         "{}",
         r.all()
     );
@@ -80,6 +82,58 @@ fn no_requirements_legacy_json_and_bad_entries() {
     assert!(
         r.stderr.contains("Error: Invalid required_plugins entry")
             && r.stderr.contains(" --> t.pkr.hcl:3:5"),
+        "{}",
+        r.all()
+    );
+}
+
+#[test]
+fn plugins_installed_required_and_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = run(KILN, d, &["plugins", "installed"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("github.com/hashicorp/qemu (built in: the qemu builder)\n"),
+        "{}",
+        r.all()
+    );
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        plugins("    qemu = {\n      version = \">= 1.0.0\"\n      source  = \"github.com/hashicorp/qemu\"\n    }\n    vsphere = {\n      source  = \"github.com/hashicorp/vsphere\"\n    }\n"),
+    )
+    .unwrap();
+    let r = run(KILN, d, &["plugins", "required", "t.pkr.hcl"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            0,
+            "qemu github.com/hashicorp/qemu \">= 1.0.0\" (built into Kiln)\nvsphere github.com/hashicorp/vsphere \"\" (not provided by Kiln)\n"
+        ),
+        "{}",
+        r.all()
+    );
+    let r = run(
+        KILN,
+        d,
+        &[
+            "plugins",
+            "install",
+            "github.com/hashicorp/ansible",
+            "v1.1.1",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run(
+        KILN,
+        d,
+        &["plugins", "install", "github.com/hashicorp/vsphere"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .starts_with("Error: Kiln does not provide the plugin github.com/hashicorp/vsphere,"),
         "{}",
         r.all()
     );
