@@ -420,7 +420,9 @@ impl Config {
                     "An argument named \"{key}\" is not expected in {}.",
                     self.what
                 );
-                if let Some(s) = suggest(key, all.iter().copied()) {
+                if let Some((_, fix)) = REMOVED.iter().find(|(name, _)| name == key) {
+                    detail.push_str(&format!(" {fix}"));
+                } else if let Some(s) = suggest(key, all.iter().copied()) {
                     detail.push_str(&format!(" Did you mean \"{s}\"?"));
                 }
                 diags.push(
@@ -519,6 +521,23 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "Error: Unsupported argument\n --> t.pkr.hcl:2:3\n  |\n2 |   ssh_usrname = \"a\"\n  |   ^^^^^^^^^^^\n\nAn argument named \"ssh_usrname\" is not expected in source \"null\". Did you mean \"ssh_username\"?"
+        );
+    }
+
+    #[test]
+    fn a_removed_option_says_what_replaced_it() {
+        let c = Config::from_value(
+            "source \"qemu\"",
+            serde_json::json!({"iso_checksum_type": "sha256"}),
+        );
+        let d = c
+            .check_fields(&[&["iso_checksum"]])
+            .unwrap_err()
+            .0
+            .remove(0);
+        assert_eq!(
+            d.detail,
+            "An argument named \"iso_checksum_type\" is not expected in source \"qemu\". It was removed in Packer 1.6: give the type in iso_checksum itself (\"sha256:...\", or \"file:URL\" for a checksum file), as `packer fix` does."
         );
     }
 

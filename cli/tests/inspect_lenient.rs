@@ -25,7 +25,13 @@ locals {
   n   = null
 }
 source "null" "a" { communicator = "none" }
-build { sources = ["source.null.a"] }
+build {
+  sources = ["source.null.a"]
+  provisioner "shell-local" {
+    name   = "first"
+    inline = ["true"]
+  }
+}
 "#,
     )
     .unwrap();
@@ -41,6 +47,12 @@ build { sources = ["source.null.a"] }
     assert!(!r.stdout.contains("local.sku"), "{}", r.stdout);
     assert!(r.stdout.contains("local.n: \"null\"\n"), "{}", r.stdout);
     assert!(r.stdout.contains("      null.a\n"), "{}", r.stdout);
+    // A provisioner's name shows, as Packer's printBuilds has it.
+    assert!(
+        r.stdout.contains("      shell-local.first\n"),
+        "{}",
+        r.stdout
+    );
     // validate still refuses both.
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
     assert_eq!(r.code, 1, "{}", r.all());

@@ -63,8 +63,15 @@ pub(crate) const BUILD_BLOCKS: &[&str] = &[
 ];
 pub(crate) const BUILD_ATTRS: &[&str] = &["name", "description", "sources"];
 
+/// `TYPE.NAME` of a build's source reference, read as Packer reads one: with three parts or
+/// more the first is dropped whatever it is (`source.`, `sources.`), and parts after the
+/// name are ignored.
 pub(crate) fn source_ref(s: &str) -> String {
-    s.strip_prefix("source.").unwrap_or(s).to_string()
+    let parts: Vec<&str> = s.split('.').collect();
+    match parts.as_slice() {
+        [kind, name] | [_, kind, name, ..] => format!("{kind}.{name}"),
+        _ => s.to_string(),
+    }
 }
 
 pub(crate) fn plan_builds(
@@ -428,7 +435,12 @@ pub(crate) fn provisioner_spec(
         loc_of(file, &b.labels[0]),
     );
     Some(ProvisionerSpec {
-        name: None,
+        // As Packer's: shown by inspect (`shell-local.first`).
+        name: b
+            .body
+            .get_attribute("name")
+            .and_then(|a| attr_value(file, &a.value, &shared.scope(&[]), &shared.context(), diags))
+            .and_then(|v| v.as_str().map(String::from)),
         only: meta_strings(file, b, "only", shared, diags),
         except: meta_strings(file, b, "except", shared, diags),
         pause_before: meta_duration(file, b, "pause_before", shared, diags),

@@ -731,7 +731,8 @@ pub fn load_text(
         opts.cwd.join(&root_dir)
     };
     let mut base = Ctx {
-        template_dir: abs_dir.display().to_string(),
+        // As Go's filepath.Abs: cleaned (`build t.json` gives the directory, not `dir/.`).
+        template_dir: crate::gostr::clean(&abs_dir.display().to_string()),
         pwd: opts.cwd.display().to_string(),
         packer_version: crate::PACKER_COMPAT_VERSION.into(),
         now: Some(time::OffsetDateTime::now_utc()),

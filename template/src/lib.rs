@@ -366,13 +366,9 @@ fn collect_files(
     let mut root = PathBuf::from(".");
     for (i, p) in opts.paths.iter().enumerate() {
         if p.is_dir() {
+            // As Packer: a directory argument is `path.root` as written (`sub/`, `./`).
             if i == 0 {
-                let trimmed = p.to_string_lossy().trim_end_matches('/').to_string();
-                root = if trimmed.is_empty() {
-                    PathBuf::from("/")
-                } else {
-                    PathBuf::from(trimmed)
-                };
+                root = p.clone();
             }
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .map(|rd| rd.flatten().map(|e| e.path()).collect())
@@ -395,11 +391,16 @@ fn collect_files(
                 }
             }
         } else if p.exists() {
+            // A file's directory as Go's filepath.Dir gives it: cleaned (`./sub/t.pkr.hcl`
+            // is in `sub`).
             if i == 0 {
                 root = p
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                    .map_or_else(
+                        || PathBuf::from("."),
+                        |d| PathBuf::from(gostr::clean(&d.to_string_lossy())),
+                    );
             }
             templates.push(p.clone());
         } else {
