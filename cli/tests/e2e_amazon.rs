@@ -261,6 +261,10 @@ fn builds_an_ami_in_three_regions_with_tags_permissions_and_deprecation_and_leav
   }
   snapshot_tags = { Kind = "snapshot" }
   run_tags      = { Purpose = "build" }
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2
+  }
 "#,
             "  provisioner \"shell\" {\n    inline = [\"echo provisioned-$((20 + 22))\"]\n  }\n",
         ),
@@ -375,6 +379,17 @@ fn builds_an_ami_in_three_regions_with_tags_permissions_and_deprecation_and_leav
     let params = run_call["params"].to_string();
     assert!(
         params.contains("Purpose") && params.contains("Packer Builder"),
+        "{params}"
+    );
+    // metadata_options, with Packer's default for what it leaves out.
+    let p = &run_call["params"];
+    assert_eq!(
+        (
+            p["MetadataOptions.HttpTokens"].as_str(),
+            p["MetadataOptions.HttpPutResponseHopLimit"].as_str(),
+            p["MetadataOptions.HttpEndpoint"].as_str(),
+        ),
+        (Some("required"), Some("2"), Some("enabled")),
         "{params}"
     );
 }
@@ -1362,4 +1377,44 @@ fn builder_generated_names_validate_in_provisioners_and_post_processors() {
         (r.code, r.all().as_str()),
         (0, "The configuration is valid.\n")
     );
+}
+
+/// `metadata_options` values are checked at validate time, with Packer's messages.
+#[test]
+fn metadata_options_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        r#"source "amazon-ebs" "a" {
+  region        = "us-east-1"
+  source_ami    = "ami-123"
+  instance_type = "t3.micro"
+  ami_name      = "kiln-md"
+  communicator  = "none"
+  metadata_options {
+    http_tokens                 = "maybe"
+    http_put_response_hop_limit = 65
+  }
+}
+build { sources = ["source.amazon-ebs.a"] }
+"#,
+    );
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    let out = r.all();
+    assert_eq!(r.code, 1, "{out}");
+    assert!(
+        out.contains("http_tokens requires either optional or required as its value")
+            && out.contains("http_put_response_hop_limit requires a number between 1 and 64"),
+        "{out}"
+    );
+    write(
+        d,
+        &std::fs::read_to_string(d.join("t.pkr.hcl"))
+            .unwrap()
+            .replace("\"maybe\"", "\"required\"")
+            .replace("65", "3"),
+    );
+    let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
+    assert_eq!(r.code, 0, "{}", r.all());
 }

@@ -79,6 +79,7 @@ pub const FIELDS: &[&str] = &[
     "run_volume_tag",
     "ebs_optimized",
     "disable_stop_instance",
+    "metadata_options",
 ];
 
 /// Packer options this builder does not implement; refused, because ignoring them would build
@@ -102,7 +103,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "ami_org_arns",
     "ami_ou_arns",
     "deregistration_protection",
-    "metadata_options",
     "placement",
     "tenancy",
     "enable_unlimited_credits",
@@ -257,6 +257,32 @@ pub struct AmazonConfig {
     pub run_volume_tag: Vec<(String, String)>,
     pub ebs_optimized: bool,
     pub disable_stop_instance: bool,
+    /// `metadata_options { ... }`: the build instance's metadata service (IMDS).
+    #[serde(deserialize_with = "one_block")]
+    pub metadata_options: MetadataOptions,
+}
+
+/// `metadata_options`, as the build instance's `MetadataOptions` (sent only when the block is
+/// given; Packer's defaults fill what it leaves out).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetadataOptions {
+    /// `http_endpoint`: `enabled` (default) or `disabled`.
+    pub http_endpoint: Option<String>,
+    /// `http_tokens`: `optional` (default) or `required` (IMDSv2 only).
+    pub http_tokens: Option<String>,
+    /// `http_put_response_hop_limit`: 1 (default) to 64.
+    pub http_put_response_hop_limit: Option<i32>,
+    /// `instance_metadata_tags`: `enabled` or `disabled`.
+    pub instance_metadata_tags: Option<String>,
+}
+
+impl MetadataOptions {
+    /// Whether the template gave the block (with anything in it).
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        *self != MetadataOptions::default()
+    }
 }
 
 /// `aws_polling { delay_seconds, max_attempts }`: how waits poll (Packer's defaults: the SDK
@@ -606,6 +632,43 @@ impl AmazonConfig {
                 "shutdown_behavior",
                 "shutdown_behavior only accepts 'stop' or 'terminate' values.".into(),
             ),
+        }
+        let md = &c.metadata_options;
+        if !matches!(
+            md.http_endpoint.as_deref(),
+            None | Some("" | "enabled" | "disabled")
+        ) {
+            err(
+                "metadata_options",
+                "http_endpoint requires either disabled or enabled as its value".into(),
+            );
+        }
+        if !matches!(
+            md.http_tokens.as_deref(),
+            None | Some("" | "optional" | "required")
+        ) {
+            err(
+                "metadata_options",
+                "http_tokens requires either optional or required as its value".into(),
+            );
+        }
+        if md
+            .http_put_response_hop_limit
+            .is_some_and(|n| !(1..=64).contains(&n))
+        {
+            err(
+                "metadata_options",
+                "http_put_response_hop_limit requires a number between 1 and 64".into(),
+            );
+        }
+        if !matches!(
+            md.instance_metadata_tags.as_deref(),
+            None | Some("" | "enabled" | "disabled")
+        ) {
+            err(
+                "metadata_options",
+                "instance_metadata_tags requires either disabled or enabled as its value".into(),
+            );
         }
         match c.ssh_interface.as_deref() {
             None | Some("" | "public_ip" | "private_ip" | "public_dns" | "private_dns") => {}

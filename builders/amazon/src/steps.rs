@@ -11,9 +11,9 @@ use crate::poll::{wait, Poll};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification, Image,
-    InstanceNetworkInterfaceSpecification, IpPermission, IpRange, LaunchPermission,
-    LaunchPermissionModifications, OperationType, PermissionGroup, Placement, ResourceType, Tag,
-    TagSpecification,
+    InstanceMetadataOptionsRequest, InstanceNetworkInterfaceSpecification, IpPermission, IpRange,
+    LaunchPermission, LaunchPermissionModifications, OperationType, PermissionGroup, Placement,
+    ResourceType, Tag, TagSpecification,
 };
 use aws_sdk_ec2::Client;
 use kiln_communicator::{ssh, SshConfig};
@@ -868,6 +868,27 @@ impl<'h> Step<State<'h>> for RunInstance {
         }
         if c.ebs_optimized {
             req = req.ebs_optimized(true);
+        }
+        if c.metadata_options.is_set() {
+            let md = &c.metadata_options;
+            let given = |v: &Option<String>, default: &str| {
+                v.as_deref()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            let mut o = InstanceMetadataOptionsRequest::builder()
+                .http_endpoint(given(&md.http_endpoint, "enabled").as_str().into())
+                .http_tokens(given(&md.http_tokens, "optional").as_str().into())
+                .http_put_response_hop_limit(md.http_put_response_hop_limit.unwrap_or(1));
+            if let Some(t) = md
+                .instance_metadata_tags
+                .as_deref()
+                .filter(|t| !t.is_empty())
+            {
+                o = o.instance_metadata_tags(t.into());
+            }
+            req = req.metadata_options(o.build());
         }
         if let Some(p) = c.iam_instance_profile.as_deref().filter(|p| !p.is_empty()) {
             req = req
