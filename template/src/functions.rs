@@ -291,7 +291,8 @@ f1!(tonumber, ParamType::Any, |a| match a {
 });
 
 /// A number (or a string of one) as cty holds it; `None` for an infinity or a non-number.
-fn exact(v: &Value) -> Option<crate::bignum::Big> {
+/// A number argument's exact value (cty's, not the float64 nearest it).
+pub(crate) fn exact(v: &Value) -> Option<crate::bignum::Big> {
     match v {
         Value::Number(m) => crate::bignum::from_number(m),
         Value::String(t) => crate::bignum::Big::parse(t, crate::bignum::PREC),

@@ -156,15 +156,6 @@ fn whole(f: f64, verb: char) -> Result<i128, String> {
     Ok(f as i128)
 }
 
-/// A number argument's exact value (cty's, not the float64 nearest it).
-fn exact(arg: &Value) -> Option<crate::bignum::Big> {
-    match arg {
-        Value::Number(n) => crate::bignum::from_number(n),
-        Value::String(t) => crate::bignum::Big::parse(t.trim(), crate::bignum::PREC),
-        _ => None,
-    }
-}
-
 fn one(verb: char, spec: &Spec, arg: &Value) -> Result<String, String> {
     Ok(match verb {
         'v' if spec.sharp => pad(json(arg), spec, false),
@@ -231,7 +222,7 @@ fn one(verb: char, spec: &Spec, arg: &Value) -> Result<String, String> {
             let f = number(arg, verb)?;
             // The shortest form is the number's own (at its precision); a given precision
             // rounds its float64.
-            let body = match exact(arg).filter(|_| spec.prec.is_none()) {
+            let body = match crate::functions::exact(arg).filter(|_| spec.prec.is_none()) {
                 Some(b) => b.text_g(verb == 'G'),
                 None => general(f, spec.prec, verb == 'G'),
             };

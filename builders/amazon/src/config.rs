@@ -634,23 +634,25 @@ impl AmazonConfig {
             ),
         }
         let md = &c.metadata_options;
-        if !matches!(
-            md.http_endpoint.as_deref(),
-            None | Some("" | "enabled" | "disabled")
-        ) {
-            err(
-                "metadata_options",
-                "http_endpoint requires either disabled or enabled as its value".into(),
-            );
-        }
-        if !matches!(
-            md.http_tokens.as_deref(),
-            None | Some("" | "optional" | "required")
-        ) {
-            err(
-                "metadata_options",
-                "http_tokens requires either optional or required as its value".into(),
-            );
+        for (name, value, allowed) in [
+            ("http_endpoint", &md.http_endpoint, ["disabled", "enabled"]),
+            ("http_tokens", &md.http_tokens, ["optional", "required"]),
+            (
+                "instance_metadata_tags",
+                &md.instance_metadata_tags,
+                ["disabled", "enabled"],
+            ),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| !v.is_empty() && !allowed.contains(&v))
+            {
+                let [x, y] = allowed;
+                err(
+                    "metadata_options",
+                    format!("{name} requires either {x} or {y} as its value"),
+                );
+            }
         }
         if md
             .http_put_response_hop_limit
@@ -659,15 +661,6 @@ impl AmazonConfig {
             err(
                 "metadata_options",
                 "http_put_response_hop_limit requires a number between 1 and 64".into(),
-            );
-        }
-        if !matches!(
-            md.instance_metadata_tags.as_deref(),
-            None | Some("" | "enabled" | "disabled")
-        ) {
-            err(
-                "metadata_options",
-                "instance_metadata_tags requires either disabled or enabled as its value".into(),
             );
         }
         match c.ssh_interface.as_deref() {
