@@ -387,6 +387,7 @@ fn load(common: &VarArgs, allow_unset: bool, skip_data: bool) -> Result<Template
         inline,
         data_sources: registry().data_sources(),
         skip_data_sources: skip_data,
+        cache_dir: Some(cache_dir()),
     })
 }
 

@@ -40,6 +40,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "github.com/ethanmdavidson/git",
         "the git-repository, git-commit and git-tree data sources",
     ),
+    ("github.com/ivoronin/sshkey", "the sshkey data source"),
     ("github.com/yaleuniversity/goss", "the goss provisioner"),
     ("github.com/hashicorp/qemu", "the qemu builder"),
     ("github.com/hashicorp/vagrant", "the vagrant post-processor"),

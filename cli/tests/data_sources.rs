@@ -309,3 +309,77 @@ build {{ sources = ["source.file.out"] }}
     assert!(!r.stderr.contains("jsondecode"), "{}", r.all());
     assert_eq!(hits.load(SeqCst), 2);
 }
+
+/// `data "sshkey"` makes a key pair once, keeps it in the cache directory, and the SSH
+/// communicator logs in with it (a real sshd that authorizes its public keys).
+#[test]
+fn sshkey_makes_keys_once_that_ssh_logs_in_with() {
+    let sshd = kiln_tests::Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("cache");
+    let env = [("PACKER_CACHE_DIR", cache.to_str().unwrap())];
+    let keys = r#"data "sshkey" "ed" {
+  type = "ed25519"
+}
+data "sshkey" "rsa" {
+  name = "web/rsa"
+}
+"#;
+    std::fs::write(
+        d.join("keys.pkr.hcl"),
+        format!(
+            r#"{keys}source "file" "out" {{
+  content = "${{data.sshkey.ed.public_key}}\n${{data.sshkey.rsa.public_key}}\n${{data.sshkey.ed.private_key_path}}\n${{data.sshkey.rsa.private_key_path}}\n"
+  target  = "out.txt"
+}}
+build {{ sources = ["source.file.out"] }}
+"#
+        ),
+    )
+    .unwrap();
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "keys.pkr.hcl"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let first = std::fs::read_to_string(d.join("out.txt")).unwrap();
+    let lines: Vec<&str> = first.lines().collect();
+    assert!(
+        lines[0].starts_with("ssh-ed25519 AAAA") && lines[0].ends_with(" packer"),
+        "{first}"
+    );
+    assert!(
+        lines[1].starts_with("ssh-rsa AAAA") && lines[1].ends_with(" web_rsa"),
+        "{first}"
+    );
+    let ed_path = cache.join("ssh_private_key_packer_ed25519.pem");
+    let rsa_path = cache.join("ssh_private_key_web_rsa_rsa.pem");
+    assert_eq!(lines[2], ed_path.to_str().unwrap());
+    assert_eq!(lines[3], rsa_path.to_str().unwrap());
+    // Kept: a second run gives the same keys.
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "-force", "keys.pkr.hcl"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(std::fs::read_to_string(d.join("out.txt")).unwrap(), first);
+    sshd.authorize(lines[0]);
+    sshd.authorize(lines[1]);
+    std::fs::remove_file(d.join("keys.pkr.hcl")).unwrap();
+    let source = |name: &str, key: &str| {
+        format!(
+            "source \"null\" \"{name}\" {{\n  ssh_host = \"127.0.0.1\"\n  ssh_port = {}\n  ssh_username = \"{}\"\n  ssh_private_key_file = data.sshkey.{key}.private_key_path\n  ssh_timeout = \"20s\"\n}}\n",
+            sshd.port, sshd.user
+        )
+    };
+    std::fs::write(
+        d.join("login.pkr.hcl"),
+        format!(
+            "{keys}{}{}build {{\n  sources = [\"source.null.ed\", \"source.null.rsa\"]\n  provisioner \"shell\" {{\n    inline = [\"echo logged in as $(id -un)\"]\n  }}\n}}\n",
+            source("ed", "ed"),
+            source("rsa", "rsa")
+        ),
+    )
+    .unwrap();
+    let r = kiln_tests::run_with_env(KILN, d, &["build", "login.pkr.hcl"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    for name in ["ed", "rsa"] {
+        let line = format!("    null.{name}: logged in as {}\n", sshd.user);
+        assert!(r.stdout.contains(&line), "{line:?} in\n{}", r.stdout);
+    }
+}

@@ -30,6 +30,7 @@ mod locals;
 pub mod ops;
 pub mod ordered;
 pub mod plugins;
+mod rsadecrypt;
 pub mod source;
 pub mod tmpl;
 pub mod types;
@@ -90,6 +91,9 @@ pub struct LoadOptions {
     /// Do not run data sources (`validate` without `-evaluate-datasources`): their outputs
     /// are unknown, and a local that cannot be evaluated because of one is unknown too.
     pub skip_data_sources: bool,
+    /// Where data sources keep files between runs (`data "sshkey"`'s keys): Packer's
+    /// `PACKER_CACHE_DIR`; default `packer_cache`. A relative path is taken from `cwd`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A declared variable and its resolved value.
@@ -621,7 +625,12 @@ fn load_scrubbing(
             var_names: variables.keys().cloned().collect(),
             local_names: BTreeSet::new(),
         },
-        opts.skip_data_sources,
+        &data::Run {
+            skip: opts.skip_data_sources,
+            cache_dir: opts
+                .cwd
+                .join(opts.cache_dir.as_deref().unwrap_or("packer_cache".as_ref())),
+        },
         &mut diags,
     );
     if halt(&mut diags, opts.allow_unset) {

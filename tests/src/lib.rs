@@ -158,6 +158,19 @@ impl Sshd {
         pids.len()
     }
 
+    /// Authorizes one more public key (an `authorized_keys` line) for logins.
+    ///
+    /// # Panics
+    /// When the server's `authorized_keys` cannot be written.
+    pub fn authorize(&self, public_key: &str) {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("authorized_keys"))
+            .expect("open authorized_keys");
+        writeln!(f, "{}", public_key.trim()).expect("write authorized_keys");
+    }
+
     /// The authorized private key's path.
     #[must_use]
     pub fn key_path(&self) -> PathBuf {

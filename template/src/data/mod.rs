@@ -1,5 +1,5 @@
 //! `data` blocks: Packer's `null` and `http` data sources and the community `host-info`,
-//! `git-repository`, `git-commit` and `git-tree`, evaluated while the template loads,
+//! `git-repository`, `git-commit`, `git-tree` and `sshkey`, evaluated while the template loads,
 //! in dependency order, before locals (which may use them). A data source may refer to
 //! variables, `path.*` and other data sources.
 
@@ -20,6 +20,7 @@ pub const TYPES: &[&str] = &[
     "git-repository",
     "git-commit",
     "git-tree",
+    "sshkey",
 ];
 
 /// Data source types plugin crates provide when they are built in (`LoadOptions::data_sources`).
@@ -28,6 +29,15 @@ pub const PLUGGED: &[&str] = &["amazon-ami", "kiln-image"];
 mod git;
 mod host_info;
 mod http;
+mod sshkey;
+
+/// How data sources run.
+pub(crate) struct Run {
+    /// Not at all (`validate`): their outputs are unknown.
+    pub skip: bool,
+    /// Packer's cache directory, absolute.
+    pub cache_dir: std::path::PathBuf,
+}
 
 struct Def {
     kind: String,
@@ -101,9 +111,10 @@ pub(crate) fn evaluate(
     parsed: &Parsed,
     plugged: &kiln_core::registry::DataSources,
     shared: &Shared,
-    skip: bool,
+    run: &Run,
     diags: &mut Diagnostics,
 ) -> Value {
+    let skip = run.skip;
     let used = if skip {
         attrs_used(parsed)
     } else {
@@ -239,6 +250,7 @@ pub(crate) fn evaluate(
                 "git-commit" => git::commit(&args, &cwd),
                 "git-tree" => git::tree(&args, &cwd),
                 "http" => http::outputs(&args),
+                "sshkey" => sshkey::outputs(&args, &run.cache_dir),
                 other => match plugged.0.get(other) {
                     Some(f) => serde_json::to_value(&args)
                         .map_err(|e| e.to_string())
