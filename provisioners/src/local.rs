@@ -142,10 +142,14 @@ pub async fn run(
         tmp = Some(dir);
         vec![s]
     } else {
+        // As Packer, a script is run by its absolute path: `setup.sh` is the file, not a
+        // command the shell looks up in PATH.
         cfg.script
             .iter()
             .chain(cfg.scripts.iter().flatten())
-            .cloned()
+            .map(|s| {
+                std::path::absolute(s).map_or_else(|_| s.clone(), |p| p.to_string_lossy().into())
+            })
             .collect()
     };
     let exec = cfg.execute_command.clone().unwrap_or_else(|| {

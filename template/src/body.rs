@@ -323,13 +323,8 @@ impl Body for HclBody {
             return Err(ev.diags);
         }
         if let Some(serde_json::Value::Object(o)) = overrides {
-            let keys = [
-                info.name.clone(),
-                format!("{}.{}", info.source_type, info.source_name),
-                info.source_name.clone(),
-                info.source_type.clone(),
-            ];
-            if let Some(serde_json::Value::Object(extra)) = keys.iter().find_map(|k| o.get(k)) {
+            // As Packer (`Override[source.name()]`): the source's name in the build, only.
+            if let Some(serde_json::Value::Object(extra)) = o.get(&info.source_name) {
                 for (k, v) in extra {
                     out.insert(k.clone(), v.clone());
                 }

@@ -20,6 +20,8 @@ pub struct Scope {
     pub functions: bool,
     /// Extra function names allowed here (`env` in variable defaults).
     pub extra_functions: Vec<&'static str>,
+    /// Only the extra functions may be called (variable defaults: Packer allows `env` alone).
+    pub only_extra_functions: bool,
 }
 
 struct RefCheck<'a> {
@@ -109,15 +111,15 @@ impl Visit for RefCheck<'_> {
                     return;
                 }
                 let known = |n: &str| {
-                    (crate::functions::NAMES.contains(&n)
-                        || crate::functions_ext::NAMES.contains(&n))
+                    let general = known_anywhere(n)
                         || [
                             "vault",
                             "consul_key",
                             "aws_secretsmanager",
                             "aws_secretsmanager_raw",
                         ]
-                        .contains(&n)
+                        .contains(&n);
+                    (general && !self.scope.only_extra_functions)
                         || self.scope.extra_functions.contains(&n)
                 };
                 if !self.scope.functions {
@@ -130,14 +132,19 @@ impl Visit for RefCheck<'_> {
                     );
                 } else if !known(name) {
                     let mut detail = format!("There is no function named \"{name}\".");
-                    if name == "env" {
+                    if self.scope.only_extra_functions && known_anywhere(name) {
+                        detail.push_str(" Only env() may be called in a variable's default, as in Packer: compute the value in a local instead.");
+                    } else if name == "env" {
                         detail = "The \"env\" function may only be used in the default value of a variable, as in Packer. Declare a variable with `default = env(\"NAME\")` and use the variable.".into();
-                    } else if let Some(s) = suggest(
-                        name,
-                        crate::functions::NAMES
-                            .iter()
-                            .chain(crate::functions_ext::NAMES)
-                            .copied(),
+                    } else if let (false, Some(s)) = (
+                        self.scope.only_extra_functions,
+                        suggest(
+                            name,
+                            crate::functions::NAMES
+                                .iter()
+                                .chain(crate::functions_ext::NAMES)
+                                .copied(),
+                        ),
                     ) {
                         detail.push_str(&format!(" Did you mean \"{s}\"?"));
                     }
@@ -151,6 +158,10 @@ impl Visit for RefCheck<'_> {
         }
         visit::visit_expr(self, node);
     }
+}
+
+fn known_anywhere(name: &str) -> bool {
+    crate::functions::NAMES.contains(&name) || crate::functions_ext::NAMES.contains(&name)
 }
 
 /// Evaluates an expression with reference checks, returning located diagnostics on failure.
@@ -189,6 +200,12 @@ fn evaluate_in(expr: &EExpr, file: &SourceFile, ctx: &Context) -> Result<Value, 
     e.evaluate(ctx).map(crate::ordered::sorted).map_err(|err| {
         let msg = err.kind().to_string();
         let (summary, detail) = match err.kind() {
+            hcl::eval::ErrorKind::FuncCall(name, m) if name.to_string() == crate::ops::INDEX_FN => {
+                (
+                    "Invalid index".to_string(),
+                    format!("{m}{}", if m.ends_with('.') { "" } else { "." }),
+                )
+            }
             // Kiln's internal functions (operators, templates) are not the user's calls.
             hcl::eval::ErrorKind::FuncCall(name, m) if name.to_string().starts_with("__kiln") => (
                 "Invalid expression".to_string(),

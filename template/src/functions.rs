@@ -25,7 +25,6 @@ pub(crate) fn n(v: &Value) -> Result<f64, String> {
     match v {
         Value::Number(n) => n.as_f64().ok_or_else(|| "invalid number".into()),
         Value::String(s) => s
-            .trim()
             .parse()
             .map_err(|_| format!("a number is required, got {s:?}")),
         other => Err(format!("a number is required, got {}", type_name(other))),
@@ -371,7 +370,7 @@ f1!(sum, ParamType::Any, |a| {
     for x in &v {
         let exact = match x {
             Value::Number(m) => crate::bignum::from_number(m),
-            Value::String(t) => crate::bignum::Big::parse(t.trim(), crate::bignum::PREC),
+            Value::String(t) => crate::bignum::Big::parse(t, crate::bignum::PREC),
             _ => None,
         };
         let Some(b) = exact else {

@@ -481,8 +481,9 @@ fn bcrypt_fn(a: FuncArgs) -> R {
         Some(c) => n(c)? as u32,
         None => 10,
     };
-    bcrypt::hash(s(&a[0])?, cost)
-        .map(Value::from)
+    // Go's golang.org/x/crypto/bcrypt writes the `$2a$` prefix.
+    bcrypt::hash_with_result(s(&a[0])?, cost)
+        .map(|h| Value::from(h.format_for_version(bcrypt::Version::TwoA)))
         .map_err(|e| e.to_string())
 }
 

@@ -282,6 +282,7 @@ impl Shared {
             roots,
             functions: true,
             extra_functions: vec![],
+            only_extra_functions: false,
         }
     }
 }

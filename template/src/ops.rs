@@ -211,7 +211,56 @@ pub(crate) fn unary_function_for(op: hcl::expr::UnaryOperator) -> &'static str {
 }
 
 /// Declares the operator functions in `ctx`.
+/// The internal function for `collection[key]` (see `ordered::index_calls`).
+pub(crate) const INDEX_FN: &str = "__kiln_index";
+
+/// `c[k]` as HCL's `Index`: a list's key is converted to a whole number, a map's or an
+/// object's to a string.
+fn index(a: FuncArgs) -> Result<Value, String> {
+    const MISSING: &str = "The given key does not identify an element in this collection value";
+    let (c, k) = (&a[0], &a[1]);
+    match c {
+        Value::Array(items) => {
+            let n = match k {
+                Value::Number(n) => bignum::from_number(n),
+                Value::String(s) => Big::parse(s, bignum::PREC),
+                Value::Null => return Err("Can't use a null value as an indexing key".into()),
+                _ => None,
+            }
+            .ok_or_else(|| format!("{MISSING}: a number is required"))?;
+            let f = n.to_f64();
+            if !f.is_finite() || f.fract() != 0.0 {
+                return Err(format!("{MISSING}: a whole number is required"));
+            }
+            if f < 0.0 || f >= items.len() as f64 {
+                return Err(MISSING.to_string());
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(items[f as usize].clone())
+        }
+        Value::Object(m) => {
+            let key = match k {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => return Err("Can't use a null value as an indexing key".into()),
+                _ => return Err(format!("{MISSING}: a string is required")),
+            };
+            m.get(&key).cloned().ok_or_else(|| MISSING.to_string())
+        }
+        Value::Null => Err("Can't access elements of a null value".into()),
+        _ => Err("This value does not have any indices".into()),
+    }
+}
+
 pub(crate) fn declare(ctx: &mut Context) {
+    ctx.declare_func(
+        INDEX_FN,
+        FuncDef::builder()
+            .param(ParamType::Any)
+            .param(ParamType::Any)
+            .build(index),
+    );
     for (name, f) in [("__kiln_not", not as hcl::eval::Func), ("__kiln_neg", neg)] {
         ctx.declare_func(name, FuncDef::builder().param(ParamType::Any).build(f));
     }

@@ -52,6 +52,47 @@ pub fn nfc(s: String) -> String {
     }
 }
 
+/// `c[k]` with a key that is not a number literal becomes `__kiln_index(c, k)`, which converts
+/// the key as HCL does (`list["1"]` is `list[1]`, `map[1]` is `map["1"]`); hcl-rs does not. An
+/// index after a splat stays as it is (it applies to each element).
+fn index_calls(t: hcl::expr::Traversal) -> Expression {
+    let mut ops = t.operators;
+    let at = ops.iter().position(
+        |o| matches!(o, TraversalOperator::Index(k) if !matches!(k, Expression::Number(_))),
+    );
+    let splat_before = |i: usize| {
+        ops[..i].iter().any(|o| {
+            matches!(
+                o,
+                TraversalOperator::AttrSplat | TraversalOperator::FullSplat
+            )
+        })
+    };
+    let Some(i) = at.filter(|&i| !splat_before(i)) else {
+        return Expression::Traversal(Box::new(hcl::expr::Traversal::new(t.expr, ops)));
+    };
+    let rest = ops.split_off(i + 1);
+    let Some(TraversalOperator::Index(key)) = ops.pop() else {
+        unreachable!("position found an index");
+    };
+    let base = if ops.is_empty() {
+        t.expr
+    } else {
+        Expression::Traversal(Box::new(hcl::expr::Traversal::new(t.expr, ops)))
+    };
+    let call = Expression::from(
+        FuncCall::builder(Identifier::unchecked(crate::ops::INDEX_FN))
+            .arg(base)
+            .arg(key)
+            .build(),
+    );
+    if rest.is_empty() {
+        call
+    } else {
+        index_calls(hcl::expr::Traversal::new(call, rest))
+    }
+}
+
 fn wrap(e: Expression) -> Expression {
     Expression::from(
         FuncCall::builder(Identifier::unchecked(SORT_FN))
@@ -174,7 +215,7 @@ pub fn rewrite(e: Expression) -> Expression {
                     other => other,
                 })
                 .collect();
-            Expression::Traversal(t)
+            index_calls(*t)
         }
         // convert(value, type): the type is not a value, so it is passed as its text.
         Expression::FuncCall(f)

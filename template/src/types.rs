@@ -26,6 +26,31 @@ pub enum Type {
     Tuple(Vec<Type>),
 }
 
+/// The type cty gives a value (a string, a tuple of its elements' types, an object of its
+/// attributes' types); `None` for null, whose type is not known.
+#[must_use]
+pub fn of_value(v: &Value) -> Option<Type> {
+    Some(match v {
+        Value::Null => return None,
+        Value::String(_) => Type::String,
+        Value::Number(_) => Type::Number,
+        Value::Bool(_) => Type::Bool,
+        Value::Array(a) => {
+            Type::Tuple(a.iter().map(|e| of_value(e).unwrap_or(Type::Any)).collect())
+        }
+        Value::Object(m) => Type::Object(
+            m.iter()
+                .map(|(k, e)| Field {
+                    name: k.clone(),
+                    ty: of_value(e).unwrap_or(Type::Any),
+                    optional: false,
+                    default: None,
+                })
+                .collect(),
+        ),
+    })
+}
+
 impl std::fmt::Display for Type {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -194,8 +219,8 @@ pub fn convert(v: Value, t: &Type) -> Result<Value, String> {
         },
         Type::Number => match v {
             Value::Number(_) => Ok(v),
+            // cty parses the whole string: no spaces around the number.
             Value::String(s) => s
-                .trim()
                 .parse::<f64>()
                 .ok()
                 .and_then(|f| {

@@ -13,6 +13,7 @@ pub(crate) fn declare_variables(
     let scope = Scope {
         functions: true,
         extra_functions: vec!["env"],
+        only_extra_functions: true,
         ..Scope::default()
     };
     for (file, body) in &parsed.files {
@@ -97,6 +98,25 @@ pub(crate) fn declare_variables(
                     Err(e) => diags.push(Diagnostic::error("Invalid default value for variable", format!("The \"default\" of variable \"{name}\" is not compatible with its type constraint {}: {}.", v.ty, type_error(&e, v.sensitive))).at(mask_location(loc, v.sensitive))),
                 }
             }
+            // As Packer: a variable without a type (or `any`) takes its default's type, unless
+            // the default is null, `[]` or `{}`. Values from the command line, the environment and
+            // var files are then read and converted as that type (`["d"]`: `-var x=[1]` is
+            // `["1"]`).
+            if v.ty == Type::Any {
+                let empty = |d: &Value| match d {
+                    Value::Array(a) => a.is_empty(),
+                    Value::Object(o) => o.is_empty(),
+                    _ => false,
+                };
+                if let Some(t) = v
+                    .value
+                    .as_ref()
+                    .filter(|d| !empty(d))
+                    .and_then(types::of_value)
+                {
+                    v.ty = t;
+                }
+            }
             vars.insert(name, v);
         }
         for b in body.get_blocks("variables") {
@@ -107,7 +127,11 @@ pub(crate) fn declare_variables(
                     name.clone(),
                     Variable {
                         name,
-                        ty: Type::Any,
+                        // Packer: the value's own type.
+                        ty: value
+                            .as_ref()
+                            .and_then(types::of_value)
+                            .unwrap_or(Type::Any),
                         value,
                         description: String::new(),
                         sensitive: false,
@@ -300,6 +324,7 @@ pub(crate) fn validate_variables(
                 roots: vec![("var".into(), Some([name.to_string()].into()))],
                 functions: true,
                 extra_functions: vec![],
+                only_extra_functions: false,
             };
             for vb in b.body.get_blocks("validation") {
                 let cond = vb.body.get_attribute("condition");
@@ -314,12 +339,37 @@ pub(crate) fn validate_variables(
                     );
                     continue;
                 };
-                let Some(ok) = attr_value(file, &cond.value, &scope, &ctx, diags) else {
+                if !refers_to_var(&cond.value, name) {
+                    diags.push(
+                        Diagnostic::error(
+                            "Invalid variable validation condition",
+                            format!("The condition for variable \"{name}\" must refer to var.{name} in order to test incoming values."),
+                        )
+                        .at(loc_of(file, &cond.value)),
+                    );
                     continue;
-                };
+                }
                 let message = attr_value(file, &msg.value, &scope, &ctx, diags)
                     .and_then(|m| m.as_str().map(String::from))
                     .unwrap_or_default();
+                // As Packer: the message is shown inside a longer one, so it must read as one.
+                let bad_message = if message.is_empty() {
+                    Some("An empty string is not a valid nor useful error message.")
+                } else if !looks_like_sentences(&message) {
+                    Some("Validation error message must be at least one full sentence starting with an uppercase letter ( if the alphabet permits it ) and ending with a period or question mark.")
+                } else {
+                    None
+                };
+                if let Some(detail) = bad_message {
+                    diags.push(
+                        Diagnostic::error("Invalid validation error message", detail)
+                            .at(loc_of(file, &msg.value)),
+                    );
+                    continue;
+                }
+                let Some(ok) = attr_value(file, &cond.value, &scope, &ctx, diags) else {
+                    continue;
+                };
                 match ok {
                     Value::Bool(true) => {}
                     Value::Bool(false) => diags.push(
@@ -347,4 +397,37 @@ pub(crate) fn validate_variables(
             }
         }
     }
+}
+
+/// Packer's test of a validation message: its first letter (if it begins with one) upper case,
+/// its last character `.`, `?` or `!`, after trimming spaces.
+fn looks_like_sentences(s: &str) -> bool {
+    let s = s.trim();
+    let (Some(first), Some(last)) = (s.chars().next(), s.chars().last()) else {
+        return false;
+    };
+    if first.is_alphabetic() && !first.is_uppercase() {
+        return false;
+    }
+    matches!(last, '.' | '?' | '!')
+}
+
+/// Whether `e` reads `var.NAME` (a validation condition must).
+fn refers_to_var(e: &hcl::edit::expr::Expression, name: &str) -> bool {
+    use hcl::edit::expr::{Expression as E, TraversalOperator as Op};
+    use hcl::edit::visit::Visit;
+    struct Finder<'a>(&'a str, bool);
+    impl Visit for Finder<'_> {
+        fn visit_traversal(&mut self, t: &hcl::edit::expr::Traversal) {
+            if matches!(&t.expr, E::Variable(v) if v.as_str() == "var")
+                && matches!(t.operators.first().map(|o| o.value()), Some(Op::GetAttr(a)) if a.as_str() == self.0)
+            {
+                self.1 = true;
+            }
+            hcl::edit::visit::visit_traversal(self, t);
+        }
+    }
+    let mut f = Finder(name, false);
+    f.visit_expr(e);
+    f.1
 }

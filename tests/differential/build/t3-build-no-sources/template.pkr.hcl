@@ -1,0 +1,7 @@
+source "file" "out" {
+  target  = "out.txt"
+  content = "ok\n"
+}
+build {
+  name = "empty"
+}

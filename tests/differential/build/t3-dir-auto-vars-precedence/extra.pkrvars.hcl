@@ -1,0 +1,3 @@
+b = "explicit-file"
+c = "explicit-file"
+e = "not-auto-loaded"

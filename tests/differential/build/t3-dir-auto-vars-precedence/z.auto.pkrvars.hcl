@@ -1,0 +1,4 @@
+a = "z-auto"
+b = "z-auto"
+c = "z-auto"
+d = "z-auto"

@@ -1,0 +1,7 @@
+source "file" "out" {
+  content = "hcl\n"
+  target  = "out.txt"
+}
+build {
+  sources = ["source.file.out"]
+}

@@ -1,0 +1,4 @@
+Hello ${name}!
+%{ for i in items ~}
+- ${i}
+%{ endfor ~}

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "script $PACKER_BUILD_NAME $EXTRA" > pp.txt
