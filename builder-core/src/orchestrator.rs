@@ -578,7 +578,10 @@ impl Orchestrator {
                 };
                 if i == 0 {
                     keep_original |= keep;
-                } else if !keep {
+                } else if keep {
+                    // As Packer: a kept intermediate artifact is one of the build's artifacts.
+                    results.push(prior.clone());
+                } else {
                     ctx.ui.say(format!(
                         "Deleting prior artifact from post-processor '{label}'"
                     ));
@@ -594,15 +597,9 @@ impl Orchestrator {
             }
         }
         if keep_original {
+            // As Packer, an artifact a post-processor passes through (manifest, shell-local) is
+            // listed again for each: what `-machine-readable` counts and the summary shows.
             results.insert(0, builder_artifact);
-            // A post-processor that passes its input through (manifest) must not list it twice.
-            let mut seen: Vec<*const ()> = Vec::new();
-            results.retain(|a| {
-                let p = Arc::as_ptr(a).cast::<()>();
-                let new = !seen.contains(&p);
-                seen.push(p);
-                new
-            });
         } else {
             ctx.ui.say("Deleting original artifact for build");
             if let Err(e) = builder_artifact.destroy().await {

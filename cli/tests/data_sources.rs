@@ -383,3 +383,43 @@ build {{ sources = ["source.file.out"] }}
         assert!(r.stdout.contains(&line), "{line:?} in\n{}", r.stdout);
     }
 }
+
+/// At validate, with data sources not run, what is computed from their outputs is unknown (as
+/// cty's unknowns), in locals and in plugin settings alike: no error from decoding or indexing
+/// a placeholder.
+#[test]
+fn validate_treats_values_computed_from_data_sources_as_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.pkr.hcl"),
+        r#"data "http" "feed" {
+  url = "https://example.invalid/current.json"
+}
+locals {
+  packages = jsondecode(data.http.feed.body).syspkgs
+  ver      = try(jsondecode(data.http.feed.body).version, "fallback")
+}
+source "file" "x" {
+  content = "${local.packages["caddy"].version} ${local.ver} ${jsondecode(data.http.feed.body).x[0]}"
+  target  = "out.txt"
+}
+build {
+  sources = ["source.file.x"]
+}
+"#,
+    )
+    .unwrap();
+    let r = run(KILN, d, &["validate", "."]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout, "The configuration is valid.\n");
+    // A mistake that has nothing to do with the unknowns is still one.
+    std::fs::write(
+        d.join("u.pkr.hcl"),
+        "source \"file\" \"y\" {\n  content = \"${local.packages[0] + local.nope}\"\n  target = \"y.txt\"\n}\nbuild {\n  sources = [\"source.file.y\"]\n}\n",
+    )
+    .unwrap();
+    let r = run(KILN, d, &["validate", "."]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("local.nope"), "{}", r.stderr);
+}

@@ -151,15 +151,15 @@ pub async fn record(
         } else {
             BuildStatus::Failed
         };
+        // An artifact a post-processor passes through (manifest) is listed again, as Packer
+        // lists it; the catalog keeps it once.
         let artifacts: Vec<NewArtifact> = builds
             .iter()
             .flat_map(|b| {
-                b.result
-                    .as_ref()
-                    .ok()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| NewArtifact {
+                let list = b.result.as_ref().ok().into_iter().flatten();
+                list.enumerate()
+                    .filter(|(i, a)| !b.result.as_ref().is_ok_and(|all| all[..*i].contains(a)))
+                    .map(|(_, a)| NewArtifact {
                         build_name: b.name.clone(),
                         builder_type: b.source_type.clone(),
                         builder_id: a.builder_id.clone(),

@@ -8,7 +8,7 @@ use hcl::Value;
 use kiln_core::config::{Config, Diagnostic, Diagnostics, Location};
 use kiln_core::plan::Body;
 use kiln_core::plugin::{BuildInfo, GeneratedData};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The values of `build.*` that exist before any builder ran, as placeholders.
@@ -89,6 +89,8 @@ struct Eval<'a> {
     ctx: &'a hcl::eval::Context<'a>,
     spans: BTreeMap<String, Location>,
     diags: Diagnostics,
+    /// At validate, with data sources not run: the locals whose values are unknown.
+    unknown: Option<&'a BTreeSet<String>>,
 }
 
 impl Eval<'_> {
@@ -173,6 +175,7 @@ impl Eval<'_> {
                 ctx: &ctx,
                 spans: std::mem::take(&mut self.spans),
                 diags: std::mem::take(&mut self.diags),
+                unknown: self.unknown,
             };
             let list = out
                 .entry(name.clone())
@@ -205,6 +208,16 @@ impl Eval<'_> {
         }
         match eval::eval(e, file, self.scope, self.ctx) {
             Ok(v) => Some(to_json(v)),
+            // As cty's unknowns: what is computed from a data source that was not run is
+            // unknown, and the plugin sees Packer's placeholder, not an error.
+            Err(_)
+                if self.unknown.is_some_and(|u| {
+                    !crate::locals::refs(e, "data").is_empty()
+                        || crate::locals::local_refs(e).iter().any(|l| u.contains(l))
+                }) && eval::check_references(e, file, self.scope).is_empty() =>
+            {
+                Some(serde_json::Value::from(crate::data::UNKNOWN))
+            }
             Err(ds) => {
                 ds.into_iter().for_each(|d| self.diags.push(d));
                 None
@@ -304,6 +317,7 @@ impl Body for HclBody {
         }
         let scope = self.shared.scope(&roots);
         let mut ev = Eval {
+            unknown: self.shared.unknown_locals.as_ref(),
             scope: &scope,
             ctx: &ctx,
             spans: BTreeMap::new(),
@@ -360,6 +374,7 @@ impl Body for HclBody {
             pwd: path_of("cwd"),
             packer_version: crate::PACKER_COMPAT_VERSION.into(),
             generated: generated.cloned(),
+            amazon: crate::gotmpl::is_amazon_builder(&self.what),
             ..crate::gotmpl::Ctx::default()
         };
         let mut errs = Vec::new();

@@ -164,6 +164,18 @@ fn known_anywhere(name: &str) -> bool {
     crate::functions::NAMES.contains(&name) || crate::functions_ext::NAMES.contains(&name)
 }
 
+/// What is wrong with the names `expr` uses (undeclared variables, unknown functions ...).
+pub(crate) fn check_references(expr: &EExpr, file: &SourceFile, scope: &Scope) -> Vec<Diagnostic> {
+    let mut check = RefCheck {
+        scope,
+        file,
+        diags: Vec::new(),
+        iter_vars: BTreeSet::new(),
+    };
+    check.visit_expr(expr);
+    check.diags
+}
+
 /// Evaluates an expression with reference checks, returning located diagnostics on failure.
 ///
 /// # Errors
@@ -174,15 +186,9 @@ pub fn eval(
     scope: &Scope,
     ctx: &Context,
 ) -> Result<Value, Vec<Diagnostic>> {
-    let mut check = RefCheck {
-        scope,
-        file,
-        diags: Vec::new(),
-        iter_vars: BTreeSet::new(),
-    };
-    check.visit_expr(expr);
-    if !check.diags.is_empty() {
-        return Err(check.diags);
+    let problems = check_references(expr, file, scope);
+    if !problems.is_empty() {
+        return Err(problems);
     }
     let base = std::path::Path::new(&file.name).parent();
     crate::functions::with_base_dir(base, || evaluate_in(expr, file, ctx))
@@ -324,19 +330,7 @@ fn dedent_heredoc(
     let raw = file.text.get(h.span()?)?;
     let body = &raw[raw.find('\n')? + 1..];
     let body = &body[..body.rfind('\n').map_or(0, |i| i + 1)];
-    let indent = body
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
-        .min()
-        .unwrap_or(0);
-    let dedented: String = body
-        .split_inclusive('\n')
-        .map(|l| {
-            let cut = l.len() - l.trim_start_matches([' ', '\t']).len();
-            &l[cut.min(indent)..]
-        })
-        .collect();
+    let dedented = crate::heredoc::dedent(body)?;
     let template: hcl::edit::template::Template = dedented.parse().ok()?;
     Some(hcl::edit::template::HeredocTemplate::new(
         h.delimiter.clone(),

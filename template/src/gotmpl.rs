@@ -31,6 +31,32 @@ pub struct Ctx {
     pub generated: Option<BTreeMap<String, String>>,
     /// The run's fixed time (`timestamp`, `isotime`).
     pub now: Option<OffsetDateTime>,
+    /// The fields being rendered belong to an amazon builder, whose `clean_resource_name` keeps
+    /// what an AMI name may hold instead of Packer's general rule.
+    pub amazon: bool,
+}
+
+/// Whether `what` (`builder "amazon-ebs"`, `source "amazon-ebs"`) names an amazon builder.
+#[must_use]
+pub fn is_amazon_builder(what: &str) -> bool {
+    (what.starts_with("builder ") || what.starts_with("source ")) && what.contains("\"amazon-")
+}
+
+/// The amazon plugins' rule: letters, digits and `()[] ./-'@_` stay, every other byte is `-`,
+/// and nothing is cut.
+fn clean_ami_name(s: &str) -> String {
+    const ALLOWED: &[u8] = b"()[] ./-'@_";
+    let bytes: Vec<u8> = s
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || ALLOWED.contains(&b) {
+                b
+            } else {
+                b'-'
+            }
+        })
+        .collect();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -648,6 +674,9 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
         }
         "upper" => s(crate::gostr::upper(&arg(&args, 0, name)?)),
         "lower" => s(crate::gostr::lower(&arg(&args, 0, name)?)),
+        "clean_resource_name" if ctx.amazon => {
+            s(clean_ami_name(&arg(&args, 0, name)?))
+        }
         "clean_resource_name" => {
             let cleaned: String = arg(&args, 0, name)?
                 .to_lowercase()
@@ -718,6 +747,34 @@ impl Seg<'_> {
     }
 }
 
+/// Where the action that `after` (the text after `{{`) begins ends: the first `}}` outside a
+/// quoted string (`"}}"`), a raw string (`` `}}` ``) or a character constant, as Go's lexer reads.
+fn action_end(after: &str) -> Option<usize> {
+    let b = after.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'}' if b.get(i + 1) == Some(&b'}') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Splits `text` into text and actions, applying `{{-` / `-}}` trimming.
 fn segments(text: &str) -> Result<Vec<Seg<'_>>, String> {
     let mut segs = Vec::new();
@@ -725,7 +782,7 @@ fn segments(text: &str) -> Result<Vec<Seg<'_>>, String> {
     let mut trim_next = false;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
+        let Some(end) = action_end(after) else {
             return Err(format!("unclosed action in {text:?}"));
         };
         let mut pre = &rest[..start];
@@ -1068,7 +1125,7 @@ pub fn functions_used(text: &str) -> Vec<String> {
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
+        let Some(end) = action_end(after) else { break };
         if let Ok(toks) = lex(after[..end].trim_matches('-')) {
             for t in toks {
                 if let Tok::Ident(n) = t {
@@ -1405,7 +1462,7 @@ pub fn to_hcl_with(text: &str, locals: &[String], in_source: bool) -> (String, b
     while let Some(start) = rest.find("{{") {
         literal(&rest[..start], &mut out);
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
+        let Some(end) = action_end(after) else {
             literal(&rest[start..], &mut out);
             return (out, uses_timestamp);
         };

@@ -210,6 +210,7 @@ impl Body for JsonBody {
         ctx.build_name = Some(info.source_name.clone());
         ctx.build_type = Some(info.source_type.clone());
         ctx.generated = generated.cloned();
+        ctx.amazon = gotmpl::is_amazon_builder(&self.what);
         let mut errs = Vec::new();
         let value = gotmpl::render_tree(&self.value, &ctx, "", &mut errs);
         if !errs.is_empty() {

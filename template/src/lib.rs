@@ -23,6 +23,7 @@ pub mod gofmt;
 pub mod gostr;
 pub mod gotmpl;
 pub mod hcljson;
+mod heredoc;
 mod jsondec;
 pub mod lazy;
 pub mod legacy;
@@ -241,6 +242,9 @@ pub struct Shared {
     pub(crate) data: Value,
     pub(crate) var_names: BTreeSet<String>,
     pub(crate) local_names: BTreeSet<String>,
+    /// When data sources are not run (validate): the locals computed from their outputs,
+    /// whose values are unknown.
+    pub(crate) unknown_locals: Option<BTreeSet<String>>,
 }
 
 impl Shared {
@@ -625,6 +629,7 @@ fn load_scrubbing(
             data: Value::Null,
             var_names: variables.keys().cloned().collect(),
             local_names: BTreeSet::new(),
+            unknown_locals: None,
         },
         &data::Run {
             skip: opts.skip_data_sources,
@@ -637,7 +642,7 @@ fn load_scrubbing(
     if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
-    let (locals, sensitive_locals) = evaluate_locals(
+    let (locals, sensitive_locals, unknown_locals) = evaluate_locals(
         &parsed,
         &var_value,
         &variables,
@@ -659,6 +664,7 @@ fn load_scrubbing(
         data: data_value,
         var_names: variables.keys().cloned().collect(),
         local_names: locals.keys().cloned().collect(),
+        unknown_locals: opts.skip_data_sources.then_some(unknown_locals),
     });
     let sources = collect_sources(&parsed, &mut diags);
     let builds = plan_builds(&parsed, &sources, &shared, &mut diags);

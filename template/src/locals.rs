@@ -42,7 +42,7 @@ pub(crate) fn evaluate_locals(
     data: &DataValues<'_>,
     secrets: &kiln_core::event::Secrets,
     diags: &mut Diagnostics,
-) -> (IndexMap<String, Value>, BTreeSet<String>) {
+) -> (IndexMap<String, Value>, BTreeSet<String>, BTreeSet<String>) {
     // Locals computed from a data source's outputs, when data sources are not run.
     let mut unknown: BTreeSet<String> = BTreeSet::new();
     // Locals whose evaluation failed: they have no value (`inspect`, which goes on after
@@ -101,6 +101,7 @@ pub(crate) fn evaluate_locals(
         data: data.value.clone(),
         var_names: vars.keys().cloned().collect(),
         local_names: names,
+        unknown_locals: None,
     };
     let scope = shared.scope(&[]);
     let mut done: IndexMap<String, Value> = IndexMap::new();
@@ -186,5 +187,5 @@ pub(crate) fn evaluate_locals(
         .filter(|k| !failed.contains(*k))
         .filter_map(|k| done.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
-    (ordered, sensitive)
+    (ordered, sensitive, unknown)
 }

@@ -665,6 +665,10 @@ impl AmazonConfig {
         }
         match c.ssh_interface.as_deref() {
             None | Some("" | "public_ip" | "private_ip" | "public_dns" | "private_dns") => {}
+            Some(other @ ("ipv6" | "session_manager")) => err(
+                "ssh_interface",
+                format!("ssh_interface \"{other}\" is valid in Packer but not supported by Kiln's amazon-ebs builder yet; use public_ip, private_ip, public_dns or private_dns"),
+            ),
             Some(other) => err("ssh_interface", format!("Unknown interface type: {other}")),
         }
         if c.ssh_keypair_name.as_deref().is_some_and(|k| !k.is_empty())

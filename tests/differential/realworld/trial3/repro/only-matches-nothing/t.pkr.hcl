@@ -1,0 +1,5 @@
+source "null" "n" { communicator = "none" }
+build {
+  name    = "graphdb-ami"
+  sources = ["source.null.n"]
+}
