@@ -51,6 +51,46 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+/// `d` as Go's `time.Duration.String` writes it (`1s`, `1m30s`, `1h0m0s`, `1.5s`, `250ms`),
+/// which Packer's messages show.
+#[must_use]
+pub fn go(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".into();
+    }
+    let frac = |v: u128, digits: u32| {
+        let unit = 10u128.pow(digits);
+        let (whole, rest) = (v / unit, v % unit);
+        if rest == 0 {
+            whole.to_string()
+        } else {
+            let r = format!("{rest:0width$}", width = digits as usize);
+            format!("{whole}.{}", r.trim_end_matches('0'))
+        }
+    };
+    if ns < 1_000 {
+        return format!("{ns}ns");
+    }
+    if ns < 1_000_000 {
+        return format!("{}µs", frac(ns, 3));
+    }
+    if ns < 1_000_000_000 {
+        return format!("{}ms", frac(ns, 6));
+    }
+    let secs = ns / 1_000_000_000;
+    let sub = ns % 1_000_000_000;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    let s = frac(s * 1_000_000_000 + sub, 9);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// Formats a duration as Packer prints elapsed times: `1 minute 2 seconds`.
 #[must_use]
 pub fn human(d: Duration) -> String {
@@ -105,6 +145,24 @@ pub mod serde_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_strings() {
+        for (ms, want) in [
+            (0, "0s"),
+            (250, "250ms"),
+            (1_000, "1s"),
+            (1_500, "1.5s"),
+            (90_000, "1m30s"),
+            (120_000, "2m0s"),
+            (3_600_000, "1h0m0s"),
+            (3_723_400, "1h2m3.4s"),
+        ] {
+            assert_eq!(go(Duration::from_millis(ms)), want, "{ms} ms");
+        }
+        assert_eq!(go(Duration::from_micros(1_500)), "1.5ms");
+        assert_eq!(go(Duration::from_nanos(1_500)), "1.5µs");
+    }
 
     #[test]
     fn parses_go_durations() {

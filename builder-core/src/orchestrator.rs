@@ -196,6 +196,48 @@ impl Orchestrator {
             .collect())
     }
 
+    /// Packer's warnings (HCL2 templates) when `-only` has more patterns than builds it matched,
+    /// or `-except` matched no build, with the names it could have matched.
+    #[must_use]
+    pub fn filter_warnings(plan: &BuildPlan, opts: &RunOptions) -> Diagnostics {
+        let (Ok(only), Ok(except)) = (globs(&opts.only), globs(&opts.except)) else {
+            return Diagnostics::default();
+        };
+        let hit = |gs: &[GlobMatcher], n: &str| gs.iter().any(|g| g.is_match(n));
+        let mut only_matches = 0;
+        let mut except_matches = 0;
+        for b in &plan.builds {
+            if !only.is_empty() {
+                if !hit(&only, &b.name) {
+                    continue;
+                }
+                only_matches += 1;
+            }
+            if hit(&except, &b.name) {
+                except_matches += 1;
+            }
+        }
+        let names: Vec<&str> = plan.builds.iter().map(|b| b.name.as_str()).collect();
+        let detail = format!(
+            "Possible build names: [{}].\nThese could also be matched with a glob pattern like: 'happycloud.*'",
+            names.join(" ")
+        );
+        let mut d = Diagnostics::default();
+        if opts.only.len() > only_matches {
+            d.push(Diagnostic::warning(
+                "an 'only' option was passed, but not all matches were found for the given build.",
+                detail.clone(),
+            ));
+        }
+        if opts.except.len() > except_matches {
+            d.push(Diagnostic::warning(
+                "an 'except' option was passed, but did not match any build.",
+                detail,
+            ));
+        }
+        d
+    }
+
     /// `build` as `-except` leaves it: a post-processor whose name (its `name`, or its type when
     /// it has none) matches an `-except` pattern is skipped with the rest of its chain, as
     /// Packer does.
@@ -790,7 +832,7 @@ impl Hook for ProvisionHook {
             if let Some(p) = spec.pause_before.filter(|p| !p.is_zero()) {
                 ctx.ui.say(format!(
                     "Pausing {} before the next provisioner...",
-                    crate::duration::human(p)
+                    crate::duration::go(p)
                 ));
                 ctx.sleep(p).await?;
             }

@@ -615,6 +615,11 @@ fn validate(a: &ValidateArgs) -> i32 {
         except: a.except.clone(),
         ..RunOptions::default()
     };
+    if t.legacy_json.is_none() {
+        for d in Orchestrator::filter_warnings(&t.plan, &opts).warnings() {
+            eprintln!("{}\n", SECRETS.scrub(&d.to_string()));
+        }
+    }
     match orch.validate(&t.plan, &opts) {
         Ok(w) => {
             for d in w.warnings() {
@@ -1043,6 +1048,11 @@ async fn build(a: BuildArgs) -> i32 {
         }
     }
     cleanup::warn_leftovers();
+    if t.legacy_json.is_none() {
+        for d in Orchestrator::filter_warnings(&t.plan, &opts).warnings() {
+            eprintln!("{}\n", SECRETS.scrub(&d.to_string()));
+        }
+    }
     let names: Vec<String> = match orch.select(&t.plan, &opts) {
         Ok(b) => b.iter().map(|b| b.name.clone()).collect(),
         Err(d) => {

@@ -585,12 +585,17 @@ impl AmazonConfig {
                 "For security reasons, your source AMI filter must declare an owner.".into(),
             );
         }
-        // (A bad value given is reported above, not again as missing.)
+        // (A bad value given is reported above, not again as missing; spot_instance_types,
+        // refused above, would stand for it.)
         if c.instance_type.is_empty()
             && config
                 .value
                 .get("instance_type")
                 .is_none_or(|v| v.as_str() == Some(""))
+            && config
+                .value
+                .get("spot_instance_types")
+                .is_none_or(kiln_core::convert::is_unset)
         {
             err(
                 "instance_type",

@@ -578,7 +578,8 @@ impl DockerConfig {
             }
         }
         let image = raw.image.clone().unwrap_or_default();
-        if image.is_empty() {
+        // (With a `build` block, refused above, Packer needs no image.)
+        if image.is_empty() && config.value.get("build").is_none() {
             bad(&mut diags, "image", "Image must be specified".into());
         }
         let export_path = raw.export_path.clone().filter(|p| !p.is_empty());

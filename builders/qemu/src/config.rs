@@ -97,6 +97,23 @@ pub const IGNORED: &[&str] = &[
     "ssh_certificate_file",
 ];
 
+/// Why an [`IGNORED`] option makes no difference here.
+fn ignored_because(key: &str) -> &'static str {
+    match key {
+        k if k.starts_with("vnc_") || k == "boot_keygroup_interval" => {
+            "boot commands are typed through QMP, not VNC"
+        }
+        "iso_target_extension" => {
+            "it only names Packer's cached download; Kiln's cache names its files itself"
+        }
+        "http_interface" | "http_network_protocol" => {
+            "the HTTP server listens where http_bind_address says"
+        }
+        "run_once" => "the machine is built once",
+        _ => "Kiln's SSH communicator makes and chooses its own keys and algorithms",
+    }
+}
+
 /// Packer options this builder does not implement; a template using them is refused, because
 /// ignoring them would build a different machine than the one asked for.
 pub const UNSUPPORTED: &[&str] = &[
@@ -498,7 +515,10 @@ impl QemuConfig {
                     continue;
                 }
                 if IGNORED.contains(&key.as_str()) {
-                    warnings.push(format!("{key} has no effect in Kiln's qemu builder (boot commands are typed through QMP); it is ignored."));
+                    warnings.push(format!(
+                        "{key} has no effect in Kiln's qemu builder ({}); it is ignored.",
+                        ignored_because(key)
+                    ));
                 } else if UNSUPPORTED.contains(&key.as_str()) {
                     err(key, format!("{key} is not supported by Kiln's qemu builder yet; remove it or build this image with Packer."));
                 }
