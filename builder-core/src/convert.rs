@@ -152,6 +152,20 @@ pub fn is_unset(v: &J) -> bool {
     }
 }
 
+/// Whether `v` is a setting's "off" value: unset, `false`, `0`, or a block or list of nothing
+/// but such values (`vpc_filter { filters = {} }`). An option Kiln does not implement is no
+/// reason to refuse a template that sets it to this, since it does nothing in Packer either.
+#[must_use]
+pub fn is_inert(v: &J) -> bool {
+    match v {
+        J::Bool(b) => !b,
+        J::Number(n) => n.as_f64() == Some(0.0),
+        J::Array(a) => a.iter().all(is_inert),
+        J::Object(o) => o.values().all(is_inert),
+        other => is_unset(other),
+    }
+}
+
 /// Converts the value at `path`, which serde refused with `msg`, to the type it wanted, when
 /// Packer would (`weak`: legacy JSON's mapstructure rules; otherwise cty's). Returns whether it
 /// changed anything.
@@ -258,6 +272,29 @@ pub fn coerce(root: &mut J, path: &[Step], msg: &str, weak: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn off_values_are_inert() {
+        for v in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(""),
+            json!([]),
+            json!([{"filters": {}}]),
+            json!({"a": false, "b": [0]}),
+        ] {
+            assert!(is_inert(&v), "{v}");
+        }
+        for v in [
+            json!(true),
+            json!(1),
+            json!("x"),
+            json!([{"filters": {"a": "b"}}]),
+        ] {
+            assert!(!is_inert(&v), "{v}");
+        }
+    }
     use serde_json::json;
 
     fn conv(v: J, want: &str, weak: bool) -> J {

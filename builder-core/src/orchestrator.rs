@@ -154,13 +154,8 @@ fn matches_meta(list: &[String], build: &PlannedBuild) -> bool {
     } else {
         [build.source_ref()]
     };
-    list.iter().any(|p| {
-        let p = p.strip_prefix("source.").unwrap_or(p);
-        Glob::new(p).is_ok_and(|g| {
-            let m = g.compile_matcher();
-            names.iter().any(|n| m.is_match(n))
-        })
-    })
+    // Exactly, as Packer's OnlyExcept.Skip: no globs, and `source.qemu.a` never matches.
+    list.iter().any(|p| names.iter().any(|n| n == p))
 }
 
 /// Whether a plugin with `only` / `except` meta-arguments applies to `build`.

@@ -44,25 +44,54 @@ pub enum Format {
     Xz,
     /// `.tar`.
     Tar,
+    /// `.tar.lz4`.
+    TarLz4,
+    /// `.lz4` (one file).
+    Lz4,
 }
 
-/// The format an output path asks for.
-#[must_use]
-pub fn format_of(path: &str) -> Option<Format> {
-    let p = path.to_ascii_lowercase();
-    [
-        (".tar.gz", Format::TarGz),
-        (".tgz", Format::TarGz),
-        (".tar.zst", Format::TarZst),
-        (".tar.xz", Format::TarXz),
-        (".zip", Format::Zip),
-        (".gz", Format::Gz),
-        (".xz", Format::Xz),
-        (".tar", Format::Tar),
-    ]
-    .into_iter()
-    .find(|(ext, _)| p.ends_with(ext))
-    .map(|(_, f)| f)
+/// The format Packer's compress post-processor reads from `output` (and `format`, which is
+/// added to it as one more extension): of the `.ext` parts (`[a-z0-9]+`) anywhere in it, the
+/// last is `zip`, `tar` or a compressor (`gz`, `xz`, `lz4`; `zst` is Kiln's), and one before it of `tar`
+/// makes a compressed tar; anything else, or no extension, is a gzipped tar.
+///
+/// # Errors
+/// A compressor Packer has and Kiln does not (`bgzf`, `bzip2`).
+pub fn detect(output: &str, format: Option<&str>) -> Result<Format, String> {
+    let text = match format.filter(|f| !f.is_empty()) {
+        Some(f) => format!("{output}.{f}"),
+        None => output.to_string(),
+    };
+    let exts: Vec<&str> = text
+        .split('.')
+        .skip(1)
+        .filter_map(|part| {
+            let n = part
+                .bytes()
+                .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                .count();
+            (n > 0).then(|| &part[..n])
+        })
+        .collect();
+    let last = exts.last().copied().unwrap_or("");
+    let tar = exts.len() >= 2 && exts[exts.len() - 2] == "tar";
+    Ok(match last {
+        "zip" => Format::Zip,
+        "tar" => Format::Tar,
+        "gz" if tar => Format::TarGz,
+        "gz" => Format::Gz,
+        "xz" if tar => Format::TarXz,
+        "xz" => Format::Xz,
+        "zst" if tar => Format::TarZst,
+        "lz4" if tar => Format::TarLz4,
+        "lz4" => Format::Lz4,
+        "bgzf" | "bzip2" => {
+            return Err(format!(
+                "{last} compression is not supported by Kiln's compress post-processor yet; use .tar.gz, .tar.xz, .tar.lz4, .tar.zst or .zip"
+            ))
+        }
+        _ => Format::TarGz,
+    })
 }
 
 /// `post-processor "compress"`.
@@ -163,6 +192,28 @@ fn write_archive(
         .into_inner()
         .finish()?
         .flush()?,
+        Format::TarLz4 => tar_into(
+            Stoppable {
+                inner: lz4_flex::frame::FrameEncoder::new(w),
+                stop: stop.clone(),
+            },
+            files,
+        )?
+        .into_inner()
+        .finish()
+        .map_err(std::io::Error::other)?
+        .flush()?,
+        Format::Lz4 => {
+            let mut e = Stoppable {
+                inner: lz4_flex::frame::FrameEncoder::new(w),
+                stop: stop.clone(),
+            };
+            std::io::copy(&mut File::open(single()?)?, &mut e)?;
+            e.into_inner()
+                .finish()
+                .map_err(std::io::Error::other)?
+                .flush()?;
+        }
         Format::Gz => {
             let mut e = Stoppable {
                 inner: flate2::write::GzEncoder::new(w, flate2::Compression::new(level_u)),
@@ -235,9 +286,14 @@ impl PostProcessor for Compress {
             .output
             .clone()
             .unwrap_or_else(|| "packer_{{.BuildName}}_{{.BuilderType}}".into());
-        // As Packer: the format comes from the extension, and is a gzipped tar without one.
+        // As Packer: the format comes from the extension (and `format`), and is a gzipped tar
+        // without one.
         let out = crate::render_output("compress", &tpl, &ctx.info, &[])?;
-        let format = format_of(&out).unwrap_or(Format::TarGz);
+        let format =
+            detect(&out, self.cfg.format.as_deref()).map_err(|m| BuildError::PostProcessor {
+                kind: "compress".into(),
+                message: m,
+            })?;
         let level = match self.cfg.compression_level {
             None | Some(-1) => 6,
             Some(l) => l,
@@ -307,10 +363,21 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(format_of("a.tar.gz"), Some(Format::TarGz));
-        assert_eq!(format_of("a.gz"), Some(Format::Gz));
-        assert_eq!(format_of("a.tar.zst"), Some(Format::TarZst));
-        assert_eq!(format_of("a.zip"), Some(Format::Zip));
-        assert_eq!(format_of("a.qcow2"), None);
+        let f = |o: &str| detect(o, None).unwrap();
+        assert_eq!(f("a.tar.gz"), Format::TarGz);
+        assert_eq!(f("a.tgz"), Format::TarGz);
+        assert_eq!(f("a.gz"), Format::Gz);
+        assert_eq!(f("a.tar.zst"), Format::TarZst);
+        assert_eq!(f("a.zip"), Format::Zip);
+        assert_eq!(f("a.tar"), Format::Tar);
+        assert_eq!(f("a.qcow2"), Format::TarGz);
+        assert_eq!(f("out.v2/bundle"), Format::TarGz);
+        assert_eq!(f("a.TAR"), Format::TarGz);
+        assert_eq!(detect("bundle", Some("tar")).unwrap(), Format::Tar);
+        assert_eq!(detect("bundle.tar", Some("gz")).unwrap(), Format::TarGz);
+        assert_eq!(f("a.tar.lz4"), Format::TarLz4);
+        assert!(detect("a.tar.bzip2", None)
+            .unwrap_err()
+            .contains("bzip2 compression"));
     }
 }

@@ -91,6 +91,8 @@ struct Eval<'a> {
     diags: Diagnostics,
     /// At validate, with data sources not run: the locals whose values are unknown.
     unknown: Option<&'a BTreeSet<String>>,
+    /// The variables and locals that are sets.
+    sets: &'a BTreeSet<String>,
 }
 
 impl Eval<'_> {
@@ -137,11 +139,16 @@ impl Eval<'_> {
         let Some(coll) = self.expr(file, &format!("{prefix}{name}"), &for_each.value) else {
             return;
         };
+        let is_set = crate::types::yields_set(&for_each.value, self.sets);
         let items: Vec<(Value, Value)> = match coll {
             serde_json::Value::Array(a) => a
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| (Value::from(i), hcl::to_value(v).unwrap_or(Value::Null)))
+                .map(|(i, v)| {
+                    let v = hcl::to_value(v).unwrap_or(Value::Null);
+                    // A set's elements are their own keys.
+                    (if is_set { v.clone() } else { Value::from(i) }, v)
+                })
                 .collect(),
             serde_json::Value::Object(o) => o
                 .into_iter()
@@ -176,6 +183,7 @@ impl Eval<'_> {
                 spans: std::mem::take(&mut self.spans),
                 diags: std::mem::take(&mut self.diags),
                 unknown: self.unknown,
+                sets: self.sets,
             };
             let list = out
                 .entry(name.clone())
@@ -318,6 +326,7 @@ impl Body for HclBody {
         let scope = self.shared.scope(&roots);
         let mut ev = Eval {
             unknown: self.shared.unknown_locals.as_ref(),
+            sets: &self.shared.sets,
             scope: &scope,
             ctx: &ctx,
             spans: BTreeMap::new(),

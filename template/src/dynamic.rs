@@ -90,11 +90,13 @@ fn expand_one(
     };
     let scope = shared.scope(&[]);
     let ctx = shared.context();
+    let is_set = crate::types::yields_set(&for_each.value, &shared.sets);
     let items: Vec<(Value, Value)> = match attr_value(file, &for_each.value, &scope, &ctx, diags) {
         Some(Value::Array(a)) => a
             .into_iter()
             .enumerate()
-            .map(|(i, v)| (Value::from(i), v))
+            // A set's elements are their own keys.
+            .map(|(i, v)| (if is_set { v.clone() } else { Value::from(i) }, v))
             .collect(),
         Some(Value::Object(o)) => o.into_iter().map(|(k, v)| (Value::from(k), v)).collect(),
         Some(other) => {

@@ -103,6 +103,11 @@ impl Visit for RefCheck<'_> {
             }
             EExpr::FuncCall(call) => {
                 let name = call.name.name.as_str();
+                if matches!(name, "try" | "can") && self.scope.functions {
+                    // As HCL: what goes wrong inside is what try and can catch (an unknown
+                    // function or name too), so it is not checked beforehand.
+                    return;
+                }
                 if name == "convert" && self.scope.functions {
                     // The second argument is a type (`list(string)`), not a value.
                     if let Some(first) = call.args.iter().next() {

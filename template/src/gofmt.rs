@@ -180,14 +180,29 @@ fn one(verb: char, spec: &Spec, arg: &Value) -> Result<String, String> {
                 }
             }
             let f = number(arg, verb)?;
-            let i = whole(f, verb)?;
-            let mag = i.unsigned_abs();
+            // cty formats the exact number (a big.Int), not a float64 near it.
+            let (neg, mag) = match crate::functions::exact(arg) {
+                Some(b) => {
+                    let (neg, mag) = b.trunc();
+                    let back = crate::bignum::Big::from_int(neg, mag.clone(), b.prec().max(64));
+                    if back.cmp(&b) != std::cmp::Ordering::Equal {
+                        return Err(format!(
+                            "unsupported value for \"%{verb}\": a whole number is required"
+                        ));
+                    }
+                    (neg && !num_traits::Zero::is_zero(&mag), mag)
+                }
+                None => {
+                    let i = whole(f, verb)?;
+                    (i < 0, num_bigint::BigUint::from(i.unsigned_abs()))
+                }
+            };
             let mut body = match verb {
-                'd' => mag.to_string(),
-                'b' => format!("{mag:b}"),
-                'o' => format!("{mag:o}"),
-                'x' => format!("{mag:x}"),
-                _ => format!("{mag:X}"),
+                'd' => mag.to_str_radix(10),
+                'b' => mag.to_str_radix(2),
+                'o' => mag.to_str_radix(8),
+                'x' => mag.to_str_radix(16),
+                _ => mag.to_str_radix(16).to_uppercase(),
             };
             if let Some(p) = spec.prec {
                 if body.len() < p {
@@ -202,7 +217,7 @@ fn one(verb: char, spec: &Spec, arg: &Value) -> Result<String, String> {
                     _ => body,
                 };
             }
-            let body = if i < 0 { format!("-{body}") } else { body };
+            let body = if neg { format!("-{body}") } else { body };
             pad(signed(f, body, spec), spec, spec.prec.is_none())
         }
         'e' | 'E' => {

@@ -245,6 +245,8 @@ pub struct Shared {
     /// When data sources are not run (validate): the locals computed from their outputs,
     /// whose values are unknown.
     pub(crate) unknown_locals: Option<BTreeSet<String>>,
+    /// The variables and locals that are sets (`var.x`, `local.y`): see `types::yields_set`.
+    pub(crate) sets: BTreeSet<String>,
 }
 
 impl Shared {
@@ -630,6 +632,7 @@ fn load_scrubbing(
             var_names: variables.keys().cloned().collect(),
             local_names: BTreeSet::new(),
             unknown_locals: None,
+            sets: BTreeSet::new(),
         },
         &data::Run {
             skip: opts.skip_data_sources,
@@ -642,7 +645,7 @@ fn load_scrubbing(
     if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
-    let (locals, sensitive_locals, unknown_locals) = evaluate_locals(
+    let evaluated = evaluate_locals(
         &parsed,
         &var_value,
         &variables,
@@ -657,6 +660,12 @@ fn load_scrubbing(
     if halt(&mut diags, opts.allow_unset) {
         return Err(diags);
     }
+    let locals::Evaluated {
+        values: locals,
+        sensitive: sensitive_locals,
+        unknown: unknown_locals,
+        sets,
+    } = evaluated;
     let shared = Arc::new(Shared {
         var: var_value,
         local: Value::Object(locals.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
@@ -665,6 +674,7 @@ fn load_scrubbing(
         var_names: variables.keys().cloned().collect(),
         local_names: locals.keys().cloned().collect(),
         unknown_locals: opts.skip_data_sources.then_some(unknown_locals),
+        sets,
     });
     let sources = collect_sources(&parsed, &mut diags);
     let builds = plan_builds(&parsed, &sources, &shared, &mut diags);

@@ -34,6 +34,18 @@ pub(crate) struct DataValues<'a> {
     pub(crate) not_run: bool,
 }
 
+/// The locals' values and what is known of them beyond their values.
+pub(crate) struct Evaluated {
+    /// In declaration order; a local whose evaluation failed is left out.
+    pub values: IndexMap<String, Value>,
+    /// Locals made from sensitive values.
+    pub sensitive: BTreeSet<String>,
+    /// Locals computed from data sources that were not run (unknown at validate).
+    pub unknown: BTreeSet<String>,
+    /// `local.NAME` of the locals that are sets (cty keeps the type; hcl-rs does not).
+    pub sets: BTreeSet<String>,
+}
+
 pub(crate) fn evaluate_locals(
     parsed: &Parsed,
     var_value: &Value,
@@ -42,7 +54,7 @@ pub(crate) fn evaluate_locals(
     data: &DataValues<'_>,
     secrets: &kiln_core::event::Secrets,
     diags: &mut Diagnostics,
-) -> (IndexMap<String, Value>, BTreeSet<String>, BTreeSet<String>) {
+) -> Evaluated {
     // Locals computed from a data source's outputs, when data sources are not run.
     let mut unknown: BTreeSet<String> = BTreeSet::new();
     // Locals whose evaluation failed: they have no value (`inspect`, which goes on after
@@ -50,6 +62,11 @@ pub(crate) fn evaluate_locals(
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut defs: IndexMap<String, (Arc<SourceFile>, EExpr, Option<Location>)> = IndexMap::new();
     let mut sensitive = BTreeSet::new();
+    let mut sets: BTreeSet<String> = vars
+        .values()
+        .filter(|v| matches!(v.ty, crate::types::Type::Set(_)))
+        .map(|v| format!("var.{}", v.name))
+        .collect();
     for (file, body) in &parsed.files {
         for b in body.get_blocks("locals") {
             for a in b.body.attributes() {
@@ -102,6 +119,7 @@ pub(crate) fn evaluate_locals(
         var_names: vars.keys().cloned().collect(),
         local_names: names,
         unknown_locals: None,
+        sets: BTreeSet::new(),
     };
     let scope = shared.scope(&[]);
     let mut done: IndexMap<String, Value> = IndexMap::new();
@@ -143,6 +161,9 @@ pub(crate) fn evaluate_locals(
                 Value::Object(done.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
             );
             let (file, expr, _) = &defs[n];
+            if crate::types::yields_set(expr, &sets) {
+                sets.insert(format!("local.{n}"));
+            }
             // As cty's marks: a local made from a sensitive variable or local is sensitive.
             if refs(expr, "var")
                 .iter()
@@ -187,5 +208,10 @@ pub(crate) fn evaluate_locals(
         .filter(|k| !failed.contains(*k))
         .filter_map(|k| done.get(k).map(|v| (k.clone(), v.clone())))
         .collect();
-    (ordered, sensitive, unknown)
+    Evaluated {
+        values: ordered,
+        sensitive,
+        unknown,
+        sets,
+    }
 }

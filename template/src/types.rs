@@ -26,6 +26,31 @@ pub enum Type {
     Tuple(Vec<Type>),
 }
 
+/// Whether `e` makes a set: a call of a set function, or a variable or local of a set type
+/// (`sets` holds their `var.x` / `local.y` names). A `dynamic` block's iterator key is then the
+/// element, as for cty's sets, not its position.
+pub(crate) fn yields_set(
+    e: &hcl::edit::expr::Expression,
+    sets: &std::collections::BTreeSet<String>,
+) -> bool {
+    use hcl::edit::expr::{Expression as E, TraversalOperator as Op};
+    match e {
+        E::Parenthesis(p) => yields_set(p.inner(), sets),
+        E::FuncCall(f) => matches!(
+            f.name.name.as_str(),
+            "toset" | "setunion" | "setintersection" | "setproduct" | "setsubtract"
+        ),
+        E::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+            (E::Variable(root), [op]) => match op.value() {
+                Op::GetAttr(a) => sets.contains(&format!("{}.{}", root.as_str(), a.as_str())),
+                _ => false,
+            },
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// The type cty gives a value (a string, a tuple of its elements' types, an object of its
 /// attributes' types); `None` for null, whose type is not known.
 #[must_use]

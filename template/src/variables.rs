@@ -69,15 +69,13 @@ pub(crate) fn declare_variables(
                             .and_then(|d| d.as_bool())
                             .unwrap_or(false)
                     }
-                    "nullable" => {}
                     other => {
                         let mut detail = format!(
                             "An argument named \"{other}\" is not expected in a variable block."
                         );
-                        if let Some(s) = suggest(
-                            other,
-                            ["type", "default", "description", "sensitive", "nullable"],
-                        ) {
+                        if let Some(s) =
+                            suggest(other, ["type", "default", "description", "sensitive"])
+                        {
                             detail.push_str(&format!(" Did you mean \"{s}\"?"));
                         }
                         diags.push(
@@ -168,9 +166,10 @@ pub(crate) fn mask_location(loc: Option<Location>, sensitive: bool) -> Option<Lo
 }
 
 pub(crate) fn cli_value(raw: &str, ty: &Type) -> Result<Value, String> {
+    // As Packer: a string, number or untyped variable takes the text as it is; any other type
+    // (bool too: `-var 'b="true"'`) reads it as an HCL expression.
     let v = match ty {
-        Type::String | Type::Any => Value::from(raw),
-        Type::Number | Type::Bool => Value::from(raw),
+        Type::String | Type::Any | Type::Number => Value::from(raw),
         _ => {
             let e = hcl::edit::parser::parse_expr(raw)
                 .map_err(|e| format!("cannot parse {raw:?} as a value: {}", e.message()))?;
@@ -210,7 +209,8 @@ pub(crate) fn assign_variables(
         if name.ends_with(".json") {
             match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text) {
                 Ok(m) => {
-                    for (k, jv) in m {
+                    // `"//"` is a comment in HCL's JSON syntax, not a variable.
+                    for (k, jv) in m.into_iter().filter(|(k, _)| k != "//") {
                         let val = hcl::to_value(jv).unwrap_or(Value::Null);
                         set_from_file(vars, &k, val, None, &name, diags);
                     }

@@ -477,7 +477,7 @@ impl AmazonConfig {
                 if kiln_core::convert::is_unset(v) {
                     continue;
                 }
-                if UNSUPPORTED.contains(&key.as_str()) {
+                if UNSUPPORTED.contains(&key.as_str()) && !kiln_core::convert::is_inert(v) {
                     err(key, format!("{key} is not supported by Kiln's amazon-ebs builder yet; remove it or build this image with Packer."));
                 }
             }

@@ -239,6 +239,8 @@ pub struct RunCommand {
     pub ipc: Option<String>,
     /// `--userns`.
     pub userns: Option<String>,
+    /// `--name`: the container's name (default: Kiln's, from the run and the build).
+    pub name: Option<String>,
     /// `--init`.
     pub init: bool,
     /// `--read-only`.
@@ -320,7 +322,7 @@ pub fn parse_mount(spec: &str) -> Result<bollard::models::Mount, String> {
 }
 
 /// The `docker run` flags `run_command` may use.
-pub const SUPPORTED_FLAGS: &str = "-d, -i, -t, --entrypoint, -e, --env-file, -v, --mount, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --runtime, -m/--memory, --memory-swap, --shm-size, --cpus, --cpu-shares, -p, --add-host, --dns, --security-opt, --ulimit, --sysctl, --group-add, --pid, --ipc, --userns, --init, --read-only, --rm, --restart, --log-driver, --log-opt, --stop-signal, --stop-timeout";
+pub const SUPPORTED_FLAGS: &str = "-d, -i, -t, --entrypoint, -e, --env-file, -v, --mount, -u, -w, -h, --network, --privileged, --cap-add, --cap-drop, --tmpfs, --device, -l, --platform, --runtime, -m/--memory, --memory-swap, --shm-size, --cpus, --cpu-shares, -p, --add-host, --dns, --security-opt, --ulimit, --sysctl, --group-add, --pid, --ipc, --userns, --name, --init, --read-only, --rm, --restart, --log-driver, --log-opt, --stop-signal, --stop-timeout";
 
 /// A size as the docker CLI reads it: a number with an optional unit (`b`, `k`, `m`, `g`, `t`,
 /// each with an optional `b`; powers of 1024).
@@ -502,11 +504,7 @@ impl RunCommand {
                 "--userns" => rc.userns = Some(value),
                 // Accepted and without effect on a build's temporary container.
                 "--restart" | "--log-driver" | "--log-opt" | "--stop-signal" | "--stop-timeout" => {}
-                "--name" => {
-                    return Err(
-                        "run_command: --name is chosen by Kiln (it names the container to find it again after a crash); remove it".into(),
-                    )
-                }
+                "--name" => rc.name = Some(value),
                 other => {
                     return Err(format!(
                         "run_command: the docker run flag {other} is not supported by Kiln's docker builder (supported: {SUPPORTED_FLAGS})"
@@ -775,6 +773,8 @@ mod tests {
                 "/h:/c",
                 "-u",
                 "0",
+                "--name",
+                "packer-builder",
                 "{{.Image}}",
                 "sleep",
                 "60",
@@ -782,6 +782,7 @@ mod tests {
             "img",
         )
         .unwrap();
+        assert_eq!(rc.name.as_deref(), Some("packer-builder"));
         assert_eq!(rc.env, s(&["A=1", "B=2"]));
         assert_eq!(rc.volumes, s(&["/h:/c"]));
         assert_eq!(rc.user.as_deref(), Some("0"));

@@ -443,10 +443,13 @@ impl<'h> Step<State<'h>> for RunContainer {
         ctx.ui
             .message(format!("Run command: {}", run_command_line(&s.cfg)));
         let run = ctx.info.run_uuid.split('-').next().unwrap_or("run");
-        let name = format!(
-            "kiln-{run}-{}",
-            kiln_core::operator::file_safe(&ctx.info.name)
-        );
+        // The journal keeps the name, so that `kiln cleanup` finds the container either way.
+        let name = s.cfg.run.name.clone().unwrap_or_else(|| {
+            format!(
+                "kiln-{run}-{}",
+                kiln_core::operator::file_safe(&ctx.info.name)
+            )
+        });
         let entry = ctx.journal.record(Resource::Cloud(CloudResource {
             provider: PROVIDER.into(),
             region: "local".into(),

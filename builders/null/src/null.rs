@@ -42,7 +42,8 @@ impl Builder for NullBuilder {
         hook: &dyn Hook,
     ) -> Result<Option<Arc<dyn Artifact>>, BuildError> {
         let mut data = GeneratedData::new();
-        data.insert("ID".into(), String::new());
+        // As Packer's null builder: its instance id is "Null".
+        data.insert("ID".into(), "Null".into());
         data.insert("PackerRunUUID".into(), ctx.info.run_uuid.clone());
         if self.ssh.communicator == "none" {
             data.insert("ConnType".into(), "none".into());

@@ -519,7 +519,7 @@ impl QemuConfig {
                         "{key} has no effect in Kiln's qemu builder ({}); it is ignored.",
                         ignored_because(key)
                     ));
-                } else if UNSUPPORTED.contains(&key.as_str()) {
+                } else if UNSUPPORTED.contains(&key.as_str()) && !kiln_core::convert::is_inert(v) {
                     err(key, format!("{key} is not supported by Kiln's qemu builder yet; remove it or build this image with Packer."));
                 }
             }

@@ -1,0 +1,2 @@
+a     = "set"
+other = "ignored"

@@ -1,0 +1,2 @@
+name = "from-auto"
+tags = ["x", "y"]

@@ -1,0 +1,6 @@
+locals {
+  suffix = "${var.name}-${var.level}"
+}
+build {
+  sources = ["source.file.out"]
+}
