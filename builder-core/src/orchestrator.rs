@@ -210,7 +210,15 @@ impl Orchestrator {
             }
             if hit(&except, &b.name) {
                 except_matches += 1;
+                continue;
             }
+            // As Packer, a post-processor that -except drops counts as a match too.
+            except_matches += b
+                .post_processors
+                .iter()
+                .flatten()
+                .filter(|p| hit(&except, p.name.as_deref().unwrap_or(&p.plugin.kind)))
+                .count();
         }
         let names: Vec<&str> = plan.builds.iter().map(|b| b.name.as_str()).collect();
         let detail = format!(

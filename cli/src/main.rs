@@ -611,8 +611,8 @@ fn validate(a: &ValidateArgs) -> i32 {
     let (events, _rx) = Events::channel();
     let orch = Orchestrator::new(registry(), events);
     let opts = RunOptions {
-        only: a.only.clone(),
-        except: a.except.clone(),
+        only: name_patterns(&t, &a.only),
+        except: name_patterns(&t, &a.except),
         ..RunOptions::default()
     };
     if t.legacy_json.is_none() {
@@ -633,6 +633,25 @@ fn validate(a: &ValidateArgs) -> i32 {
             1
         }
     }
+}
+
+/// `-only` / `-except` as the template's kind reads them: globs for HCL2; exact names for
+/// legacy JSON, as Packer's core compares them (so `web-*` matches only a build named so).
+fn name_patterns(t: &kiln_template::Template, patterns: &[String]) -> Vec<String> {
+    if t.legacy_json.is_none() {
+        return patterns.to_vec();
+    }
+    patterns
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| match c {
+                    '*' | '?' | '[' | ']' | '{' | '}' | '\\' => format!("\\{c}"),
+                    c => c.to_string(),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A value as `packer inspect` shows it: its HCL rendering (a string as itself), quoted.
@@ -1028,8 +1047,8 @@ async fn build(a: BuildArgs) -> i32 {
     let orch = Orchestrator::new(registry(), events.clone());
     let run_uuid = uuid::Uuid::new_v4().to_string();
     let opts = RunOptions {
-        only: a.only.clone(),
-        except: a.except.clone(),
+        only: name_patterns(&t, &a.only),
+        except: name_patterns(&t, &a.except),
         parallel_builds: usize::try_from(a.parallel_builds).unwrap_or(0),
         on_error,
         force: a.force,

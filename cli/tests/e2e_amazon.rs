@@ -1418,3 +1418,38 @@ build { sources = ["source.amazon-ebs.a"] }
     let r = run(KILN, d, &["validate", "t.pkr.hcl"]);
     assert_eq!(r.code, 0, "{}", r.all());
 }
+
+/// Block device mappings are checked as Packer's `BlockDevice.Prepare` checks them, and options
+/// Kiln lacks are accepted when set to their "off" value.
+#[test]
+fn block_devices_are_checked_and_off_values_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("t.json"),
+        r#"{"builders": [{
+  "type": "amazon-ebs", "region": "us-east-1", "source_ami": "ami-12345678",
+  "instance_type": "t3.micro", "ssh_username": "ubuntu", "ami_name": "x-image",
+  "enable_t2_unlimited": false,
+  "launch_block_device_mappings": [
+    {"device_name": "/dev/sda1", "volume_type": "gp3", "volume_size": 10, "throughput": 5},
+    {"device_name": "/dev/sdb", "volume_type": "gp2", "volume_size": 10, "throughput": 200},
+    {"device_name": "/dev/sdc", "volume_type": "io1", "volume_size": 10, "iops": 5000},
+    {"device_name": "/dev/sdd", "volume_type": "gp2", "kms_key_id": "alias/k", "encrypted": false}
+  ]
+}]}"#,
+    )
+    .unwrap();
+    let r = run(KILN, d, &["validate", "t.json"]);
+    let out = r.all();
+    assert_eq!(r.code, 1, "{out}");
+    for m in [
+        "Throughput must be between 125 and 1000 for device /dev/sda1",
+        "Throughput is only valid for gp3 volumes, \"/dev/sdb\" is of type gp2",
+        "/dev/sdc: the maximum ratio of provisioned IOPS to requested volume size (in GiB) is 50:1 for io1 volumes",
+        "The device /dev/sdd, must also have `encrypted: true` when setting a kms_key_id.",
+    ] {
+        assert!(out.contains(m), "{m:?} in\n{out}");
+    }
+    assert!(!out.contains("enable_t2_unlimited"), "{out}");
+}

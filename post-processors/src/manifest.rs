@@ -170,7 +170,7 @@ impl PostProcessor for Manifest {
         // Parallel builds append to the same file: serialise the read-modify-write, within
         // this process and, through `<output>.lock`, with other Kiln processes.
         let _guard = LOCK.lock().await;
-        crate::ensure_parent("manifest", &output)?;
+        // (As Packer, the directory is not made: a manifest into one that does not exist fails.)
         let lock = FileLock::acquire(format!("{output}.lock"))
             .await
             .map_err(|e| crate::io_err("manifest", &format!("locking {output}.lock"), e))?;

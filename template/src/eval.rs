@@ -103,7 +103,10 @@ impl Visit for RefCheck<'_> {
             }
             EExpr::FuncCall(call) => {
                 let name = call.name.name.as_str();
-                if matches!(name, "try" | "can") && self.scope.functions {
+                if matches!(name, "try" | "can")
+                    && self.scope.functions
+                    && !self.scope.only_extra_functions
+                {
                     // As HCL: what goes wrong inside is what try and can catch (an unknown
                     // function or name too), so it is not checked beforehand.
                     return;

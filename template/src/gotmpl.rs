@@ -65,6 +65,8 @@ enum Tok {
     Field(String),
     Str(String),
     Num(i64),
+    /// A number with a fraction (`3.14`).
+    Float(f64),
     Pipe,
     Open,
     Close,
@@ -165,6 +167,17 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                 while i < b.len() && b[i].is_ascii_digit() {
                     i += 1;
                 }
+                if i + 1 < b.len() && b[i] == '.' && b[i + 1].is_ascii_digit() {
+                    i += 1;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    let s: String = b[start..i].iter().collect();
+                    out.push(Tok::Float(
+                        s.parse().map_err(|_| format!("bad number {s:?}"))?,
+                    ));
+                    continue;
+                }
                 let s: String = b[start..i].iter().collect();
                 out.push(Tok::Num(
                     s.parse().map_err(|_| format!("bad number {s:?}"))?,
@@ -187,6 +200,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
 enum Val {
     S(String),
     N(i64),
+    F(f64),
     B(bool),
 }
 
@@ -196,6 +210,7 @@ impl Val {
         match self {
             Val::S(_) => "string",
             Val::N(_) => "int",
+            Val::F(_) => "float64",
             Val::B(_) => "bool",
         }
     }
@@ -204,6 +219,7 @@ impl Val {
         match self {
             Val::S(s) => s.clone(),
             Val::N(n) => n.to_string(),
+            Val::F(f) => crate::gofmt::format("%v", &[hcl::Value::from(*f)]).unwrap_or_default(),
             Val::B(b) => b.to_string(),
         }
     }
@@ -213,6 +229,7 @@ impl Val {
         match self {
             Val::S(s) => !s.is_empty(),
             Val::N(n) => *n != 0,
+            Val::F(f) => *f != 0.0,
             Val::B(b) => *b,
         }
     }
@@ -266,8 +283,51 @@ fn to_value(v: &Val) -> hcl::Value {
     match v {
         Val::S(s) => hcl::Value::from(s.clone()),
         Val::N(n) => hcl::Value::from(*n),
+        Val::F(f) => hcl::Value::from(*f),
         Val::B(b) => hcl::Value::from(*b),
     }
+}
+
+/// `fmt` with each `%c` made `%s`, its operand (a number) replaced by the character.
+fn chars_for_c(fmt: &str, args: &mut [hcl::Value]) -> String {
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    let mut n = 0;
+    while let Some(c) = it.next() {
+        out.push(c);
+        if c != '%' {
+            continue;
+        }
+        if it.peek() == Some(&'%') {
+            out.push(it.next().unwrap_or('%'));
+            continue;
+        }
+        while let Some(&f) = it.peek() {
+            if f.is_ascii_digit() || "+-# .".contains(f) {
+                out.push(f);
+                it.next();
+            } else {
+                break;
+            }
+        }
+        match it.next() {
+            Some('c') => {
+                if let Some(ch) = args
+                    .get(n)
+                    .and_then(hcl::Value::as_u64)
+                    .and_then(|x| u32::try_from(x).ok())
+                    .and_then(char::from_u32)
+                {
+                    args[n] = hcl::Value::from(ch.to_string());
+                }
+                out.push('s');
+            }
+            Some(v) => out.push(v),
+            None => {}
+        }
+        n += 1;
+    }
+    out
 }
 
 /// The functions Packer's template engine knows, for "did you mean" and checks.
@@ -320,6 +380,7 @@ pub const FUNCTIONS: &[&str] = &[
 enum Node {
     Str(String),
     Num(i64),
+    Float(f64),
     Call(String, Vec<Node>),
     /// `$x`
     Var(String),
@@ -364,6 +425,10 @@ impl Parser<'_> {
             Tok::Num(n) => {
                 self.pos += 1;
                 Some(Node::Num(n))
+            }
+            Tok::Float(f) => {
+                self.pos += 1;
+                Some(Node::Float(f))
             }
             Tok::Open => {
                 self.pos += 1;
@@ -436,6 +501,7 @@ fn eval(n: &Node, ctx: &Ctx, sc: &Scope) -> Result<Val, String> {
     match n {
         Node::Str(s) => Ok(Val::S(s.clone())),
         Node::Num(x) => Ok(Val::N(*x)),
+        Node::Float(x) => Ok(Val::F(*x)),
         Node::Var(v) if v == "$" => Err("the template's data ($) is not available here".into()),
         Node::Var(v) => sc.get(v),
         Node::Dot => sc
@@ -569,7 +635,10 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
         )),
         "printf" => {
             let fmt = arg(&args, 0, name)?;
-            let rest: Vec<hcl::Value> = args.iter().skip(1).map(to_value).collect();
+            let mut rest: Vec<hcl::Value> = args.iter().skip(1).map(to_value).collect();
+            // Go's fmt has %c (a code point, as `index` gives a byte); cty's format, which
+            // does the rest, does not: it becomes %s of the character.
+            let fmt = chars_for_c(&fmt, &mut rest);
             crate::gofmt::format(&fmt, &rest).map(Val::S)
         }
         "print" | "println" => {
@@ -637,7 +706,9 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             let i = match args.get(2) {
                 Some(Val::N(n)) => usize::try_from(*n).map_err(|_| "split: negative index")?,
                 Some(Val::S(x)) => x.parse().map_err(|_| format!("split: bad index {x:?}"))?,
-                Some(Val::B(_)) => return Err("split: the index must be a number".into()),
+                Some(Val::B(_) | Val::F(_)) => {
+                    return Err("split: the index must be a whole number".into())
+                }
                 None => return Err("split: wrong number of arguments".into()),
             };
             // Go's strings.Split: an empty separator splits after each character.
@@ -658,7 +729,9 @@ fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
             let n = match args.get(2) {
                 Some(Val::N(n)) => *n,
                 Some(Val::S(x)) => x.parse().map_err(|_| format!("replace: bad count {x:?}"))?,
-                Some(Val::B(_)) => return Err("replace: the count must be a number".into()),
+                Some(Val::B(_) | Val::F(_)) => {
+                    return Err("replace: the count must be a whole number".into())
+                }
                 None => return Err("replace: wrong number of arguments".into()),
             };
             let src = arg(&args, 3, name)?;
@@ -750,6 +823,12 @@ impl Seg<'_> {
 /// Where the action that `after` (the text after `{{`) begins ends: the first `}}` outside a
 /// quoted string (`"}}"`), a raw string (`` `}}` ``) or a character constant, as Go's lexer reads.
 fn action_end(after: &str) -> Option<usize> {
+    // A comment, `{{/* ... */}}` (or `{{- /* ... */ -}}`), holds anything.
+    let lead = after.len() - after.trim_start_matches(['-', ' ']).len();
+    if after[lead..].starts_with("/*") {
+        let close = after[lead + 2..].find("*/")? + lead + 2 + 2;
+        return after[close..].find("}}").map(|e| close + e);
+    }
     let b = after.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -1507,6 +1586,7 @@ impl Translator<'_> {
         match n {
             Node::Str(s) => Ok(serde_json::to_string(s).unwrap_or_default()),
             Node::Num(x) => Ok(x.to_string()),
+            Node::Float(x) => Ok(x.to_string()),
             Node::Var(_) | Node::Dot => Err("variables and the dot have no HCL2 equivalent".into()),
             Node::Call(name, args) => {
                 let a = args

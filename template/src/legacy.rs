@@ -838,9 +838,11 @@ pub fn load_text(
     }
     // Resolve defaults in dependency order: retry those that use variables not yet known.
     let mut pending: Vec<(String, String)> = Vec::new();
+    // A value from -var or a var file is a template too, rendered as the defaults are
+    // (`{{user `a`}}-{{lower `XY`}}`).
     for (k, def) in &declared {
         if let Some(v) = overridden.get(k) {
-            values.insert(k.clone(), v.clone());
+            pending.push((k.clone(), v.clone()));
         } else if let Some(d) = def {
             pending.push((k.clone(), d.clone()));
         }

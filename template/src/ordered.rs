@@ -52,14 +52,14 @@ pub fn nfc(s: String) -> String {
     }
 }
 
-/// `c[k]` with a key that is not a number literal becomes `__kiln_index(c, k)`, which converts
+/// `c[k]` becomes `__kiln_index(c, k)`, which converts
 /// the key as HCL does (`list["1"]` is `list[1]`, `map[1]` is `map["1"]`); hcl-rs does not. An
 /// index after a splat stays as it is (it applies to each element).
 fn index_calls(t: hcl::expr::Traversal) -> Expression {
     let mut ops = t.operators;
-    let at = ops.iter().position(
-        |o| matches!(o, TraversalOperator::Index(k) if !matches!(k, Expression::Number(_))),
-    );
+    let at = ops
+        .iter()
+        .position(|o| matches!(o, TraversalOperator::Index(_)));
     let splat_before = |i: usize| {
         ops[..i].iter().any(|o| {
             matches!(

@@ -14,8 +14,10 @@ type R = Result<Value, String>;
 pub(crate) fn rsadecrypt(a: FuncArgs) -> R {
     let text = s(&a[0])?;
     let key = s(&a[1])?;
+    // Go's decoder skips line breaks (EC2's password data has them, a file ends with one).
+    let flat: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
     let cipher = base64::engine::general_purpose::STANDARD
-        .decode(&text)
+        .decode(&flat)
         .map_err(|_| {
             format!("failed to decode input {text:?}: cipher text must be base64-encoded")
         })?;
@@ -128,6 +130,11 @@ mod tests {
     #[test]
     fn decrypts_what_openssl_encrypted() {
         assert_eq!(call(CIPHER, PKCS1).unwrap(), Value::from("hello secret"));
+        let wrapped_cipher = format!("{}\r\n{}\n", &CIPHER[..64], &CIPHER[64..]);
+        assert_eq!(
+            call(&wrapped_cipher, PKCS1).unwrap(),
+            Value::from("hello secret")
+        );
         let wrapped = format!("junk before\n{PKCS1}\ntrailing");
         assert_eq!(call(CIPHER, &wrapped).unwrap(), Value::from("hello secret"));
     }

@@ -178,6 +178,56 @@ pub struct BlockDevice {
     pub no_device: bool,
 }
 
+/// What Packer's amazon plugins refuse in a block device mapping (`BlockDevice.Prepare`).
+fn block_device_problem(b: &BlockDevice) -> Option<String> {
+    let name = &b.device_name;
+    if name.is_empty() {
+        return Some(
+            "The `device_name` must be specified for every device in the block device mapping."
+                .into(),
+        );
+    }
+    if b.kms_key_id.as_deref().is_some_and(|k| !k.is_empty()) && b.encrypted == Some(false) {
+        return Some(format!(
+            "The device {name}, must also have `encrypted: true` when setting a kms_key_id."
+        ));
+    }
+    let kind = b.volume_type.as_deref().unwrap_or("");
+    let size = i64::from(b.volume_size.unwrap_or(0));
+    let ratio = match kind {
+        "io1" => Some(50),
+        "io2" => Some(500),
+        _ => None,
+    };
+    if let (Some(ratio), true, Some(iops)) = (ratio, size != 0, b.iops.map(i64::from)) {
+        if iops / size > ratio {
+            return Some(format!("{name}: the maximum ratio of provisioned IOPS to requested volume size (in GiB) is {ratio}:1 for {kind} volumes"));
+        }
+        if !(100..=64000).contains(&iops) {
+            return Some(format!(
+                "IOPS must be between 100 and 64000 for device {name}"
+            ));
+        }
+    }
+    if kind == "gp3" {
+        if b.throughput.is_some_and(|t| !(125..=1000).contains(&t)) {
+            return Some(format!(
+                "Throughput must be between 125 and 1000 for device {name}"
+            ));
+        }
+        if b.iops.is_some_and(|i| !(3000..=16000).contains(&i)) {
+            return Some(format!(
+                "IOPS must be between 3000 and 16000 for device {name}"
+            ));
+        }
+    } else if b.throughput.is_some() {
+        return Some(format!(
+            "Throughput is only valid for gp3 volumes, {name:?} is of type {kind}"
+        ));
+    }
+    None
+}
+
 /// The decoded configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -685,19 +735,18 @@ impl AmazonConfig {
         {
             err("ssh_keypair_name", "ssh_private_key_file must be provided or ssh_agent_auth enabled when ssh_keypair_name is specified.".into());
         }
-        for (i, b) in c
-            .launch_block_device_mappings
-            .iter()
-            .chain(&c.ami_block_device_mappings)
-            .enumerate()
-        {
-            if b.device_name.is_empty() {
-                let key = if i < c.launch_block_device_mappings.len() {
-                    "launch_block_device_mappings"
-                } else {
-                    "ami_block_device_mappings"
-                };
-                err(key, "The `device_name` must be specified for every device in the block device mapping.".into());
+        // As Packer's BlockDevice.Prepare (AMI mappings first): the first problem of each device.
+        for (key, list) in [
+            ("ami_block_device_mappings", &c.ami_block_device_mappings),
+            (
+                "launch_block_device_mappings",
+                &c.launch_block_device_mappings,
+            ),
+        ] {
+            for b in list {
+                if let Some(m) = block_device_problem(b) {
+                    err(key, m);
+                }
             }
         }
         if errs.has_errors() {

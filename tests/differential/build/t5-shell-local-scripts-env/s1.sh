@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "s1 $WHO $BN $BT" >> scripts.txt

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "s2 $WHO $PACKER_BUILD_NAME" >> scripts.txt
