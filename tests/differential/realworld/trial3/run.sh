@@ -24,7 +24,7 @@ for c in "${cases[@]}"; do
     if [ -n "${STRIPPED:-}" ]; then
         grep -rqE '^[[:space:]]*required_(plugins|version)' --include='*.pkr.hcl' "$dir" || continue
         base="/tmp/realworld3-stripped/$c"; pre="stripped-"
-        mkdir -p /tmp/realworld3-stripped; python3 "$here/strip-required-plugins.py" "$dir" "$base" >/dev/null
+        mkdir -p /tmp/realworld3-stripped; python3 "$here/../strip-required-plugins.py" "$dir" "$base" >/dev/null
     fi
     cwd="$base"; [ -f "$dir/cwd" ] && cwd="$base/$(cat "$dir/cwd")"
     args="."; [ -f "$dir/args" ] && args=$(cat "$dir/args")
